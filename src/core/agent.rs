@@ -1,0 +1,112 @@
+//! Agents: configuration joined with live state.
+
+use std::fmt;
+use std::sync::Arc;
+
+use super::call::CallId;
+use super::config::AgentConfig;
+use super::index::ReadyKey;
+use super::Time;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AgentState {
+    LoggedOut,
+    Available,
+    /// On break / paused, with a reason code (`no-answer` when the router
+    /// parked the agent after too many missed offers).
+    Break(String),
+    Ringing(CallId),
+    OnCall(CallId),
+    WrapUp { until: Time },
+}
+
+impl AgentState {
+    pub fn name(&self) -> &'static str {
+        match self {
+            AgentState::LoggedOut => "logged-out",
+            AgentState::Available => "available",
+            AgentState::Break(_) => "break",
+            AgentState::Ringing(_) => "ringing",
+            AgentState::OnCall(_) => "on-call",
+            AgentState::WrapUp { .. } => "wrap-up",
+        }
+    }
+
+    pub fn is_logged_in(&self) -> bool {
+        !matches!(self, AgentState::LoggedOut)
+    }
+}
+
+impl fmt::Display for AgentState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AgentState::Break(r) => write!(f, "break ({r})"),
+            AgentState::Ringing(c) => write!(f, "ringing (call {c})"),
+            AgentState::OnCall(c) => write!(f, "on-call (call {c})"),
+            s => f.write_str(s.name()),
+        }
+    }
+}
+
+/// Membership of an agent in one queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Member {
+    pub queue: u32,
+    pub tier: u8,
+    pub penalty: u32,
+    /// Order among the queue's members (config order).
+    pub position: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Agent {
+    pub name: Arc<str>,
+    pub contact: Arc<str>,
+    pub cfg: AgentConfig,
+    pub members: Vec<Member>,
+    pub state: AgentState,
+    pub since: Time,
+    /// When the agent last became free (call end or login): longest-idle.
+    pub idle_since: Time,
+    pub calls: u64,
+    pub talk_ms: u64,
+    /// Consecutive missed offers.
+    pub misses: u32,
+    pub device_busy: bool,
+    /// Removed from the configuration; leaves once its call is over.
+    pub retired: bool,
+    /// State to take when the current offer or call is over (logout or
+    /// break asked for while busy).
+    pub after_call: Option<AgentState>,
+    /// Keys this agent is filed under in ready indexes, by queue.
+    pub filed: Vec<(u32, ReadyKey)>,
+}
+
+impl Agent {
+    pub fn member(&self, queue: u32) -> Option<&Member> {
+        self.members.iter().find(|m| m.queue == queue)
+    }
+
+    /// Free to be offered a call now.
+    pub fn is_ready(&self) -> bool {
+        self.state == AgentState::Available && !self.device_busy && !self.retired
+    }
+
+    pub fn proficiency(&self, skill: &str) -> u8 {
+        self.cfg.proficiency(skill)
+    }
+}
+
+/// A read-only view of an agent for the CLI / API.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentView {
+    pub name: String,
+    pub contact: String,
+    pub state: AgentState,
+    pub since: Time,
+    pub device_busy: bool,
+    pub calls: u64,
+    pub talk_ms: u64,
+    pub misses: u32,
+    pub queues: Vec<String>,
+}

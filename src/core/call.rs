@@ -1,0 +1,87 @@
+//! Callers: who they are, and where they stand in the routing engine.
+
+use std::fmt;
+
+use super::input::AgentId;
+use super::Time;
+
+/// A call's identity, chosen by the PBX side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallId(pub u64);
+
+impl fmt::Display for CallId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// What a caller brings into the queue.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CallerInfo {
+    /// Caller number (used for area routing, owner and sticky agents).
+    pub number: String,
+    pub name: String,
+    /// Higher first (VIP); FIFO within a priority.
+    pub priority: i32,
+    pub language: String,
+    /// Skills the caller needs, with a minimum proficiency.
+    pub skills: Vec<(String, u8)>,
+    /// Data gathered earlier (IVR digits, CRM fields), passed to sinks.
+    pub data: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallPhase {
+    Waiting,
+    Offering,
+    Talking,
+}
+
+/// A call as the engine holds it.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub id: CallId,
+    pub caller: CallerInfo,
+    pub queue: u32,
+    /// Global arrival order; kept across overflow and callbacks.
+    pub seq: u64,
+    /// Sort priority in the current queue (caller priority + queue weight).
+    pub rank: i64,
+    /// First entry (for statistics: waits count from here).
+    pub entered: Time,
+    /// Entry into the current queue (rules over time count from here).
+    pub queue_entered: Time,
+    /// Bumped on every queue change; stale timers compare it.
+    pub epoch: u32,
+    pub phase: CallPhase,
+    pub max_tier: u8,
+    pub max_penalty: u32,
+    pub skills_dropped: bool,
+    /// Preferred agents (sticky, owner, area group) until `prefer_until`.
+    pub preferred: Vec<AgentId>,
+    pub prefer_until: Time,
+    /// Agents that just failed this call, skipped until the given time.
+    pub excluded: Vec<(AgentId, Time)>,
+    pub callback: Option<String>,
+    /// Agents ringing for the current offer and its sequence number.
+    pub ringing: Vec<AgentId>,
+    pub offer_seq: u32,
+    pub agent: Option<AgentId>,
+    pub answered_at: Time,
+    /// Max wait passed while an offer was out: leave if the offer fails.
+    pub expired: bool,
+    pub moves: u8,
+}
+
+/// A read-only view of a call for the CLI / API.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallView {
+    pub id: CallId,
+    pub queue: String,
+    pub number: String,
+    pub priority: i32,
+    pub phase: CallPhase,
+    pub waited: Time,
+    pub agent: Option<String>,
+    pub callback: bool,
+}

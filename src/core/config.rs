@@ -1,0 +1,687 @@
+//! `hotline.toml`: queues, agents, skills, strategies, rules over time,
+//! overflow, caller-area prefixes, owner map and statistics thresholds.
+//!
+//! Parsing is two steps: serde reads the raw tables (unknown keys and bad
+//! types are errors with their line), then [`Config::from_raw`] checks
+//! meaning (names unique, references resolve, ranges hold) and reports the
+//! file, line and key of the first problem.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::strategy::Strategy;
+use super::{secs, Time};
+
+/// A configuration problem, located: `file:line: key: message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: String,
+    pub line: usize,
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}:{}: {}", self.file, self.line, self.message)
+        } else {
+            write!(f, "{}:{}: {}: {}", self.file, self.line, self.key, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+// ---------------------------------------------------------------------------
+// Raw form, as written.
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    general: RawGeneral,
+    #[serde(default, rename = "queue")]
+    queues: Vec<Spanned<RawQueue>>,
+    #[serde(default, rename = "agent")]
+    agents: Vec<Spanned<RawAgent>>,
+    /// caller number -> agent name (按客戶轉接).
+    #[serde(default)]
+    owners: BTreeMap<String, Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGeneral {
+    #[serde(default = "d_service_level")]
+    service_level_seconds: f64,
+    #[serde(default = "d_short_abandon")]
+    short_abandon_seconds: f64,
+}
+
+impl Default for RawGeneral {
+    fn default() -> Self {
+        RawGeneral {
+            service_level_seconds: d_service_level(),
+            short_abandon_seconds: d_short_abandon(),
+        }
+    }
+}
+
+fn d_service_level() -> f64 {
+    20.0
+}
+fn d_short_abandon() -> f64 {
+    5.0
+}
+fn d_true() -> bool {
+    true
+}
+fn d_ring_timeout() -> f64 {
+    15.0
+}
+fn d_max_no_answer() -> u32 {
+    3
+}
+fn d_prefer_wait() -> f64 {
+    10.0
+}
+fn d_retry_exclude() -> f64 {
+    30.0
+}
+fn d_music() -> String {
+    "default".into()
+}
+fn d_tier() -> u8 {
+    1
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawQueue {
+    name: Spanned<String>,
+    #[serde(default)]
+    strategy: Strategy,
+    #[serde(default = "d_ring_timeout")]
+    ring_timeout_seconds: f64,
+    #[serde(default)]
+    wrapup_seconds: f64,
+    #[serde(default)]
+    max_wait_seconds: f64,
+    #[serde(default = "d_max_no_answer")]
+    max_no_answer: u32,
+    #[serde(default = "d_true")]
+    join_when_empty: bool,
+    #[serde(default)]
+    leave_when_empty: bool,
+    #[serde(default)]
+    max_callers: usize,
+    #[serde(default)]
+    weight: i32,
+    #[serde(default)]
+    announce_every_seconds: f64,
+    #[serde(default = "d_music")]
+    music_class: String,
+    /// Skill whose proficiency orders agents (strategy "skills") and that
+    /// members must have.
+    #[serde(default)]
+    skill: Option<Spanned<String>>,
+    #[serde(default)]
+    min_proficiency: Option<Spanned<u8>>,
+    /// Initial widest tier a caller may reach (widened by `[[queue.widen]]`).
+    #[serde(default)]
+    max_tier: Option<u8>,
+    #[serde(default)]
+    max_penalty: Option<u32>,
+    /// Remember the agent who last served a caller for this long (按記憶分配).
+    #[serde(default)]
+    sticky_seconds: f64,
+    /// Route callers listed in `[owners]` to their owner agent first.
+    #[serde(default)]
+    use_owners: bool,
+    /// How long a caller waits for its preferred (sticky, owner, area) agents
+    /// before any agent may take it.
+    #[serde(default = "d_prefer_wait")]
+    prefer_wait_seconds: f64,
+    /// After a failed offer, the same agent is skipped for this caller for
+    /// this long (while other agents exist).
+    #[serde(default = "d_retry_exclude")]
+    retry_exclude_seconds: f64,
+    #[serde(default)]
+    widen: Vec<Spanned<RawWiden>>,
+    #[serde(default)]
+    overflow: Vec<Spanned<RawOverflow>>,
+    #[serde(default)]
+    area: Vec<Spanned<RawArea>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWiden {
+    after_seconds: f64,
+    #[serde(default)]
+    max_tier: Option<u8>,
+    #[serde(default)]
+    max_penalty: Option<u32>,
+    #[serde(default)]
+    drop_skills: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOverflow {
+    to: Spanned<String>,
+    #[serde(default)]
+    after_seconds: f64,
+    #[serde(default)]
+    waiting_over: Option<usize>,
+    #[serde(default)]
+    target_idle_at_least: Option<usize>,
+    #[serde(default)]
+    no_agents: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawArea {
+    prefix: Spanned<String>,
+    #[serde(default)]
+    to: Option<Spanned<String>>,
+    #[serde(default)]
+    agents: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAgent {
+    name: Spanned<String>,
+    contact: Spanned<String>,
+    #[serde(default)]
+    device: Option<String>,
+    #[serde(default)]
+    queues: Vec<Spanned<String>>,
+    #[serde(default)]
+    member: Vec<Spanned<RawMember>>,
+    #[serde(default)]
+    skills: BTreeMap<String, Spanned<u8>>,
+    #[serde(default)]
+    wrapup_seconds: Option<f64>,
+    #[serde(default)]
+    max_no_answer: Option<u32>,
+    #[serde(default)]
+    state: InitialState,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMember {
+    queue: Spanned<String>,
+    #[serde(default = "d_tier")]
+    tier: u8,
+    #[serde(default)]
+    penalty: u32,
+}
+
+/// State an agent has when the configuration first names it.
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum InitialState {
+    #[default]
+    Available,
+    LoggedOut,
+}
+
+// ---------------------------------------------------------------------------
+// Typed, validated form.
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct General {
+    pub service_level: Time,
+    pub short_abandon: Time,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Widen {
+    pub after: Time,
+    pub max_tier: Option<u8>,
+    pub max_penalty: Option<u32>,
+    pub drop_skills: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Overflow {
+    pub to: String,
+    pub after: Time,
+    pub waiting_over: Option<usize>,
+    pub target_idle_at_least: Option<usize>,
+    pub no_agents: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum AreaTarget {
+    Queue(String),
+    Agents(Vec<String>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Area {
+    pub prefix: String,
+    pub target: AreaTarget,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueConfig {
+    pub name: String,
+    pub strategy: Strategy,
+    pub ring_timeout: Time,
+    pub wrapup: Time,
+    pub max_wait: Option<Time>,
+    pub max_no_answer: u32,
+    pub join_when_empty: bool,
+    pub leave_when_empty: bool,
+    pub max_callers: Option<usize>,
+    pub weight: i32,
+    pub announce_every: Option<Time>,
+    pub music_class: String,
+    pub skill: Option<String>,
+    pub min_proficiency: u8,
+    pub max_tier: u8,
+    pub max_penalty: u32,
+    pub sticky: Option<Time>,
+    pub use_owners: bool,
+    pub prefer_wait: Time,
+    pub retry_exclude: Time,
+    pub widen: Vec<Widen>,
+    pub overflow: Vec<Overflow>,
+    pub areas: Vec<Area>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Membership {
+    pub queue: String,
+    pub tier: u8,
+    pub penalty: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentConfig {
+    pub name: String,
+    pub contact: String,
+    pub device: String,
+    pub members: Vec<Membership>,
+    /// (skill, proficiency 1-10), sorted by skill name.
+    pub skills: Vec<(String, u8)>,
+    pub wrapup: Option<Time>,
+    pub max_no_answer: Option<u32>,
+    pub initial: InitialState,
+}
+
+impl AgentConfig {
+    pub fn proficiency(&self, skill: &str) -> u8 {
+        self.skills
+            .iter()
+            .find(|(s, _)| s == skill)
+            .map(|(_, p)| *p)
+            .unwrap_or(0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Where it was read from (for messages).
+    pub source: String,
+    pub general: General,
+    pub queues: Vec<QueueConfig>,
+    pub agents: Vec<AgentConfig>,
+    /// caller number -> agent name.
+    pub owners: HashMap<String, String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            source: "<default>".into(),
+            general: General { service_level: secs(20.0), short_abandon: secs(5.0) },
+            queues: Vec::new(),
+            agents: Vec::new(),
+            owners: HashMap::new(),
+        }
+    }
+}
+
+impl Config {
+    /// Read and validate a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: file.clone(),
+            line: 0,
+            key: String::new(),
+            message: format!("cannot read: {e}"),
+        })?;
+        Config::parse(&text, &file)
+    }
+
+    /// Parse and validate configuration text; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let (line, key) = match e.span() {
+                Some(span) => (line_of(text, span.start), key_at(text, span.start)),
+                None => (0, String::new()),
+            };
+            ConfigError { file: file.into(), line, key, message: e.message().trim().to_string() }
+        })?;
+        Config::from_raw(raw, text, file)
+    }
+
+    pub fn queue(&self, name: &str) -> Option<&QueueConfig> {
+        self.queues.iter().find(|q| q.name == name)
+    }
+
+    pub fn agent(&self, name: &str) -> Option<&AgentConfig> {
+        self.agents.iter().find(|a| a.name == name)
+    }
+
+    fn from_raw(raw: RawConfig, text: &str, file: &str) -> Result<Config, ConfigError> {
+        let err = |span: std::ops::Range<usize>, key: &str, message: String| ConfigError {
+            file: file.into(),
+            line: line_of(text, span.start),
+            key: key.into(),
+            message,
+        };
+        let g = &raw.general;
+        for (k, v) in [
+            ("general.service_level_seconds", g.service_level_seconds),
+            ("general.short_abandon_seconds", g.short_abandon_seconds),
+        ] {
+            if !(v >= 0.0 && v.is_finite()) {
+                return Err(ConfigError {
+                    file: file.into(),
+                    line: find_key_line(text, k.rsplit('.').next().unwrap_or(k)),
+                    key: k.into(),
+                    message: format!("must be a non-negative number of seconds, got {v}"),
+                });
+            }
+        }
+        let general = General {
+            service_level: secs(g.service_level_seconds),
+            short_abandon: secs(g.short_abandon_seconds),
+        };
+
+        // Queue names first: references are checked against them.
+        let mut queue_names = HashSet::new();
+        for q in &raw.queues {
+            let name = q.get_ref().name.get_ref();
+            if name.is_empty() || name.contains(|c: char| c.is_whitespace() || c == ',') {
+                return Err(err(q.get_ref().name.span(), "queue.name", format!("invalid queue name {name:?}: no spaces or commas")));
+            }
+            if !queue_names.insert(name.clone()) {
+                return Err(err(q.get_ref().name.span(), "queue.name", format!("duplicate queue {name:?}")));
+            }
+        }
+        let mut agent_names = HashSet::new();
+        for a in &raw.agents {
+            let name = a.get_ref().name.get_ref();
+            if name.is_empty() || name.contains(|c: char| c.is_whitespace() || c == ',') {
+                return Err(err(a.get_ref().name.span(), "agent.name", format!("invalid agent name {name:?}: no spaces or commas")));
+            }
+            if !agent_names.insert(name.clone()) {
+                return Err(err(a.get_ref().name.span(), "agent.name", format!("duplicate agent {name:?}")));
+            }
+        }
+        let check_queue = |s: &Spanned<String>, key: &str| -> Result<String, ConfigError> {
+            if queue_names.contains(s.get_ref()) {
+                Ok(s.get_ref().clone())
+            } else {
+                Err(err(s.span(), key, format!("no queue named {:?}", s.get_ref())))
+            }
+        };
+        let check_agent = |s: &Spanned<String>, key: &str| -> Result<String, ConfigError> {
+            if agent_names.contains(s.get_ref()) {
+                Ok(s.get_ref().clone())
+            } else {
+                Err(err(s.span(), key, format!("no agent named {:?}", s.get_ref())))
+            }
+        };
+        let seconds = |v: f64, span: std::ops::Range<usize>, key: &str| -> Result<Time, ConfigError> {
+            if v >= 0.0 && v.is_finite() {
+                Ok(secs(v))
+            } else {
+                Err(ConfigError {
+                    file: file.into(),
+                    line: find_key_line_from(text, span.start, key),
+                    key: key.into(),
+                    message: format!("must be a non-negative number of seconds, got {v}"),
+                })
+            }
+        };
+
+        let mut queues = Vec::new();
+        for sq in &raw.queues {
+            let span = sq.span();
+            let q = sq.get_ref();
+            let key = |k: &str| format!("queue[{}].{k}", q.name.get_ref());
+            let mut widen = Vec::new();
+            let mut last_after = 0;
+            for w in &q.widen {
+                let wr = w.get_ref();
+                let after = seconds(wr.after_seconds, w.span(), "after_seconds")?;
+                if after < last_after {
+                    return Err(err(w.span(), &key("widen.after_seconds"), "widen rules must be in increasing after_seconds order".into()));
+                }
+                last_after = after;
+                if wr.max_tier == Some(0) {
+                    return Err(err(w.span(), &key("widen.max_tier"), "tiers start at 1".into()));
+                }
+                widen.push(Widen { after, max_tier: wr.max_tier, max_penalty: wr.max_penalty, drop_skills: wr.drop_skills });
+            }
+            let mut overflow = Vec::new();
+            for o in &q.overflow {
+                let or = o.get_ref();
+                let to = check_queue(&or.to, &key("overflow.to"))?;
+                if &to == q.name.get_ref() {
+                    return Err(err(or.to.span(), &key("overflow.to"), "a queue cannot overflow to itself".into()));
+                }
+                overflow.push(Overflow {
+                    to,
+                    after: seconds(or.after_seconds, o.span(), "after_seconds")?,
+                    waiting_over: or.waiting_over,
+                    target_idle_at_least: or.target_idle_at_least,
+                    no_agents: or.no_agents,
+                });
+            }
+            let mut areas = Vec::new();
+            for a in &q.area {
+                let ar = a.get_ref();
+                let target = match (&ar.to, ar.agents.is_empty()) {
+                    (Some(t), true) => AreaTarget::Queue(check_queue(t, &key("area.to"))?),
+                    (None, false) => AreaTarget::Agents(
+                        ar.agents.iter().map(|s| check_agent(s, &key("area.agents"))).collect::<Result<_, _>>()?,
+                    ),
+                    _ => return Err(err(a.span(), &key("area"), "give exactly one of `to` (a queue) or `agents`".into())),
+                };
+                if ar.prefix.get_ref().is_empty() {
+                    return Err(err(ar.prefix.span(), &key("area.prefix"), "empty prefix".into()));
+                }
+                areas.push(Area { prefix: ar.prefix.get_ref().clone(), target });
+            }
+            // Longest prefix first, so the first match is the most specific.
+            areas.sort_by(|a, b| b.prefix.len().cmp(&a.prefix.len()));
+            let min_proficiency = match &q.min_proficiency {
+                Some(p) if !(1..=10).contains(p.get_ref()) => {
+                    return Err(err(p.span(), &key("min_proficiency"), format!("proficiency is 1-10, got {}", p.get_ref())))
+                }
+                Some(p) => *p.get_ref(),
+                None => 1,
+            };
+            if q.strategy == Strategy::Skills && q.skill.is_none() {
+                return Err(err(q.name.span(), &key("skill"), "strategy \"skills\" needs `skill = \"...\"`".into()));
+            }
+            if q.max_tier == Some(0) {
+                return Err(err(span.clone(), &key("max_tier"), "tiers start at 1".into()));
+            }
+            queues.push(QueueConfig {
+                name: q.name.get_ref().clone(),
+                strategy: q.strategy,
+                ring_timeout: seconds(q.ring_timeout_seconds, span.clone(), "ring_timeout_seconds")?.max(1),
+                wrapup: seconds(q.wrapup_seconds, span.clone(), "wrapup_seconds")?,
+                max_wait: nonzero(seconds(q.max_wait_seconds, span.clone(), "max_wait_seconds")?),
+                max_no_answer: q.max_no_answer,
+                join_when_empty: q.join_when_empty,
+                leave_when_empty: q.leave_when_empty,
+                max_callers: if q.max_callers == 0 { None } else { Some(q.max_callers) },
+                weight: q.weight,
+                announce_every: nonzero(seconds(q.announce_every_seconds, span.clone(), "announce_every_seconds")?),
+                music_class: q.music_class.clone(),
+                skill: q.skill.as_ref().map(|s| s.get_ref().clone()),
+                min_proficiency,
+                max_tier: q.max_tier.unwrap_or(u8::MAX),
+                max_penalty: q.max_penalty.unwrap_or(u32::MAX),
+                sticky: nonzero(seconds(q.sticky_seconds, span.clone(), "sticky_seconds")?),
+                use_owners: q.use_owners,
+                prefer_wait: seconds(q.prefer_wait_seconds, span.clone(), "prefer_wait_seconds")?,
+                retry_exclude: seconds(q.retry_exclude_seconds, span.clone(), "retry_exclude_seconds")?,
+                widen,
+                overflow,
+                areas,
+            });
+        }
+
+        let mut agents = Vec::new();
+        for sa in &raw.agents {
+            let a = sa.get_ref();
+            let name = a.name.get_ref().clone();
+            let key = |k: &str| format!("agent[{name}].{k}");
+            if a.contact.get_ref().trim().is_empty() {
+                return Err(err(a.contact.span(), &key("contact"), "empty contact (a dial string such as PJSIP/1001)".into()));
+            }
+            let mut members: Vec<Membership> = Vec::new();
+            for q in &a.queues {
+                members.push(Membership { queue: check_queue(q, &key("queues"))?, tier: 1, penalty: 0 });
+            }
+            for m in &a.member {
+                let mr = m.get_ref();
+                let queue = check_queue(&mr.queue, &key("member.queue"))?;
+                if mr.tier == 0 {
+                    return Err(err(m.span(), &key("member.tier"), "tiers start at 1".into()));
+                }
+                members.push(Membership { queue, tier: mr.tier, penalty: mr.penalty });
+            }
+            let mut seen = HashSet::new();
+            for (m, span) in members.iter().zip(a.queues.iter().map(|s| s.span()).chain(a.member.iter().map(|m| m.span()))) {
+                if !seen.insert(m.queue.clone()) {
+                    return Err(err(span, &key("queues"), format!("agent is in queue {:?} twice", m.queue)));
+                }
+            }
+            let mut skills = Vec::new();
+            for (s, p) in &a.skills {
+                if !(1..=10).contains(p.get_ref()) {
+                    return Err(err(p.span(), &key(&format!("skills.{s}")), format!("proficiency is 1-10, got {}", p.get_ref())));
+                }
+                skills.push((s.clone(), *p.get_ref()));
+            }
+            let wrapup = match a.wrapup_seconds {
+                Some(w) => Some(seconds(w, sa.span(), "wrapup_seconds")?),
+                None => None,
+            };
+            agents.push(AgentConfig {
+                name,
+                contact: a.contact.get_ref().trim().to_string(),
+                device: a.device.clone().unwrap_or_else(|| device_of(a.contact.get_ref().trim())),
+                members,
+                skills,
+                wrapup,
+                max_no_answer: a.max_no_answer,
+                initial: a.state,
+            });
+        }
+
+        // Members of a skills queue must have its skill at the minimum level.
+        for q in &queues {
+            if let Some(skill) = &q.skill {
+                for (a, sa) in agents.iter().zip(&raw.agents) {
+                    if a.members.iter().any(|m| m.queue == q.name) && a.proficiency(skill) < q.min_proficiency {
+                        return Err(err(
+                            sa.get_ref().name.span(),
+                            &format!("agent[{}].skills.{skill}", a.name),
+                            format!(
+                                "member of queue {:?}, which needs skill {skill:?} at proficiency >= {}",
+                                q.name, q.min_proficiency
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+
+        let mut owners = HashMap::new();
+        for (number, agent) in &raw.owners {
+            owners.insert(number.clone(), check_agent(agent, &format!("owners.{number}"))?);
+        }
+
+        Ok(Config { source: file.into(), general, queues, agents, owners })
+    }
+}
+
+fn nonzero(t: Time) -> Option<Time> {
+    if t == 0 {
+        None
+    } else {
+        Some(t)
+    }
+}
+
+/// The device whose state tells whether the agent is busy: the dial string
+/// without options (`PJSIP/1001`, `Local/100@agents`, `SIP/peer`).
+pub fn device_of(contact: &str) -> String {
+    let first = contact.split('&').next().unwrap_or(contact);
+    let first = first.split(',').next().unwrap_or(first);
+    match first.split_once('/') {
+        Some((tech, rest)) if tech.eq_ignore_ascii_case("local") => {
+            // Local/exten@context/n: drop Local's own options.
+            let rest = rest.split('/').next().unwrap_or(rest);
+            format!("{tech}/{rest}")
+        }
+        _ => first.to_string(),
+    }
+}
+
+/// 1-based line of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].bytes().filter(|b| *b == b'\n').count() + 1
+}
+
+/// The key written on the line holding `offset` (text before `=`), if any.
+fn key_at(text: &str, offset: usize) -> String {
+    let offset = offset.min(text.len());
+    let start = text[..offset].rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let end = text[start..].find('\n').map(|i| start + i).unwrap_or(text.len());
+    let line = &text[start..end];
+    match line.split_once('=') {
+        Some((k, _)) => k.trim().to_string(),
+        None => line.trim().trim_matches(|c| c == '[' || c == ']').to_string(),
+    }
+}
+
+fn find_key_line(text: &str, key: &str) -> usize {
+    find_key_line_from(text, 0, key)
+}
+
+/// Line of the first `key =` at or after `from`, else the line of `from`.
+fn find_key_line_from(text: &str, from: usize, key: &str) -> usize {
+    let from = from.min(text.len());
+    let mut offset = from;
+    for line in text[from..].split_inclusive('\n') {
+        if let Some((k, _)) = line.split_once('=') {
+            if k.trim() == key {
+                return line_of(text, offset);
+            }
+        }
+        offset += line.len();
+    }
+    line_of(text, from)
+}

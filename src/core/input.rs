@@ -1,0 +1,167 @@
+//! What a PBX tells the router ([`Input`]) and what the router tells a PBX
+//! to do ([`Action`]).
+
+use std::sync::Arc;
+
+use super::call::{CallId, CallerInfo};
+use super::config::Config;
+use super::Time;
+
+/// Index of an agent, stable for the life of an engine (reloads append).
+pub type AgentId = u32;
+
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// A caller runs the queue application. `call` is chosen by the PBX side
+    /// (unique per engine); the router answers on that call's port.
+    CallEnter { call: CallId, queue: String, caller: CallerInfo },
+    /// The caller hung up. The PBX side has already torn down any agent leg
+    /// it was ringing; agents ringing for this call are free again.
+    CallerHangup { call: CallId },
+    /// How an offer to one agent ended. `Answered` means that agent is now
+    /// connected to the caller and every other leg of the same offer
+    /// (ring-all) has been hung up.
+    OfferResult { call: CallId, agent: AgentId, outcome: OfferOutcome },
+    /// The bridge between caller and agent is over.
+    CallEnded { call: CallId, by: EndedBy },
+    /// A waiting caller moves to another queue (keeps its place in time).
+    Transfer { call: CallId, queue: String },
+    /// A waiting caller asks to be called back at `number` and hangs up; it
+    /// keeps its place in line (ACD Call Back).
+    CallbackRequest { call: CallId, number: String },
+    AgentLogin { agent: String },
+    AgentLogout { agent: String },
+    AgentBreak { agent: String, reason: String },
+    /// Back from break (unpause).
+    AgentReady { agent: String },
+    /// The PBX's device state for an agent's device: busy = in use, ringing,
+    /// on hold, unavailable; an agent on a direct call is not offered.
+    DeviceState { device: String, busy: bool },
+    /// Swap the configuration atomically; live calls stay where they are.
+    Reload(Arc<Config>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OfferOutcome {
+    Answered,
+    /// Rang until the ring timeout.
+    NoAnswer,
+    Busy,
+    /// Could not be reached: congestion, unregistered, no such endpoint.
+    Unavailable,
+    /// The agent leg hung up without answering.
+    Rejected,
+    /// Hung up by us (another agent of a ring-all answered, or shutdown).
+    Cancelled,
+}
+
+impl OfferOutcome {
+    /// Counts as a miss towards `max_no_answer`.
+    pub fn is_miss(self) -> bool {
+        !matches!(self, OfferOutcome::Answered | OfferOutcome::Cancelled)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            OfferOutcome::Answered => "answered",
+            OfferOutcome::NoAnswer => "no-answer",
+            OfferOutcome::Busy => "busy",
+            OfferOutcome::Unavailable => "unavailable",
+            OfferOutcome::Rejected => "rejected",
+            OfferOutcome::Cancelled => "cancelled",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EndedBy {
+    Caller,
+    Agent,
+    /// The agent transferred the caller elsewhere.
+    Transfer,
+    /// A callback whose customer could not be reached, or a PBX failure.
+    Failed,
+}
+
+impl EndedBy {
+    pub fn name(self) -> &'static str {
+        match self {
+            EndedBy::Caller => "caller",
+            EndedBy::Agent => "agent",
+            EndedBy::Transfer => "transfer",
+            EndedBy::Failed => "failed",
+        }
+    }
+}
+
+/// One agent to ring.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfferTarget {
+    pub agent: AgentId,
+    pub name: Arc<str>,
+    /// Dial string (`PJSIP/1001`, `Local/100@agents`, `user/1000`...).
+    pub contact: Arc<str>,
+}
+
+/// Why a caller leaves the queue application without an agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExitReason {
+    /// `max_wait_seconds` reached.
+    Timeout,
+    /// No agent logged in any more (`leave_when_empty`).
+    LeaveEmpty,
+    /// No agent logged in at entry (`join_when_empty = false`).
+    JoinEmpty,
+    /// `max_callers` reached.
+    Full,
+    UnknownQueue,
+    /// The caller will be called back; its place is kept.
+    CallbackScheduled,
+    /// The same call id entered twice.
+    Duplicate,
+}
+
+impl ExitReason {
+    /// Value of the PBX's outcome variable (HOTLINE_RESULT).
+    pub fn name(self) -> &'static str {
+        match self {
+            ExitReason::Timeout => "TIMEOUT",
+            ExitReason::LeaveEmpty => "LEAVEEMPTY",
+            ExitReason::JoinEmpty => "JOINEMPTY",
+            ExitReason::Full => "FULL",
+            ExitReason::UnknownQueue => "UNKNOWNQUEUE",
+            ExitReason::CallbackScheduled => "CALLBACK",
+            ExitReason::Duplicate => "DUPLICATE",
+        }
+    }
+}
+
+/// What the PBX must do. Every action but [`Action::Callback`] is for the
+/// thread running the caller's queue application.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Ring these agents (more than one: ring-all) for up to `timeout`.
+    Offer { call: CallId, targets: Vec<OfferTarget>, timeout: Time },
+    /// Tell the caller its position and expected wait.
+    Announce { call: CallId, position: usize, expected_wait: Option<Time> },
+    /// The caller now waits in another queue (overflow, area routing,
+    /// transfer): change music and variables.
+    Moved { call: CallId, queue: Arc<str>, music_class: Arc<str> },
+    /// Leave the queue application with this outcome.
+    Exit { call: CallId, reason: ExitReason },
+    /// A scheduled callback reached an agent: ring the agent, then call the
+    /// customer at `number` and connect them. Report like an offer.
+    Callback { call: CallId, number: String, target: OfferTarget, timeout: Time },
+}
+
+impl Action {
+    pub fn call(&self) -> CallId {
+        match self {
+            Action::Offer { call, .. }
+            | Action::Announce { call, .. }
+            | Action::Moved { call, .. }
+            | Action::Exit { call, .. }
+            | Action::Callback { call, .. } => *call,
+        }
+    }
+}

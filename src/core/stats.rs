@@ -1,0 +1,343 @@
+//! Statistics, computed from the event stream: per queue and per agent,
+//! calls entered/answered/abandoned, service level, ASA, AHT, abandon rate
+//! with short abandons excluded, longest wait, occupancy.
+//!
+//! Definitions (stated, because vendors differ):
+//! - short abandon: a caller who hangs up within `short_abandon_seconds`;
+//!   left out of abandon rate and service level.
+//! - service level = answered within the threshold / (answered + abandoned
+//!   after the short-abandon threshold).
+//! - abandon rate = abandoned (not short) / (entered - short abandons).
+//! - ASA = mean wait of answered calls; AHT = mean talk + wrap-up.
+//! - occupancy = (ringing + talking + wrap-up) / (that + available time).
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::Arc;
+
+use super::agent::AgentState;
+use super::call::CallId;
+use super::config::General;
+use super::event::{Event, EventKind};
+use super::input::OfferOutcome;
+use super::Time;
+
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct QueueStats {
+    pub entered: u64,
+    pub answered: u64,
+    pub abandoned: u64,
+    pub short_abandoned: u64,
+    pub exited: u64,
+    pub moved_out: u64,
+    pub moved_in: u64,
+    pub answered_in_sl: u64,
+    pub wait_answered_sum: Time,
+    pub longest_wait: Time,
+    pub completed: u64,
+    pub talk_sum: Time,
+    pub wrapup_sum: Time,
+    pub offers: u64,
+    pub failed_offers: u64,
+    pub callbacks: u64,
+}
+
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct AgentStats {
+    pub offered: u64,
+    pub answered: u64,
+    pub missed: u64,
+    pub talk: Time,
+    pub wrapup: Time,
+    state: Option<(AgentState, Time)>,
+    /// Time spent per state kind: available, ringing, on-call, wrap-up,
+    /// break, logged-out.
+    time_in: [Time; 6],
+}
+
+fn slot(s: &AgentState) -> usize {
+    match s {
+        AgentState::Available => 0,
+        AgentState::Ringing(_) => 1,
+        AgentState::OnCall(_) => 2,
+        AgentState::WrapUp { .. } => 3,
+        AgentState::Break(_) => 4,
+        AgentState::LoggedOut => 5,
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Stats {
+    service_level: Time,
+    short_abandon: Time,
+    queues: BTreeMap<Arc<str>, QueueStats>,
+    agents: BTreeMap<Arc<str>, AgentStats>,
+    waiting: HashMap<CallId, (Arc<str>, Time)>,
+}
+
+impl Stats {
+    pub fn new(general: &General) -> Stats {
+        Stats {
+            service_level: general.service_level,
+            short_abandon: general.short_abandon,
+            queues: BTreeMap::new(),
+            agents: BTreeMap::new(),
+            waiting: HashMap::new(),
+        }
+    }
+
+    /// Thresholds follow a reload; counts stay.
+    pub fn set_thresholds(&mut self, general: &General) {
+        self.service_level = general.service_level;
+        self.short_abandon = general.short_abandon;
+    }
+
+    pub fn queue(&self, name: &str) -> Option<&QueueStats> {
+        self.queues.get(name)
+    }
+
+    pub fn agent(&self, name: &str) -> Option<&AgentStats> {
+        self.agents.get(name)
+    }
+
+    fn q(&mut self, name: &Arc<str>) -> &mut QueueStats {
+        if !self.queues.contains_key(name) {
+            self.queues.insert(name.clone(), QueueStats::default());
+        }
+        self.queues.get_mut(name).expect("inserted")
+    }
+
+    fn a(&mut self, name: &Arc<str>) -> &mut AgentStats {
+        if !self.agents.contains_key(name) {
+            self.agents.insert(name.clone(), AgentStats::default());
+        }
+        self.agents.get_mut(name).expect("inserted")
+    }
+
+    pub fn apply(&mut self, e: &Event) {
+        let t = e.time;
+        match &e.kind {
+            EventKind::CallEntered { call, queue, .. } => {
+                self.q(queue).entered += 1;
+                self.waiting.insert(*call, (queue.clone(), t));
+            }
+            EventKind::CallOffered { queue, agent, .. } => {
+                self.q(queue).offers += 1;
+                self.a(agent).offered += 1;
+            }
+            EventKind::OfferFailed { queue, agent, outcome, .. } => {
+                if *outcome != OfferOutcome::Cancelled {
+                    self.q(queue).failed_offers += 1;
+                    self.a(agent).missed += 1;
+                }
+            }
+            EventKind::CallAnswered { call, queue, agent, wait } => {
+                self.waiting.remove(call);
+                let sl = self.service_level;
+                let q = self.q(queue);
+                q.answered += 1;
+                q.wait_answered_sum += wait;
+                q.longest_wait = q.longest_wait.max(*wait);
+                if *wait <= sl {
+                    q.answered_in_sl += 1;
+                }
+                self.a(agent).answered += 1;
+            }
+            EventKind::CallEnded { queue, agent, talk, wrapup, .. } => {
+                let q = self.q(queue);
+                q.completed += 1;
+                q.talk_sum += talk;
+                q.wrapup_sum += wrapup;
+                let a = self.a(agent);
+                a.talk += talk;
+                a.wrapup += wrapup;
+            }
+            EventKind::CallAbandoned { call, queue, wait, .. } => {
+                self.waiting.remove(call);
+                let short = *wait <= self.short_abandon;
+                let q = self.q(queue);
+                q.abandoned += 1;
+                q.longest_wait = q.longest_wait.max(*wait);
+                if short {
+                    q.short_abandoned += 1;
+                }
+            }
+            EventKind::CallExited { call, queue, wait, .. } => {
+                self.waiting.remove(call);
+                let q = self.q(queue);
+                q.exited += 1;
+                q.longest_wait = q.longest_wait.max(*wait);
+            }
+            EventKind::CallMoved { call, from, to, .. } => {
+                self.q(from).moved_out += 1;
+                self.q(to).moved_in += 1;
+                if let Some(w) = self.waiting.get_mut(call) {
+                    w.0 = to.clone();
+                }
+            }
+            EventKind::CallbackRequested { queue, .. } => self.q(queue).callbacks += 1,
+            EventKind::AgentStateChanged { agent, to, .. } => {
+                let a = self.a(agent);
+                if let Some((s, since)) = &a.state {
+                    a.time_in[slot(s)] += t.saturating_sub(*since);
+                }
+                a.state = Some((to.clone(), t));
+            }
+            EventKind::OfferWatchdog { .. } | EventKind::ConfigReloaded { .. } => {}
+        }
+    }
+
+    /// Figures as of `now`.
+    pub fn report(&self, now: Time) -> StatsReport {
+        let mut queues = Vec::new();
+        for (name, q) in &self.queues {
+            let current_longest = self
+                .waiting
+                .values()
+                .filter(|(qn, _)| qn == name)
+                .map(|(_, since)| now.saturating_sub(*since))
+                .max()
+                .unwrap_or(0);
+            let long_abandons = q.abandoned - q.short_abandoned;
+            let sl_base = q.answered + long_abandons;
+            let entered_net = (q.entered + q.moved_in).saturating_sub(q.short_abandoned);
+            queues.push(QueueReport {
+                name: name.to_string(),
+                entered: q.entered,
+                answered: q.answered,
+                abandoned: q.abandoned,
+                short_abandoned: q.short_abandoned,
+                exited: q.exited,
+                overflowed: q.moved_out,
+                callbacks: q.callbacks,
+                waiting: self.waiting.values().filter(|(qn, _)| qn == name).count(),
+                service_level: ratio(q.answered_in_sl, sl_base),
+                asa: ratio_ms(q.wait_answered_sum, q.answered),
+                aht: ratio_ms(q.talk_sum + q.wrapup_sum, q.completed),
+                abandon_rate: ratio(long_abandons, entered_net),
+                longest_wait: q.longest_wait.max(current_longest),
+                current_longest_wait: current_longest,
+                failed_offers: q.failed_offers,
+            });
+        }
+        let mut agents = Vec::new();
+        for (name, a) in &self.agents {
+            let mut time_in = a.time_in;
+            if let Some((s, since)) = &a.state {
+                time_in[slot(s)] += now.saturating_sub(*since);
+            }
+            let busy = time_in[1] + time_in[2] + time_in[3];
+            agents.push(AgentReport {
+                name: name.to_string(),
+                state: a.state.as_ref().map(|(s, _)| s.to_string()).unwrap_or_else(|| "-".into()),
+                offered: a.offered,
+                answered: a.answered,
+                missed: a.missed,
+                talk: a.talk,
+                aht: ratio_ms(a.talk + a.wrapup, a.answered),
+                occupancy: ratio(busy, busy + time_in[0]),
+            });
+        }
+        StatsReport { service_level_threshold: self.service_level, queues, agents }
+    }
+}
+
+fn ratio(n: u64, d: u64) -> Option<f64> {
+    (d > 0).then(|| n as f64 / d as f64)
+}
+
+fn ratio_ms(n: Time, d: u64) -> Option<Time> {
+    (d > 0).then(|| n / d)
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueReport {
+    pub name: String,
+    pub entered: u64,
+    pub answered: u64,
+    pub abandoned: u64,
+    pub short_abandoned: u64,
+    pub exited: u64,
+    pub overflowed: u64,
+    pub callbacks: u64,
+    pub waiting: usize,
+    pub service_level: Option<f64>,
+    pub asa: Option<Time>,
+    pub aht: Option<Time>,
+    pub abandon_rate: Option<f64>,
+    pub longest_wait: Time,
+    pub current_longest_wait: Time,
+    pub failed_offers: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentReport {
+    pub name: String,
+    pub state: String,
+    pub offered: u64,
+    pub answered: u64,
+    pub missed: u64,
+    pub talk: Time,
+    pub aht: Option<Time>,
+    pub occupancy: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatsReport {
+    pub service_level_threshold: Time,
+    pub queues: Vec<QueueReport>,
+    pub agents: Vec<AgentReport>,
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map(|v| format!("{:.1}%", v * 100.0)).unwrap_or_else(|| "-".into())
+}
+
+fn dur(v: Option<Time>) -> String {
+    v.map(|v| format!("{:.1}s", v as f64 / 1000.0)).unwrap_or_else(|| "-".into())
+}
+
+impl fmt::Display for StatsReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{:<16} {:>8} {:>8} {:>8} {:>6} {:>6} {:>5} {:>8} {:>8} {:>8} {:>8} {:>8}",
+            "queue", "entered", "answered", "abandon", "short", "exited", "wait",
+            format!("SL{}s", self.service_level_threshold / 1000), "ASA", "AHT", "aband%", "longest"
+        )?;
+        for q in &self.queues {
+            writeln!(
+                f,
+                "{:<16} {:>8} {:>8} {:>8} {:>6} {:>6} {:>5} {:>8} {:>8} {:>8} {:>8} {:>8}",
+                q.name,
+                q.entered,
+                q.answered,
+                q.abandoned,
+                q.short_abandoned,
+                q.exited,
+                q.waiting,
+                pct(q.service_level),
+                dur(q.asa),
+                dur(q.aht),
+                pct(q.abandon_rate),
+                dur(Some(q.longest_wait)),
+            )?;
+        }
+        writeln!(f)?;
+        writeln!(f, "{:<16} {:<20} {:>8} {:>8} {:>6} {:>8} {:>8}", "agent", "state", "offered", "answered", "missed", "AHT", "occupancy")?;
+        for a in &self.agents {
+            writeln!(
+                f,
+                "{:<16} {:<20} {:>8} {:>8} {:>6} {:>8} {:>8}",
+                a.name,
+                a.state,
+                a.offered,
+                a.answered,
+                a.missed,
+                dur(a.aht),
+                pct(a.occupancy)
+            )?;
+        }
+        Ok(())
+    }
+}

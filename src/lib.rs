@@ -1,0 +1,18 @@
+//! Hotline: a call-center module (ACD queues, agents, routing strategies,
+//! statistics) for Asterisk and FreeSWITCH.
+//!
+//! The tree reads like the architecture:
+//! - [`core`]: the PBX-neutral routing engine. Safe Rust, no FFI, no threads,
+//!   no clock of its own: every input carries the time, so tests and the
+//!   simulation run on a virtual clock.
+//! - [`router`]: the background thread that owns an engine, fed by bounded
+//!   channels from PBX threads and answering each call on its own channel
+//!   plus a wake-up descriptor.
+//! - [`sim`]: a discrete-event simulation of a call center on a virtual
+//!   clock, used by the `hotline-sim` command and by the long-run tests.
+//! - `ffi`, `asterisk`, `freeswitch`: the host boundary and the adapters,
+//!   built only with the matching cargo feature.
+
+pub mod core;
+pub mod router;
+pub mod sim;

@@ -1,0 +1,404 @@
+//! The router: one background thread owns the [`Engine`] and the
+//! statistics. PBX threads talk to it only through bounded channels and never
+//! block on it:
+//!
+//! - commands in: [`Router::send`] / [`Router::enter`] use `try_send`; a full
+//!   channel is an error that is counted and reported, not a wait.
+//! - actions out: each call has its own bounded channel plus a [`WakeFd`]
+//!   the router signals, so the caller's thread sleeps on its PBX channel
+//!   and that descriptor at once. Actions not tied to a live caller
+//!   (callbacks) go to one global channel.
+//! - events out: every state change, for sinks (PBX events, webhooks...).
+//!
+//! Dropping the [`Router`] (or [`Router::shutdown`]) stops and joins the
+//! thread.
+
+mod wake;
+
+pub use wake::WakeFd;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TrySendError};
+
+use crate::core::call::CallView;
+use crate::core::queue::QueueView;
+use crate::core::{Action, AgentView, CallId, CallerInfo, Config, Engine, Event, Input, Stats, StatsReport, Time};
+
+/// Sizes of the router's channels.
+#[derive(Debug, Clone)]
+pub struct RouterOptions {
+    pub command_capacity: usize,
+    pub call_capacity: usize,
+    /// 0: no event channel (events still feed the statistics).
+    pub event_capacity: usize,
+    pub global_capacity: usize,
+    pub seed: u64,
+}
+
+impl Default for RouterOptions {
+    fn default() -> Self {
+        RouterOptions { command_capacity: 65_536, call_capacity: 64, event_capacity: 65_536, global_capacity: 4_096, seed: 0x5eed }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouterError {
+    /// The command channel is full: the router is overloaded.
+    Full,
+    /// The router has stopped.
+    Stopped,
+    /// A query got no answer in time.
+    Timeout,
+}
+
+impl fmt::Display for RouterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RouterError::Full => "router command channel full",
+            RouterError::Stopped => "router stopped",
+            RouterError::Timeout => "router did not answer in time",
+        })
+    }
+}
+
+impl std::error::Error for RouterError {}
+
+/// Counters shared with the PBX side (lock-free).
+#[derive(Debug, Default)]
+pub struct RouterCounters {
+    pub commands: AtomicU64,
+    pub commands_rejected_full: AtomicU64,
+    pub actions_dropped: AtomicU64,
+    pub events_dropped: AtomicU64,
+}
+
+/// What the CLI / API can ask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Query {
+    Queues,
+    Agents,
+    Calls,
+    Stats,
+    /// Calls with a live caller leg in a queue application.
+    LiveCalls,
+}
+
+#[derive(Debug, Clone)]
+pub enum Reply {
+    Queues(Vec<QueueView>),
+    Agents(Vec<AgentView>),
+    Calls(Vec<CallView>),
+    Stats(StatsReport, crate::core::engine::Counters),
+    Count(usize),
+}
+
+enum Command {
+    Input(Input),
+    Enter { call: CallId, queue: String, caller: CallerInfo, port: CallPort },
+    Query(Query, Sender<Reply>),
+    Shutdown,
+}
+
+struct CallPort {
+    tx: Sender<Action>,
+    wake: Arc<WakeFd>,
+}
+
+/// The PBX side of one call in a queue application: read actions from
+/// `actions` when `wake` is readable.
+pub struct CallHandle {
+    pub id: CallId,
+    pub actions: Receiver<Action>,
+    pub wake: Arc<WakeFd>,
+}
+
+impl CallHandle {
+    /// Block until the next action (threads with no PBX channel to watch).
+    pub fn recv_timeout(&self, timeout: Duration) -> Option<Action> {
+        self.actions.recv_timeout(timeout).ok()
+    }
+}
+
+pub struct Router {
+    tx: Sender<Command>,
+    thread: Option<JoinHandle<()>>,
+    next_call: AtomicU64,
+    pub counters: Arc<RouterCounters>,
+    events: Option<Receiver<Event>>,
+    globals: Receiver<Action>,
+    call_capacity: usize,
+    started: Instant,
+}
+
+impl Router {
+    pub fn start(cfg: Arc<Config>, opts: RouterOptions) -> std::io::Result<Router> {
+        let (tx, rx) = bounded(opts.command_capacity);
+        let (ev_tx, ev_rx) = if opts.event_capacity > 0 {
+            let (t, r) = bounded(opts.event_capacity);
+            (Some(t), Some(r))
+        } else {
+            (None, None)
+        };
+        let (g_tx, g_rx) = bounded(opts.global_capacity);
+        let counters = Arc::new(RouterCounters::default());
+        let started = Instant::now();
+        let worker = Worker {
+            engine: Engine::new(cfg.clone(), 0, opts.seed),
+            stats: Stats::new(&cfg.general),
+            ports: HashMap::new(),
+            events: ev_tx,
+            globals: g_tx,
+            counters: counters.clone(),
+            started,
+            actions: Vec::new(),
+            event_buf: Vec::new(),
+        };
+        let thread = std::thread::Builder::new().name("hotline-router".into()).spawn(move || worker.run(rx))?;
+        Ok(Router {
+            tx,
+            thread: Some(thread),
+            next_call: AtomicU64::new(1),
+            counters,
+            events: ev_rx,
+            globals: g_rx,
+            call_capacity: opts.call_capacity,
+            started,
+        })
+    }
+
+    /// Milliseconds since the router started (the engine's clock).
+    pub fn now(&self) -> Time {
+        self.started.elapsed().as_millis() as Time
+    }
+
+    /// A fresh call id.
+    pub fn new_call_id(&self) -> CallId {
+        CallId(self.next_call.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Put a caller into a queue; the router answers on the returned handle.
+    pub fn enter(&self, queue: &str, caller: CallerInfo) -> Result<CallHandle, RouterError> {
+        let id = self.new_call_id();
+        let (atx, arx) = bounded(self.call_capacity);
+        let wake = Arc::new(WakeFd::new().map_err(|_| RouterError::Stopped)?);
+        let port = CallPort { tx: atx, wake: wake.clone() };
+        self.push(Command::Enter { call: id, queue: queue.to_string(), caller, port })?;
+        Ok(CallHandle { id, actions: arx, wake })
+    }
+
+    /// Send an input without blocking.
+    pub fn send(&self, input: Input) -> Result<(), RouterError> {
+        self.push(Command::Input(input))
+    }
+
+    fn push(&self, c: Command) -> Result<(), RouterError> {
+        self.counters.commands.fetch_add(1, Ordering::Relaxed);
+        match self.tx.try_send(c) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(_)) => {
+                self.counters.commands_rejected_full.fetch_add(1, Ordering::Relaxed);
+                log::error!("hotline: router command channel full; input rejected");
+                Err(RouterError::Full)
+            }
+            Err(TrySendError::Disconnected(_)) => Err(RouterError::Stopped),
+        }
+    }
+
+    /// Ask the router something (CLI / API threads only: this waits).
+    pub fn query(&self, q: Query, timeout: Duration) -> Result<Reply, RouterError> {
+        let (tx, rx) = bounded(1);
+        self.push(Command::Query(q, tx))?;
+        rx.recv_timeout(timeout).map_err(|e| match e {
+            RecvTimeoutError::Timeout => RouterError::Timeout,
+            RecvTimeoutError::Disconnected => RouterError::Stopped,
+        })
+    }
+
+    /// The event stream (None if the router was started without one).
+    pub fn events(&self) -> Option<Receiver<Event>> {
+        self.events.clone()
+    }
+
+    /// Actions with no live caller thread (callbacks).
+    pub fn global_actions(&self) -> Receiver<Action> {
+        self.globals.clone()
+    }
+
+    /// Stop the thread and wait for it.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        if let Some(t) = self.thread.take() {
+            // Blocking send is fine here: shutdown runs on an admin thread,
+            // and the router drains its channel quickly.
+            let _ = self.tx.send_timeout(Command::Shutdown, Duration::from_secs(5));
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Router {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+struct Worker {
+    engine: Engine,
+    stats: Stats,
+    ports: HashMap<CallId, CallPort>,
+    events: Option<Sender<Event>>,
+    globals: Sender<Action>,
+    counters: Arc<RouterCounters>,
+    started: Instant,
+    actions: Vec<Action>,
+    event_buf: Vec<Event>,
+}
+
+impl Worker {
+    fn now(&self) -> Time {
+        self.started.elapsed().as_millis() as Time
+    }
+
+    fn run(mut self, rx: Receiver<Command>) {
+        loop {
+            let now = self.now();
+            let cmd = match self.engine.next_deadline() {
+                Some(d) if d <= now => {
+                    self.engine.advance(now);
+                    self.dispatch();
+                    continue;
+                }
+                Some(d) => rx.recv_timeout(Duration::from_millis(d - now)),
+                None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            };
+            match cmd {
+                Ok(c) => {
+                    if !self.apply(c) {
+                        break;
+                    }
+                    // Take what else is queued before dispatching (batching).
+                    let mut stop = false;
+                    for _ in 0..256 {
+                        match rx.try_recv() {
+                            Ok(c) => {
+                                if !self.apply(c) {
+                                    stop = true;
+                                    break;
+                                }
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    self.dispatch();
+                    if stop {
+                        break;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    let now = self.now();
+                    self.engine.advance(now);
+                    self.dispatch();
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        // Wake every caller still waiting so its thread can leave.
+        for (_, port) in self.ports.drain() {
+            port.wake.signal();
+        }
+    }
+
+    /// Apply one command; false means stop.
+    fn apply(&mut self, c: Command) -> bool {
+        let now = self.now();
+        match c {
+            Command::Shutdown => return false,
+            Command::Enter { call, queue, caller, port } => {
+                self.ports.insert(call, port);
+                self.engine.handle(now, Input::CallEnter { call, queue, caller });
+            }
+            Command::Input(input) => {
+                let gone = match &input {
+                    Input::CallerHangup { call } | Input::CallEnded { call, .. } => Some(*call),
+                    _ => None,
+                };
+                if let Input::Reload(cfg) = &input {
+                    self.stats.set_thresholds(&cfg.general);
+                }
+                self.engine.handle(now, input);
+                if let Some(call) = gone {
+                    self.ports.remove(&call);
+                }
+            }
+            Command::Query(q, reply) => {
+                self.engine.advance(now);
+                let r = match q {
+                    Query::Queues => Reply::Queues(self.engine.queue_views()),
+                    Query::Agents => Reply::Agents(self.engine.agent_views()),
+                    Query::Calls => Reply::Calls(self.engine.call_views(now)),
+                    Query::Stats => {
+                        self.feed_stats();
+                        Reply::Stats(self.stats.report(now), self.engine.counters.clone())
+                    }
+                    Query::LiveCalls => Reply::Count(self.ports.len()),
+                };
+                let _ = reply.try_send(r);
+            }
+        }
+        true
+    }
+
+    fn feed_stats(&mut self) {
+        self.engine.drain_into(&mut self.actions, &mut self.event_buf);
+        for e in &self.event_buf {
+            self.stats.apply(e);
+        }
+    }
+
+    /// Deliver pending actions to call ports and events to sinks.
+    fn dispatch(&mut self) {
+        self.engine.drain_into(&mut self.actions, &mut self.event_buf);
+        for a in self.actions.drain(..) {
+            if let Action::Callback { .. } = a {
+                if self.globals.try_send(a).is_err() {
+                    self.counters.actions_dropped.fetch_add(1, Ordering::Relaxed);
+                }
+                continue;
+            }
+            let call = a.call();
+            let exit = matches!(a, Action::Exit { .. });
+            match self.ports.get(&call) {
+                Some(port) => {
+                    if port.tx.try_send(a).is_err() {
+                        self.counters.actions_dropped.fetch_add(1, Ordering::Relaxed);
+                        log::error!("hotline: action for call {call} dropped: its channel is full");
+                    }
+                    port.wake.signal();
+                }
+                None => {
+                    self.counters.actions_dropped.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            if exit {
+                self.ports.remove(&call);
+            }
+        }
+        for e in self.event_buf.drain(..) {
+            self.stats.apply(&e);
+            if let Some(tx) = &self.events {
+                if tx.try_send(e).is_err() {
+                    self.counters.events_dropped.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+}

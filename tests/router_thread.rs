@@ -1,0 +1,92 @@
+//! The router thread: bounded channels in, per-call channels plus a wake-up
+//! descriptor out, queries, events, shutdown joins.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hotline::core::{Action, CallerInfo, Config, EndedBy, Input, OfferOutcome};
+use hotline::router::{Query, Reply, Router, RouterError, RouterOptions};
+
+fn config() -> Arc<Config> {
+    Arc::new(
+        Config::parse(
+            "[[queue]]\nname = \"q\"\nstrategy = \"linear\"\n\
+             [[agent]]\nname = \"a\"\ncontact = \"Local/a@x\"\nqueues = [\"q\"]\n\
+             [[agent]]\nname = \"b\"\ncontact = \"Local/b@x\"\nqueues = [\"q\"]\n",
+            "t.toml",
+        )
+        .expect("config"),
+    )
+}
+
+#[test]
+fn a_call_is_offered_answered_and_ended_through_the_thread() {
+    let router = Router::start(config(), RouterOptions::default()).expect("start");
+    let events = router.events().expect("event channel");
+    let h = router.enter("q", CallerInfo { number: "0901".into(), ..Default::default() }).expect("enter");
+    // The wake-up descriptor becomes readable when the decision is queued.
+    let t = Instant::now();
+    assert!(h.wake.wait(2000), "woken");
+    let woke_after = t.elapsed();
+    h.wake.clear();
+    let Some(Action::Offer { targets, .. }) = h.actions.try_recv().ok() else { panic!("offer expected") };
+    assert_eq!(&*targets[0].name, "a");
+    assert!(woke_after < Duration::from_millis(500), "decision took {woke_after:?}");
+    router.send(Input::OfferResult { call: h.id, agent: targets[0].agent, outcome: OfferOutcome::Answered }).expect("send");
+    router.send(Input::CallEnded { call: h.id, by: EndedBy::Caller }).expect("send");
+    let Reply::Stats(report, _) = router.query(Query::Stats, Duration::from_secs(2)).expect("stats") else { panic!() };
+    let q = report.queues.iter().find(|q| q.name == "q").expect("queue row");
+    assert_eq!((q.entered, q.answered), (1, 1));
+    let names: Vec<_> = events.try_iter().map(|e| e.kind.name()).collect();
+    for n in ["CallEntered", "CallOffered", "CallAnswered", "CallEnded"] {
+        assert!(names.contains(&n), "{n} missing from {names:?}");
+    }
+    let Reply::Count(live) = router.query(Query::LiveCalls, Duration::from_secs(2)).expect("live") else { panic!() };
+    assert_eq!(live, 0);
+    router.shutdown();
+}
+
+#[test]
+fn a_full_command_channel_is_an_error_not_a_wait() {
+    let opts = RouterOptions { command_capacity: 4, ..Default::default() };
+    let router = Router::start(config(), opts).expect("start");
+    // Flood faster than the thread drains; some sends must be refused.
+    let mut full = 0;
+    let t = Instant::now();
+    for _ in 0..100_000 {
+        match router.send(Input::AgentReady { agent: "a".into() }) {
+            Err(RouterError::Full) => full += 1,
+            Err(e) => panic!("{e}"),
+            Ok(()) => {}
+        }
+    }
+    assert!(t.elapsed() < Duration::from_secs(5), "senders never block");
+    assert!(full > 0, "capacity 4 never filled");
+    assert_eq!(router.counters.commands_rejected_full.load(std::sync::atomic::Ordering::Relaxed), full);
+    router.shutdown();
+}
+
+#[test]
+fn shutdown_joins_and_later_sends_fail() {
+    let router = Router::start(config(), RouterOptions::default()).expect("start");
+    let h = router.enter("q", CallerInfo::default()).expect("enter");
+    assert!(h.wake.wait(2000));
+    drop(router);
+    // The router is gone: the call's channel is closed.
+    let _ = h.actions.try_recv();
+    assert!(h.actions.recv_timeout(Duration::from_millis(100)).is_err());
+}
+
+#[test]
+fn timers_fire_on_the_real_clock() {
+    let cfg = Arc::new(
+        Config::parse("[[queue]]\nname = \"q\"\nmax_wait_seconds = 0.2\n", "t.toml").expect("config"),
+    );
+    let router = Router::start(cfg, RouterOptions::default()).expect("start");
+    let h = router.enter("q", CallerInfo::default()).expect("enter");
+    let t = Instant::now();
+    let a = h.recv_timeout(Duration::from_secs(3)).expect("exit action");
+    assert!(matches!(a, Action::Exit { reason: hotline::core::ExitReason::Timeout, .. }), "{a:?}");
+    let e = t.elapsed();
+    assert!(e >= Duration::from_millis(190), "{e:?}");
+}
