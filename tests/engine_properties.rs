@@ -22,6 +22,10 @@ prefer_wait_seconds = 5
   [[queue.widen]]
   after_seconds = 10
   max_tier = 2
+  [[queue.widen]]
+  after_seconds = 20
+  max_tier = 2
+  drop_skills = true
   [[queue.overflow]]
   to = "b"
   after_seconds = 40
@@ -38,6 +42,7 @@ leave_when_empty = true
 name = "x0"
 contact = "Local/x0@t"
 queues = ["a", "b"]
+skills = { vietnamese = 7 }
 [[agent]]
 name = "x1"
 contact = "Local/x1@t"
@@ -46,6 +51,7 @@ queues = ["a", "c"]
 name = "x2"
 contact = "Local/x2@t"
 queues = ["b", "c"]
+skills = { vietnamese = 4, english = 9 }
   [[agent.member]]
   queue = "a"
   tier = 2
@@ -105,7 +111,13 @@ proptest! {
                     next += 1;
                     entered += 1;
                     live.push(id);
-                    let caller = CallerInfo { number: format!("09{number}"), priority: if vip { 5 } else { 0 }, ..Default::default() };
+                    let mut caller = CallerInfo { number: format!("09{number}"), priority: if vip { 5 } else { 0 }, ..Default::default() };
+                    // Some callers need a language, at two levels.
+                    match number {
+                        1 => caller.skills = vec![("vietnamese".into(), 5)],
+                        2 => caller.skills = vec![("vietnamese".into(), 3)],
+                        _ => {}
+                    }
                     Some(Input::CallEnter { call: id, queue: ["a", "b", "c"][queue as usize].into(), caller })
                 }
                 Step::Report { pick, outcome } if !ringing.is_empty() => {

@@ -78,8 +78,9 @@ pub struct Agent {
     /// State to take when the current offer or call is over (logout or
     /// break asked for while busy).
     pub after_call: Option<AgentState>,
-    /// Keys this agent is filed under in ready indexes, by queue.
-    pub filed: Vec<(u32, ReadyKey)>,
+    /// Keys this agent is filed under in ready indexes: (queue, skill
+    /// index or None for the queue's main index, key).
+    pub filed: Vec<(u32, Option<Arc<str>>, ReadyKey)>,
 }
 
 impl Agent {
@@ -94,6 +95,10 @@ impl Agent {
 
     pub fn proficiency(&self, skill: &str) -> u8 {
         self.cfg.proficiency(skill)
+    }
+
+    pub fn meets(&self, needs: &[(Arc<str>, u8)]) -> bool {
+        needs.iter().all(|(s, p)| self.proficiency(s) >= *p)
     }
 }
 

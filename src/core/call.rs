@@ -1,6 +1,7 @@
 //! Callers: who they are, and where they stand in the routing engine.
 
 use std::fmt;
+use std::sync::Arc;
 
 use super::input::AgentId;
 use super::Time;
@@ -30,6 +31,17 @@ pub struct CallerInfo {
     pub data: Vec<(String, String)>,
 }
 
+/// What a caller needs from an agent: skills with a minimum proficiency,
+/// sorted by skill. Empty: anyone in the queue.
+pub type Needs = Arc<[(Arc<str>, u8)]>;
+
+pub fn needs_of(skills: &[(String, u8)]) -> Needs {
+    let mut v: Vec<(Arc<str>, u8)> = skills.iter().map(|(s, p)| (Arc::from(s.as_str()), *p)).collect();
+    v.sort();
+    v.dedup_by(|a, b| a.0 == b.0);
+    v.into()
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallPhase {
     Waiting,
@@ -57,6 +69,8 @@ pub struct Call {
     pub max_tier: u8,
     pub max_penalty: u32,
     pub skills_dropped: bool,
+    /// Active needs (empty once widening dropped the skills).
+    pub needs: Needs,
     /// Preferred agents (sticky, owner, area group) until `prefer_until`.
     pub preferred: Vec<AgentId>,
     pub prefer_until: Time,
@@ -85,3 +99,28 @@ pub struct CallView {
     pub agent: Option<String>,
     pub callback: bool,
 }
+
+/// Hasher for maps keyed by small integers (call ids): one multiply,
+/// instead of SipHash's rounds; ids are not attacker-chosen.
+#[derive(Default, Clone, Copy)]
+pub struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ *b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29);
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(n as u64)
+    }
+}
+
+/// A map keyed by call id.
+pub type CallMap<V> = std::collections::HashMap<CallId, V, std::hash::BuildHasherDefault<IdHasher>>;

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::agent::{Agent, AgentState, AgentView, Member};
-use super::call::{Call, CallId, CallPhase, CallView, CallerInfo};
+use super::call::{needs_of, Call, CallId, CallMap, CallPhase, CallView, CallerInfo, Needs};
 use super::config::{AreaTarget, Config, InitialState};
 use super::event::{Event, EventKind, MoveReason};
 use super::index::ReadyKey;
@@ -46,9 +46,9 @@ pub struct Engine {
     agents: Vec<Agent>,
     agent_by_name: HashMap<Arc<str>, u32>,
     agents_by_device: HashMap<String, Vec<u32>>,
-    calls: HashMap<CallId, Call>,
+    calls: CallMap<Call>,
     /// Callers waiting for a preferred agent, by agent (checked lazily).
-    pref_waiters: HashMap<u32, Vec<CallId>>,
+    pref_waiters: HashMap<u32, Vec<CallId>, std::hash::BuildHasherDefault<super::call::IdHasher>>,
     /// caller number -> (agent, when the call ended): sticky routing.
     last_agent: HashMap<String, (u32, Time)>,
     owners: HashMap<String, u32>,
@@ -71,8 +71,8 @@ impl Engine {
             agents: Vec::new(),
             agent_by_name: HashMap::new(),
             agents_by_device: HashMap::new(),
-            calls: HashMap::new(),
-            pref_waiters: HashMap::new(),
+            calls: CallMap::default(),
+            pref_waiters: HashMap::default(),
             last_agent: HashMap::new(),
             owners: HashMap::new(),
             timers: Timers::default(),
@@ -216,8 +216,7 @@ impl Engine {
     pub fn position(&self, call: CallId) -> Option<usize> {
         let c = self.calls.get(&call)?;
         let q = &self.queues[c.queue as usize];
-        let key = wait_key(c);
-        q.waiting.contains_key(&key).then(|| q.waiting.range(..key).count() + 1)
+        q.position_of(&wait_key(c))
     }
 
     // -----------------------------------------------------------------------
@@ -228,6 +227,7 @@ impl Engine {
             q.retired = true;
             q.members.clear();
             q.ready.clear();
+            q.skill_ready.clear();
         }
         for qc in &cfg.queues {
             let ix = match self.queue_by_name.get(qc.name.as_str()) {
@@ -240,6 +240,8 @@ impl Engine {
                         cfg: qc.clone(),
                         ready: Default::default(),
                         waiting: Default::default(),
+                        lines: Vec::new(),
+                        skill_ready: Default::default(),
                         rr_cursor: None,
                         members: Vec::new(),
                         logged_in: 0,
@@ -393,12 +395,14 @@ impl Engine {
     }
 
     fn unfile(&mut self, a: u32) {
-        let filed = std::mem::take(&mut self.agents[a as usize].filed);
-        for (q, key) in &filed {
-            self.queues[*q as usize].ready.remove(key);
+        let mut filed = std::mem::take(&mut self.agents[a as usize].filed);
+        for (q, skill, key) in filed.drain(..) {
+            let queue = &mut self.queues[q as usize];
+            match skill {
+                None => queue.ready.remove(&key),
+                Some(s) => queue.skill_ready.get_mut(&s).is_some_and(|ix| ix.remove(&key)),
+            };
         }
-        let mut filed = filed;
-        filed.clear();
         self.agents[a as usize].filed = filed;
     }
 
@@ -407,10 +411,10 @@ impl Engine {
             return;
         }
         let random = self.next_random();
+        let mut filed = std::mem::take(&mut self.agents[a as usize].filed);
         let agent = &self.agents[a as usize];
-        let mut filed = Vec::with_capacity(agent.members.len());
         for m in &agent.members {
-            let q = &self.queues[m.queue as usize];
+            let q = &mut self.queues[m.queue as usize];
             if q.retired {
                 continue;
             }
@@ -427,12 +431,34 @@ impl Engine {
             // Round-robin and random seek by primary key inside a tier, so
             // they file penalty 0 and check the caller's limit on the way.
             let penalty = if matches!(q.cfg.strategy, Strategy::RoundRobin | Strategy::Random) { 0 } else { m.penalty };
-            filed.push((m.queue, ReadyKey { tier: m.tier, penalty, primary, secondary, agent: a }));
-        }
-        for (q, key) in &filed {
-            self.queues[*q as usize].ready.insert(*key);
+            let key = ReadyKey { tier: m.tier, penalty, primary, secondary, agent: a };
+            q.ready.insert(key);
+            filed.push((m.queue, None, key));
+            for (skill, ix) in q.skill_ready.iter_mut() {
+                if agent.proficiency(skill) > 0 {
+                    ix.insert(key);
+                    filed.push((m.queue, Some(skill.clone()), key));
+                }
+            }
         }
         self.agents[a as usize].filed = filed;
+    }
+
+    /// Build queue `q`'s index of ready agents with `skill` (first use).
+    fn ensure_skill_index(&mut self, q: u32, skill: &Arc<str>) {
+        if self.queues[q as usize].skill_ready.contains_key(skill) {
+            return;
+        }
+        let mut ix = super::index::ReadyIndex::default();
+        let keys: Vec<ReadyKey> = self.queues[q as usize].ready.iter().copied().collect();
+        for key in keys {
+            let agent = &mut self.agents[key.agent as usize];
+            if agent.proficiency(skill) > 0 {
+                ix.insert(key);
+                agent.filed.push((q, Some(skill.clone()), key));
+            }
+        }
+        self.queues[q as usize].skill_ready.insert(skill.clone(), ix);
     }
 
     fn refile(&mut self, a: u32) {
@@ -467,13 +493,7 @@ impl Engine {
         if c.excluded.iter().any(|&(x, until)| x == a && until > now) {
             return false;
         }
-        if !c.skills_dropped && !c.caller.skills.is_empty() {
-            let agent = &self.agents[a as usize];
-            if !c.caller.skills.iter().all(|(s, p)| agent.proficiency(s) >= *p) {
-                return false;
-            }
-        }
-        true
+        c.needs.is_empty() || self.agents[a as usize].meets(&c.needs)
     }
 
     /// The agents to ring for a waiting call, best first (empty: none).
@@ -487,7 +507,7 @@ impl Engine {
                 if !agent.is_ready() || !self.eligible(c, a, now) {
                     continue;
                 }
-                if let Some((_, key)) = agent.filed.iter().find(|(qq, _)| *qq == c.queue) {
+                if let Some((_, _, key)) = agent.filed.iter().find(|(qq, s, _)| *qq == c.queue && s.is_none()) {
                     if best.is_none_or(|(k, _)| *key < k) {
                         best = Some((*key, a));
                     }
@@ -496,21 +516,29 @@ impl Engine {
             return best.map(|(_, a)| vec![a]).unwrap_or_default();
         }
         let accept = |a: u32| self.eligible_extra(c, a, now, false);
+        // A caller with needs looks in the smallest index of agents having
+        // one of its skills (built by try_match_call), else the main one.
+        let index = c
+            .needs
+            .iter()
+            .filter_map(|(s, _)| q.skill_ready.get(s))
+            .min_by_key(|ix| ix.len())
+            .unwrap_or(&q.ready);
         match q.cfg.strategy {
-            Strategy::RingAll => q.ready.all(c.max_tier, c.max_penalty, accept),
+            Strategy::RingAll => index.all(c.max_tier, c.max_penalty, accept),
             Strategy::RoundRobin | Strategy::Random => {
                 // Random: the first key at or after a random point on the
                 // circle of random keys; round-robin: after the cursor.
                 let after = if q.cfg.strategy == Strategy::Random { Some(dice) } else { q.rr_cursor };
                 let queue = c.queue;
-                q.ready
+                index
                     .next_after(c.max_tier, after, |a| {
                         self.agents[a as usize].member(queue).is_some_and(|m| m.penalty <= c.max_penalty) && accept(a)
                     })
                     .into_iter()
                     .collect()
             }
-            _ => q.ready.best(c.max_tier, c.max_penalty, accept).into_iter().collect(),
+            _ => index.best(c.max_tier, c.max_penalty, accept).into_iter().collect(),
         }
     }
 
@@ -519,6 +547,13 @@ impl Engine {
         if c.phase != CallPhase::Waiting {
             return false;
         }
+        if !c.needs.is_empty() {
+            let (q, needs) = (c.queue, c.needs.clone());
+            for (skill, _) in needs.iter() {
+                self.ensure_skill_index(q, skill);
+            }
+        }
+        let Some(c) = self.calls.get(&id) else { return false };
         let dice = if self.queues[c.queue as usize].cfg.strategy == Strategy::Random { self.next_random() } else { 0 };
         let Some(c) = self.calls.get(&id) else { return false };
         let targets = self.find_agents(c, now, dice);
@@ -536,7 +571,7 @@ impl Engine {
         }
         let mut best: Option<(WaitKey, CallId)> = None;
         // Callers waiting for this agent in particular come first.
-        if let Some(list) = self.pref_waiters.get(&a) {
+        if let Some(list) = self.pref_waiters.get(&a).filter(|_| !self.pref_waiters.is_empty()) {
             let mut keep = Vec::with_capacity(list.len());
             for &id in list {
                 let Some(c) = self.calls.get(&id) else { continue };
@@ -558,16 +593,23 @@ impl Engine {
             }
         }
         if best.is_none() {
-            for m in &self.agents[a as usize].members {
+            let agent = &self.agents[a as usize];
+            for m in &agent.members {
                 let q = &self.queues[m.queue as usize];
-                for (k, id) in &q.waiting {
-                    if best.is_some_and(|(b, _)| *k >= b) {
-                        break;
+                // Only the lines whose needs this agent meets, head first.
+                for (needs, line) in q.lines.iter() {
+                    if !agent.meets(needs) {
+                        continue;
                     }
-                    if let Some(c) = self.calls.get(id) {
-                        if self.eligible(c, a, now) {
-                            best = Some((*k, *id));
+                    for (k, id) in line {
+                        if best.is_some_and(|(b, _)| *k >= b) {
                             break;
+                        }
+                        if let Some(c) = self.calls.get(id) {
+                            if self.eligible(c, a, now) {
+                                best = Some((*k, *id));
+                                break;
+                            }
                         }
                     }
                 }
@@ -587,12 +629,14 @@ impl Engine {
         let Some(c) = self.calls.get_mut(&id) else { return };
         let key = wait_key(c);
         c.phase = CallPhase::Offering;
-        c.ringing = targets.clone();
+        c.ringing.clear();
+        c.ringing.extend_from_slice(&targets);
         c.offer_seq = c.offer_seq.wrapping_add(1);
         let seq = c.offer_seq;
         let qix = c.queue;
         let callback = c.callback.clone();
-        self.queues[qix as usize].waiting.remove(&key);
+        let needs = c.needs.clone();
+        self.queues[qix as usize].line_remove(&key, &needs);
         let q = &mut self.queues[qix as usize];
         if q.cfg.strategy == Strategy::RoundRobin {
             if let Some(m) = self.agents[targets[0] as usize].member(qix) {
@@ -648,6 +692,7 @@ impl Engine {
             max_tier: u8::MAX,
             max_penalty: u32::MAX,
             skills_dropped: false,
+            needs: Needs::from(Vec::new()),
             preferred: Vec::new(),
             prefer_until: 0,
             excluded: Vec::new(),
@@ -754,29 +799,30 @@ impl Engine {
         c.max_tier = cfg.max_tier;
         c.max_penalty = cfg.max_penalty;
         c.skills_dropped = false;
+        c.needs = needs_of(&c.caller.skills);
         c.preferred.clear();
         // Exclusions (agents that just failed this caller) survive a move.
         c.phase = CallPhase::Waiting;
         let epoch = c.epoch;
         // Preferred agents: owner, then the last agent (sticky), then the
         // caller's area group.
-        let number = c.caller.number.clone();
+        let number = c.caller.number.as_str();
         let mut preferred = Vec::new();
         if cfg.use_owners {
-            if let Some(&a) = self.owners.get(&number) {
+            if let Some(&a) = self.owners.get(number) {
                 preferred.push(a);
             }
         }
         if preferred.is_empty() {
             if let Some(window) = cfg.sticky {
-                if let Some(&(a, at)) = self.last_agent.get(&number) {
+                if let Some(&(a, at)) = self.last_agent.get(number) {
                     if now.saturating_sub(at) <= window {
                         preferred.push(a);
                     }
                 }
             }
         }
-        if preferred.is_empty() {
+        if preferred.is_empty() && !cfg.areas.is_empty() {
             for area in &cfg.areas {
                 if let AreaTarget::Agents(list) = &area.target {
                     if number.starts_with(&area.prefix) {
@@ -788,8 +834,7 @@ impl Engine {
         }
         preferred.retain(|&a| self.agents[a as usize].member(q).is_some());
         let prefer_wait = cfg.prefer_wait;
-        let widen: Vec<Time> = cfg.widen.iter().map(|w| w.after).collect();
-        let overflow: Vec<Time> = cfg.overflow.iter().map(|o| o.after).collect();
+        let (n_widen, n_overflow) = (cfg.widen.len(), cfg.overflow.len());
         let announce = cfg.announce_every;
         let c = self.calls.get_mut(&id).expect("call present");
         if !preferred.is_empty() {
@@ -801,15 +846,18 @@ impl Engine {
             }
         }
         let key = wait_key(c);
-        self.queues[q as usize].waiting.insert(key, id);
-        for (step, after) in widen.into_iter().enumerate() {
+        let needs = c.needs.clone();
+        self.queues[q as usize].line_insert(key, id, &needs);
+        for step in 0..n_widen {
+            let after = self.queues[q as usize].cfg.widen[step].after;
             if after == 0 {
                 self.apply_widen(id, step, now);
             } else {
                 self.timers.arm(now + after, TimerKind::Widen { call: id, epoch, step: step as u16 });
             }
         }
-        for (rule, after) in overflow.into_iter().enumerate() {
+        for rule in 0..n_overflow {
+            let after = self.queues[q as usize].cfg.overflow[rule].after;
             if after > 0 {
                 self.timers.arm(now + after, TimerKind::Overflow { call: id, epoch, rule: rule as u16 });
             }
@@ -828,8 +876,15 @@ impl Engine {
         if let Some(p) = w.max_penalty {
             c.max_penalty = p;
         }
-        if w.drop_skills {
+        if w.drop_skills && !c.skills_dropped {
             c.skills_dropped = true;
+            let old = std::mem::replace(&mut c.needs, Needs::from(Vec::new()));
+            if c.phase == CallPhase::Waiting {
+                let (key, q, needs) = (wait_key(c), c.queue, c.needs.clone());
+                let queue = &mut self.queues[q as usize];
+                queue.line_remove(&key, &old);
+                queue.line_insert(key, id, &needs);
+            }
         }
     }
 
@@ -842,7 +897,8 @@ impl Engine {
         let from = c.queue;
         let key = wait_key(c);
         let is_callback = c.callback.is_some();
-        self.queues[from as usize].waiting.remove(&key);
+        let needs = c.needs.clone();
+        self.queues[from as usize].line_remove(&key, &needs);
         self.enter_queue(id, to, now);
         let (fname, tname, music) = {
             let f = &self.queues[from as usize];
@@ -878,7 +934,7 @@ impl Engine {
         let Some(c) = self.calls.remove(&id) else { return };
         let key = wait_key(&c);
         let q = &mut self.queues[c.queue as usize];
-        q.waiting.remove(&key);
+        q.line_remove(&key, &c.needs);
         let qname = q.name.clone();
         self.event(now, EventKind::CallExited { call: id, queue: qname, wait: now.saturating_sub(c.entered), reason });
         if c.callback.is_none() {
@@ -899,7 +955,7 @@ impl Engine {
         let c = self.calls.remove(&id).expect("call present");
         let key = wait_key(&c);
         let q = &mut self.queues[c.queue as usize];
-        q.waiting.remove(&key);
+        q.line_remove(&key, &c.needs);
         let qname = q.name.clone();
         self.event(now, EventKind::CallAbandoned { call: id, queue: qname.clone(), wait: now.saturating_sub(c.entered), position });
         // The PBX side hung up the agent legs before reporting.
@@ -993,7 +1049,8 @@ impl Engine {
                 c.phase = CallPhase::Waiting;
                 let key = wait_key(c);
                 let q = c.queue;
-                self.queues[q as usize].waiting.insert(key, id);
+                let needs = c.needs.clone();
+                self.queues[q as usize].line_insert(key, id, &needs);
                 self.try_match_call(id, now);
             }
         }
@@ -1267,10 +1324,33 @@ impl Engine {
                 }
                 _ => {}
             }
-            let filed_queues = a.filed.len();
+            let main = a.filed.iter().filter(|(_, s, _)| s.is_none()).count();
             let expected = if a.is_ready() { a.members.iter().filter(|m| !self.queues[m.queue as usize].retired).count() } else { 0 };
-            if filed_queues != expected {
-                return Err(format!("agent {} filed in {filed_queues} ready indexes, expected {expected}", a.name));
+            if main != expected {
+                return Err(format!("agent {} filed in {main} ready indexes, expected {expected}", a.name));
+            }
+            for (q, skill, key) in &a.filed {
+                let queue = &self.queues[*q as usize];
+                let present = match skill {
+                    None => queue.ready.contains(key),
+                    Some(s) => queue.skill_ready.get(s).is_some_and(|ix| ix.contains(key)),
+                };
+                if !present {
+                    return Err(format!("agent {} filed key missing from queue {}", a.name, queue.name));
+                }
+            }
+        }
+        for q in &self.queues {
+            let in_lines: usize = q.lines.iter().map(|(_, l)| l.len()).sum();
+            if in_lines != q.waiting.len() {
+                return Err(format!("queue {}: {} in lines by needs, {} waiting", q.name, in_lines, q.waiting.len()));
+            }
+            for ix in std::iter::once(&q.ready).chain(q.skill_ready.values()) {
+                for k in ix.iter() {
+                    if !self.agents[k.agent as usize].filed.iter().any(|(qq, _, kk)| kk == k && self.queues[*qq as usize].name == q.name) {
+                        return Err(format!("queue {} indexes agent {} which is not filed there", q.name, k.agent));
+                    }
+                }
             }
         }
         let mut talking = HashMap::new();

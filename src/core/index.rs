@@ -36,6 +36,10 @@ impl ReadyIndex {
         self.set.remove(key)
     }
 
+    pub fn contains(&self, key: &ReadyKey) -> bool {
+        self.set.contains(key)
+    }
+
     pub fn len(&self) -> usize {
         self.set.len()
     }

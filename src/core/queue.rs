@@ -1,11 +1,57 @@
 //! Queues: configuration, the waiting line and the ready-agent index.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+
+/// The line for `needs` (few distinct needs per queue: a short scan).
+fn line_of<'a>(lines: &'a mut Vec<(Needs, BTreeMap<WaitKey, CallId>)>, needs: &Needs) -> Option<usize> {
+    lines.iter().position(|(n, _)| Arc::ptr_eq(n, needs) || n == needs)
+}
 use std::sync::Arc;
 
-use super::call::CallId;
+use super::call::{CallId, Needs};
 use super::config::QueueConfig;
 use super::index::ReadyIndex;
+
+impl Queue {
+    pub fn line_insert(&mut self, key: WaitKey, id: CallId, needs: &Needs) {
+        self.waiting.insert(key, id);
+        match line_of(&mut self.lines, needs) {
+            Some(i) => {
+                self.lines[i].1.insert(key, id);
+            }
+            None => self.lines.push((needs.clone(), BTreeMap::from([(key, id)]))),
+        }
+    }
+
+    pub fn line_remove(&mut self, key: &WaitKey, needs: &Needs) -> bool {
+        let removed = self.waiting.remove(key).is_some();
+        if let Some(i) = line_of(&mut self.lines, needs) {
+            self.lines[i].1.remove(key);
+            if self.lines[i].1.is_empty() {
+                self.lines.swap_remove(i);
+            }
+        }
+        removed
+    }
+
+    /// 1-based position of `key` in the line, counting from whichever end
+    /// is nearer (O(min(ahead, behind))): new callers are near the back.
+    pub fn position_of(&self, key: &WaitKey) -> Option<usize> {
+        if !self.waiting.contains_key(key) {
+            return None;
+        }
+        let mut ahead = self.waiting.range(..*key);
+        let mut behind = self.waiting.range(*key..).skip(1);
+        let mut n = 0;
+        loop {
+            match (ahead.next(), behind.next()) {
+                (Some(_), Some(_)) => n += 1,
+                (None, _) => return Some(n + 1),
+                (Some(_), None) => return Some(self.waiting.len() - n),
+            }
+        }
+    }
+}
 
 /// Order of the waiting line: higher rank first, then arrival order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -22,6 +68,12 @@ pub struct Queue {
     pub ready: ReadyIndex,
     /// Callers waiting for an agent (not those being offered right now).
     pub waiting: BTreeMap<WaitKey, CallId>,
+    /// The same callers split by what they need (skills): a freed agent
+    /// looks only at the lines it can serve, head first.
+    pub lines: Vec<(Needs, BTreeMap<WaitKey, CallId>)>,
+    /// Ready agents who have a given skill, built the first time a caller
+    /// needs that skill here and maintained from then on.
+    pub skill_ready: HashMap<Arc<str>, ReadyIndex>,
     /// Position offered last (round-robin memory).
     pub rr_cursor: Option<u64>,
     /// Member agents, in position order.
