@@ -8,11 +8,17 @@
 //! - [`router`]: the background thread that owns an engine, fed by bounded
 //!   channels from PBX threads and answering each call on its own channel
 //!   plus a wake-up descriptor.
+//! - [`admin`]: the operator commands (`hotline show queues`...) shared by
+//!   both PBXes.
 //! - [`sim`]: a discrete-event simulation of a call center on a virtual
 //!   clock, used by the `hotline-sim` command and by the long-run tests.
 //! - `ffi`, `asterisk`, `freeswitch`: the host boundary and the adapters,
 //!   built only with the matching cargo feature.
 
+pub mod admin;
 pub mod core;
 pub mod router;
 pub mod sim;
+pub mod ffi;
+#[cfg(feature = "asterisk")]
+pub mod asterisk;

@@ -61,6 +61,9 @@ struct RawGeneral {
     service_level_seconds: f64,
     #[serde(default = "d_short_abandon")]
     short_abandon_seconds: f64,
+    /// Enables the `HotlineTestPanic` application (test PBX only).
+    #[serde(default)]
+    test_hooks: bool,
 }
 
 impl Default for RawGeneral {
@@ -68,6 +71,7 @@ impl Default for RawGeneral {
         RawGeneral {
             service_level_seconds: d_service_level(),
             short_abandon_seconds: d_short_abandon(),
+            test_hooks: false,
         }
     }
 }
@@ -242,6 +246,7 @@ pub enum InitialState {
 pub struct General {
     pub service_level: Time,
     pub short_abandon: Time,
+    pub test_hooks: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -345,7 +350,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             source: "<default>".into(),
-            general: General { service_level: secs(20.0), short_abandon: secs(5.0) },
+            general: General { service_level: secs(20.0), short_abandon: secs(5.0), test_hooks: false },
             queues: Vec::new(),
             agents: Vec::new(),
             owners: HashMap::new(),
@@ -410,6 +415,7 @@ impl Config {
         let general = General {
             service_level: secs(g.service_level_seconds),
             short_abandon: secs(g.short_abandon_seconds),
+            test_hooks: g.test_hooks,
         };
 
         // Queue names first: references are checked against them.

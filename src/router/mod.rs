@@ -366,6 +366,23 @@ impl Worker {
 
     /// Deliver pending actions to call ports and events to sinks.
     fn dispatch(&mut self) {
+        // A decision for a caller whose thread is gone (its report was lost)
+        // turns into that caller's hang-up, so no agent rings for nobody.
+        for _ in 0..4 {
+            let orphans = self.dispatch_once();
+            if orphans.is_empty() {
+                break;
+            }
+            let now = self.now();
+            for call in orphans {
+                log::warn!("hotline: call {call} has no waiting thread; treating it as hung up");
+                self.engine.handle(now, Input::CallerHangup { call });
+            }
+        }
+    }
+
+    fn dispatch_once(&mut self) -> Vec<CallId> {
+        let mut orphans = Vec::new();
         self.engine.drain_into(&mut self.actions, &mut self.event_buf);
         for a in self.actions.drain(..) {
             if let Action::Callback { .. } = a {
@@ -386,6 +403,9 @@ impl Worker {
                 }
                 None => {
                     self.counters.actions_dropped.fetch_add(1, Ordering::Relaxed);
+                    if matches!(a, Action::Offer { .. }) {
+                        orphans.push(call);
+                    }
                 }
             }
             if exit {
@@ -400,5 +420,6 @@ impl Worker {
                 }
             }
         }
+        orphans
     }
 }

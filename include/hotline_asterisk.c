@@ -1,0 +1,369 @@
+/*
+ * Hotline — call-center module for Asterisk.
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * hotline_asterisk.c: the C side of app_hotline.so.
+ *
+ * - Plain C wrappers for Asterisk macros, static inline and varargs
+ *   functions, so that Rust never calls any of those.
+ * - AST_MODULE_INFO: the module descriptor and the constructor that
+ *   registers it with the loader during dlopen(), with load/unload/reload
+ *   forwarding to Rust (src/asterisk/module.rs).
+ */
+#include "hotline_asterisk.h"
+
+/*
+ * The file is compiled twice by build.rs:
+ * - without HOTLINE_MODULE_DESCRIPTOR: the wrappers, in a static library
+ *   linked into everything that links the crate (cdylib, tests, binaries);
+ *   the linker takes only what Rust calls.
+ * - with HOTLINE_MODULE_DESCRIPTOR: only AST_MODULE_INFO (the module
+ *   descriptor and its constructor) and the load/unload/reload forwarders,
+ *   as an object file passed to the linker of the cdylib ONLY (so it is kept
+ *   whole, constructor included). Test and tool executables never get it:
+ *   they must not register an Asterisk module at startup, nor need
+ *   Asterisk's symbols to link.
+ */
+#ifndef HOTLINE_MODULE_DESCRIPTOR
+
+/* ---- logging ---------------------------------------------------------------- */
+
+void hotline_ast_log(int level, const char *file, int line, const char *func, const char *msg)
+{
+	if (!msg) {
+		return;
+	}
+	if (!file) {
+		file = "hotline";
+	}
+	if (!func) {
+		func = "";
+	}
+	switch (level) {
+	case HOTLINE_LOG_DEBUG:
+		if (DEBUG_ATLEAST(1)) {
+			ast_log(__LOG_DEBUG, file, line, func, "%s\n", msg);
+		}
+		break;
+	case HOTLINE_LOG_NOTICE:
+	case HOTLINE_LOG_WARNING:
+	case HOTLINE_LOG_ERROR:
+		ast_log(level, file, line, func, "%s\n", msg);
+		break;
+	case HOTLINE_LOG_VERBOSE:
+	default:
+		if (VERBOSITY_ATLEAST(3)) {
+			__ast_verbose(file, line, func, 3, "%s\n", msg);
+		}
+		break;
+	}
+}
+
+int hotline_ast_log_enabled(int level)
+{
+	switch (level) {
+	case HOTLINE_LOG_DEBUG:
+		return DEBUG_ATLEAST(1) ? 1 : 0;
+	case HOTLINE_LOG_VERBOSE:
+		return VERBOSITY_ATLEAST(3) ? 1 : 0;
+	default:
+		return 1;
+	}
+}
+
+/* ---- AMI -------------------------------------------------------------------- */
+
+int hotline_ami_event(int kind, const char *event, const char *body)
+{
+	int category = kind == HOTLINE_AMI_AGENT ? EVENT_FLAG_AGENT : EVENT_FLAG_CALL;
+
+	if (!event) {
+		return -1;
+	}
+	return manager_event(category, event, "%s", body ? body : "");
+}
+
+/* ---- applications ----------------------------------------------------------- */
+
+int hotline_register_app(const char *name, hotline_app_exec exec,
+	const char *synopsis, const char *description)
+{
+	/* The macro passes AST_MODULE_SELF: the app holds a reference on this
+	 * module while a channel executes it, so unload waits/fails meanwhile. */
+	return ast_register_application(name, exec, synopsis, description);
+}
+
+int hotline_unregister_app(const char *name)
+{
+	return ast_unregister_application(name);
+}
+
+/* ---- CLI -------------------------------------------------------------------- */
+
+static char *cli_handler(struct ast_cli_entry *e, int cmd, struct ast_cli_args *a);
+
+/* Index i of cli_entries[] uses cli_commands[i]. */
+static const struct {
+	const char *command;
+	const char *usage;
+} cli_commands[] = {
+	{ "hotline show queues",
+	  "Usage: hotline show queues [name]\n"
+	  "       Show Hotline queues: waiting calls, agents, service level.\n" },
+	{ "hotline show agents",
+	  "Usage: hotline show agents [id]\n"
+	  "       Show Hotline agents and their state.\n" },
+	{ "hotline show calls",
+	  "Usage: hotline show calls\n"
+	  "       Show calls currently handled by Hotline.\n" },
+	{ "hotline agent",
+	  "Usage: hotline agent {login|logout|pause|unpause} <id> [queue...]\n"
+	  "       Change an agent's state.\n" },
+	{ "hotline reload",
+	  "Usage: hotline reload\n"
+	  "       Reload the Hotline configuration.\n" },
+	{ "hotline stats",
+	  "Usage: hotline stats [queue]\n"
+	  "       Show Hotline statistics.\n" },
+};
+
+static struct ast_cli_entry cli_entries[] = {
+	AST_CLI_DEFINE(cli_handler, "Show Hotline queues"),
+	AST_CLI_DEFINE(cli_handler, "Show Hotline agents"),
+	AST_CLI_DEFINE(cli_handler, "Show Hotline calls"),
+	AST_CLI_DEFINE(cli_handler, "Change a Hotline agent's state"),
+	AST_CLI_DEFINE(cli_handler, "Reload the Hotline configuration"),
+	AST_CLI_DEFINE(cli_handler, "Show Hotline statistics"),
+};
+
+static char *cli_handler(struct ast_cli_entry *e, int cmd, struct ast_cli_args *a)
+{
+	char *text;
+
+	switch (cmd) {
+	case CLI_INIT: {
+		/* One handler for all entries: which one is asked is where e sits. */
+		size_t i = (size_t) (e - cli_entries);
+
+		if (i >= ARRAY_LEN(cli_commands)) {
+			return NULL;
+		}
+		e->command = (char *) cli_commands[i].command;
+		e->usage = cli_commands[i].usage;
+		return NULL;
+	}
+	case CLI_GENERATE:
+		return NULL;
+	}
+
+	text = hotline_cli(a->argc, a->argv, a->fd);
+	if (!text) {
+		return CLI_SHOWUSAGE;
+	}
+	ast_cli(a->fd, "%s", text);
+	hotline_cli_free(text);
+	return CLI_SUCCESS;
+}
+
+int hotline_cli_register(void)
+{
+	return ast_cli_register_multiple(cli_entries, ARRAY_LEN(cli_entries));
+}
+
+int hotline_cli_unregister(void)
+{
+	return ast_cli_unregister_multiple(cli_entries, ARRAY_LEN(cli_entries));
+}
+
+/* ---- frames, music on hold, channels ---------------------------------------- */
+
+void hotline_frfree(struct ast_frame *frame)
+{
+	if (frame) {
+		ast_frfree(frame);
+	}
+}
+
+int hotline_moh_start(struct ast_channel *chan, const char *mclass)
+{
+	return ast_moh_start(chan, mclass, NULL);
+}
+
+void hotline_moh_stop(struct ast_channel *chan)
+{
+	ast_moh_stop(chan);
+}
+
+void hotline_channel_lock(struct ast_channel *chan)
+{
+	ast_channel_lock(chan);
+}
+
+void hotline_channel_unlock(struct ast_channel *chan)
+{
+	ast_channel_unlock(chan);
+}
+
+struct ast_channel *hotline_channel_ref(struct ast_channel *chan)
+{
+	return chan ? ast_channel_ref(chan) : NULL;
+}
+
+struct ast_channel *hotline_channel_unref(struct ast_channel *chan)
+{
+	if (chan) {
+		ast_channel_unref(chan);
+	}
+	return NULL;
+}
+
+int hotline_channel_caller_number(struct ast_channel *chan, char *buf, int len)
+{
+	struct ast_party_caller *caller;
+	const char *num = NULL;
+
+	if (!buf || len <= 0) {
+		return 0;
+	}
+	buf[0] = '\0';
+	if (!chan) {
+		return 0;
+	}
+	ast_channel_lock(chan);
+	caller = ast_channel_caller(chan);
+	if (caller && caller->id.number.valid && caller->id.number.str) {
+		num = caller->id.number.str;
+	}
+	if (num) {
+		ast_copy_string(buf, num, len);
+	}
+	ast_channel_unlock(chan);
+	return (int) strlen(buf);
+}
+
+struct ast_format_cap *hotline_format_cap_default(void)
+{
+	struct ast_format_cap *cap = ast_format_cap_alloc(AST_FORMAT_CAP_FLAG_DEFAULT);
+
+	if (!cap) {
+		return NULL;
+	}
+	if (ast_format_cap_append(cap, ast_format_ulaw, 0)
+		|| ast_format_cap_append(cap, ast_format_alaw, 0)
+		|| ast_format_cap_append(cap, ast_format_slin, 0)) {
+		ao2_ref(cap, -1);
+		return NULL;
+	}
+	return cap;
+}
+
+void hotline_format_cap_release(struct ast_format_cap *cap)
+{
+	ao2_cleanup(cap);
+}
+
+/* ---- device state ----------------------------------------------------------- */
+
+static struct stasis_subscription *devstate_sub;
+static hotline_devstate_cb devstate_callback;
+
+static void devstate_handler(void *data, struct stasis_subscription *sub, struct stasis_message *msg)
+{
+	struct ast_device_state_message *state;
+	hotline_devstate_cb cb = devstate_callback;
+
+	if (stasis_subscription_final_message(sub, msg)) {
+		return;
+	}
+	if (stasis_message_type(msg) != ast_device_state_message_type()) {
+		return;
+	}
+	state = stasis_message_data(msg);
+	if (!state || state->eid || !state->device) {
+		/* per-server state: only the aggregate (eid == NULL) is wanted */
+		return;
+	}
+	if (cb) {
+		cb(state->device, (int) state->state);
+	}
+}
+
+int hotline_devstate_subscribe(hotline_devstate_cb cb)
+{
+	if (devstate_sub || !cb) {
+		return -1;
+	}
+	devstate_callback = cb;
+	devstate_sub = stasis_subscribe(ast_device_state_topic_all(), devstate_handler, NULL);
+	if (!devstate_sub) {
+		devstate_callback = NULL;
+		return -1;
+	}
+	/* Only device state messages, plus the subscription change messages
+	 * that let stasis_unsubscribe_and_join() see the final message. */
+	stasis_subscription_accept_message_type(devstate_sub, ast_device_state_message_type());
+	stasis_subscription_accept_message_type(devstate_sub, stasis_subscription_change_type());
+	stasis_subscription_set_filter(devstate_sub, STASIS_SUBSCRIPTION_FILTER_SELECTIVE);
+	return 0;
+}
+
+void hotline_devstate_unsubscribe(void)
+{
+	if (devstate_sub) {
+		devstate_sub = stasis_unsubscribe_and_join(devstate_sub);
+	}
+	devstate_callback = NULL;
+}
+
+#endif /* !HOTLINE_MODULE_DESCRIPTOR */
+
+#ifdef HOTLINE_MODULE_DESCRIPTOR
+/* ---- this module -------------------------------------------------------------- */
+
+static enum ast_module_load_result load_module(void)
+{
+	int res = hotline_ast_load();
+
+	switch (res) {
+	case AST_MODULE_LOAD_SUCCESS:
+	case AST_MODULE_LOAD_DECLINE:
+		return res;
+	default:
+		return AST_MODULE_LOAD_FAILURE;
+	}
+}
+
+static int unload_module(void)
+{
+	return hotline_ast_unload();
+}
+
+static int reload_module(void)
+{
+	return hotline_ast_reload();
+}
+
+AST_MODULE_INFO(ASTERISK_GPL_KEY, AST_MODFLAG_LOAD_ORDER, "Hotline call center",
+	.support_level = AST_MODULE_SUPPORT_EXTENDED,
+	.load = load_module,
+	.unload = unload_module,
+	.reload = reload_module,
+	/* consumes device state, like app_queue: load after the providers */
+	.load_pri = AST_MODPRI_DEVSTATE_CONSUMER,
+);
+
+struct ast_module *hotline_module_self(void)
+{
+	return AST_MODULE_SELF;
+}
+
+void hotline_module_ref(void)
+{
+	ast_module_ref(AST_MODULE_SELF);
+}
+
+void hotline_module_unref(void)
+{
+	ast_module_unref(AST_MODULE_SELF);
+}
+#endif /* HOTLINE_MODULE_DESCRIPTOR */

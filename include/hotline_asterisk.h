@@ -1,0 +1,124 @@
+/*
+ * Hotline — call-center module for Asterisk.
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * hotline_asterisk.h: the single input of bindgen (build.rs) and the header
+ * of the C shim (hotline_asterisk.c).
+ *
+ * Asterisk's API is partly macros, static inline functions and varargs
+ * functions. Rust calls none of those: the shim wraps each one in a plain C
+ * function declared below. Real functions (ast_answer, ast_read, ...) are
+ * bound directly by bindgen from the headers included here.
+ *
+ * Compile definitions required (build.rs passes them to both clang/bindgen
+ * and cc, as the Asterisk build system does for its own modules):
+ *   -D_GNU_SOURCE -DAST_MODULE=\"app_hotline\"
+ *   -DAST_MODULE_SELF_SYM=__internal_app_hotline_self
+ */
+#ifndef HOTLINE_ASTERISK_H
+#define HOTLINE_ASTERISK_H
+
+/* asterisk.h must come first: autoconfig.h, buildopts.h, compat.h. */
+#include "asterisk.h"
+
+#include "asterisk/module.h"
+#include "asterisk/logger.h"
+#include "asterisk/options.h"
+#include "asterisk/channel.h"
+#include "asterisk/pbx.h"
+#include "asterisk/file.h"
+#include "asterisk/say.h"
+#include "asterisk/frame.h"
+#include "asterisk/causes.h"
+#include "asterisk/features.h"
+#include "asterisk/musiconhold.h"
+#include "asterisk/devicestate.h"
+#include "asterisk/stasis.h"
+#include "asterisk/manager.h"
+#include "asterisk/cli.h"
+#include "asterisk/format_cap.h"
+#include "asterisk/format_cache.h"
+#include "asterisk/astobj2.h"
+
+/* ---- logging -------------------------------------------------------------
+ * Values equal Asterisk's __LOG_* levels. */
+enum hotline_log_level {
+	HOTLINE_LOG_DEBUG = 0,
+	HOTLINE_LOG_NOTICE = 2,
+	HOTLINE_LOG_WARNING = 3,
+	HOTLINE_LOG_ERROR = 4,
+	/* verbose level 3 ("    -- ..."), as dialplan applications log */
+	HOTLINE_LOG_VERBOSE = 5,
+};
+
+/*! Log one message. msg is printed with "%s" (never used as a format). */
+void hotline_ast_log(int level, const char *file, int line, const char *func, const char *msg);
+/*! Non-zero if a message at this level would be emitted now (debug: `core set
+ *  debug` >= 1 for the system or this module; verbose: verbosity >= 3). */
+int hotline_ast_log_enabled(int level);
+
+/* ---- AMI ------------------------------------------------------------------ */
+enum hotline_ami_kind {
+	HOTLINE_AMI_CALL = 0,	/* EVENT_FLAG_CALL */
+	HOTLINE_AMI_AGENT = 1,	/* EVENT_FLAG_AGENT */
+};
+/*! Raise an AMI event. body: preformatted "Key: Value\r\n" lines (may be
+ *  empty or NULL). Returns 0 on success. */
+int hotline_ami_event(int kind, const char *event, const char *body);
+
+/* ---- dialplan applications ------------------------------------------------- */
+typedef int (*hotline_app_exec)(struct ast_channel *chan, const char *data);
+/*! ast_register_application2() on behalf of this module. 0 on success. */
+int hotline_register_app(const char *name, hotline_app_exec exec,
+	const char *synopsis, const char *description);
+int hotline_unregister_app(const char *name);
+
+/* ---- CLI -------------------------------------------------------------------
+ * Registers "hotline show queues|agents|calls", "hotline agent",
+ * "hotline reload", "hotline stats". Every one calls the Rust function
+ * hotline_cli() below with the full argv. */
+int hotline_cli_register(void);
+int hotline_cli_unregister(void);
+
+/* ---- frames, music on hold, channels ---------------------------------------- */
+void hotline_frfree(struct ast_frame *frame);
+int hotline_moh_start(struct ast_channel *chan, const char *mclass);
+void hotline_moh_stop(struct ast_channel *chan);
+void hotline_channel_lock(struct ast_channel *chan);
+void hotline_channel_unlock(struct ast_channel *chan);
+/*! ast_channel_ref(): returns chan. */
+struct ast_channel *hotline_channel_ref(struct ast_channel *chan);
+/*! ast_channel_unref(): always returns NULL. */
+struct ast_channel *hotline_channel_unref(struct ast_channel *chan);
+/*! Copy the caller id number (channel locked while reading) into buf;
+ *  returns its length, 0 (and "") if none. */
+int hotline_channel_caller_number(struct ast_channel *chan, char *buf, int len);
+/*! A new capability set with ulaw, alaw, slin (for ast_request without a
+ *  requestor). Release with hotline_format_cap_release(). NULL on failure. */
+struct ast_format_cap *hotline_format_cap_default(void);
+void hotline_format_cap_release(struct ast_format_cap *cap);
+
+/* ---- device state ----------------------------------------------------------
+ * One subscription to ast_device_state_topic_all(), aggregate states only
+ * (eid == NULL). The callback runs on the subscription's stasis thread. */
+typedef void (*hotline_devstate_cb)(const char *device, int state);
+int hotline_devstate_subscribe(hotline_devstate_cb cb);
+/*! Blocks until the last callback has returned (stasis_unsubscribe_and_join). */
+void hotline_devstate_unsubscribe(void);
+
+/* ---- this module -------------------------------------------------------------- */
+struct ast_module *hotline_module_self(void);
+void hotline_module_ref(void);
+void hotline_module_unref(void);
+
+/* ---- implemented in Rust (src/asterisk/module.rs, src/asterisk/cli.rs) ----- */
+/*! enum ast_module_load_result: 0 success, 1 decline, -1 failure. */
+int hotline_ast_load(void);
+int hotline_ast_unload(void);
+int hotline_ast_reload(void);
+/*! Run a "hotline ..." CLI command. Returns text to print (free with
+ *  hotline_cli_free) or NULL for "show usage". */
+char *hotline_cli(int argc, const char * const *argv, int fd);
+void hotline_cli_free(char *text);
+
+#endif /* HOTLINE_ASTERISK_H */

@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Dialplan applications.
+//!
+//! An application is a type implementing [`DialplanApp`]; [`register`] hands
+//! Asterisk the generic [`trampoline`] for it, which converts the arguments
+//! and runs [`DialplanApp::exec`] inside the panic guard. Adding an
+//! application = one impl + one line in [`APPS`].
+//!
+
+use std::ffi::CStr;
+use std::os::raw::{c_char, c_int};
+
+use super::channel::Channel;
+use super::sys;
+use crate::ffi::cstr::to_cow_lossy;
+use crate::ffi::guard::guard;
+
+/// What the application tells the PBX when it returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppResult {
+    /// Continue with the next dialplan priority (exec returns 0).
+    Continue,
+    /// Hang the channel up (exec returns -1).
+    Hangup,
+}
+
+impl AppResult {
+    fn code(self) -> c_int {
+        match self {
+            AppResult::Continue => 0,
+            AppResult::Hangup => -1,
+        }
+    }
+}
+
+/// A dialplan application implemented in Rust.
+pub trait DialplanApp {
+    const NAME: &'static CStr;
+    const SYNOPSIS: &'static CStr;
+    const DESCRIPTION: &'static CStr;
+    /// Runs on the channel's thread; may block for the whole call.
+    fn exec(chan: &Channel<'_>, args: &str) -> AppResult;
+}
+
+/// The exec function Asterisk calls for application `A`.
+///
+/// # Safety
+/// Called by Asterisk only, with a live channel and a NULL or
+/// NUL-terminated argument string valid for the call.
+pub unsafe extern "C" fn trampoline<A: DialplanApp>(
+    chan: *mut sys::ast_channel,
+    data: *const c_char,
+) -> c_int {
+    let name = A::NAME.to_str().unwrap_or("HotlineApp");
+    // A panic hangs the channel up: its state in the engine is unknown.
+    guard(name, AppResult::Hangup.code(), || {
+        // SAFETY: Asterisk passes the live channel executing this app; it
+        // outlives this call.
+        let Some(chan) = (unsafe { Channel::from_raw(chan) }) else {
+            return AppResult::Hangup.code();
+        };
+        // SAFETY: NULL or a NUL-terminated string valid during the call.
+        let args = unsafe { to_cow_lossy(data) };
+        A::exec(&chan, &args).code()
+    })
+}
+
+/// One registration entry (see [`APPS`]).
+pub struct AppEntry {
+    pub name: &'static CStr,
+    synopsis: &'static CStr,
+    description: &'static CStr,
+    exec: unsafe extern "C" fn(*mut sys::ast_channel, *const c_char) -> c_int,
+}
+
+/// The entry for application `A`.
+pub const fn entry<A: DialplanApp>() -> AppEntry {
+    AppEntry {
+        name: A::NAME,
+        synopsis: A::SYNOPSIS,
+        description: A::DESCRIPTION,
+        exec: trampoline::<A>,
+    }
+}
+
+/// Every application of the module.
+pub static APPS: &[AppEntry] = &[entry::<HotlineQueue>(), entry::<HotlineAgent>(), entry::<HotlineTestPanic>()];
+
+/// Register all [`APPS`]. On failure, those already registered are removed
+/// again and the failing name is returned.
+pub fn register() -> Result<(), &'static CStr> {
+    for (i, app) in APPS.iter().enumerate() {
+        // SAFETY: static C strings (Asterisk keeps the pointers) and an exec
+        // function valid while the module is loaded; unregister() runs at
+        // unload.
+        let rc = unsafe {
+            sys::hotline_register_app(
+                app.name.as_ptr(),
+                Some(app.exec),
+                app.synopsis.as_ptr(),
+                app.description.as_ptr(),
+            )
+        };
+        if rc != 0 {
+            unregister_first(i);
+            return Err(app.name);
+        }
+    }
+    Ok(())
+}
+
+/// Unregister all [`APPS`].
+pub fn unregister() {
+    unregister_first(APPS.len());
+}
+
+fn unregister_first(n: usize) {
+    for app in &APPS[..n] {
+        // SAFETY: static C string.
+        unsafe { sys::hotline_unregister_app(app.name.as_ptr()) };
+    }
+}
+
+// ---- applications ------------------------------------------------------------
+
+/// `HotlineQueue(queue[,options])`: put the caller in a Hotline queue.
+/// Sets `HOTLINE_RESULT` on return.
+pub struct HotlineQueue;
+
+impl DialplanApp for HotlineQueue {
+    const NAME: &'static CStr = c"HotlineQueue";
+    const SYNOPSIS: &'static CStr = c"Queue a call in a Hotline queue";
+    const DESCRIPTION: &'static CStr = c"HotlineQueue(queue[,options]): waits in the queue until an agent \
+answers, then bridges to the agent. Sets HOTLINE_RESULT.";
+
+    fn exec(chan: &Channel<'_>, args: &str) -> AppResult {
+        super::queue_app::exec(chan, args)
+    }
+}
+
+/// `HotlineAgent(action,agent[,reason])`: login, logout, break, ready.
+pub struct HotlineAgent;
+
+impl DialplanApp for HotlineAgent {
+    const NAME: &'static CStr = c"HotlineAgent";
+    const SYNOPSIS: &'static CStr = c"Change a Hotline agent's state";
+    const DESCRIPTION: &'static CStr = c"HotlineAgent(login|logout|break|ready,agent[,reason]). \
+Sets HOTLINE_AGENT_RESULT to OK or ERROR.";
+
+    fn exec(chan: &Channel<'_>, args: &str) -> AppResult {
+        super::agent_app::exec(chan, args)
+    }
+}
+
+/// `HotlineTestPanic()`: proves the panic guard (only with test_hooks).
+pub struct HotlineTestPanic;
+
+impl DialplanApp for HotlineTestPanic {
+    const NAME: &'static CStr = c"HotlineTestPanic";
+    const SYNOPSIS: &'static CStr = c"Panic on purpose (Hotline test PBX only)";
+    const DESCRIPTION: &'static CStr = c"HotlineTestPanic(): panics inside the module when hotline.toml has \
+[general] test_hooks = true; otherwise logs an error. The panic guard hangs the channel up.";
+
+    fn exec(chan: &Channel<'_>, args: &str) -> AppResult {
+        super::test_app::exec(chan, args)
+    }
+}

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! `hotline ...` CLI commands.
+//!
+//! The shim registers the command entries (`hotline show queues`, `hotline
+//! show agents`, `hotline show calls`, `hotline agent`, `hotline reload`,
+//! `hotline stats`) and sends every invocation to [`hotline_cli`] with the
+//! full argv. [`run`] parses the words and produces the text to print.
+
+use std::os::raw::{c_char, c_int};
+
+use crate::ffi::cstr::{free_raw, into_raw, to_string_lossy};
+use crate::ffi::guard::guard;
+
+use super::{runtime, sys};
+use crate::admin;
+
+/// What a command produced.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CliOutput {
+    /// Print this text.
+    Text(String),
+    /// Wrong arguments: Asterisk prints the command's usage.
+    ShowUsage,
+}
+
+/// Run one CLI command given its words (`["hotline", "show", "queues"]`).
+pub fn run(args: &[String]) -> CliOutput {
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    let Some(("hotline", rest)) = words.split_first().map(|(a, b)| (*a, b)) else {
+        return CliOutput::ShowUsage;
+    };
+    let Some(rt) = runtime::current() else {
+        return CliOutput::Text("Hotline is not running (see the log for the configuration error)\n".into());
+    };
+    match admin::run(&rt.router, &AsteriskHost(rt), rest) {
+        admin::Outcome::Text(t) => CliOutput::Text(t),
+        admin::Outcome::Usage => CliOutput::ShowUsage,
+    }
+}
+
+struct AsteriskHost(&'static runtime::Runtime);
+
+impl admin::Host for AsteriskHost {
+    fn reload(&self) -> Result<String, String> {
+        self.0
+            .reload()
+            .map(|c| format!("{} queues, {} agents from {}", c.queues.len(), c.agents.len(), self.0.config_path.display()))
+            .map_err(|e| e.to_string())
+    }
+    fn has_agent(&self, name: &str) -> bool {
+        self.0.config().agent(name).is_some()
+    }
+}
+
+/// Called by the shim's CLI handler. Returns the text to print (freed by
+/// [`hotline_cli_free`]) or NULL to make Asterisk show the usage.
+///
+/// # Safety
+/// `argv` holds `argc` NULL or NUL-terminated strings (Asterisk's
+/// `ast_cli_args`), valid for the call.
+#[no_mangle]
+pub unsafe extern "C" fn hotline_cli(argc: c_int, argv: *const *const c_char, _fd: c_int) -> *mut c_char {
+    let fallback = into_raw("Hotline: internal error (see the log)\n");
+    let out = guard("hotline_cli", fallback, || {
+        let n = usize::try_from(argc).unwrap_or(0);
+        let args: Vec<String> = if argv.is_null() {
+            Vec::new()
+        } else {
+            (0..n)
+                // SAFETY: argv has argc entries per the caller's contract;
+                // each is NULL or a valid C string.
+                .map(|i| unsafe { to_string_lossy(*argv.add(i)) })
+                .collect()
+        };
+        match run(&args) {
+            CliOutput::Text(t) => into_raw(&t),
+            CliOutput::ShowUsage => std::ptr::null_mut(),
+        }
+    });
+    if out != fallback {
+        // SAFETY: fallback came from into_raw and was not handed out.
+        unsafe { free_raw(fallback) };
+    }
+    out
+}
+
+/// Free a string returned by [`hotline_cli`].
+///
+/// # Safety
+/// `text` is NULL or a pointer returned by [`hotline_cli`], freed once.
+#[no_mangle]
+pub unsafe extern "C" fn hotline_cli_free(text: *mut c_char) {
+    // SAFETY: per the contract, text came from into_raw.
+    guard("hotline_cli_free", (), || unsafe { free_raw(text) });
+}
+
+/// Register the CLI entries (shim). `false` on failure.
+pub fn register() -> bool {
+    // SAFETY: the shim registers its static entry table.
+    unsafe { sys::hotline_cli_register() == 0 }
+}
+
+/// Unregister the CLI entries (shim).
+pub fn unregister() {
+    // SAFETY: as above; unregistering twice is harmless in Asterisk.
+    unsafe { sys::hotline_cli_unregister() };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn without_a_runtime_commands_say_so() {
+        for cmd in ["hotline show queues", "hotline agent login 1001", "hotline reload"] {
+            match run(&words(cmd)) {
+                CliOutput::Text(t) => assert!(t.contains("not running"), "{cmd}: {t}"),
+                CliOutput::ShowUsage => panic!("{cmd}"),
+            }
+        }
+        assert_eq!(run(&words("queue show")), CliOutput::ShowUsage);
+    }
+}

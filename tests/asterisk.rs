@@ -1,0 +1,410 @@
+//! app_hotline inside the bundled Asterisk 22, with real calls: callers
+//! and agents are Local channels scripted by tests/pbx/asterisk. Needs the
+//! module built with `--features asterisk` and Docker (see README).
+#![cfg(feature = "asterisk")]
+
+mod asterisk {
+    pub mod ami;
+    pub mod pbx;
+}
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use asterisk::ami::{field, is, Message};
+use asterisk::pbx::{pbx, Pbx};
+
+fn agents_offered(p: &Pbx, from: usize, queue: &str) -> Vec<String> {
+    p.hotline(from, "CallOffered").iter().filter(|m| field(m, "Queue") == queue).map(|m| field(m, "Agent").to_string()).collect()
+}
+
+/// Place `n` callers one after another (each waits for the previous call
+/// to end) and return who was offered each call.
+fn sequential(p: &Pbx, queue: &str, n: usize, number_base: u64) -> Vec<String> {
+    let mut order = Vec::new();
+    for i in 0..n {
+        let from = p.ami.mark();
+        let number = format!("{}", number_base + i as u64);
+        p.call(queue, &number, 60.0, &[]);
+        let id = p.call_id(from, &number);
+        let ended = p.wait_hotline(from, "CallEnded", 1, 30, |m| field(m, "CallId") == id);
+        order.push(field(&ended[0], "Agent").to_string());
+        // The caller side reports too.
+        p.caller_done(from, queue, 1, 15);
+    }
+    order
+}
+
+fn set_all(p: &Pbx, ids: &[u32], mode: &str, talk: f64) {
+    for id in ids {
+        p.agent_mode(*id, mode, talk);
+    }
+}
+
+#[test]
+fn linear_strategy_starts_from_the_top() {
+    let (p, _g) = pbx();
+    set_all(p, &[101, 102, 103], "answer", 1.0);
+    assert_eq!(sequential(p, "linear", 3, 9_101_000), ["a101", "a101", "a101"]);
+    // Top agent busy: the next one down.
+    p.agent_mode(101, "answer", 4.0);
+    let from = p.ami.mark();
+    p.call("linear", "9101100", 60.0, &[]);
+    p.wait_hotline(from, "CallAnswered", 1, 15, |m| field(m, "Agent") == "a101");
+    p.call("linear", "9101101", 60.0, &[]);
+    p.wait_hotline(from, "CallAnswered", 2, 15, |_| true);
+    assert_eq!(agents_offered(p, from, "linear"), ["a101", "a102"]);
+    p.caller_done(from, "linear", 2, 20);
+    p.settle();
+}
+
+#[test]
+fn round_robin_strategy_rotates_and_remembers() {
+    let (p, _g) = pbx();
+    set_all(p, &[111, 112, 113], "answer", 0.5);
+    let order = sequential(p, "rr", 5, 9_111_000);
+    // Wherever the rotation stood, it moves on by one each call.
+    let pos = |a: &str| ["a111", "a112", "a113"].iter().position(|x| *x == a).expect("member");
+    for w in order.windows(2) {
+        assert_eq!((pos(&w[0]) + 1) % 3, pos(&w[1]), "{order:?}");
+    }
+    p.settle();
+}
+
+#[test]
+fn longest_idle_strategy_offers_the_longest_free_agent() {
+    let (p, _g) = pbx();
+    set_all(p, &[121, 122, 123], "answer", 0.5);
+    let order = sequential(p, "idle", 4, 9_121_000);
+    // Each call goes to the agent idle longest: the three take turns.
+    assert_eq!(order[3], order[0], "{order:?}");
+    let distinct: HashSet<_> = order[..3].iter().collect();
+    assert_eq!(distinct.len(), 3, "{order:?}");
+    p.settle();
+}
+
+#[test]
+fn fewest_calls_and_least_talk_time_balance_the_work() {
+    let (p, _g) = pbx();
+    set_all(p, &[131, 132, 133], "answer", 0.5);
+    let order = sequential(p, "fewest", 6, 9_131_000);
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for a in &order {
+        *counts.entry(a.as_str()).or_default() += 1;
+    }
+    assert!(counts.values().all(|c| *c == 2), "fewest-calls spreads 6 calls 2/2/2: {order:?}");
+    // least-talk-time: a long talker is skipped until the others catch up.
+    p.agent_mode(171, "answer", 3.0);
+    p.agent_mode(172, "answer", 0.5);
+    p.agent_mode(173, "answer", 0.5);
+    let order = sequential(p, "leasttalk", 3, 9_171_000);
+    assert_eq!(order, ["a171", "a172", "a173"]);
+    let order = sequential(p, "leasttalk", 2, 9_171_100);
+    assert!(!order.contains(&"a171".to_string()), "a171 talked longest: {order:?}");
+    p.settle();
+}
+
+#[test]
+fn ring_all_rings_everyone_and_first_answer_wins() {
+    let (p, _g) = pbx();
+    p.agent_mode(141, "noanswer", 1.0);
+    p.agent_mode(142, "answer", 1.0);
+    p.agent_mode(143, "noanswer", 1.0);
+    let from = p.ami.mark();
+    p.call("ringall", "9141000", 60.0, &[]);
+    let id = p.call_id(from, "9141000");
+    let ans = p.wait_hotline(from, "CallAnswered", 1, 15, |m| field(m, "CallId") == id);
+    assert_eq!(field(&ans[0], "Agent"), "a142");
+    let mut rung = agents_offered(p, from, "ringall");
+    rung.sort();
+    assert_eq!(rung, ["a141", "a142", "a143"]);
+    let cancelled = p.wait_hotline(from, "OfferFailed", 2, 10, |m| field(m, "Outcome") == "cancelled");
+    assert_eq!(cancelled.len(), 2);
+    p.caller_done(from, "ringall", 1, 15);
+    set_all(p, &[141, 143], "answer", 1.0);
+    p.settle();
+}
+
+#[test]
+fn skills_strategy_prefers_the_best_proficiency() {
+    let (p, _g) = pbx();
+    set_all(p, &[151, 152, 153], "answer", 4.0);
+    let from = p.ami.mark();
+    for i in 0..3 {
+        p.call("skills", &format!("915100{i}"), 60.0, &[]);
+        p.wait_hotline(from, "CallAnswered", i + 1, 15, |m| field(m, "Queue") == "skills");
+    }
+    assert_eq!(agents_offered(p, from, "skills"), ["a152", "a153", "a151"]);
+    p.caller_done(from, "skills", 3, 20);
+    p.settle();
+}
+
+#[test]
+fn random_strategy_uses_several_agents() {
+    let (p, _g) = pbx();
+    set_all(p, &[161, 162, 163, 164], "answer", 0.2);
+    let order = sequential(p, "random", 12, 9_161_000);
+    let distinct: HashSet<_> = order.iter().collect();
+    assert!(distinct.len() >= 3, "{order:?}");
+    p.settle();
+}
+
+#[test]
+fn no_answer_goes_to_the_next_agent_at_once_and_parks_the_missing_agent() {
+    let (p, _g) = pbx();
+    p.agent_mode(201, "noanswer", 1.0);
+    p.agent_mode(202, "answer", 1.0);
+    p.agent_mode(203, "answer", 1.0);
+    p.cli("hotline agent ready a201");
+    let from = p.ami.mark();
+    p.call("noanswer", "9201000", 60.0, &[]);
+    let failed = p.wait_hotline(from, "OfferFailed", 1, 15, |m| field(m, "Agent") == "a201");
+    assert_eq!(field(&failed[0], "Outcome"), "no-answer");
+    let t = Instant::now();
+    let ans = p.wait_hotline(from, "CallAnswered", 1, 15, |m| field(m, "Queue") == "noanswer");
+    assert_ne!(field(&ans[0], "Agent"), "a201", "not back to the agent that just failed");
+    assert!(t.elapsed() < Duration::from_secs(2), "re-offer took {:?}", t.elapsed());
+    p.caller_done(from, "noanswer", 1, 15);
+    // A second miss in a row parks a201 on break with reason no-answer.
+    let from = p.ami.mark();
+    p.call("noanswer", "9201001", 60.0, &[]);
+    let st = p.wait_hotline(from, "AgentState", 1, 20, |m| field(m, "Agent") == "a201" && field(m, "State") == "break");
+    assert_eq!(field(&st[0], "Reason"), "no-answer");
+    p.caller_done(from, "noanswer", 1, 20);
+    p.agent_mode(201, "answer", 1.0);
+    p.cli("hotline agent ready a201");
+    p.settle();
+}
+
+#[test]
+fn busy_agent_is_reported_and_not_left_stuck() {
+    let (p, _g) = pbx();
+    p.agent_mode(291, "busy", 1.0);
+    let from = p.ami.mark();
+    p.call("busy", "9291000", 3.0, &[]);
+    let failed = p.wait_hotline(from, "OfferFailed", 1, 15, |m| field(m, "Agent") == "a291");
+    assert!(["busy", "rejected", "unavailable"].contains(&field(&failed[0], "Outcome")), "{failed:?}");
+    // The caller gives up; the agent is available again.
+    p.wait_hotline(from, "CallAbandoned", 1, 15, |_| true);
+    assert!(p.cli("hotline show agents").lines().any(|l| l.contains("a291") && l.contains("available")));
+    p.agent_mode(291, "answer", 1.0);
+    p.settle();
+}
+
+#[test]
+fn caller_abandon_while_ringing_frees_the_agent() {
+    let (p, _g) = pbx();
+    p.agent_mode(281, "noanswer", 1.0);
+    let from = p.ami.mark();
+    p.call("abandon", "9281000", 2.0, &[]);
+    p.wait_hotline(from, "CallOffered", 1, 10, |m| field(m, "Agent") == "a281");
+    let ab = p.wait_hotline(from, "CallAbandoned", 1, 15, |_| true);
+    assert_eq!(field(&ab[0], "Queue"), "abandon");
+    p.wait_hotline(from, "AgentState", 1, 10, |m| field(m, "Agent") == "a281" && field(m, "State") == "available");
+    let done = p.caller_done(from, "abandon", 1, 10);
+    assert_eq!(field(&done[0], "Result"), "ABANDONED");
+    p.agent_mode(281, "answer", 1.0);
+    p.settle();
+}
+
+#[test]
+fn wrap_up_is_respected() {
+    let (p, _g) = pbx();
+    p.agent_mode(211, "answer", 0.5);
+    let from = p.ami.mark();
+    p.call("wrapup", "9211000", 60.0, &[]);
+    p.wait_hotline(from, "CallEnded", 1, 15, |_| true);
+    let ended = Instant::now();
+    let from2 = p.ami.mark();
+    p.call("wrapup", "9211001", 60.0, &[]);
+    p.wait_hotline(from2, "CallOffered", 1, 15, |_| true);
+    let gap = ended.elapsed();
+    assert!(gap >= Duration::from_millis(2800), "offered {gap:?} after the last call; wrap-up is 3 s");
+    p.caller_done(from2, "wrapup", 1, 15);
+    p.settle();
+}
+
+#[test]
+fn priority_callers_are_served_first() {
+    let (p, _g) = pbx();
+    p.agent_mode(221, "answer", 2.0);
+    let from = p.ami.mark();
+    p.call("prio", "9221000", 60.0, &[]);
+    p.wait_hotline(from, "CallAnswered", 1, 15, |_| true);
+    p.call("prio", "9221001", 60.0, &[]);
+    p.call_id(from, "9221001");
+    p.call("prio", "9221002", 60.0, &[]);
+    p.call_id(from, "9221002");
+    p.call("prio", "9221009", 60.0, &[("HOTLINE_PRIORITY", "10")]);
+    let vip = p.call_id(from, "9221009");
+    let answered = p.wait_hotline(from, "CallAnswered", 2, 20, |_| true);
+    assert_eq!(field(&answered[1], "CallId"), vip, "the VIP goes first");
+    p.caller_done(from, "prio", 4, 40);
+    p.settle();
+}
+
+#[test]
+fn overflow_moves_a_waiting_caller_to_the_second_queue() {
+    let (p, _g) = pbx();
+    p.agent_mode(232, "answer", 1.0);
+    let from = p.ami.mark();
+    p.call("over", "9231000", 60.0, &[]);
+    let moved = p.wait_hotline(from, "CallMoved", 1, 10, |_| true);
+    assert_eq!((field(&moved[0], "From"), field(&moved[0], "Queue")), ("over", "overtarget"));
+    let ans = p.wait_hotline(from, "CallAnswered", 1, 10, |_| true);
+    assert_eq!(field(&ans[0], "Agent"), "a232");
+    p.caller_done(from, "over", 1, 15);
+    p.settle();
+}
+
+#[test]
+fn max_wait_and_leave_when_empty_exit_with_a_result() {
+    let (p, _g) = pbx();
+    let from = p.ami.mark();
+    p.call("maxwait", "9241000", 60.0, &[]);
+    let t = Instant::now();
+    let done = p.caller_done(from, "maxwait", 1, 15);
+    assert_eq!(field(&done[0], "Result"), "TIMEOUT");
+    assert!(t.elapsed() >= Duration::from_millis(1500), "{:?}", t.elapsed());
+    // Nobody logged in: leave at once.
+    let from = p.ami.mark();
+    p.call("empty", "9251000", 60.0, &[]);
+    let done = p.caller_done(from, "empty", 1, 10);
+    assert_eq!(field(&done[0], "Result"), "LEAVEEMPTY");
+    // Someone on break: callers wait; the last agent logs out: they leave.
+    p.run_app("HotlineAgent", "break,a251,meeting");
+    p.wait_hotline(from, "AgentState", 1, 10, |m| field(m, "Agent") == "a251");
+    let from = p.ami.mark();
+    p.call("empty", "9251001", 60.0, &[]);
+    p.call_id(from, "9251001");
+    p.run_app("HotlineAgent", "logout,a251");
+    let done = p.caller_done(from, "empty", 1, 10);
+    assert_eq!(field(&done[0], "Result"), "LEAVEEMPTY");
+    p.settle();
+}
+
+#[test]
+fn agent_logs_in_and_out_from_the_dialplan() {
+    let (p, _g) = pbx();
+    p.agent_mode(261, "answer", 1.0);
+    let from = p.ami.mark();
+    p.call("login", "9261000", 60.0, &[]);
+    p.call_id(from, "9261000");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(p.hotline(from, "CallOffered").is_empty(), "nobody is logged in yet");
+    p.run_app("HotlineAgent", "login,a261");
+    let ans = p.wait_hotline(from, "CallAnswered", 1, 10, |_| true);
+    assert_eq!(field(&ans[0], "Agent"), "a261");
+    p.caller_done(from, "login", 1, 15);
+    let from = p.ami.mark();
+    p.run_app("HotlineAgent", "logout,a261");
+    p.wait_hotline(from, "AgentState", 1, 10, |m| field(m, "Agent") == "a261" && field(m, "State") == "logged-out");
+    // A bad argument fails that call with a log line, nothing else.
+    p.run_app("HotlineAgent", "dance,a261");
+    p.run_app("HotlineAgent", "login,nosuchagent");
+    assert!(p.cli("core show uptime").contains("System uptime"));
+    p.settle();
+}
+
+#[test]
+fn reload_during_a_live_call_keeps_the_call() {
+    let (p, _g) = pbx();
+    p.agent_mode(271, "answer", 3.0);
+    let from = p.ami.mark();
+    p.call("reload", "9271000", 60.0, &[]);
+    p.wait_hotline(from, "CallAnswered", 1, 10, |_| true);
+    let out = p.cli("hotline reload");
+    assert!(out.to_lowercase().contains("reload"), "{out}");
+    p.wait_hotline(from, "ConfigReloaded", 1, 10, |_| true);
+    let ended = p.wait_hotline(from, "CallEnded", 1, 15, |_| true);
+    assert_eq!(field(&ended[0], "Agent"), "a271");
+    assert_eq!(field(&ended[0], "EndedBy"), "agent");
+    let done = p.caller_done(from, "reload", 1, 10);
+    assert_eq!(field(&done[0], "Result"), "ANSWERED");
+    p.settle();
+}
+
+/// app_hotline.so is loaded and running (`module show` also lists
+/// modules that are known but not running).
+fn running(p: &Pbx) -> bool {
+    p.cli("module show like hotline").lines().any(|l| l.contains("app_hotline.so") && l.contains("Running") && !l.contains("Not Running"))
+}
+
+#[test]
+fn unload_is_refused_while_busy_and_clean_when_idle() {
+    let (p, _g) = pbx();
+    let from = p.ami.mark();
+    // A caller waiting in a queue with nobody logged in.
+    p.call("login", "9262000", 4.0, &[]);
+    p.call_id(from, "9262000");
+    let out = p.cli("module unload app_hotline.so");
+    assert!(running(p), "unloaded while busy: {out}");
+    p.wait_hotline(from, "CallAbandoned", 1, 15, |_| true);
+    p.caller_done(from, "login", 1, 10);
+    std::thread::sleep(Duration::from_millis(300));
+    let out = p.cli("module unload app_hotline.so");
+    let still = running(p);
+    // Whatever happened, leave the module loaded for the other tests.
+    let again = p.cli("module load app_hotline.so");
+    assert!(!still, "still loaded: {out}");
+    assert!(running(p), "not loaded again: {again}");
+    assert!(p.cli("hotline show queues").contains("linear"));
+    p.settle();
+}
+
+#[test]
+fn a_panic_inside_an_app_does_not_take_asterisk_down() {
+    let (p, _g) = pbx();
+    let from = p.ami.mark();
+    p.run_app("HotlineTestPanic", "");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(p.cli("core show uptime").contains("System uptime"));
+    // The module still works.
+    p.agent_mode(101, "answer", 0.5);
+    p.call("linear", "9109000", 60.0, &[]);
+    p.wait_hotline(from, "CallAnswered", 1, 15, |_| true);
+    p.caller_done(from, "linear", 1, 15);
+    p.settle();
+}
+
+#[test]
+fn load_run_loses_nobody_and_serves_nobody_twice() {
+    let (p, _g) = pbx();
+    let ids: Vec<u32> = (301..321).collect();
+    // Spread talk times (0.5-1.5 s) so agents do not move in lock-step.
+    for (i, id) in ids.iter().enumerate() {
+        p.agent_mode(*id, "answer", 0.5 + (i % 11) as f64 / 10.0);
+    }
+    let n = 200;
+    let from = p.ami.mark();
+    let mut rng = 12345u64;
+    for i in 0..n {
+        p.call("load", &format!("93{i:05}"), 120.0, &[]);
+        rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        std::thread::sleep(Duration::from_millis(20 + (rng >> 58)));
+    }
+    let done = p.caller_done(from, "load", n, 240);
+    let answered: Vec<Message> = p.hotline(from, "CallAnswered").into_iter().filter(|m| field(m, "Queue") == "load").collect();
+    let results: HashMap<String, usize> = done.iter().fold(HashMap::new(), |mut h, m| {
+        *h.entry(field(m, "Result").to_string()).or_default() += 1;
+        h
+    });
+    assert_eq!(results.get("ANSWERED"), Some(&n), "every caller answered: {results:?}");
+    let distinct: HashSet<&str> = answered.iter().map(|m| field(m, "CallId")).collect();
+    assert_eq!(distinct.len(), n, "each call answered once");
+    assert_eq!(answered.len(), n, "no call answered twice");
+    // No agent had two calls at once: replay answered/ended per agent.
+    let mut on: HashMap<String, String> = HashMap::new();
+    for m in p.ami.events_since(from, |m| is(m, "HotlineCallAnswered") || is(m, "HotlineCallEnded")) {
+        if field(&m, "Queue") != "load" {
+            continue;
+        }
+        let agent = field(&m, "Agent").to_string();
+        if is(&m, "HotlineCallAnswered") {
+            assert!(on.insert(agent.clone(), field(&m, "CallId").into()).is_none(), "{agent} double-served");
+        } else {
+            assert_eq!(on.remove(&agent).as_deref(), Some(field(&m, "CallId")), "{agent} ended a call it did not have");
+        }
+    }
+    p.settle();
+}
