@@ -1,0 +1,257 @@
+//! Drain benchmark in the bundled Asterisk: the same callers and the same
+//! agents through Hotline's `HotlineQueue` and through Asterisk's own
+//! `app_queue`, in the same Asterisk, one after the other (order
+//! alternated, each shape twice).
+//!
+//! `cargo bench --features asterisk --bench asterisk_drain` (needs the
+//! module built: `cargo build --release --features asterisk`, and Docker).
+//!
+//! Measured from Asterisk's core AMI events only (Newchannel, Hangup), so
+//! both ACDs are judged alike:
+//! - drain: first caller created -> last agent leg hung up, against the
+//!   ideal = sum of agent busy time (agent leg created -> hung up) / agents;
+//! - re-offer gap: an agent's leg hangs up -> that agent's next leg is
+//!   created, p50/p99, over agents with callers still waiting;
+//! - Asterisk CPU seconds per call (/proc/PID/stat, utime+stime);
+//! - served / lost callers.
+//!
+//! Talk times are spread (uniform over H +- 50 %) and arrivals are random
+//! (exponential gaps, ~200 calls/s), per benchmarking.md.
+
+#[allow(dead_code)]
+#[path = "../tests/asterisk/ami.rs"]
+mod ami;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use ami::{field, is, Ami, Message};
+
+const NAME: &str = "hotline-bench-asterisk";
+const AMI_PORT: u16 = 25038;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn pbx(args: &[&str]) -> String {
+    let out = Command::new(repo().join("docker/pbx")).args(args).env("HOTLINE_PBX_NAME", NAME).output().expect("docker/pbx");
+    let s = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "docker/pbx {args:?}: {s}");
+    s
+}
+
+/// A configuration directory: the test PBX plus a `bench` queue with
+/// `agents` agents in both ACDs.
+fn etc_dir(agents: usize) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("hotline-bench-etc-{agents}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    for e in std::fs::read_dir(repo().join("tests/pbx/asterisk")).expect("etc") {
+        let e = e.expect("entry");
+        std::fs::copy(e.path(), dir.join(e.file_name())).expect("copy");
+    }
+    let ids: Vec<u32> = (0..agents as u32).map(|i| 4000 + i).collect();
+    let mut toml = std::fs::read_to_string(dir.join("hotline.toml")).expect("hotline.toml");
+    toml.push_str("\n[[queue]]\nname = \"bench\"\nstrategy = \"longest-idle\"\nring_timeout_seconds = 15\n");
+    for id in &ids {
+        toml.push_str(&format!("[[agent]]\nname = \"b{id}\"\ncontact = \"Local/{id}@hotline-agents\"\nqueues = [\"bench\"]\n"));
+    }
+    std::fs::write(dir.join("hotline.toml"), toml).expect("write");
+    let mut q = std::fs::read_to_string(dir.join("queues.conf")).expect("queues.conf");
+    q.push_str("\n[bench]\nstrategy = leastrecent\ntimeout = 15\nretry = 1\nwrapuptime = 0\nringinuse = no\nautofill = yes\njoinempty = yes\n");
+    for id in &ids {
+        q.push_str(&format!("member => Local/{id}@hotline-agents,0,b{id}\n"));
+    }
+    std::fs::write(dir.join("queues.conf"), q).expect("write");
+    let mut x = std::fs::read_to_string(dir.join("extensions.conf")).expect("extensions.conf");
+    x.push_str(
+        "\n[bench-callers]\n\
+         exten => hotline,1,Answer()\n same => n,HotlineQueue(bench)\n same => n,Hangup()\n\
+         exten => app_queue,1,Answer()\n same => n,Queue(bench)\n same => n,Hangup()\n",
+    );
+    std::fs::write(dir.join("extensions.conf"), x).expect("write");
+    dir
+}
+
+fn asterisk_pid() -> u32 {
+    let out = Command::new("pgrep").args(["-f", "^asterisk -f"]).output().expect("pgrep");
+    String::from_utf8_lossy(&out.stdout).lines().next().and_then(|l| l.trim().parse().ok()).expect("asterisk pid")
+}
+
+fn cpu_seconds(pid: u32) -> f64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    let rest = &s[s.rfind(')').expect(")") + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f[11].parse::<f64>().expect("utime") + f[12].parse::<f64>().expect("stime");
+    // SAFETY: sysconf has no preconditions.
+    ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
+}
+
+fn ts(m: &Message) -> f64 {
+    field(m, "Timestamp").parse().unwrap_or(0.0)
+}
+
+struct Run {
+    drain: f64,
+    ideal: f64,
+    gaps: Vec<f64>,
+    cpu_per_call: f64,
+    served: usize,
+    lost: usize,
+}
+
+fn run_once(ami: &Ami, exten: &str, agents: usize, callers: usize, talk: f64, seed: u64) -> Run {
+    for i in 0..agents {
+        let id = 4000 + i;
+        ami.action("Setvar", &[("Variable", &format!("AGENT_MODE_{id}")), ("Value", "spread")]);
+        ami.action("Setvar", &[("Variable", &format!("AGENT_TALK_{id}")), ("Value", &format!("{talk}"))]);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let pid = asterisk_pid();
+    let cpu0 = cpu_seconds(pid);
+    let from = ami.mark();
+    let mut rng = seed;
+    for i in 0..callers {
+        let r = ami.action(
+            "Originate",
+            &[
+                ("Channel", &format!("Local/{exten}@bench-callers")),
+                ("Application", "Wait"),
+                ("Data", "600"),
+                ("CallerID", &format!("\"bench\" <8{i:06}>")),
+                ("Async", "true"),
+            ],
+        );
+        assert_eq!(field(&r, "Response"), "Success");
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        // Exponential gaps, mean 5 ms (~200 calls/s).
+        let u = (rng >> 11) as f64 / (1u64 << 53) as f64;
+        std::thread::sleep(Duration::from_secs_f64(-0.005 * (1.0 - u).ln()));
+    }
+    // Wait until every caller's agent leg has come and gone (or time out).
+    let deadline = Instant::now() + Duration::from_secs(60 + (callers as f64 * talk * 3.0 / agents as f64) as u64);
+    let agent_leg = |m: &Message| field(m, "Channel").starts_with("Local/4") && field(m, "Channel").ends_with(";1");
+    loop {
+        let created = ami.events_since(from, |m| is(m, "Newchannel") && agent_leg(m)).len();
+        let ended = ami.events_since(from, |m| is(m, "Hangup") && agent_leg(m)).len();
+        let bridged = ami.events_since(from, |m| is(m, "BridgeEnter") && agent_leg(m)).len();
+        if bridged >= callers && ended >= created || Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let cpu1 = cpu_seconds(pid);
+    // Tear down callers still waiting (lost) before the next run.
+    pbx(&["cli", "channel request hangup all"]);
+    std::thread::sleep(Duration::from_secs(2));
+    let events = ami.events_since(from, |m| is(m, "Newchannel") || is(m, "Hangup") || is(m, "BridgeEnter"));
+    let first = events.iter().filter(|m| is(m, "Newchannel") && field(m, "Channel").starts_with("Local/")).map(ts).fold(f64::MAX, f64::min);
+    let mut busy = 0.0;
+    let mut last_end: f64 = 0.0;
+    let mut per_agent: HashMap<String, Vec<(f64, f64)>> = HashMap::new();
+    let mut open: HashMap<String, f64> = HashMap::new();
+    let mut served = 0;
+    for m in &events {
+        if !agent_leg(m) {
+            continue;
+        }
+        let chan = field(m, "Channel").to_string();
+        let agent = chan.split('-').next().unwrap_or("").to_string();
+        if is(m, "Newchannel") {
+            open.insert(chan, ts(m));
+        } else if is(m, "BridgeEnter") {
+            served += 1;
+        } else if let Some(start) = open.remove(&chan) {
+            let end = ts(m);
+            busy += end - start;
+            last_end = last_end.max(end);
+            per_agent.entry(agent).or_default().push((start, end));
+        }
+    }
+    // Re-offer gap: an agent's leg ends -> its next leg starts (while
+    // callers still wait, i.e. before the last leg of the run started).
+    let last_start = per_agent.values().flatten().map(|(s, _)| *s).fold(0.0, f64::max);
+    let mut gaps = Vec::new();
+    for legs in per_agent.values_mut() {
+        legs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for w in legs.windows(2) {
+            if w[1].0 <= last_start {
+                gaps.push((w[1].0 - w[0].1).max(0.0));
+            }
+        }
+    }
+    gaps.sort_by(f64::total_cmp);
+    Run {
+        drain: last_end - first,
+        ideal: busy / agents as f64,
+        gaps,
+        cpu_per_call: (cpu1 - cpu0) / callers as f64,
+        served: served.min(callers),
+        lost: callers.saturating_sub(served),
+    }
+}
+
+fn pct(v: &[f64], p: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v[((v.len() - 1) as f64 * p).round() as usize]
+}
+
+fn main() {
+    let module = repo().join("target/release/libhotline.so");
+    assert!(module.exists(), "build the module first: cargo build --release --features asterisk");
+    let shapes: Vec<(usize, usize)> = if std::env::args().any(|a| a == "--quick") { vec![(20, 200)] } else { vec![(20, 200), (100, 1000)] };
+    println!("| shape | ACD | run | served/lost | drain/ideal | gap p50 | gap p99 | CPU ms/call |");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    let mut summary = Vec::new();
+    for (agents, callers) in shapes {
+        let etc = etc_dir(agents);
+        pbx(&["start", "--etc", etc.to_str().expect("utf8"), "--module", module.to_str().expect("utf8"), "--name", NAME]);
+        let ami = Ami::connect(AMI_PORT, "hotline", "hotline").expect("AMI");
+        let mut results: HashMap<&str, Vec<Run>> = HashMap::new();
+        for round in 0..2u64 {
+            let order: [&str; 2] = if round % 2 == 0 { ["hotline", "app_queue"] } else { ["app_queue", "hotline"] };
+            for acd in order {
+                let r = run_once(&ami, acd, agents, callers, 1.0, 0x9E37 + round * 31 + agents as u64);
+                println!(
+                    "| {agents} agents, {callers} callers | {acd} | {} | {}/{} | {:.2} | {:.0} ms | {:.0} ms | {:.2} |",
+                    round + 1,
+                    r.served,
+                    r.lost,
+                    r.drain / r.ideal,
+                    pct(&r.gaps, 0.5) * 1000.0,
+                    pct(&r.gaps, 0.99) * 1000.0,
+                    r.cpu_per_call * 1000.0
+                );
+                results.entry(acd).or_default().push(r);
+            }
+        }
+        let mean = |acd: &str, f: &dyn Fn(&Run) -> f64| {
+            let v = &results[acd];
+            v.iter().map(f).sum::<f64>() / v.len() as f64
+        };
+        summary.push(format!(
+            "| {agents} agents, {callers} callers | {:.2} | {:.3} | {:.3} | {:.2} |",
+            mean("hotline", &|r| r.drain / r.ideal) / mean("app_queue", &|r| r.drain / r.ideal),
+            mean("hotline", &|r| pct(&r.gaps, 0.5)) / mean("app_queue", &|r| pct(&r.gaps, 0.5)),
+            mean("hotline", &|r| pct(&r.gaps, 0.99)) / mean("app_queue", &|r| pct(&r.gaps, 0.99)),
+            mean("hotline", &|r| r.cpu_per_call) / mean("app_queue", &|r| r.cpu_per_call),
+        ));
+        drop(ami);
+        pbx(&["stop"]);
+        let _ = std::fs::remove_dir_all(Path::new(&etc));
+    }
+    println!("\nRatios Hotline / app_queue (mean of the runs; lower is better):\n");
+    println!("| shape | drain/ideal | gap p50 | gap p99 | CPU per call |");
+    println!("|---|---:|---:|---:|---:|");
+    for s in summary {
+        println!("{s}");
+    }
+}
