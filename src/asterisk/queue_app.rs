@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use crate::core::{Action, CallId, CallerInfo, EndedBy, Input, OfferOutcome, OfferTarget};
 use crate::ffi::cstr::to_cstring;
-use crate::router::{CallHandle, Router, RouterError};
+use crate::router::{CallHandle, Router};
 
 use super::apps::AppResult;
 use super::channel::Channel;
@@ -267,7 +267,7 @@ impl QueueCall<'_, '_> {
     }
 
     fn abandoned(&mut self) -> AppResult {
-        send(&self.rt.router, Input::CallerHangup { call: self.id() });
+        send_final(&self.rt.router, Input::CallerHangup { call: self.id() });
         self.chan.set_var("HOTLINE_RESULT", Some("ABANDONED"));
         AppResult::Hangup
     }
@@ -423,7 +423,7 @@ impl QueueCall<'_, '_> {
         } else {
             EndedBy::Agent
         };
-        send(&self.rt.router, Input::CallEnded { call: self.id(), by });
+        send_final(&self.rt.router, Input::CallEnded { call: self.id(), by });
         Rung::Talked(by)
     }
 }
@@ -543,21 +543,22 @@ fn hangup_outcome(chan: *mut sys::ast_channel) -> OfferOutcome {
     }
 }
 
-/// Send to the router. A full channel (overload) is retried for at most
-/// ~100 ms, then logged: the router's offer watchdog frees whatever a lost
-/// report would have freed.
+/// Send to the router without waiting. A full channel (overload) loses
+/// the report, counted and logged; the router recovers: an unreported offer
+/// is freed by its watchdog, and an offer to a caller whose thread is gone
+/// turns into that caller's hang-up.
 pub fn send(router: &Router, input: Input) {
-    for attempt in 0..50u64 {
-        match router.send(input.clone()) {
-            Ok(()) => return,
-            Err(RouterError::Full) => std::thread::sleep(Duration::from_millis(1 + attempt / 20)),
-            Err(e) => {
-                log::error!("Hotline: report lost ({e}): {input:?}");
-                return;
-            }
-        }
+    if let Err(e) = router.send(input.clone()) {
+        log::error!("Hotline: report lost ({e}): {input:?}");
     }
-    log::error!("Hotline: router overloaded, report lost: {input:?}");
+}
+
+/// A call's last report (its end): waits up to 50 ms for room when the
+/// router is overloaded, because nothing else would free the agent.
+fn send_final(router: &Router, input: Input) {
+    if let Err(e) = router.send_final(input.clone(), Duration::from_millis(50)) {
+        log::error!("Hotline: final report lost ({e}): {input:?}");
+    }
 }
 
 #[cfg(test)]

@@ -197,6 +197,24 @@ impl Router {
         self.push(Command::Input(input))
     }
 
+    /// Send a report that must not be lost (a call's end): if the channel
+    /// is full (overload), wait at most `patience` for room. Everything else
+    /// uses [`Router::send`], which never waits.
+    pub fn send_final(&self, input: Input, patience: Duration) -> Result<(), RouterError> {
+        self.counters.commands.fetch_add(1, Ordering::Relaxed);
+        match self.tx.try_send(Command::Input(input)) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Disconnected(_)) => Err(RouterError::Stopped),
+            Err(TrySendError::Full(c)) => {
+                self.counters.commands_rejected_full.fetch_add(1, Ordering::Relaxed);
+                self.tx.send_timeout(c, patience).map_err(|e| match e {
+                    crossbeam_channel::SendTimeoutError::Timeout(_) => RouterError::Full,
+                    crossbeam_channel::SendTimeoutError::Disconnected(_) => RouterError::Stopped,
+                })
+            }
+        }
+    }
+
     fn push(&self, c: Command) -> Result<(), RouterError> {
         self.counters.commands.fetch_add(1, Ordering::Relaxed);
         match self.tx.try_send(c) {
@@ -376,6 +394,7 @@ impl Worker {
             let now = self.now();
             for call in orphans {
                 log::warn!("hotline: call {call} has no waiting thread; treating it as hung up");
+                self.ports.remove(&call);
                 self.engine.handle(now, Input::CallerHangup { call });
             }
         }
@@ -395,9 +414,21 @@ impl Worker {
             let exit = matches!(a, Action::Exit { .. });
             match self.ports.get(&call) {
                 Some(port) => {
-                    if port.tx.try_send(a).is_err() {
-                        self.counters.actions_dropped.fetch_add(1, Ordering::Relaxed);
-                        log::error!("hotline: action for call {call} dropped: its channel is full");
+                    let offer = matches!(a, Action::Offer { .. });
+                    match port.tx.try_send(a) {
+                        Ok(()) => {}
+                        Err(TrySendError::Disconnected(_)) => {
+                            // The caller's thread is gone and its hang-up
+                            // report was lost.
+                            self.counters.actions_dropped.fetch_add(1, Ordering::Relaxed);
+                            if offer {
+                                orphans.push(call);
+                            }
+                        }
+                        Err(TrySendError::Full(_)) => {
+                            self.counters.actions_dropped.fetch_add(1, Ordering::Relaxed);
+                            log::error!("hotline: action for call {call} dropped: its channel is full");
+                        }
                     }
                     port.wake.signal();
                 }
