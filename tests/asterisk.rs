@@ -331,6 +331,25 @@ fn running(p: &Pbx) -> bool {
 }
 
 #[test]
+fn a_transferred_caller_ends_the_call_as_a_transfer() {
+    let (p, _g) = pbx();
+    p.agent_mode(276, "answer", 10.0);
+    let from = p.ami.mark();
+    p.call("xfer", "9276000", 60.0, &[]);
+    let entered = p.wait_hotline(from, "CallEntered", 1, 10, |m| field(m, "CallerNumber") == "9276000");
+    // The screen-pop data carries the caller's channel.
+    let channel = field(&entered[0], "Channel").to_string();
+    assert!(channel.starts_with("Local/xfer@hotline-callers"), "{entered:?}");
+    p.wait_hotline(from, "CallAnswered", 1, 10, |_| true);
+    let r = p.ami.action("Redirect", &[("Channel", &channel), ("Context", "hotline-null"), ("Exten", "idle"), ("Priority", "1")]);
+    assert_eq!(field(&r, "Response"), "Success", "{r:?}");
+    let ended = p.wait_hotline(from, "CallEnded", 1, 10, |_| true);
+    assert_eq!(field(&ended[0], "EndedBy"), "transfer");
+    p.wait_hotline(from, "AgentState", 1, 10, |m| field(m, "Agent") == "a276" && field(m, "State") == "available");
+    p.settle();
+}
+
+#[test]
 fn unload_is_refused_while_busy_and_clean_when_idle() {
     let (p, _g) = pbx();
     let from = p.ami.mark();

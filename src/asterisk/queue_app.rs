@@ -411,15 +411,21 @@ impl QueueCall<'_, '_> {
         self.chan.set_var("HOTLINE_AGENT", Some(&leg.target.name));
         // SAFETY: zero is the documented "no features" bridge configuration.
         let mut cfg: sys::ast_bridge_config = unsafe { std::mem::zeroed() };
+        // The agent may transfer the caller (blind and attended, with the
+        // DTMF codes of features.conf), as app_queue's `t` option allows.
+        cfg.features_callee.flags = AST_FEATURE_REDIRECT | AST_FEATURE_ATXFER;
         let caller = self.chan.as_ptr();
         // SAFETY: both channels live; ast_bridge_call takes the agent leg
         // (imparted independent: the bridge hangs it up). We never touch
         // the leg again.
         let res = unsafe { sys::ast_bridge_call(caller, leg.into_raw(), &mut cfg) };
-        let by = if self.chan.is_hungup() {
-            EndedBy::Caller
-        } else if res == 0 {
+        // 0 means the caller left the bridge for somewhere else (an async
+        // goto: a transfer or an AMI Redirect), which also sets the soft
+        // hang-up flag, so test it first.
+        let by = if res == 0 {
             EndedBy::Transfer
+        } else if self.chan.is_hungup() {
+            EndedBy::Caller
         } else {
             EndedBy::Agent
         };
@@ -427,6 +433,11 @@ impl QueueCall<'_, '_> {
         Rung::Talked(by)
     }
 }
+
+/// `AST_FEATURE_*` bits of asterisk/channel.h (an anonymous enum bindgen
+/// does not name).
+const AST_FEATURE_REDIRECT: u32 = 1 << 1;
+const AST_FEATURE_ATXFER: u32 = 1 << 3;
 
 /// An agent leg being rung. Hung up on drop unless handed to the bridge.
 struct Leg {

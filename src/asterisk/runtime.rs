@@ -164,7 +164,7 @@ fn ami_event(e: &Event) {
     for (k, v) in e.kind.fields() {
         // Values never carry line breaks into the AMI stream.
         let v = v.replace(['\r', '\n'], " ");
-        body.push_str(k);
+        body.push_str(&k);
         body.push_str(": ");
         body.push_str(&v);
         body.push_str("\r\n");

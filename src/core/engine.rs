@@ -733,6 +733,7 @@ impl Engine {
             number: c.caller.number.clone(),
             priority: c.caller.priority,
             position,
+            data: c.caller.data.clone(),
         };
         self.event(now, ev);
         if self.redirect_on_entry(id, now) {

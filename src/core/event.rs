@@ -1,6 +1,7 @@
 //! Events: every state change, for sinks (statistics, PBX events, webhooks,
 //! recording metadata). Names are cheap to clone (`Arc<str>`).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::agent::AgentState;
@@ -33,7 +34,9 @@ impl MoveReason {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum EventKind {
-    CallEntered { call: CallId, queue: Arc<str>, number: String, priority: i32, position: usize },
+    /// `data`: what the caller brought (IVR digits, CRM fields, the PBX's
+    /// channel and unique id), for screen pops.
+    CallEntered { call: CallId, queue: Arc<str>, number: String, priority: i32, position: usize, data: Vec<(String, String)> },
     CallOffered { call: CallId, queue: Arc<str>, agent: Arc<str> },
     OfferFailed { call: CallId, queue: Arc<str>, agent: Arc<str>, outcome: OfferOutcome },
     CallAnswered { call: CallId, queue: Arc<str>, agent: Arc<str>, wait: Time },
@@ -69,81 +72,96 @@ impl EventKind {
     }
 
     /// The event as ordered key/value pairs (AMI headers, ESL fields, JSON).
-    pub fn fields(&self) -> Vec<(&'static str, String)> {
+    pub fn fields(&self) -> Vec<(Cow<'static, str>, String)> {
         let mut f = Vec::new();
         match self {
-            EventKind::CallEntered { call, queue, number, priority, position } => {
-                f.push(("CallId", call.to_string()));
-                f.push(("Queue", queue.to_string()));
-                f.push(("CallerNumber", number.clone()));
-                f.push(("Priority", priority.to_string()));
-                f.push(("Position", position.to_string()));
+            EventKind::CallEntered { call, queue, number, priority, position, data } => {
+                f.push(("CallId".into(), call.to_string()));
+                f.push(("Queue".into(), queue.to_string()));
+                f.push(("CallerNumber".into(), number.clone()));
+                f.push(("Priority".into(), priority.to_string()));
+                f.push(("Position".into(), position.to_string()));
+                for (k, v) in data {
+                    f.push((Cow::Owned(data_key(k)), v.clone()));
+                }
             }
             EventKind::CallOffered { call, queue, agent } => {
-                f.push(("CallId", call.to_string()));
-                f.push(("Queue", queue.to_string()));
-                f.push(("Agent", agent.to_string()));
+                f.push(("CallId".into(), call.to_string()));
+                f.push(("Queue".into(), queue.to_string()));
+                f.push(("Agent".into(), agent.to_string()));
             }
             EventKind::OfferFailed { call, queue, agent, outcome } => {
-                f.push(("CallId", call.to_string()));
-                f.push(("Queue", queue.to_string()));
-                f.push(("Agent", agent.to_string()));
-                f.push(("Outcome", outcome.name().to_string()));
+                f.push(("CallId".into(), call.to_string()));
+                f.push(("Queue".into(), queue.to_string()));
+                f.push(("Agent".into(), agent.to_string()));
+                f.push(("Outcome".into(), outcome.name().to_string()));
             }
             EventKind::CallAnswered { call, queue, agent, wait } => {
-                f.push(("CallId", call.to_string()));
-                f.push(("Queue", queue.to_string()));
-                f.push(("Agent", agent.to_string()));
-                f.push(("WaitMs", wait.to_string()));
+                f.push(("CallId".into(), call.to_string()));
+                f.push(("Queue".into(), queue.to_string()));
+                f.push(("Agent".into(), agent.to_string()));
+                f.push(("WaitMs".into(), wait.to_string()));
             }
             EventKind::CallEnded { call, queue, agent, talk, wrapup, by } => {
-                f.push(("CallId", call.to_string()));
-                f.push(("Queue", queue.to_string()));
-                f.push(("Agent", agent.to_string()));
-                f.push(("TalkMs", talk.to_string()));
-                f.push(("WrapupMs", wrapup.to_string()));
-                f.push(("EndedBy", by.name().to_string()));
+                f.push(("CallId".into(), call.to_string()));
+                f.push(("Queue".into(), queue.to_string()));
+                f.push(("Agent".into(), agent.to_string()));
+                f.push(("TalkMs".into(), talk.to_string()));
+                f.push(("WrapupMs".into(), wrapup.to_string()));
+                f.push(("EndedBy".into(), by.name().to_string()));
             }
             EventKind::CallAbandoned { call, queue, wait, position } => {
-                f.push(("CallId", call.to_string()));
-                f.push(("Queue", queue.to_string()));
-                f.push(("WaitMs", wait.to_string()));
-                f.push(("Position", position.to_string()));
+                f.push(("CallId".into(), call.to_string()));
+                f.push(("Queue".into(), queue.to_string()));
+                f.push(("WaitMs".into(), wait.to_string()));
+                f.push(("Position".into(), position.to_string()));
             }
             EventKind::CallExited { call, queue, wait, reason } => {
-                f.push(("CallId", call.to_string()));
-                f.push(("Queue", queue.to_string()));
-                f.push(("WaitMs", wait.to_string()));
-                f.push(("Reason", reason.name().to_string()));
+                f.push(("CallId".into(), call.to_string()));
+                f.push(("Queue".into(), queue.to_string()));
+                f.push(("WaitMs".into(), wait.to_string()));
+                f.push(("Reason".into(), reason.name().to_string()));
             }
             EventKind::CallMoved { call, from, to, reason } => {
-                f.push(("CallId", call.to_string()));
-                f.push(("From", from.to_string()));
-                f.push(("Queue", to.to_string()));
-                f.push(("Reason", reason.name().to_string()));
+                f.push(("CallId".into(), call.to_string()));
+                f.push(("From".into(), from.to_string()));
+                f.push(("Queue".into(), to.to_string()));
+                f.push(("Reason".into(), reason.name().to_string()));
             }
             EventKind::CallbackRequested { call, queue, number } => {
-                f.push(("CallId", call.to_string()));
-                f.push(("Queue", queue.to_string()));
-                f.push(("Number", number.clone()));
+                f.push(("CallId".into(), call.to_string()));
+                f.push(("Queue".into(), queue.to_string()));
+                f.push(("Number".into(), number.clone()));
             }
             EventKind::AgentStateChanged { agent, from, to } => {
-                f.push(("Agent", agent.to_string()));
-                f.push(("From", from.name().to_string()));
-                f.push(("State", to.name().to_string()));
+                f.push(("Agent".into(), agent.to_string()));
+                f.push(("From".into(), from.name().to_string()));
+                f.push(("State".into(), to.name().to_string()));
                 if let AgentState::Break(r) = to {
-                    f.push(("Reason", r.clone()));
+                    f.push(("Reason".into(), r.clone()));
                 }
             }
             EventKind::OfferWatchdog { call, agent } => {
-                f.push(("CallId", call.to_string()));
-                f.push(("Agent", agent.to_string()));
+                f.push(("CallId".into(), call.to_string()));
+                f.push(("Agent".into(), agent.to_string()));
             }
             EventKind::ConfigReloaded { queues, agents } => {
-                f.push(("Queues", queues.to_string()));
-                f.push(("Agents", agents.to_string()));
+                f.push(("Queues".into(), queues.to_string()));
+                f.push(("Agents".into(), agents.to_string()));
             }
         }
         f
     }
+}
+
+/// A caller data key as an event field name: `uniqueid` -> `Uniqueid`,
+/// `crm_account` -> `CrmAccount` (AMI header style).
+fn data_key(k: &str) -> String {
+    k.split(|c: char| c == '_' || c == '-' || c == '.')
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut c = w.chars();
+            c.next().map(|f| f.to_uppercase().chain(c).collect::<String>()).unwrap_or_default()
+        })
+        .collect()
 }
