@@ -37,6 +37,13 @@ impl Queue {
     /// 1-based position of `key` in the line, counting from whichever end
     /// is nearer (O(min(ahead, behind))): new callers are near the back.
     pub fn position_of(&self, key: &WaitKey) -> Option<usize> {
+        // The usual cases first: the newest caller is last, the next one
+        // to be served is first (one descent each).
+        match (self.waiting.last_key_value(), self.waiting.first_key_value()) {
+            (Some((last, _)), _) if last == key => return Some(self.waiting.len()),
+            (_, Some((first, _))) if first == key => return Some(1),
+            _ => {}
+        }
         if !self.waiting.contains_key(key) {
             return None;
         }
