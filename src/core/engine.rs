@@ -761,15 +761,7 @@ impl Engine {
                 }
             }
         }
-        for (i, rule) in q.cfg.overflow.iter().enumerate() {
-            if rule.after == 0 && self.overflow_applies(c.queue, i) {
-                if let Some(&to) = self.queue_by_name.get(rule.to.as_str()) {
-                    self.move_call(id, to, MoveReason::Overflow, now);
-                    return true;
-                }
-            }
-        }
-        false
+        self.redirect_on_entry_overflow_only(id, now)
     }
 
     fn overflow_applies(&self, q: u32, rule: usize) -> bool {
