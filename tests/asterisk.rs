@@ -331,6 +331,40 @@ fn running(p: &Pbx) -> bool {
 }
 
 #[test]
+fn a_sip_phone_agent_answers_talks_and_hangs_up() {
+    let (p, _g) = pbx();
+    let scenario = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pbx/sipp/agent_uas.xml");
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut sipp = Kill(std::process::Command::new("sipp")
+        .args(["-sf", scenario.to_str().expect("utf8"), "-i", "127.0.0.1", "-p", "25090", "-m", "1", "-nostdin", "-timeout", "30"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("sipp (Debian package sip-tester) must be installed"));
+    std::thread::sleep(Duration::from_millis(300));
+    let from = p.ami.mark();
+    p.call("sip", "9501000", 60.0, &[]);
+    let ans = p.wait_hotline(from, "CallAnswered", 1, 15, |_| true);
+    assert_eq!(field(&ans[0], "Agent"), "a501");
+    // The phone hangs up after 1 s: the agent ended the call.
+    let ended = p.wait_hotline(from, "CallEnded", 1, 15, |_| true);
+    assert_eq!(field(&ended[0], "EndedBy"), "agent");
+    let talk: u64 = field(&ended[0], "TalkMs").parse().expect("TalkMs");
+    assert!((800..5000).contains(&talk), "talked {talk} ms");
+    let done = p.caller_done(from, "sip", 1, 10);
+    assert_eq!(field(&done[0], "Result"), "ANSWERED");
+    let status = sipp.0.wait().expect("sipp exit");
+    assert!(status.success(), "sipp reported a failed call: {status}");
+    p.settle();
+}
+
+#[test]
 fn a_transferred_caller_ends_the_call_as_a_transfer() {
     let (p, _g) = pbx();
     p.agent_mode(276, "answer", 10.0);
