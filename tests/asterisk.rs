@@ -365,6 +365,34 @@ fn a_sip_phone_agent_answers_talks_and_hangs_up() {
 }
 
 #[test]
+fn a_callback_keeps_the_place_and_calls_the_customer_back() {
+    let (p, _g) = pbx();
+    p.agent_mode(285, "answer", 3.0);
+    let from = p.ami.mark();
+    p.call("cb", "9285000", 60.0, &[]);
+    p.wait_hotline(from, "CallAnswered", 1, 10, |_| true);
+    // A second caller waits, presses *, hangs up.
+    p.call("cb", "9285001", 60.0, &[("HOTLINE_CALLBACK_KEY", "*")]);
+    let entered = p.wait_hotline(from, "CallEntered", 1, 10, |m| field(m, "CallerNumber") == "9285001");
+    let id = field(&entered[0], "CallId").to_string();
+    let outer = field(&entered[0], "Channel").replace(";2", ";1");
+    let r = p.ami.action("PlayDTMF", &[("Channel", &outer), ("Digit", "*")]);
+    assert_eq!(field(&r, "Response"), "Success", "{r:?}");
+    let req = p.wait_hotline(from, "CallbackRequested", 1, 10, |_| true);
+    assert_eq!(field(&req[0], "Number"), "9285001");
+    let done = p.caller_done(from, "cb", 1, 10);
+    assert_eq!(field(&done[0], "Result"), "CALLBACK");
+    // When the agent is free: the agent is rung first, then the customer.
+    let ans = p.wait_hotline(from, "CallAnswered", 2, 20, |_| true);
+    assert_eq!((field(&ans[1], "CallId"), field(&ans[1], "Agent")), (id.as_str(), "a285"));
+    let ended = p.wait_hotline(from, "CallEnded", 2, 20, |_| true);
+    assert_eq!(field(&ended[1], "CallId"), id);
+    let talk: u64 = field(&ended[1], "TalkMs").parse().expect("TalkMs");
+    assert!(talk >= 1500, "the customer talked 2 s, not {talk} ms");
+    p.settle();
+}
+
+#[test]
 fn a_transferred_caller_ends_the_call_as_a_transfer() {
     let (p, _g) = pbx();
     p.agent_mode(276, "answer", 10.0);

@@ -16,11 +16,13 @@
 //! - [`runtime`]: router thread, configuration and AMI event sink while
 //!   the module is loaded.
 //! - [`queue_app`], [`agent_app`], [`test_app`]: the application bodies.
+//! - [`callback`]: ACD callbacks (agent first, then the customer).
 //!
 //! Every `extern "C"` entry point goes through [`crate::ffi::guard::guard`].
 
 pub mod agent_app;
 pub mod apps;
+pub mod callback;
 pub mod channel;
 pub mod cli;
 pub mod devstate;

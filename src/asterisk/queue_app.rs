@@ -16,8 +16,9 @@
 //! Options (also read from channel variables when not given):
 //! - `priority=N` (`HOTLINE_PRIORITY`): higher first.
 //! - `skills=name:level+name:level` (`HOTLINE_SKILLS`): caller needs.
-//! - `callback=D`: DTMF digit D asks for a callback to the caller number;
-//!   the caller keeps its place and hangs up.
+//! - `callback=D` (`HOTLINE_CALLBACK_KEY`): DTMF digit D asks for a
+//!   callback to the caller number; the caller keeps its place and hangs
+//!   up (the queue needs `callback_contact`).
 //!
 //! Variables set on return: `HOTLINE_RESULT` (ANSWERED, ABANDONED, TIMEOUT,
 //! LEAVEEMPTY, JOINEMPTY, FULL, UNKNOWNQUEUE, CALLBACK, ERROR),
@@ -139,8 +140,26 @@ pub fn exec(chan: &Channel<'_>, args: &str) -> AppResult {
         skills,
         data: vec![("uniqueid".into(), chan.uniqueid()), ("channel".into(), chan.name())],
     };
+    let mut parsed = parsed;
+    if parsed.callback_digit.is_none() {
+        if let Some(v) = chan.get_var("HOTLINE_CALLBACK_KEY").filter(|v| !v.is_empty()) {
+            match parse_args(&format!("{},callback={v}", parsed.queue)) {
+                Ok(a) => parsed.callback_digit = a.callback_digit,
+                Err(e) => {
+                    log::error!("HotlineQueue on {}: HOTLINE_CALLBACK_KEY: {e}", chan.name());
+                    chan.set_var("HOTLINE_RESULT", Some("ERROR"));
+                    return AppResult::Continue;
+                }
+            }
+        }
+    }
     let cfg = rt.config();
     let music = cfg.queue(&parsed.queue).map(|q| q.music_class.clone()).unwrap_or_else(|| "default".into());
+    if parsed.callback_digit.is_some() && cfg.queue(&parsed.queue).is_some_and(|q| q.callback_contact.is_none()) {
+        log::error!("HotlineQueue({args}) on {}: queue {} has no callback_contact; callbacks are off", chan.name(), parsed.queue);
+        chan.set_var("HOTLINE_RESULT", Some("ERROR"));
+        return AppResult::Continue;
+    }
     drop(cfg);
     // Answer first: the caller hears music while waiting.
     if !chan.answer() {
@@ -326,7 +345,7 @@ impl QueueCall<'_, '_> {
         let caller = self.chan.as_ptr();
         let mut legs: Vec<Leg> = Vec::with_capacity(targets.len());
         for t in targets {
-            match Leg::dial(caller, t, self.id(), &self.queue) {
+            match Leg::dial(Some(caller), t, self.id(), &self.queue) {
                 Ok(leg) => legs.push(leg),
                 Err(outcome) => self.report(t, outcome),
             }
@@ -436,17 +455,20 @@ impl QueueCall<'_, '_> {
 
 /// `AST_FEATURE_*` bits of asterisk/channel.h (an anonymous enum bindgen
 /// does not name).
-const AST_FEATURE_REDIRECT: u32 = 1 << 1;
-const AST_FEATURE_ATXFER: u32 = 1 << 3;
+pub(super) const AST_FEATURE_REDIRECT: u32 = 1 << 1;
+pub(super) const AST_FEATURE_ATXFER: u32 = 1 << 3;
 
-/// An agent leg being rung. Hung up on drop unless handed to the bridge.
-struct Leg {
-    chan: *mut sys::ast_channel,
-    target: OfferTarget,
+/// An outgoing leg (an agent, or a callback's customer) being rung. Hung up
+/// on drop unless handed to the bridge.
+pub(super) struct Leg {
+    pub chan: *mut sys::ast_channel,
+    pub target: OfferTarget,
 }
 
 impl Leg {
-    fn dial(caller: *mut sys::ast_channel, t: &OfferTarget, call: CallId, queue: &str) -> Result<Leg, OfferOutcome> {
+    /// Request and call `t.contact`. `requestor`: the channel this leg is
+    /// for (its formats and linked id), if any.
+    pub fn dial(requestor: Option<*mut sys::ast_channel>, t: &OfferTarget, call: CallId, queue: &str) -> Result<Leg, OfferOutcome> {
         let (tech, data) = match t.contact.split_once('/') {
             Some((tech, data)) if !tech.is_empty() && !data.is_empty() => (tech, data),
             _ => {
@@ -457,11 +479,25 @@ impl Leg {
         let tech = to_cstring(tech);
         let data = to_cstring(data);
         let mut cause: c_int = 0;
-        // SAFETY: the caller is live; its native formats are valid while it
-        // is; C strings outlive the call.
+        // SAFETY: the requestor is live and its native formats are valid
+        // while it is; without one we own a default format set for the
+        // call; C strings outlive the call.
         let chan = unsafe {
-            let caps = sys::ast_channel_nativeformats(caller);
-            sys::ast_request(tech.as_ptr(), caps, ptr::null(), caller, data.as_ptr(), &mut cause)
+            match requestor {
+                Some(caller) => {
+                    let caps = sys::ast_channel_nativeformats(caller);
+                    sys::ast_request(tech.as_ptr(), caps, ptr::null(), caller, data.as_ptr(), &mut cause)
+                }
+                None => {
+                    let caps = sys::hotline_format_cap_default();
+                    if caps.is_null() {
+                        return Err(OfferOutcome::Unavailable);
+                    }
+                    let c = sys::ast_request(tech.as_ptr(), caps, ptr::null(), ptr::null(), data.as_ptr(), &mut cause);
+                    sys::hotline_format_cap_release(caps);
+                    c
+                }
+            }
         };
         if chan.is_null() {
             log::warn!("Hotline: cannot reach agent {} at {} (cause {cause})", t.name, t.contact);
@@ -482,12 +518,12 @@ impl Leg {
         Ok(leg)
     }
 
-    fn hangup(self) {
+    pub fn hangup(self) {
         drop(self)
     }
 
     /// Give the channel away (to the bridge).
-    fn into_raw(self) -> *mut sys::ast_channel {
+    pub fn into_raw(self) -> *mut sys::ast_channel {
         let c = self.chan;
         std::mem::forget(self);
         c
@@ -501,7 +537,7 @@ impl Drop for Leg {
     }
 }
 
-enum FrameKind {
+pub(super) enum FrameKind {
     Hangup,
     Answer,
     Busy,
@@ -511,7 +547,7 @@ enum FrameKind {
 }
 
 /// Read one frame and classify it (frees the frame).
-fn read_frame(chan: *mut sys::ast_channel) -> FrameKind {
+pub(super) fn read_frame(chan: *mut sys::ast_channel) -> FrameKind {
     // SAFETY: a live channel owned by this thread's call.
     let f = unsafe { sys::ast_read(chan) };
     if f.is_null() {
@@ -544,7 +580,7 @@ fn read_frame(chan: *mut sys::ast_channel) -> FrameKind {
 }
 
 /// What an agent leg's hang-up before answering means.
-fn hangup_outcome(chan: *mut sys::ast_channel) -> OfferOutcome {
+pub(super) fn hangup_outcome(chan: *mut sys::ast_channel) -> OfferOutcome {
     // SAFETY: live channel (hung up, not yet destroyed: we still own it).
     match unsafe { sys::ast_channel_hangupcause(chan) } {
         17 => OfferOutcome::Busy,
@@ -566,7 +602,7 @@ pub fn send(router: &Router, input: Input) {
 
 /// A call's last report (its end): waits up to 50 ms for room when the
 /// router is overloaded, because nothing else would free the agent.
-fn send_final(router: &Router, input: Input) {
+pub(super) fn send_final(router: &Router, input: Input) {
     if let Err(e) = router.send_final(input.clone(), Duration::from_millis(50)) {
         log::error!("Hotline: final report lost ({e}): {input:?}");
     }

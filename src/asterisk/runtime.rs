@@ -38,6 +38,7 @@ pub struct Runtime {
     pub active: AtomicUsize,
     stop: Arc<AtomicBool>,
     sink: Option<JoinHandle<()>>,
+    callbacks: Option<JoinHandle<()>>,
 }
 
 static CURRENT: AtomicPtr<Runtime> = AtomicPtr::new(std::ptr::null_mut());
@@ -77,6 +78,13 @@ pub fn install() -> Result<(), ConfigError> {
             })
             .expect("spawn hotline-ami")
     });
+    let callbacks = {
+        let (rx, stop) = (router.global_actions(), stop.clone());
+        std::thread::Builder::new()
+            .name("hotline-callbacks".into())
+            .spawn(move || super::callback::executor(rx, stop))
+            .expect("spawn hotline-callbacks")
+    };
     log::info!(
         "Hotline: {} queues, {} agents from {}",
         cfg.queues.len(),
@@ -90,6 +98,7 @@ pub fn install() -> Result<(), ConfigError> {
         active: AtomicUsize::new(0),
         stop,
         sink,
+        callbacks: Some(callbacks),
     });
     CURRENT.store(Box::into_raw(rt), Ordering::Release);
     Ok(())
@@ -108,6 +117,9 @@ pub fn uninstall() -> bool {
     let mut rt = unsafe { Box::from_raw(p) };
     rt.stop.store(true, Ordering::Relaxed);
     if let Some(t) = rt.sink.take() {
+        let _ = t.join();
+    }
+    if let Some(t) = rt.callbacks.take() {
         let _ = t.join();
     }
     // Dropping the router stops and joins its thread.

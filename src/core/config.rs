@@ -155,6 +155,10 @@ struct RawQueue {
     /// this long (while other agents exist).
     #[serde(default = "d_retry_exclude")]
     retry_exclude_seconds: f64,
+    /// Dial string for callbacks, `{number}` replaced by the caller's
+    /// number (e.g. `PJSIP/{number}@trunk`). Without it, no callbacks.
+    #[serde(default)]
+    callback_contact: Option<Spanned<String>>,
     #[serde(default)]
     widen: Vec<Spanned<RawWiden>>,
     #[serde(default)]
@@ -300,6 +304,7 @@ pub struct QueueConfig {
     pub use_owners: bool,
     pub prefer_wait: Time,
     pub retry_exclude: Time,
+    pub callback_contact: Option<String>,
     pub widen: Vec<Widen>,
     pub overflow: Vec<Overflow>,
     pub areas: Vec<Area>,
@@ -527,6 +532,11 @@ impl Config {
             if q.strategy == Strategy::Skills && q.skill.is_none() {
                 return Err(err(q.name.span(), &key("skill"), "strategy \"skills\" needs `skill = \"...\"`".into()));
             }
+            if let Some(c) = &q.callback_contact {
+                if !c.get_ref().contains("{number}") || !c.get_ref().contains('/') {
+                    return Err(err(c.span(), &key("callback_contact"), "a dial string with {number}, e.g. \"PJSIP/{number}@trunk\"".into()));
+                }
+            }
             if q.max_tier == Some(0) {
                 return Err(err(span.clone(), &key("max_tier"), "tiers start at 1".into()));
             }
@@ -551,6 +561,7 @@ impl Config {
                 use_owners: q.use_owners,
                 prefer_wait: seconds(q.prefer_wait_seconds, span.clone(), "prefer_wait_seconds")?,
                 retry_exclude: seconds(q.retry_exclude_seconds, span.clone(), "retry_exclude_seconds")?,
+                callback_contact: q.callback_contact.as_ref().map(|c| c.get_ref().clone()),
                 widen,
                 overflow,
                 areas,

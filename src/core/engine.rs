@@ -656,7 +656,7 @@ impl Engine {
         match callback {
             Some(number) => {
                 let target = out.swap_remove(0);
-                self.actions.push(Action::Callback { call: id, number, target, timeout });
+                self.actions.push(Action::Callback { call: id, queue: qname.clone(), number, target, timeout });
                 self.timers.arm(now + timeout + CALLBACK_GRACE, TimerKind::OfferWatchdog { call: id, seq });
             }
             None => {

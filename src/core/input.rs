@@ -151,7 +151,7 @@ pub enum Action {
     Exit { call: CallId, reason: ExitReason },
     /// A scheduled callback reached an agent: ring the agent, then call the
     /// customer at `number` and connect them. Report like an offer.
-    Callback { call: CallId, number: String, target: OfferTarget, timeout: Time },
+    Callback { call: CallId, queue: Arc<str>, number: String, target: OfferTarget, timeout: Time },
 }
 
 impl Action {

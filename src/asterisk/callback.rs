@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! ACD callbacks: a caller who asked to be called back kept its place in
+//! line; when its turn comes the router sends [`Action::Callback`] on the
+//! global channel. Each callback runs on a thread of its own (it blocks in
+//! ringing and talking): ring the agent; when the agent answers, call the
+//! customer at the queue's `callback_contact` with `{number}` filled in;
+//! when the customer answers, bridge them. Every outcome goes back to the
+//! router like an offer's. Threads are counted as active calls (unload is
+//! refused meanwhile) and joined when the runtime stops.
+
+use std::os::raw::c_int;
+use std::ptr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+
+use crate::core::{Action, CallId, EndedBy, Input, OfferOutcome, OfferTarget};
+
+use super::queue_app::{hangup_outcome, read_frame, send, send_final, FrameKind, Leg, AST_FEATURE_ATXFER, AST_FEATURE_REDIRECT};
+use super::runtime::{self, ActiveCall};
+use super::sys;
+
+/// How long the customer may ring before the callback counts as failed.
+const CUSTOMER_RING: Duration = Duration::from_secs(45);
+
+/// Consume the router's global actions until `stop`; joins every callback
+/// thread it started before returning.
+pub fn executor(rx: Receiver<Action>, stop: Arc<AtomicBool>) {
+    let running: Mutex<Vec<JoinHandle<()>>> = Mutex::new(Vec::new());
+    while !stop.load(Ordering::Relaxed) {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(Action::Callback { call, queue, number, target, timeout }) => {
+                let spawned = std::thread::Builder::new()
+                    .name(format!("hotline-cb-{call}"))
+                    .spawn(move || run(call, &queue, &number, &target, timeout));
+                match spawned {
+                    Ok(t) => {
+                        let mut r = running.lock().unwrap_or_else(|e| e.into_inner());
+                        r.retain(|t| !t.is_finished());
+                        r.push(t);
+                    }
+                    Err(e) => log::error!("Hotline: cannot start callback {call}: {e}"),
+                }
+            }
+            Ok(_) => {}
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    for t in running.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        let _ = t.join();
+    }
+}
+
+fn run(call: CallId, queue: &str, number: &str, agent: &OfferTarget, timeout: u64) {
+    crate::ffi::guard::guard("hotline callback", (), || {
+        let Some(rt) = runtime::current() else { return };
+        let _active = ActiveCall::new(rt);
+        let Some(template) = rt.config().queue(queue).and_then(|q| q.callback_contact.clone()) else {
+            log::error!("Hotline: callback {call} for queue {queue}, which has no callback_contact");
+            send(&rt.router, Input::OfferResult { call, agent: agent.agent, outcome: OfferOutcome::Cancelled });
+            return;
+        };
+        // 1. The agent.
+        let leg = match Leg::dial(None, agent, call, queue) {
+            Ok(l) => l,
+            Err(o) => return send(&rt.router, Input::OfferResult { call, agent: agent.agent, outcome: o }),
+        };
+        let leg = match wait_answer(leg, None, Duration::from_millis(timeout)) {
+            Ok(l) => l,
+            Err(o) => return send(&rt.router, Input::OfferResult { call, agent: agent.agent, outcome: o }),
+        };
+        send(&rt.router, Input::OfferResult { call, agent: agent.agent, outcome: OfferOutcome::Answered });
+        // 2. The customer, requested on behalf of the agent's channel.
+        let customer = OfferTarget {
+            agent: u32::MAX,
+            name: Arc::from(format!("customer {number}")),
+            contact: Arc::from(template.replace("{number}", number)),
+        };
+        let cust = Leg::dial(Some(leg.chan), &customer, call, queue).and_then(|c| wait_answer(c, Some(leg.chan), CUSTOMER_RING));
+        let Ok(cust) = cust else {
+            log::info!("Hotline: callback {call}: customer {number} not reached");
+            drop(leg);
+            return send_final(&rt.router, Input::CallEnded { call, by: EndedBy::Failed });
+        };
+        // 3. Talk: this thread runs the agent's side of the bridge.
+        // SAFETY: zero is the "no features" configuration.
+        let mut cfg: sys::ast_bridge_config = unsafe { std::mem::zeroed() };
+        cfg.features_caller.flags = AST_FEATURE_REDIRECT | AST_FEATURE_ATXFER;
+        let agent_chan = leg.chan;
+        // SAFETY: both channels are ours and live; the customer leg is
+        // handed to the bridge (which hangs it up); the agent leg stays ours
+        // and is hung up when `leg` drops below.
+        let res = unsafe { sys::ast_bridge_call(agent_chan, cust.into_raw(), &mut cfg) };
+        // SAFETY: our live agent channel.
+        let agent_gone = unsafe { sys::ast_check_hangup_locked(agent_chan) } != 0;
+        let by = if res == 0 {
+            EndedBy::Transfer
+        } else if agent_gone {
+            EndedBy::Agent
+        } else {
+            EndedBy::Caller
+        };
+        drop(leg);
+        send_final(&rt.router, Input::CallEnded { call, by });
+    })
+}
+
+/// Ring one leg until it answers (Ok) or fails (Err with the outcome).
+/// `watch`: a channel whose hang-up cancels the ringing.
+fn wait_answer(leg: Leg, watch: Option<*mut sys::ast_channel>, timeout: Duration) -> Result<Leg, OfferOutcome> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(OfferOutcome::NoAnswer);
+        }
+        let mut chans: Vec<*mut sys::ast_channel> = std::iter::once(leg.chan).chain(watch).collect();
+        let mut ms: c_int = left.as_millis().min(c_int::MAX as u128) as c_int;
+        let mut outfd: c_int = -1;
+        // SAFETY: live channels we own (or watch for the duration of the
+        // call); valid out-parameters; no extra descriptors.
+        let winner = unsafe {
+            sys::ast_waitfor_nandfds(chans.as_mut_ptr(), chans.len() as c_int, ptr::null_mut(), 0, ptr::null_mut(), &mut outfd, &mut ms)
+        };
+        if winner.is_null() {
+            continue;
+        }
+        if Some(winner) == watch {
+            if let FrameKind::Hangup = read_frame(winner) {
+                return Err(OfferOutcome::Cancelled);
+            }
+            continue;
+        }
+        match read_frame(leg.chan) {
+            FrameKind::Answer => return Ok(leg),
+            FrameKind::Hangup => return Err(hangup_outcome(leg.chan)),
+            FrameKind::Busy => return Err(OfferOutcome::Busy),
+            FrameKind::Congestion => return Err(OfferOutcome::Unavailable),
+            _ => {}
+        }
+    }
+}
