@@ -13,14 +13,41 @@
 //!   uses;
 //! - compiles the C shim `include/hotline_asterisk.c` (module descriptor,
 //!   wrappers for Asterisk macros/inline/varargs functions) with cc.
+//!
+//! With feature `freeswitch`:
+//! - finds the FreeSWITCH headers: `$HOTLINE_FREESWITCH_INCLUDE`, else
+//!   `pkg-config --cflags freeswitch`, else `$HOTLINE_FREESWITCH/include/freeswitch`,
+//!   else `/usr/local/freeswitch/include/freeswitch`;
+//! - generates `$OUT_DIR/freeswitch_bindings.rs` with bindgen from
+//!   `include/hotline_freeswitch.h` (opaque handles, the module function
+//!   table, the shim);
+//! - compiles the C shim `include/hotline_freeswitch.c` (wrappers for
+//!   FreeSWITCH macros/varargs functions) into a static library. The module
+//!   descriptor `mod_hotline_module_interface` is a Rust static, so no
+//!   descriptor object is needed.
+//!
+//! The two features cannot be combined (one libhotline.so, one PBX).
 
 use std::env;
 use std::path::{Path, PathBuf};
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    if env::var_os("CARGO_FEATURE_ASTERISK").is_some() {
+    let want_asterisk = env::var_os("CARGO_FEATURE_ASTERISK").is_some();
+    let want_freeswitch = env::var_os("CARGO_FEATURE_FREESWITCH").is_some();
+    if want_asterisk && want_freeswitch {
+        fail(
+            "\n\nfeatures \"asterisk\" and \"freeswitch\" cannot be built together: each makes\n\
+             libhotline.so a module of its PBX. Build one at a time, e.g.\n    \
+             cargo build --release --features asterisk\n    \
+             cargo build --release --features freeswitch\n\n",
+        );
+    }
+    if want_asterisk {
         asterisk::build();
+    }
+    if want_freeswitch {
+        freeswitch::build();
     }
 }
 
@@ -277,5 +304,168 @@ mod asterisk {
             rerun_if_changed(&stamp);
         }
         chosen
+    }
+}
+
+mod freeswitch {
+    use super::*;
+
+    const ENV_INCLUDE: &str = "HOTLINE_FREESWITCH_INCLUDE";
+    const ENV_PREFIX: &str = "HOTLINE_FREESWITCH";
+    const DEFAULT_PREFIX: &str = "/usr/local/freeswitch";
+
+    /// Types Rust uses by name (the rest of switch.h stays out).
+    const TYPES: &[&str] = &[
+        "switch_loadable_module_function_table_t",
+        "switch_loadable_module_interface_t",
+        "switch_memory_pool_t",
+        "switch_core_session_t",
+        "switch_stream_handle_t",
+        "switch_status_t",
+        "switch_module_flag_t",
+        "switch_module_flag_enum_t",
+        "switch_call_cause_t",
+        "hotline_fs_log_level",
+    ];
+
+    const VARS: &[&str] = &["SWITCH_API_VERSION"];
+
+    /// Opaque handles: Rust only passes pointers to them.
+    const OPAQUE: &[&str] = &[
+        "switch_loadable_module_interface",
+        "switch_loadable_module_interface_t",
+        "apr_pool_t",
+        "switch_memory_pool_t",
+        "switch_core_session",
+        "switch_core_session_t",
+        "switch_stream_handle",
+        "switch_stream_handle_t",
+    ];
+
+    pub fn build() {
+        let crate_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
+        let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR"));
+        let shim_dir = crate_dir.join("include");
+        let header = shim_dir.join("hotline_freeswitch.h");
+        let shim = shim_dir.join("hotline_freeswitch.c");
+        println!("cargo:rerun-if-env-changed={ENV_INCLUDE}");
+        println!("cargo:rerun-if-env-changed={ENV_PREFIX}");
+        println!("cargo:rerun-if-env-changed=PKG_CONFIG_PATH");
+        rerun_if_changed(&header);
+        rerun_if_changed(&shim);
+        let incs = include_dirs();
+        for i in &incs {
+            rerun_if_changed(&i.join("switch.h"));
+        }
+
+        // ---- bindings ------------------------------------------------------
+        let mut builder = bindgen::Builder::default()
+            .header(header.to_string_lossy())
+            .clang_arg(format!("-I{}", shim_dir.display()))
+            .layout_tests(false)
+            .derive_default(false)
+            .derive_debug(false)
+            .generate_comments(false)
+            .default_enum_style(bindgen::EnumVariation::NewType { is_bitfield: false, is_global: false })
+            .prepend_enum_name(false)
+            .allowlist_function("hotline_fs_.*")
+            .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()));
+        for i in &incs {
+            builder = builder.clang_arg(format!("-I{}", i.display()));
+        }
+        if let Some(target) = msrv_target() {
+            builder = builder.rust_target(target);
+        }
+        for t in TYPES {
+            builder = builder.allowlist_type(t);
+        }
+        for v in VARS {
+            builder = builder.allowlist_var(v);
+        }
+        for o in OPAQUE {
+            builder = builder.opaque_type(o);
+        }
+        let bindings = builder.generate().unwrap_or_else(|e| {
+            fail(&format!(
+                "bindgen failed on {} with FreeSWITCH headers in {incs:?}: {e}\n\
+                 (bindgen needs libclang: apt-get install libclang-dev)",
+                header.display()
+            ))
+        });
+        bindings.write_to_file(out_dir.join("freeswitch_bindings.rs")).expect("write freeswitch_bindings.rs");
+
+        // ---- C shim --------------------------------------------------------
+        // A static library: the linker takes the wrappers Rust calls. The
+        // cdylib leaves FreeSWITCH's own symbols undefined; they resolve
+        // against the freeswitch process that dlopen()s mod_hotline.so.
+        let mut cc = cc::Build::new();
+        cc.file(&shim)
+            .include(&shim_dir)
+            .warnings(true)
+            .extra_warnings(false)
+            .flag_if_supported("-Wno-unused-parameter")
+            .flag_if_supported("-Wno-missing-field-initializers")
+            .flag_if_supported("-fno-strict-aliasing");
+        for i in &incs {
+            cc.include(i);
+        }
+        cc.compile("hotline_freeswitch_shim");
+    }
+
+    /// `rust-version` of Cargo.toml as a bindgen target (same rule as the
+    /// asterisk branch: generate code for the declared minimum Rust).
+    fn msrv_target() -> Option<bindgen::RustTarget> {
+        let v = env::var("CARGO_PKG_RUST_VERSION").ok()?;
+        let mut parts = v.split('.').map(|p| p.parse::<u64>().ok());
+        let (major, minor) = (parts.next()??, parts.next()??);
+        let patch = parts.next().flatten().unwrap_or(0);
+        if major != 1 {
+            return None;
+        }
+        bindgen::RustTarget::stable(minor, patch).ok()
+    }
+
+    /// The directories holding switch.h and what it includes.
+    fn include_dirs() -> Vec<PathBuf> {
+        let crate_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
+        let mut tried = Vec::new();
+        // 1. explicit
+        if let Some(dir) = env::var_os(ENV_INCLUDE).filter(|d| !d.is_empty()) {
+            let d = crate_dir.join(dir);
+            if d.join("switch.h").is_file() {
+                return vec![d];
+            }
+            tried.push(format!("{ENV_INCLUDE}={}", d.display()));
+        }
+        // 2. pkg-config (freeswitch.pc of the installation)
+        match std::process::Command::new("pkg-config").args(["--cflags-only-I", "freeswitch"]).output() {
+            Ok(out) if out.status.success() => {
+                let dirs: Vec<PathBuf> = String::from_utf8_lossy(&out.stdout)
+                    .split_whitespace()
+                    .filter_map(|f| f.strip_prefix("-I"))
+                    .map(PathBuf::from)
+                    .collect();
+                if dirs.iter().any(|d| d.join("switch.h").is_file()) {
+                    return dirs;
+                }
+                tried.push(format!("pkg-config freeswitch: {dirs:?}"));
+            }
+            Ok(out) => tried.push(format!("pkg-config freeswitch: {}", String::from_utf8_lossy(&out.stderr).trim())),
+            Err(e) => tried.push(format!("pkg-config: {e}")),
+        }
+        // 3. an installation prefix
+        let prefix = env::var_os(ENV_PREFIX).filter(|p| !p.is_empty()).map(PathBuf::from).unwrap_or_else(|| PathBuf::from(DEFAULT_PREFIX));
+        let d = prefix.join("include").join("freeswitch");
+        if d.join("switch.h").is_file() {
+            return vec![d];
+        }
+        tried.push(d.display().to_string());
+        fail(&format!(
+            "\n\nfeature \"freeswitch\": no FreeSWITCH headers (switch.h) found; tried:\n  {}\n\
+             Install FreeSWITCH 1.10 with its headers, then either make `pkg-config --cflags freeswitch`\n\
+             work (PKG_CONFIG_PATH=<prefix>/lib/pkgconfig), or set {ENV_PREFIX}=<prefix> or\n\
+             {ENV_INCLUDE}=<dir with switch.h>.\n\n",
+            tried.join("\n  ")
+        ))
     }
 }

@@ -16,9 +16,11 @@
 //!   built only with the matching cargo feature.
 
 pub mod admin;
+pub mod app_args;
 pub mod core;
 pub mod router;
 pub mod sim;
 pub mod ffi;
 #[cfg(feature = "asterisk")]
 pub mod asterisk;
+#[cfg(feature = "freeswitch")] pub mod freeswitch;

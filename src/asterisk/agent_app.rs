@@ -6,10 +6,10 @@
 //! argument fails that call with a log line and nothing else.
 
 use crate::admin::agent_input;
+use crate::app_args::split_agent_args;
 
 use super::apps::AppResult;
 use super::channel::Channel;
-use super::queue_app::send;
 use super::runtime;
 
 pub fn exec(chan: &Channel<'_>, args: &str) -> AppResult {
@@ -26,13 +26,11 @@ pub fn exec(chan: &Channel<'_>, args: &str) -> AppResult {
 
 fn run(args: &str) -> Result<(), String> {
     let rt = runtime::current().ok_or("Hotline is not running")?;
-    let mut parts = args.splitn(3, ',');
-    let action = parts.next().unwrap_or("");
-    let agent = parts.next().unwrap_or("");
-    let input = agent_input(action, agent, parts.next())?;
-    if rt.config().agent(agent.trim()).is_none() {
-        return Err(format!("no agent named {:?} in {}", agent.trim(), rt.config_path.display()));
+    let (action, agent, reason) = split_agent_args(args);
+    let input = agent_input(action, agent, reason)?;
+    if rt.config().agent(agent).is_none() {
+        return Err(format!("no agent named {agent:?} in {}", rt.config_path.display()));
     }
-    send(&rt.router, input);
+    rt.router.report(input);
     Ok(())
 }

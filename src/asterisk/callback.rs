@@ -19,7 +19,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 use crate::core::{Action, CallId, EndedBy, Input, OfferOutcome, OfferTarget};
 
-use super::queue_app::{hangup_outcome, read_frame, send, send_final, FrameKind, Leg, AST_FEATURE_ATXFER, AST_FEATURE_REDIRECT};
+use super::queue_app::{hangup_outcome, read_frame, FrameKind, Leg, AST_FEATURE_ATXFER, AST_FEATURE_REDIRECT};
 use super::runtime::{self, ActiveCall};
 use super::sys;
 
@@ -61,19 +61,19 @@ fn run(call: CallId, queue: &str, number: &str, agent: &OfferTarget, timeout: u6
         let _active = ActiveCall::new(rt);
         let Some(template) = rt.config().queue(queue).and_then(|q| q.callback_contact.clone()) else {
             log::error!("Hotline: callback {call} for queue {queue}, which has no callback_contact");
-            send(&rt.router, Input::OfferResult { call, agent: agent.agent, outcome: OfferOutcome::Cancelled });
+            rt.router.report(Input::OfferResult { call, agent: agent.agent, outcome: OfferOutcome::Cancelled });
             return;
         };
         // 1. The agent.
         let leg = match Leg::dial(None, agent, call, queue) {
             Ok(l) => l,
-            Err(o) => return send(&rt.router, Input::OfferResult { call, agent: agent.agent, outcome: o }),
+            Err(o) => return rt.router.report(Input::OfferResult { call, agent: agent.agent, outcome: o }),
         };
         let leg = match wait_answer(leg, None, Duration::from_millis(timeout)) {
             Ok(l) => l,
-            Err(o) => return send(&rt.router, Input::OfferResult { call, agent: agent.agent, outcome: o }),
+            Err(o) => return rt.router.report(Input::OfferResult { call, agent: agent.agent, outcome: o }),
         };
-        send(&rt.router, Input::OfferResult { call, agent: agent.agent, outcome: OfferOutcome::Answered });
+        rt.router.report(Input::OfferResult { call, agent: agent.agent, outcome: OfferOutcome::Answered });
         // 2. The customer, requested on behalf of the agent's channel.
         let customer = OfferTarget {
             agent: u32::MAX,
@@ -84,7 +84,7 @@ fn run(call: CallId, queue: &str, number: &str, agent: &OfferTarget, timeout: u6
         let Ok(cust) = cust else {
             log::info!("Hotline: callback {call}: customer {number} not reached");
             drop(leg);
-            return send_final(&rt.router, Input::CallEnded { call, by: EndedBy::Failed });
+            return rt.router.report_final(Input::CallEnded { call, by: EndedBy::Failed });
         };
         // 3. Talk: this thread runs the agent's side of the bridge.
         // SAFETY: zero is the "no features" configuration.
@@ -105,7 +105,7 @@ fn run(call: CallId, queue: &str, number: &str, agent: &OfferTarget, timeout: u6
             EndedBy::Caller
         };
         drop(leg);
-        send_final(&rt.router, Input::CallEnded { call, by });
+        rt.router.report_final(Input::CallEnded { call, by });
     })
 }
 

@@ -29,65 +29,15 @@ use std::os::raw::c_int;
 use std::ptr;
 use std::time::{Duration, Instant};
 
+use crate::app_args::{parse_args, parse_priority, parse_skills};
 use crate::core::{Action, CallId, CallerInfo, EndedBy, Input, OfferOutcome, OfferTarget};
 use crate::ffi::cstr::to_cstring;
-use crate::router::{CallHandle, Router};
+use crate::router::CallHandle;
 
 use super::apps::AppResult;
 use super::channel::Channel;
 use super::runtime::{self, ActiveCall, Runtime};
 use super::sys;
-
-/// Parsed application arguments.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct QueueArgs {
-    pub queue: String,
-    pub priority: Option<i32>,
-    pub skills: Option<Vec<(String, u8)>>,
-    pub callback_digit: Option<char>,
-}
-
-pub fn parse_args(args: &str) -> Result<QueueArgs, String> {
-    let mut parts = args.split(',').map(str::trim);
-    let queue = parts.next().unwrap_or("").to_string();
-    if queue.is_empty() {
-        return Err("missing queue name: HotlineQueue(queue[,option=value...])".into());
-    }
-    let mut a = QueueArgs { queue, ..Default::default() };
-    for opt in parts.filter(|p| !p.is_empty()) {
-        let (k, v) = opt.split_once('=').ok_or_else(|| format!("option {opt:?} is not key=value"))?;
-        match k.trim() {
-            "priority" => a.priority = Some(v.trim().parse().map_err(|_| format!("priority={v:?} is not an integer"))?),
-            "skills" => a.skills = Some(parse_skills(v)?),
-            "callback" => {
-                let d = v.trim();
-                let mut c = d.chars();
-                match (c.next(), c.next()) {
-                    (Some(ch), None) if "0123456789*#".contains(ch) => a.callback_digit = Some(ch),
-                    _ => return Err(format!("callback={d:?} is not one DTMF digit")),
-                }
-            }
-            other => return Err(format!("unknown option {other:?} (priority, skills, callback)")),
-        }
-    }
-    Ok(a)
-}
-
-/// `billing:5+vietnamese:3` (level defaults to 1).
-pub fn parse_skills(s: &str) -> Result<Vec<(String, u8)>, String> {
-    let mut v = Vec::new();
-    for item in s.split('+').map(str::trim).filter(|i| !i.is_empty()) {
-        let (name, level) = match item.split_once(':') {
-            Some((n, l)) => (n.trim(), l.trim().parse::<u8>().map_err(|_| format!("skill level {l:?} is not 1-10"))?),
-            None => (item, 1),
-        };
-        if !(1..=10).contains(&level) || name.is_empty() {
-            return Err(format!("bad skill {item:?}: name:level with level 1-10"));
-        }
-        v.push((name.to_string(), level));
-    }
-    Ok(v)
-}
 
 pub fn exec(chan: &Channel<'_>, args: &str) -> AppResult {
     let Some(rt) = runtime::current() else {
@@ -107,10 +57,10 @@ pub fn exec(chan: &Channel<'_>, args: &str) -> AppResult {
     let priority = match parsed.priority {
         Some(p) => p,
         None => match chan.get_var("HOTLINE_PRIORITY").filter(|v| !v.is_empty()) {
-            Some(v) => match v.trim().parse() {
+            Some(v) => match parse_priority(&v) {
                 Ok(p) => p,
-                Err(_) => {
-                    log::error!("HotlineQueue on {}: HOTLINE_PRIORITY={v:?} is not an integer", chan.name());
+                Err(e) => {
+                    log::error!("HotlineQueue on {}: HOTLINE_PRIORITY: {e}", chan.name());
                     chan.set_var("HOTLINE_RESULT", Some("ERROR"));
                     return AppResult::Continue;
                 }
@@ -286,7 +236,7 @@ impl QueueCall<'_, '_> {
     }
 
     fn abandoned(&mut self) -> AppResult {
-        send_final(&self.rt.router, Input::CallerHangup { call: self.id() });
+        self.rt.router.report_final(Input::CallerHangup { call: self.id() });
         self.chan.set_var("HOTLINE_RESULT", Some("ABANDONED"));
         AppResult::Hangup
     }
@@ -297,7 +247,7 @@ impl QueueCall<'_, '_> {
             log::warn!("HotlineQueue: call {} asked for a callback but has no caller number", self.id());
             return;
         }
-        send(&self.rt.router, Input::CallbackRequest { call: self.id(), number });
+        self.rt.router.report(Input::CallbackRequest { call: self.id(), number });
     }
 
     fn moh(&mut self, on: bool) {
@@ -420,12 +370,12 @@ impl QueueCall<'_, '_> {
 
     fn report(&self, t: &OfferTarget, outcome: OfferOutcome) {
         log::debug!("HotlineQueue: call {} agent {}: {}", self.id(), t.name, outcome.name());
-        send(&self.rt.router, Input::OfferResult { call: self.id(), agent: t.agent, outcome });
+        self.rt.router.report(Input::OfferResult { call: self.id(), agent: t.agent, outcome });
     }
 
     /// Bridge caller and agent until one hangs up.
     fn talk(&mut self, leg: Leg) -> Rung {
-        send(&self.rt.router, Input::OfferResult { call: self.id(), agent: leg.target.agent, outcome: OfferOutcome::Answered });
+        self.rt.router.report(Input::OfferResult { call: self.id(), agent: leg.target.agent, outcome: OfferOutcome::Answered });
         self.moh(false);
         self.chan.set_var("HOTLINE_AGENT", Some(&leg.target.name));
         // SAFETY: zero is the documented "no features" bridge configuration.
@@ -448,7 +398,7 @@ impl QueueCall<'_, '_> {
         } else {
             EndedBy::Agent
         };
-        send_final(&self.rt.router, Input::CallEnded { call: self.id(), by });
+        self.rt.router.report_final(Input::CallEnded { call: self.id(), by });
         Rung::Talked(by)
     }
 }
@@ -587,42 +537,5 @@ pub(super) fn hangup_outcome(chan: *mut sys::ast_channel) -> OfferOutcome {
         18 | 19 => OfferOutcome::NoAnswer,
         1 | 3 | 20 | 27 | 34 | 38 | 41 | 42 | 44 | 58 => OfferOutcome::Unavailable,
         _ => OfferOutcome::Rejected,
-    }
-}
-
-/// Send to the router without waiting. A full channel (overload) loses
-/// the report, counted and logged; the router recovers: an unreported offer
-/// is freed by its watchdog, and an offer to a caller whose thread is gone
-/// turns into that caller's hang-up.
-pub fn send(router: &Router, input: Input) {
-    if let Err(e) = router.send(input.clone()) {
-        log::error!("Hotline: report lost ({e}): {input:?}");
-    }
-}
-
-/// A call's last report (its end): waits up to 50 ms for room when the
-/// router is overloaded, because nothing else would free the agent.
-pub(super) fn send_final(router: &Router, input: Input) {
-    if let Err(e) = router.send_final(input.clone(), Duration::from_millis(50)) {
-        log::error!("Hotline: final report lost ({e}): {input:?}");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn arguments_parse_and_bad_ones_are_named() {
-        let a = parse_args("support,priority=5,skills=billing:7+vietnamese,callback=*").expect("ok");
-        assert_eq!(a.queue, "support");
-        assert_eq!(a.priority, Some(5));
-        assert_eq!(a.skills, Some(vec![("billing".into(), 7), ("vietnamese".into(), 1)]));
-        assert_eq!(a.callback_digit, Some('*'));
-        assert!(parse_args("").unwrap_err().contains("missing queue"));
-        assert!(parse_args("q,priority=high").unwrap_err().contains("priority"));
-        assert!(parse_args("q,colour=red").unwrap_err().contains("unknown option"));
-        assert!(parse_args("q,skills=x:11").unwrap_err().contains("1-10"));
-        assert!(parse_args("q,callback=12").unwrap_err().contains("DTMF"));
     }
 }

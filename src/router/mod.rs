@@ -215,6 +215,24 @@ impl Router {
         }
     }
 
+    /// A report from a PBX thread that never waits: a refusal (overload) is
+    /// logged, and the router recovers (an unreported offer is freed by its
+    /// watchdog; an offer to a caller whose thread is gone becomes that
+    /// caller's hang-up).
+    pub fn report(&self, input: Input) {
+        if let Err(e) = self.send(input.clone()) {
+            log::error!("hotline: report lost ({e}): {input:?}");
+        }
+    }
+
+    /// A call's last report (its end): under overload it waits up to 50 ms
+    /// for room, because nothing else would free the agent.
+    pub fn report_final(&self, input: Input) {
+        if let Err(e) = self.send_final(input.clone(), Duration::from_millis(50)) {
+            log::error!("hotline: final report lost ({e}): {input:?}");
+        }
+    }
+
     fn push(&self, c: Command) -> Result<(), RouterError> {
         self.counters.commands.fetch_add(1, Ordering::Relaxed);
         match self.tx.try_send(c) {

@@ -1,0 +1,290 @@
+/*
+ * Hotline — call-center module for FreeSWITCH.
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * hotline_freeswitch.c: plain C wrappers for FreeSWITCH macros and varargs
+ * functions (see hotline_freeswitch.h). Compiled by build.rs into a static
+ * library; the linker keeps what Rust calls. Nothing here keeps state except
+ * the CHANNEL_HANGUP binding's callback pointer.
+ */
+#include "hotline_freeswitch.h"
+
+/* ---- logging ---------------------------------------------------------------- */
+
+void hotline_fs_log(int level, const char *file, int line, const char *func, const char *uuid, const char *msg)
+{
+	if (!msg) {
+		return;
+	}
+	if (!file) {
+		file = "hotline";
+	}
+	if (!func) {
+		func = "";
+	}
+	if (uuid && *uuid) {
+		switch_log_printf(SWITCH_CHANNEL_ID_LOG, file, func, line, uuid, (switch_log_level_t) level, "%s\n", msg);
+	} else {
+		switch_log_printf(SWITCH_CHANNEL_ID_LOG, file, func, line, NULL, (switch_log_level_t) level, "%s\n", msg);
+	}
+}
+
+const char *hotline_fs_conf_dir(void)
+{
+	return SWITCH_GLOBAL_dirs.conf_dir;
+}
+
+/* ---- module interface ---------------------------------------------------- */
+
+int hotline_fs_module_create(switch_loadable_module_interface_t **mi, switch_memory_pool_t *pool, const char *name)
+{
+	*mi = switch_loadable_module_create_module_interface(pool, name);
+	return *mi ? 0 : -1;
+}
+
+int hotline_fs_add_app(switch_loadable_module_interface_t **module_interface, const char *name, const char *short_desc,
+	const char *long_desc, const char *syntax, switch_application_function_t function)
+{
+	switch_application_interface_t *app_interface = NULL;
+
+	SWITCH_ADD_APP(app_interface, name, short_desc, long_desc, function, syntax, SAF_NONE);
+	return app_interface ? 0 : -1;
+}
+
+int hotline_fs_add_api(switch_loadable_module_interface_t **module_interface, const char *name, const char *desc,
+	const char *syntax, switch_api_function_t function)
+{
+	switch_api_interface_t *api_interface = NULL;
+
+	SWITCH_ADD_API(api_interface, name, desc, function, syntax);
+	return api_interface ? 0 : -1;
+}
+
+void hotline_fs_stream_write(switch_stream_handle_t *stream, const char *text)
+{
+	if (stream && stream->write_function && text) {
+		stream->write_function(stream, "%s", text);
+	}
+}
+
+/* ---- events -------------------------------------------------------------- */
+
+int hotline_fs_reserve_subclass(const char *subclass)
+{
+	return switch_event_reserve_subclass(subclass) == SWITCH_STATUS_SUCCESS ? 0 : -1;
+}
+
+void hotline_fs_free_subclass(const char *subclass)
+{
+	switch_event_free_subclass(subclass);
+}
+
+int hotline_fs_fire_custom(const char *subclass, const char *const *names, const char *const *values, int n)
+{
+	switch_event_t *event = NULL;
+	int i;
+
+	if (switch_event_create_subclass(&event, SWITCH_EVENT_CUSTOM, subclass) != SWITCH_STATUS_SUCCESS) {
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (names[i] && values[i]) {
+			switch_event_add_header_string(event, SWITCH_STACK_BOTTOM, names[i], values[i]);
+		}
+	}
+	return switch_event_fire(&event) == SWITCH_STATUS_SUCCESS ? 0 : -1;
+}
+
+static hotline_fs_leg_hangup_cb leg_hangup_cb = NULL;
+
+static void leg_hangup_event(switch_event_t *event)
+{
+	const char *offer = switch_event_get_header(event, "variable_hotline_offer");
+	const char *agent = switch_event_get_header(event, "variable_hotline_agent_id");
+	const char *cause = switch_event_get_header(event, "Hangup-Cause");
+	const char *answered = switch_event_get_header(event, "Caller-Channel-Answered-Time");
+	hotline_fs_leg_hangup_cb cb = leg_hangup_cb;
+
+	if (!cb || zstr(offer) || zstr(agent)) {
+		return;
+	}
+	cb(offer, agent, cause ? (int) switch_channel_str2cause(cause) : 0, !zstr(answered) && strcmp(answered, "0") != 0);
+}
+
+int hotline_fs_bind_leg_hangup(hotline_fs_leg_hangup_cb cb)
+{
+	leg_hangup_cb = cb;
+	if (switch_event_bind("mod_hotline", SWITCH_EVENT_CHANNEL_HANGUP, SWITCH_EVENT_SUBCLASS_ANY, leg_hangup_event, NULL)
+		!= SWITCH_STATUS_SUCCESS) {
+		leg_hangup_cb = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+void hotline_fs_unbind_leg_hangup(void)
+{
+	/* Takes the event system's write lock: waits for a running callback. */
+	switch_event_unbind_callback(leg_hangup_event);
+	leg_hangup_cb = NULL;
+}
+
+/* ---- the caller's session ------------------------------------------------- */
+
+const char *hotline_fs_session_uuid(switch_core_session_t *session)
+{
+	return switch_core_session_get_uuid(session);
+}
+
+const char *hotline_fs_get_var(switch_core_session_t *session, const char *name)
+{
+	switch_channel_t *channel = switch_core_session_get_channel(session);
+
+	/* dup: a copy from the session's pool, stable while we read it. */
+	return switch_channel_get_variable_dup(channel, name, SWITCH_TRUE, -1);
+}
+
+void hotline_fs_set_var(switch_core_session_t *session, const char *name, const char *value)
+{
+	switch_channel_set_variable(switch_core_session_get_channel(session), name, value);
+}
+
+int hotline_fs_answer(switch_core_session_t *session)
+{
+	return switch_channel_answer(switch_core_session_get_channel(session)) == SWITCH_STATUS_SUCCESS ? 0 : -1;
+}
+
+int hotline_fs_ready(switch_core_session_t *session)
+{
+	return switch_channel_ready(switch_core_session_get_channel(session)) ? 1 : 0;
+}
+
+int hotline_fs_transferred(switch_core_session_t *session)
+{
+	return switch_channel_test_flag(switch_core_session_get_channel(session), CF_TRANSFER) ? 1 : 0;
+}
+
+void hotline_fs_clear_break(switch_core_session_t *session)
+{
+	switch_channel_clear_flag(switch_core_session_get_channel(session), CF_BREAK);
+}
+
+int hotline_fs_cause(switch_core_session_t *session)
+{
+	return (int) switch_channel_get_cause(switch_core_session_get_channel(session));
+}
+
+void hotline_fs_hangup(switch_core_session_t *session, int cause)
+{
+	switch_channel_hangup(switch_core_session_get_channel(session), (switch_call_cause_t) cause);
+}
+
+struct play_ctx {
+	hotline_fs_dtmf_cb cb;
+	void *user;
+};
+
+static switch_status_t play_input(switch_core_session_t *session, void *input, switch_input_type_t type, void *buf, unsigned int buflen)
+{
+	struct play_ctx *ctx = buf;
+
+	(void) session;
+	(void) buflen;
+	if (type == SWITCH_INPUT_TYPE_DTMF && ctx && ctx->cb) {
+		switch_dtmf_t *dtmf = (switch_dtmf_t *) input;
+		ctx->cb(ctx->user, dtmf->digit);
+	}
+	/* Keep playing: wake-ups come as CF_BREAK, hang-ups end the playback. */
+	return SWITCH_STATUS_SUCCESS;
+}
+
+static int play_result(switch_core_session_t *session, switch_status_t status)
+{
+	if (!switch_channel_ready(switch_core_session_get_channel(session))) {
+		return -1;
+	}
+	switch (status) {
+	case SWITCH_STATUS_SUCCESS:
+		return 0;
+	case SWITCH_STATUS_BREAK:
+		return 1;
+	default:
+		return -1;
+	}
+}
+
+int hotline_fs_play(switch_core_session_t *session, const char *file, hotline_fs_dtmf_cb cb, void *user)
+{
+	struct play_ctx ctx = { cb, user };
+	switch_input_args_t args = { 0 };
+
+	args.input_callback = play_input;
+	args.buf = &ctx;
+	args.buflen = sizeof(ctx);
+	return play_result(session, switch_ivr_play_file(session, NULL, file, &args));
+}
+
+int hotline_fs_sleep(switch_core_session_t *session, unsigned ms, hotline_fs_dtmf_cb cb, void *user)
+{
+	struct play_ctx ctx = { cb, user };
+	switch_input_args_t args = { 0 };
+
+	args.input_callback = play_input;
+	args.buf = &ctx;
+	args.buflen = sizeof(ctx);
+	return play_result(session, switch_ivr_sleep(session, ms, SWITCH_TRUE, &args));
+}
+
+int hotline_fs_say(switch_core_session_t *session, const char *text, const char *type, const char *method)
+{
+	return switch_ivr_say(session, text, NULL, type, method, NULL, NULL) == SWITCH_STATUS_SUCCESS ? 0 : -1;
+}
+
+int hotline_fs_originate(switch_core_session_t *session, const char *dial, unsigned timeout_sec,
+	switch_core_session_t **bleg, int *cause)
+{
+	switch_call_cause_t c = SWITCH_CAUSE_NONE;
+	switch_status_t status;
+
+	*bleg = NULL;
+	status = switch_ivr_originate(session, bleg, &c, dial, timeout_sec, NULL, NULL, NULL, NULL, NULL, SOF_NONE, NULL, NULL);
+	*cause = (int) c;
+	if (status != SWITCH_STATUS_SUCCESS || !*bleg) {
+		*bleg = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+const char *hotline_fs_leg_var(switch_core_session_t *bleg, const char *name)
+{
+	return switch_channel_get_variable_dup(switch_core_session_get_channel(bleg), name, SWITCH_TRUE, -1);
+}
+
+int hotline_fs_bridge(switch_core_session_t *session, switch_core_session_t *bleg)
+{
+	switch_status_t status = switch_ivr_multi_threaded_bridge(session, bleg, NULL, NULL, NULL);
+
+	switch_core_session_rwunlock(bleg);
+	return (int) status;
+}
+
+void hotline_fs_leg_hangup(switch_core_session_t *bleg, int cause)
+{
+	switch_channel_hangup(switch_core_session_get_channel(bleg), (switch_call_cause_t) cause);
+	switch_core_session_rwunlock(bleg);
+}
+
+/* ---- any thread ----------------------------------------------------------- */
+
+int hotline_fs_break_uuid(const char *uuid)
+{
+	switch_core_session_t *session;
+
+	if (zstr(uuid) || !(session = switch_core_session_locate(uuid))) {
+		return -1;
+	}
+	switch_channel_set_flag(switch_core_session_get_channel(session), CF_BREAK);
+	switch_core_session_rwunlock(session);
+	return 0;
+}

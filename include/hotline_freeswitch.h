@@ -1,0 +1,123 @@
+/*
+ * Hotline — call-center module for FreeSWITCH.
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * hotline_freeswitch.h: the single input of bindgen (build.rs, feature
+ * "freeswitch") and the header of the C shim (hotline_freeswitch.c).
+ *
+ * FreeSWITCH's API is partly macros (switch_channel_answer,
+ * switch_channel_get_variable, switch_core_session_locate, SWITCH_ADD_APP,
+ * SWITCH_ADD_API...) and varargs functions (switch_log_printf,
+ * stream->write_function). Rust calls none of those: the shim wraps each
+ * one in a plain C function declared below, with simple argument types, so
+ * the Rust side binds little more than opaque handles.
+ *
+ * The module's function table (mod_hotline_module_interface) is a Rust
+ * #[no_mangle] static (src/freeswitch/module.rs): a global defined here in
+ * C would stay hidden inside the cdylib.
+ */
+#ifndef HOTLINE_FREESWITCH_H
+#define HOTLINE_FREESWITCH_H
+
+#include <switch.h>
+
+/* ---- logging -------------------------------------------------------------
+ * Levels are FreeSWITCH's switch_log_level_t values. */
+enum hotline_fs_log_level {
+	HOTLINE_FS_LOG_ERROR = 3,
+	HOTLINE_FS_LOG_WARNING = 4,
+	HOTLINE_FS_LOG_NOTICE = 5,
+	HOTLINE_FS_LOG_INFO = 6,
+	HOTLINE_FS_LOG_DEBUG = 7,
+};
+
+/*! Log one message (printed with "%s", never used as a format). uuid: NULL,
+ *  or the call's UUID so that the line is tagged with it (uuid filters of
+ *  fs_cli, per-call log files). */
+void hotline_fs_log(int level, const char *file, int line, const char *func, const char *uuid, const char *msg);
+
+/*! SWITCH_GLOBAL_dirs.conf_dir (NULL if unset). */
+const char *hotline_fs_conf_dir(void);
+
+/* ---- module interface ---------------------------------------------------- */
+/*! switch_loadable_module_create_module_interface(); stores it in *mi. */
+int hotline_fs_module_create(switch_loadable_module_interface_t **mi, switch_memory_pool_t *pool, const char *name);
+/*! SWITCH_ADD_APP. The strings must outlive the module (Rust statics). */
+int hotline_fs_add_app(switch_loadable_module_interface_t **mi, const char *name, const char *short_desc,
+	const char *long_desc, const char *syntax, switch_application_function_t function);
+/*! SWITCH_ADD_API. */
+int hotline_fs_add_api(switch_loadable_module_interface_t **mi, const char *name, const char *desc,
+	const char *syntax, switch_api_function_t function);
+/*! stream->write_function(stream, "%s", text). */
+void hotline_fs_stream_write(switch_stream_handle_t *stream, const char *text);
+
+/* ---- events -------------------------------------------------------------- */
+/*! switch_event_reserve_subclass / switch_event_free_subclass. */
+int hotline_fs_reserve_subclass(const char *subclass);
+void hotline_fs_free_subclass(const char *subclass);
+/*! Fire a CUSTOM event of this subclass with n headers (names[i]: values[i]). */
+int hotline_fs_fire_custom(const char *subclass, const char *const *names, const char *const *values, int n);
+
+/*! Called for every CHANNEL_HANGUP whose channel has the variable
+ *  hotline_offer set (an agent leg of ours): its values of hotline_offer and
+ *  hotline_agent_id, the Q.850 hangup cause, and whether it was answered. */
+typedef void (*hotline_fs_leg_hangup_cb)(const char *offer, const char *agent_id, int cause, int answered);
+/*! Bind the CHANNEL_HANGUP handler (switch_event_bind_removable). */
+int hotline_fs_bind_leg_hangup(hotline_fs_leg_hangup_cb cb);
+/*! Unbind it; returns once no callback runs any more (the event system's
+ *  write lock). */
+void hotline_fs_unbind_leg_hangup(void);
+
+/* ---- the caller's session (its own thread only) -------------------------- */
+const char *hotline_fs_session_uuid(switch_core_session_t *session);
+/*! A copy of a channel variable from the session's pool, NULL if unset. */
+const char *hotline_fs_get_var(switch_core_session_t *session, const char *name);
+/*! Set (value NULL: unset) a channel variable. */
+void hotline_fs_set_var(switch_core_session_t *session, const char *name, const char *value);
+/*! switch_channel_answer(); 0 on success. */
+int hotline_fs_answer(switch_core_session_t *session);
+/*! switch_channel_ready(): up, not hung up. */
+int hotline_fs_ready(switch_core_session_t *session);
+/*! CF_TRANSFER is set (the channel was transferred elsewhere). */
+int hotline_fs_transferred(switch_core_session_t *session);
+/*! Clear CF_BREAK (a wake-up that arrived while nobody waited). */
+void hotline_fs_clear_break(switch_core_session_t *session);
+/*! The hangup cause (Q.850) of the channel, 0 if none yet. */
+int hotline_fs_cause(switch_core_session_t *session);
+/*! switch_channel_hangup(). */
+void hotline_fs_hangup(switch_core_session_t *session, int cause);
+
+/*! DTMF seen while playing: digit as a character. */
+typedef void (*hotline_fs_dtmf_cb)(void *user, char digit);
+/*! switch_ivr_play_file() with an input callback that forwards DTMF to cb
+ *  (may be NULL). Returns 0 when the file ended, 1 when interrupted by
+ *  CF_BREAK (a wake-up), -1 when the channel went down or the file could not
+ *  be played. */
+int hotline_fs_play(switch_core_session_t *session, const char *file, hotline_fs_dtmf_cb cb, void *user);
+/*! switch_ivr_sleep() (no media of our own: the fallback when no music can be
+ *  played) with the same input callback and return values as
+ *  hotline_fs_play; 0 when ms elapsed. */
+int hotline_fs_sleep(switch_core_session_t *session, unsigned ms, hotline_fs_dtmf_cb cb, void *user);
+/*! switch_ivr_say(session, text, NULL, type, method, NULL, NULL). */
+int hotline_fs_say(switch_core_session_t *session, const char *text, const char *type, const char *method);
+
+/*! switch_ivr_originate() with this session as the originator. On success
+ *  (0) *bleg is the answered leg, READ-LOCKED: hand it to hotline_fs_bridge
+ *  which unlocks it. On failure (-1) *cause is the Q.850 cause. */
+int hotline_fs_originate(switch_core_session_t *session, const char *dial, unsigned timeout_sec,
+	switch_core_session_t **bleg, int *cause);
+/*! The value of a variable of the answered leg (copy from its pool). */
+const char *hotline_fs_leg_var(switch_core_session_t *bleg, const char *name);
+/*! switch_ivr_multi_threaded_bridge(session, bleg) until one side hangs up,
+ *  then switch_core_session_rwunlock(bleg). Returns the switch_status_t. */
+int hotline_fs_bridge(switch_core_session_t *session, switch_core_session_t *bleg);
+
+/*! Hang up an answered leg we will not bridge, then unlock it. */
+void hotline_fs_leg_hangup(switch_core_session_t *bleg, int cause);
+
+/* ---- any thread ---------------------------------------------------------- */
+/*! Locate the session by UUID and set CF_BREAK on its channel (interrupts
+ *  switch_ivr_play_file within one frame). 0 if found. */
+int hotline_fs_break_uuid(const char *uuid);
+
+#endif /* HOTLINE_FREESWITCH_H */

@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! The `hotline` API command (fs_cli, ESL `api`/`bgapi`, XML-RPC): the same
+//! words as the Asterisk CLI, run by [`crate::admin::run`]:
+//!
+//! `hotline show queues|agents|calls`, `hotline stats`,
+//! `hotline agent login|logout|break|ready <agent> [reason]`,
+//! `hotline reload`.
+
+use std::os::raw::c_char;
+
+use crate::admin;
+use crate::ffi::cstr::{to_cow_lossy, to_cstring};
+use crate::ffi::guard::guard;
+
+use super::runtime::{self, Runtime};
+use super::sys;
+
+/// `hotline` API syntax (shown by `show api` and on bad arguments).
+pub const SYNTAX: &std::ffi::CStr = c"show queues|agents|calls | stats | agent login|logout|break|ready <agent> [reason] | reload";
+
+/// The text for one command line (the words after `hotline`).
+pub fn run(cmd: &str) -> String {
+    let words: Vec<&str> = cmd.split_whitespace().collect();
+    let Some(rt) = runtime::current() else {
+        return "-ERR Hotline is not running (see the log for the configuration error)\n".into();
+    };
+    match admin::run(&rt.router, &FsHost(rt), &words) {
+        admin::Outcome::Text(t) => t,
+        admin::Outcome::Usage => format!("-USAGE: hotline {}\n", SYNTAX.to_string_lossy()),
+    }
+}
+
+struct FsHost(&'static Runtime);
+
+impl admin::Host for FsHost {
+    fn reload(&self) -> Result<String, String> {
+        self.0
+            .reload()
+            .map(|c| format!("{} queues, {} agents from {}", c.queues.len(), c.agents.len(), self.0.config_path.display()))
+            .map_err(|e| e.to_string())
+    }
+    fn has_agent(&self, name: &str) -> bool {
+        self.0.config().agent(name).is_some()
+    }
+}
+
+/// The API function FreeSWITCH calls (`switch_api_function_t`).
+///
+/// # Safety
+/// Called by FreeSWITCH with a NULL or NUL-terminated command and a valid
+/// output stream for the duration of the call.
+pub unsafe extern "C" fn hotline_api(
+    cmd: *const c_char,
+    _session: *mut sys::switch_core_session_t,
+    stream: *mut sys::switch_stream_handle_t,
+) -> sys::switch_status_t {
+    let text = guard("hotline api", "-ERR Hotline: internal error (see the log)\n".to_string(), || {
+        // SAFETY: NULL or a C string valid during the call.
+        let cmd = unsafe { to_cow_lossy(cmd) };
+        run(&cmd)
+    });
+    let c = to_cstring(&text);
+    // SAFETY: the stream FreeSWITCH passed; the shim writes with "%s".
+    unsafe { sys::hotline_fs_stream_write(stream, c.as_ptr()) };
+    sys::switch_status_t::SWITCH_STATUS_SUCCESS
+}

@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Module life cycle.
+//!
+//! FreeSWITCH dlopen()s `mod_hotline.so` and reads the function table
+//! `mod_hotline_module_interface` (the name is the file name plus
+//! `_module_interface`). It is a Rust static: a global defined in the C shim
+//! would not be exported by the cdylib.
+//!
+//! Load order: panic hook and logger first (so that everything after can
+//! report), then the runtime (configuration, router, threads; a
+//! configuration error declines the load with `file:line: key: message` in
+//! the log), the module interface with the applications and the API
+//! command, the CUSTOM event subclass and the CHANNEL_HANGUP binding.
+//!
+//! Unload: `unload mod_hotline` is refused by FreeSWITCH itself while a
+//! Hotline application or API call runs: executing an application read-locks
+//! the module interface, and unloading first try-write-locks it ("Module in
+//! use."). Only then is `shutdown` called; it stops and joins every thread
+//! of the module. A forced unload (`unload -f`) or a system shutdown with
+//! callers still inside `hotline_queue` makes `shutdown` keep everything
+//! running and return `SWITCH_STATUS_NOUNLOAD`, so the library stays mapped
+//! under the calls that still execute its code. No `runtime` function: the
+//! module has no polling loop.
+
+use std::os::raw::{c_char, c_int};
+
+use super::sys;
+use super::sys::switch_status_t as status;
+use super::{agent_app, api, logging, offers, queue_app, runtime};
+use crate::ffi::cstr::to_cow_lossy;
+use crate::ffi::cstr::to_cstring;
+use crate::ffi::guard::{guard, install_panic_hook};
+use super::session::Session;
+
+/// What FreeSWITCH looks up after dlopen().
+#[no_mangle]
+pub static mod_hotline_module_interface: sys::switch_loadable_module_function_table_t = sys::switch_loadable_module_function_table_t {
+    switch_api_version: sys::SWITCH_API_VERSION as c_int,
+    load: Some(mod_hotline_load),
+    shutdown: Some(mod_hotline_shutdown),
+    runtime: None,
+    flags: sys::switch_module_flag_enum_t::SMODF_NONE.0 as sys::switch_module_flag_t,
+};
+
+const MODULE_NAME: &std::ffi::CStr = c"mod_hotline";
+
+/// One dialplan application.
+struct App {
+    name: &'static std::ffi::CStr,
+    short: &'static std::ffi::CStr,
+    long: &'static std::ffi::CStr,
+    syntax: &'static std::ffi::CStr,
+    function: unsafe extern "C" fn(*mut sys::switch_core_session_t, *const c_char),
+}
+
+static APPS: &[App] = &[
+    App {
+        name: c"hotline_queue",
+        short: c"Queue a call in a Hotline queue",
+        long: c"Answers, plays music on hold and waits in the Hotline queue until an agent answers, then \
+bridges to the agent. Sets hotline_result (ANSWERED, ABANDONED, TIMEOUT, LEAVEEMPTY, JOINEMPTY, FULL, \
+UNKNOWNQUEUE, CALLBACK, ERROR), hotline_agent, hotline_callid, hotline_queue.",
+        syntax: c"<queue>[,priority=N][,skills=name:level+name:level][,callback=D]",
+        function: app_queue,
+    },
+    App {
+        name: c"hotline_agent",
+        short: c"Change a Hotline agent's state",
+        long: c"Logs an agent in or out, or puts it on break / back. Sets hotline_agent_result to OK or ERROR.",
+        syntax: c"login|logout|break|ready,<agent>[,reason]",
+        function: app_agent,
+    },
+    App {
+        name: c"hotline_test_panic",
+        short: c"Panic on purpose (Hotline test configurations only)",
+        long: c"Panics inside the module when hotline.toml has [general] test_hooks = true; otherwise logs an \
+error. The panic guard hangs the channel up; FreeSWITCH keeps running.",
+        syntax: c"",
+        function: app_test_panic,
+    },
+];
+
+fn load(mi: *mut *mut sys::switch_loadable_module_interface_t, pool: *mut sys::switch_memory_pool_t) -> status {
+    if let Err(e) = runtime::install() {
+        log::error!("Hotline not loaded: {e}");
+        return status::SWITCH_STATUS_FALSE;
+    }
+    // SAFETY: the out-pointer and pool FreeSWITCH passed to load.
+    if unsafe { sys::hotline_fs_module_create(mi, pool, MODULE_NAME.as_ptr()) } != 0 {
+        log::error!("Hotline: cannot create the module interface");
+        runtime::uninstall();
+        return status::SWITCH_STATUS_FALSE;
+    }
+    for app in APPS {
+        // SAFETY: the module interface just created; static strings and
+        // functions living as long as the library.
+        let rc = unsafe { sys::hotline_fs_add_app(mi, app.name.as_ptr(), app.short.as_ptr(), app.long.as_ptr(), app.syntax.as_ptr(), Some(app.function)) };
+        if rc != 0 {
+            log::error!("Hotline: cannot add application {}", app.name.to_string_lossy());
+            runtime::uninstall();
+            return status::SWITCH_STATUS_FALSE;
+        }
+    }
+    // SAFETY: as above.
+    let rc = unsafe { sys::hotline_fs_add_api(mi, c"hotline".as_ptr(), c"Hotline call center".as_ptr(), api::SYNTAX.as_ptr(), Some(api::hotline_api)) };
+    if rc != 0 {
+        log::error!("Hotline: cannot add the hotline API");
+        runtime::uninstall();
+        return status::SWITCH_STATUS_FALSE;
+    }
+    let subclass = to_cstring(runtime::EVENT_SUBCLASS);
+    // SAFETY: valid C string (FreeSWITCH copies it).
+    if unsafe { sys::hotline_fs_reserve_subclass(subclass.as_ptr()) } != 0 {
+        // Still reserved by an earlier load (e.g. an ESL client subscribed
+        // to it): events fire all the same.
+        log::warn!("Hotline: event subclass {} already reserved", runtime::EVENT_SUBCLASS);
+    }
+    // SAFETY: a function valid until unbound in shutdown.
+    if unsafe { sys::hotline_fs_bind_leg_hangup(Some(offers::leg_hangup)) } != 0 {
+        log::error!("Hotline: cannot bind CHANNEL_HANGUP");
+        // SAFETY: as above.
+        unsafe { sys::hotline_fs_free_subclass(subclass.as_ptr()) };
+        runtime::uninstall();
+        return status::SWITCH_STATUS_FALSE;
+    }
+    log::info!("Hotline {} loaded", env!("CARGO_PKG_VERSION"));
+    status::SWITCH_STATUS_SUCCESS
+}
+
+fn shutdown() -> status {
+    if let Some(rt) = runtime::current() {
+        let active = rt.active.load(std::sync::atomic::Ordering::Acquire);
+        if active > 0 {
+            log::warn!("Hotline: {active} calls are still in Hotline applications; the module stays in memory until restart");
+            return status::SWITCH_STATUS_NOUNLOAD;
+        }
+    }
+    // After this no CHANNEL_HANGUP callback runs (it waits for one running).
+    // SAFETY: plain call.
+    unsafe { sys::hotline_fs_unbind_leg_hangup() };
+    if !runtime::uninstall() {
+        return status::SWITCH_STATUS_NOUNLOAD;
+    }
+    let subclass = to_cstring(runtime::EVENT_SUBCLASS);
+    // SAFETY: valid C string.
+    unsafe { sys::hotline_fs_free_subclass(subclass.as_ptr()) };
+    log::info!("Hotline unloaded");
+    status::SWITCH_STATUS_SUCCESS
+}
+
+/// `load` of the function table.
+///
+/// # Safety
+/// Called by FreeSWITCH's loader with its out-pointer and the module pool.
+unsafe extern "C" fn mod_hotline_load(
+    mi: *mut *mut sys::switch_loadable_module_interface_t,
+    pool: *mut sys::switch_memory_pool_t,
+) -> status {
+    install_panic_hook();
+    logging::init();
+    let st = guard("mod_hotline load", status::SWITCH_STATUS_FALSE, || load(mi, pool));
+    if st != status::SWITCH_STATUS_SUCCESS {
+        logging::shutdown();
+    }
+    st
+}
+
+/// `shutdown` of the function table.
+unsafe extern "C" fn mod_hotline_shutdown() -> status {
+    let st = guard("mod_hotline shutdown", status::SWITCH_STATUS_NOUNLOAD, shutdown);
+    if st == status::SWITCH_STATUS_SUCCESS {
+        logging::shutdown();
+    }
+    st
+}
+
+/// Runs an application body with the session wrapped, its UUID on the log
+/// lines and the panic guard; a panic hangs the call up (its state in the
+/// engine is unknown).
+fn run_app(name: &str, session: *mut sys::switch_core_session_t, data: *const c_char, body: fn(&Session<'_>, &str)) {
+    guard(name, (), || {
+        // SAFETY: FreeSWITCH passes the live session executing the app; it
+        // outlives this call.
+        let Some(s) = (unsafe { Session::from_raw(session) }) else { return };
+        let ok = guard(name, false, || {
+            let _scope = logging::CallScope::new(&s.uuid());
+            // SAFETY: NULL or a NUL-terminated string valid during the call.
+            let args = unsafe { to_cow_lossy(data) };
+            body(&s, &args);
+            true
+        });
+        if !ok {
+            s.set_var("hotline_result", Some("ERROR"));
+            s.hangup(sys::switch_call_cause_t::SWITCH_CAUSE_NORMAL_TEMPORARY_FAILURE.0 as i32);
+        }
+    })
+}
+
+unsafe extern "C" fn app_queue(session: *mut sys::switch_core_session_t, data: *const c_char) {
+    run_app("hotline_queue", session, data, queue_app::exec);
+}
+
+unsafe extern "C" fn app_agent(session: *mut sys::switch_core_session_t, data: *const c_char) {
+    run_app("hotline_agent", session, data, agent_app::exec);
+}
+
+unsafe extern "C" fn app_test_panic(session: *mut sys::switch_core_session_t, data: *const c_char) {
+    run_app("hotline_test_panic", session, data, |s, _| {
+        let enabled = runtime::current().is_some_and(|rt| rt.config().general.test_hooks);
+        if !enabled {
+            log::error!("hotline_test_panic: disabled (set [general] test_hooks = true)");
+            return;
+        }
+        panic!("hotline_test_panic: deliberate panic on {}", s.uuid());
+    });
+}

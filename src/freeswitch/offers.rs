@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Agent legs being rung, so each leg's outcome reaches the router exactly
+//! once and as soon as it is known.
+//!
+//! `switch_ivr_originate` (on the caller's thread) returns only when the
+//! whole offer is decided: someone answered, every leg failed, or the ring
+//! timeout passed. With one agent that is already "at once". With ring-all,
+//! a leg that fails early (busy, unreachable) would otherwise be reported
+//! only when the last leg gives up, so each leg also carries the channel
+//! variables `hotline_offer` and `hotline_agent_id`, and the module's
+//! CHANNEL_HANGUP event binding reports an unanswered leg the moment it
+//! hangs up ([`leg_hangup`]).
+//!
+//! Both paths take the agent out of the offer's pending set under one lock:
+//! whichever comes first reports, the other finds nothing. The caller's
+//! thread closes the offer when originate returns, so a leg hanging up
+//! later (the answered agent at the end of the talk, legs cancelled by the
+//! answer) reports nothing.
+
+use std::collections::HashMap;
+use std::os::raw::{c_char, c_int};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use crate::core::input::AgentId;
+use crate::core::{CallId, Input, OfferOutcome};
+use crate::ffi::cstr::to_cow_lossy;
+use crate::ffi::guard::guard;
+
+use super::runtime;
+use super::sys::switch_call_cause_t as cause;
+
+struct Pending {
+    call: CallId,
+    agents: Vec<AgentId>,
+}
+
+#[derive(Default)]
+pub struct Offers {
+    next: AtomicU64,
+    open: Mutex<HashMap<u64, Pending>>,
+}
+
+impl Offers {
+    /// Start an offer of `call` to `agents`; the key goes into the legs'
+    /// `hotline_offer` variable.
+    pub fn open(&self, call: CallId, agents: &[AgentId]) -> u64 {
+        let key = self.next.fetch_add(1, Ordering::Relaxed) + 1;
+        self.lock().insert(key, Pending { call, agents: agents.to_vec() });
+        key
+    }
+
+    /// Take `agent` out of offer `key`: `Some(call)` if it was still
+    /// pending (the caller of this reports it).
+    pub fn take(&self, key: u64, agent: AgentId) -> Option<CallId> {
+        let mut open = self.lock();
+        let p = open.get_mut(&key)?;
+        let i = p.agents.iter().position(|a| *a == agent)?;
+        p.agents.swap_remove(i);
+        Some(p.call)
+    }
+
+    /// End offer `key`: the agents nobody has reported yet.
+    pub fn close(&self, key: u64) -> Vec<AgentId> {
+        self.lock().remove(&key).map(|p| p.agents).unwrap_or_default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Pending>> {
+        self.open.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// What an agent leg's end before answering means (Q.850 / FreeSWITCH
+/// cause).
+// The C enum's integer type is the compiler's choice: keep the cast.
+#[allow(clippy::unnecessary_cast)]
+pub fn outcome_for_cause(c: u32) -> OfferOutcome {
+    let is = |x: cause| c == x.0 as u32;
+    if is(cause::SWITCH_CAUSE_USER_BUSY) || is(cause::SWITCH_CAUSE_BUSY_EVERYWHERE) {
+        OfferOutcome::Busy
+    } else if is(cause::SWITCH_CAUSE_NO_ANSWER)
+        || is(cause::SWITCH_CAUSE_NO_USER_RESPONSE)
+        || is(cause::SWITCH_CAUSE_ALLOTTED_TIMEOUT)
+        || is(cause::SWITCH_CAUSE_PROGRESS_TIMEOUT)
+        || is(cause::SWITCH_CAUSE_ORIGINATOR_CANCEL)
+    {
+        // ORIGINATOR_CANCEL with the caller still there: originate gave up
+        // on the ring timeout.
+        OfferOutcome::NoAnswer
+    } else if is(cause::SWITCH_CAUSE_LOSE_RACE) || is(cause::SWITCH_CAUSE_PICKED_OFF) || is(cause::SWITCH_CAUSE_SYSTEM_SHUTDOWN) {
+        OfferOutcome::Cancelled
+    } else if is(cause::SWITCH_CAUSE_CALL_REJECTED)
+        || is(cause::SWITCH_CAUSE_DECLINE)
+        || is(cause::SWITCH_CAUSE_NORMAL_CLEARING)
+        || is(cause::SWITCH_CAUSE_NORMAL_UNSPECIFIED)
+        || is(cause::SWITCH_CAUSE_REJECT_ALL)
+        || is(cause::SWITCH_CAUSE_UNWANTED)
+    {
+        OfferOutcome::Rejected
+    } else {
+        // Unallocated/no route, subscriber absent, not registered, out of
+        // order, congestion, timer expiry, gateway down...
+        OfferOutcome::Unavailable
+    }
+}
+
+/// CHANNEL_HANGUP of one of our agent legs (event thread; the shim filters
+/// on `hotline_offer`). Unanswered legs still pending are reported now.
+///
+/// # Safety
+/// `offer` and `agent` are NUL-terminated strings valid for the call.
+pub unsafe extern "C" fn leg_hangup(offer: *const c_char, agent: *const c_char, c: c_int, answered: c_int) {
+    guard("hotline leg hangup", (), || {
+        if answered != 0 {
+            // The answered leg is reported by the caller's thread (a leg
+            // that answered but lost the race is freed by the router with
+            // the winner's Answered).
+            return;
+        }
+        // SAFETY: per the contract above.
+        let (offer, agent) = unsafe { (to_cow_lossy(offer), to_cow_lossy(agent)) };
+        let (Ok(key), Ok(agent)) = (offer.trim().parse::<u64>(), agent.trim().parse::<AgentId>()) else { return };
+        let Some(rt) = runtime::current() else { return };
+        if let Some(call) = rt.offers.take(key, agent) {
+            let outcome = outcome_for_cause(c.max(0) as u32);
+            log::debug!("Hotline: call {call} agent #{agent}: {} (leg hung up, cause {c})", outcome.name());
+            rt.router.report(Input::OfferResult { call, agent, outcome });
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_agent_is_reported_once() {
+        let o = Offers::default();
+        let k = o.open(CallId(7), &[1, 2, 3]);
+        assert_eq!(o.take(k, 2), Some(CallId(7)));
+        assert_eq!(o.take(k, 2), None);
+        let mut rest = o.close(k);
+        rest.sort();
+        assert_eq!(rest, [1, 3]);
+        assert_eq!(o.take(k, 1), None);
+        assert_ne!(o.open(CallId(7), &[1]), k);
+    }
+
+    #[test]
+    fn causes_map_to_outcomes() {
+        assert_eq!(outcome_for_cause(17), OfferOutcome::Busy);
+        assert_eq!(outcome_for_cause(19), OfferOutcome::NoAnswer);
+        assert_eq!(outcome_for_cause(487), OfferOutcome::NoAnswer);
+        assert_eq!(outcome_for_cause(702), OfferOutcome::Cancelled);
+        assert_eq!(outcome_for_cause(21), OfferOutcome::Rejected);
+        assert_eq!(outcome_for_cause(806), OfferOutcome::Unavailable);
+        assert_eq!(outcome_for_cause(3), OfferOutcome::Unavailable);
+    }
+}

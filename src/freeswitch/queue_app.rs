@@ -1,0 +1,450 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! `hotline_queue queue[,option=value...]` on the caller's session thread.
+//!
+//! The thread answers, puts the caller into the router and then waits with
+//! music on hold: `switch_ivr_play_file` of the queue's music (its
+//! `music_class`: a FreeSWITCH file/stream URL as is, `default` = the
+//! `hold_music` variable or `local_stream://moh`, any other name =
+//! `local_stream://<name>`), falling back to `silence_stream://-1` and then
+//! to `switch_ivr_sleep` when nothing can be played. Router decisions wake
+//! it through the [`super::waker`] thread, which sets `CF_BREAK` on the
+//! channel: playback stops within one frame and the thread takes its
+//! actions from its own channel. There is no timer and no polling.
+//!
+//! Ringing, answer detection and bridging happen here with FreeSWITCH's own
+//! calls: `switch_ivr_originate` (one leg per target, `,`-joined for
+//! ring-all, each leg carrying `hotline_agent_id`/`hotline_offer`), then
+//! `switch_ivr_multi_threaded_bridge`. Every outcome goes back to the
+//! router at once (see [`super::offers`] for legs failing during a
+//! ring-all). While agents ring the caller keeps hearing the music
+//! (`transfer_ringback` + `instant_ringback`).
+//!
+//! Channel variables set: `hotline_result` (ANSWERED, ABANDONED,
+//! TRANSFERRED, TIMEOUT, LEAVEEMPTY, JOINEMPTY, FULL, UNKNOWNQUEUE, CALLBACK,
+//! DUPLICATE, ERROR), `hotline_agent`, `hotline_callid`, `hotline_queue`.
+//! Agent legs get `hotline_callid` and `hotline_queue` too (screen pop).
+
+use std::ffi::c_void;
+use std::os::raw::c_char;
+
+use crossbeam_channel::TryRecvError;
+
+use crate::core::input::AgentId;
+use crate::core::{Action, CallId, CallerInfo, EndedBy, Input, OfferOutcome, OfferTarget};
+use crate::ffi::cstr::{to_cstring, to_string_lossy};
+use crate::ffi::guard::guard;
+use crate::router::CallHandle;
+
+use crate::app_args::{parse_args, parse_priority, parse_skills};
+use super::offers::outcome_for_cause;
+use super::runtime::{self, ActiveCall, Runtime};
+use super::session::Session;
+use super::sys;
+use super::waker::Registration;
+
+/// Silence that never ends (mod_tone_stream).
+const SILENCE: &str = "silence_stream://-1";
+
+pub fn exec(s: &Session<'_>, args: &str) {
+    let Some(rt) = runtime::current() else {
+        log::error!("hotline_queue: Hotline is not running");
+        s.set_var("hotline_result", Some("ERROR"));
+        return;
+    };
+    let _active = ActiveCall::new(rt);
+    let fail = |msg: String| {
+        log::error!("hotline_queue({args}): {msg}");
+        s.set_var("hotline_result", Some("ERROR"));
+    };
+    let parsed = match parse_args(args) {
+        Ok(a) => a,
+        Err(e) => return fail(e),
+    };
+    let priority = match parsed.priority {
+        Some(p) => p,
+        None => match s.get_var("hotline_priority").filter(|v| !v.trim().is_empty()) {
+            Some(v) => match parse_priority(&v) {
+                Ok(p) => p,
+                Err(e) => return fail(format!("hotline_priority: {e}")),
+            },
+            None => 0,
+        },
+    };
+    let skills = match parsed.skills.clone() {
+        Some(sk) => sk,
+        None => match s.get_var("hotline_skills").filter(|v| !v.trim().is_empty()) {
+            Some(v) => match parse_skills(&v) {
+                Ok(sk) => sk,
+                Err(e) => return fail(format!("hotline_skills: {e}")),
+            },
+            None => Vec::new(),
+        },
+    };
+    if parsed.callback_digit.is_some() {
+        // The router would hand the callback to a global executor that only
+        // the Asterisk module has so far: refuse rather than strand agents.
+        return fail("callback=: callbacks are not available on FreeSWITCH yet".into());
+    }
+    if !s.answer() {
+        return fail("cannot answer (caller gone)".into());
+    }
+    let uuid = s.uuid();
+    let caller = CallerInfo {
+        number: s.caller_number(),
+        name: s.caller_name(),
+        priority,
+        language: s.get_var("default_language").unwrap_or_default(),
+        skills,
+        data: vec![("uuid".into(), uuid.clone())],
+    };
+    let class = rt.config().queue(&parsed.queue).map(|q| q.music_class.clone()).unwrap_or_else(|| "default".into());
+    let music = music_url(&class, s);
+    let handle = match rt.router.enter(&parsed.queue, caller) {
+        Ok(h) => h,
+        Err(e) => return fail(e.to_string()),
+    };
+    s.set_var("hotline_callid", Some(&handle.id.to_string()));
+    s.set_var("hotline_queue", Some(&parsed.queue));
+    s.set_var("hotline_agent", None);
+    let reg = rt.waker.register(handle.id, &uuid, handle.wake.clone());
+    let mut call = QueueCall { rt, s, handle, reg, queue: parsed.queue, hold: Hold::Music(music), callback_digit: parsed.callback_digit };
+    call.run();
+}
+
+/// The FreeSWITCH file for a music class.
+fn music_url(class: &str, s: &Session<'_>) -> String {
+    let class = class.trim();
+    if class.contains("://") || class.starts_with('/') {
+        class.to_string()
+    } else if class.is_empty() || class == "default" {
+        s.get_var("hold_music").filter(|m| !m.trim().is_empty()).unwrap_or_else(|| "local_stream://moh".into())
+    } else {
+        format!("local_stream://{class}")
+    }
+}
+
+/// What the caller hears while waiting.
+enum Hold {
+    Music(String),
+    /// The music could not be played.
+    Silence,
+    /// Not even silence could be played: wait without media of our own.
+    Sleep,
+}
+
+struct QueueCall<'a, 's> {
+    rt: &'static Runtime,
+    s: &'a Session<'s>,
+    handle: CallHandle,
+    reg: Registration,
+    queue: String,
+    hold: Hold,
+    callback_digit: Option<char>,
+}
+
+/// How ringing ended.
+enum Rung {
+    /// Bridged and over.
+    Talked,
+    CallerGone,
+    /// Every agent failed: wait for the router's next decision.
+    Failed,
+}
+
+/// Context of the DTMF callback while music plays.
+struct DtmfCtx {
+    digit: Option<char>,
+    call: CallId,
+    number: String,
+    rt: &'static Runtime,
+}
+
+unsafe extern "C" fn on_dtmf(user: *mut c_void, digit: c_char) {
+    guard("hotline_queue dtmf", (), || {
+        // SAFETY: `user` is the DtmfCtx on the stack of QueueCall::hold,
+        // which outlives the playback that calls us.
+        let ctx = unsafe { &*(user as *const DtmfCtx) };
+        let d = digit as u8 as char;
+        if ctx.digit != Some(d) {
+            return;
+        }
+        if ctx.number.is_empty() {
+            log::warn!("hotline_queue: call {} asked for a callback but has no caller number", ctx.call);
+            return;
+        }
+        ctx.rt.router.report(Input::CallbackRequest { call: ctx.call, number: ctx.number.clone() });
+    })
+}
+
+impl QueueCall<'_, '_> {
+    fn id(&self) -> CallId {
+        self.handle.id
+    }
+
+    fn run(&mut self) {
+        loop {
+            // Arm first, then look: an action queued after the look wakes the
+            // music below (see waker.rs).
+            self.reg.arm();
+            match self.handle.actions.try_recv() {
+                Ok(action) => {
+                    self.disarm();
+                    if self.act(action) {
+                        return;
+                    }
+                    continue;
+                }
+                Err(TryRecvError::Disconnected) => {
+                    self.disarm();
+                    log::error!("hotline_queue: call {}: the router stopped", self.id());
+                    self.s.set_var("hotline_result", Some("ERROR"));
+                    return;
+                }
+                Err(TryRecvError::Empty) => {}
+            }
+            if !self.s.ready() {
+                self.disarm();
+                return self.left();
+            }
+            let r = self.hold();
+            self.disarm();
+            if r < 0 && !self.s.ready() {
+                return self.left();
+            }
+        }
+    }
+
+    fn disarm(&self) {
+        self.reg.disarm();
+        // A break that landed after the playback ended must not cut the
+        // next prompt short.
+        self.s.clear_break();
+    }
+
+    /// Wait in music until woken (1), the file ended (0) or failed/hung up (-1).
+    fn hold(&mut self) -> i32 {
+        let ctx = DtmfCtx { digit: self.callback_digit, call: self.id(), number: self.s.caller_number(), rt: self.rt };
+        let user = &ctx as *const DtmfCtx as *mut c_void;
+        let sp = self.s.as_ptr();
+        match &self.hold {
+            Hold::Music(url) => {
+                let file = to_cstring(url);
+                let started = std::time::Instant::now();
+                // SAFETY: our live session on its own thread; ctx outlives the call.
+                let r = unsafe { sys::hotline_fs_play(sp, file.as_ptr(), Some(on_dtmf), user) };
+                // An empty file "ends" at once: replaying it would spin.
+                let r = if r == 0 && started.elapsed() < std::time::Duration::from_millis(20) { -1 } else { r };
+                if r < 0 && self.s.ready() {
+                    log::warn!("hotline_queue: cannot play {url}; the caller waits in silence");
+                    self.hold = Hold::Silence;
+                }
+                r
+            }
+            Hold::Silence => {
+                let file = to_cstring(SILENCE);
+                // SAFETY: as above.
+                let r = unsafe { sys::hotline_fs_play(sp, file.as_ptr(), Some(on_dtmf), user) };
+                if r < 0 && self.s.ready() {
+                    log::warn!("hotline_queue: cannot play {SILENCE} (mod_tone_stream?); waiting without media");
+                    self.hold = Hold::Sleep;
+                }
+                r
+            }
+            // SAFETY: as above.
+            Hold::Sleep => unsafe { sys::hotline_fs_sleep(sp, 3_600_000, Some(on_dtmf), user) },
+        }
+    }
+
+    /// The caller left while waiting (hung up or transferred away).
+    fn left(&mut self) {
+        self.rt.router.report_final(Input::CallerHangup { call: self.id() });
+        let result = if self.s.transferred() { "TRANSFERRED" } else { "ABANDONED" };
+        self.s.set_var("hotline_result", Some(result));
+        log::debug!("hotline_queue: call {} left {}: {result}", self.id(), self.queue);
+    }
+
+    /// Apply one router decision; true ends the application.
+    fn act(&mut self, action: Action) -> bool {
+        match action {
+            Action::Offer { targets, timeout, .. } => match self.ring(&targets, timeout) {
+                Rung::Talked => {
+                    self.s.set_var("hotline_result", Some("ANSWERED"));
+                    true
+                }
+                Rung::CallerGone => {
+                    self.left();
+                    true
+                }
+                Rung::Failed => false,
+            },
+            Action::Announce { position, .. } => {
+                self.announce(position);
+                false
+            }
+            Action::Moved { queue, music_class, .. } => {
+                self.queue = queue.to_string();
+                self.s.set_var("hotline_queue", Some(&self.queue));
+                self.hold = Hold::Music(music_url(&music_class, self.s));
+                false
+            }
+            Action::Exit { reason, .. } => {
+                self.s.set_var("hotline_result", Some(reason.name()));
+                log::debug!("hotline_queue: call {} leaves {}: {}", self.id(), self.queue, reason.name());
+                true
+            }
+            Action::Callback { .. } => false,
+        }
+    }
+
+    /// "You are number N in line" (FreeSWITCH's standard prompts; missing
+    /// sound files only log).
+    fn announce(&mut self, position: usize) {
+        let sp = self.s.as_ptr();
+        let n = to_cstring(&position.to_string());
+        for f in ["ivr/ivr-you_are_number.wav", "", "ivr/ivr-in_line.wav"] {
+            if !self.s.ready() {
+                return;
+            }
+            // SAFETY: our live session on its own thread; valid C strings.
+            unsafe {
+                if f.is_empty() {
+                    sys::hotline_fs_say(sp, n.as_ptr(), c"number".as_ptr(), c"pronounced".as_ptr());
+                } else {
+                    let file = to_cstring(f);
+                    sys::hotline_fs_play(sp, file.as_ptr(), None, std::ptr::null_mut());
+                }
+            }
+        }
+    }
+
+    fn report(&self, agent: AgentId, outcome: OfferOutcome) {
+        log::debug!("hotline_queue: call {} agent #{agent}: {}", self.id(), outcome.name());
+        self.rt.router.report(Input::OfferResult { call: self.id(), agent, outcome });
+    }
+
+    /// Ring `targets` at once; the first to answer is bridged with the
+    /// caller.
+    fn ring(&mut self, targets: &[OfferTarget], timeout: u64) -> Rung {
+        let agents: Vec<AgentId> = targets.iter().map(|t| t.agent).collect();
+        let key = self.rt.offers.open(self.id(), &agents);
+        let secs = timeout.div_ceil(1000).clamp(1, u32::MAX as u64) as u32;
+        let dial = dial_string(targets, self.id(), &self.queue, key, secs);
+        log::debug!("hotline_queue: call {} rings {dial}", self.id());
+        // The caller keeps its music while the agents ring.
+        let ringback = match &self.hold {
+            Hold::Music(url) => Some(url.clone()),
+            _ => None,
+        };
+        let saved = ringback.as_ref().map(|_| self.s.get_var("transfer_ringback"));
+        if let Some(url) = &ringback {
+            self.s.set_var("transfer_ringback", Some(url));
+        }
+        let dial_c = to_cstring(&dial);
+        let mut bleg: *mut sys::switch_core_session_t = std::ptr::null_mut();
+        let mut cause: i32 = 0;
+        // SAFETY: our live session on its own thread; out-parameters are
+        // locals. On success bleg is a read-locked session we must release
+        // (hotline_fs_bridge / hotline_fs_leg_hangup do).
+        let rc = unsafe { sys::hotline_fs_originate(self.s.as_ptr(), dial_c.as_ptr(), secs, &mut bleg, &mut cause) };
+        if let Some(prev) = saved {
+            self.s.set_var("transfer_ringback", prev.as_deref());
+        }
+        if rc != 0 || bleg.is_null() {
+            let rest = self.rt.offers.close(key);
+            if !self.s.ready() {
+                // originate hung every leg up; the router frees the agents
+                // with the caller's hang-up.
+                return Rung::CallerGone;
+            }
+            let outcome = outcome_for_cause(cause.max(0) as u32);
+            for agent in rest {
+                self.report(agent, outcome);
+            }
+            return Rung::Failed;
+        }
+        // SAFETY: bleg is the answered, read-locked leg; the value is
+        // copied from its pool at once.
+        let answered_by = unsafe { to_string_lossy(sys::hotline_fs_leg_var(bleg, c"hotline_agent_id".as_ptr())) };
+        let _ = self.rt.offers.close(key);
+        let Some(winner) = answered_by.trim().parse::<AgentId>().ok().and_then(|id| targets.iter().find(|t| t.agent == id)) else {
+            log::error!("hotline_queue: call {}: answered leg has no known hotline_agent_id ({answered_by:?})", self.id());
+            // SAFETY: the locked leg from originate; released here.
+            unsafe { sys::hotline_fs_leg_hangup(bleg, sys::switch_call_cause_t::SWITCH_CAUSE_NORMAL_TEMPORARY_FAILURE.0 as i32) };
+            for agent in agents {
+                self.report(agent, OfferOutcome::Unavailable);
+            }
+            return Rung::Failed;
+        };
+        self.talk(winner.clone(), bleg)
+    }
+
+    /// Bridge caller and agent until one hangs up.
+    fn talk(&mut self, winner: OfferTarget, bleg: *mut sys::switch_core_session_t) -> Rung {
+        self.rt.router.report(Input::OfferResult { call: self.id(), agent: winner.agent, outcome: OfferOutcome::Answered });
+        self.s.set_var("hotline_agent", Some(&winner.name));
+        // The bridge would hang the caller up itself after the agent's
+        // hang-up with hangup_after_bridge=true; we do it after telling who
+        // ended the call.
+        let hab = self.s.get_var("hangup_after_bridge");
+        self.s.set_var("hangup_after_bridge", Some("false"));
+        // SAFETY: our live session and the read-locked answered leg, which
+        // the shim unlocks after the bridge; bleg is not used after this.
+        unsafe { sys::hotline_fs_bridge(self.s.as_ptr(), bleg) };
+        self.s.set_var("hangup_after_bridge", hab.as_deref());
+        let by = if self.s.transferred() {
+            EndedBy::Transfer
+        } else if !self.s.ready() {
+            EndedBy::Caller
+        } else {
+            EndedBy::Agent
+        };
+        self.rt.router.report_final(Input::CallEnded { call: self.id(), by });
+        log::debug!("hotline_queue: call {} with {} ended by {}", self.id(), winner.name, by.name());
+        if by == EndedBy::Agent && hab.as_deref().is_some_and(is_true) {
+            self.s.hangup(sys::switch_call_cause_t::SWITCH_CAUSE_NORMAL_CLEARING.0 as i32);
+        }
+        Rung::Talked
+    }
+}
+
+/// FreeSWITCH's idea of a true value (switch_true).
+fn is_true(v: &str) -> bool {
+    matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "yes" | "on" | "enabled" | "active" | "allow" | "1")
+}
+
+/// A value safe inside `{...}` / `[...]` dial-string variables.
+fn dial_value(v: &str) -> String {
+    v.chars().map(|c| if matches!(c, ',' | '[' | ']' | '{' | '}' | '\'' | '"' | '|' | ' ') { '_' } else { c }).collect()
+}
+
+/// `{common vars}[leg vars]contact,[leg vars]contact...`
+pub fn dial_string(targets: &[OfferTarget], call: CallId, queue: &str, offer: u64, secs: u32) -> String {
+    let mut d = format!(
+        "{{hotline_offer={offer},hotline_callid={call},hotline_queue={},ignore_early_media=true,instant_ringback=true,\
+originate_timeout={secs},loopback_bowout=false}}",
+        dial_value(queue)
+    );
+    for (i, t) in targets.iter().enumerate() {
+        if i > 0 {
+            d.push(',');
+        }
+        d.push_str(&format!("[hotline_agent_id={},hotline_agent={},leg_timeout={secs}]{}", t.agent, dial_value(&t.name), t.contact.trim()));
+    }
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn dial_strings_tag_every_leg() {
+        let t = |agent, name: &str, contact: &str| OfferTarget { agent, name: Arc::from(name), contact: Arc::from(contact) };
+        let d = dial_string(&[t(3, "a,1", "user/1000"), t(4, "b", "loopback/102/agents")], CallId(9), "sup port", 17, 5);
+        assert!(d.starts_with("{hotline_offer=17,hotline_callid=9,hotline_queue=sup_port,"), "{d}");
+        assert!(d.contains("originate_timeout=5"), "{d}");
+        assert!(d.ends_with("[hotline_agent_id=3,hotline_agent=a_1,leg_timeout=5]user/1000,[hotline_agent_id=4,hotline_agent=b,leg_timeout=5]loopback/102/agents"), "{d}");
+        assert!(is_true("TRUE") && !is_true("false"));
+    }
+}

@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! What exists while the module is loaded: the router thread, the
+//! configuration, the CUSTOM event sink thread, the waker thread and the
+//! offer registry. Created by `load`, dropped by `shutdown`, which joins
+//! every thread started here.
+//!
+//! Applications, the API and the event binding reach the runtime through
+//! [`current`], a lock-free pointer load. It is safe because FreeSWITCH
+//! read-locks the module's interface while one of its applications or API
+//! functions runs, and `unload mod_hotline` needs the write lock first
+//! ("Module in use." otherwise); the CHANNEL_HANGUP binding is removed
+//! (waiting for a running callback) before the runtime is freed.
+
+use std::os::raw::c_char;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+use std::thread::JoinHandle;
+
+use crate::core::{Config, ConfigError, Event, Input};
+use crate::ffi::cstr::{to_cstring, to_string_lossy};
+use crate::router::{Router, RouterOptions};
+
+use super::offers::Offers;
+use super::sys;
+use super::waker::Waker;
+
+/// Subclass of the CUSTOM events fired for every router event.
+pub const EVENT_SUBCLASS: &str = "hotline::info";
+
+/// Where the configuration lives: $HOTLINE_CONFIG, else hotline.toml in
+/// FreeSWITCH's conf dir.
+pub fn config_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("HOTLINE_CONFIG").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    // SAFETY: FreeSWITCH's global directory table; NULL or a C string
+    // living as long as the process.
+    let dir = unsafe { to_string_lossy(sys::hotline_fs_conf_dir()) };
+    let dir = if dir.is_empty() { "/usr/local/freeswitch/conf".to_string() } else { dir };
+    PathBuf::from(dir).join("hotline.toml")
+}
+
+pub struct Runtime {
+    pub router: Router,
+    pub config_path: PathBuf,
+    config: RwLock<Arc<Config>>,
+    /// Calls inside a Hotline application right now.
+    pub active: AtomicUsize,
+    pub waker: Waker,
+    pub offers: Offers,
+    sink: Option<JoinHandle<()>>,
+}
+
+static CURRENT: AtomicPtr<Runtime> = AtomicPtr::new(std::ptr::null_mut());
+
+/// The loaded runtime, if any.
+pub fn current() -> Option<&'static Runtime> {
+    let p = CURRENT.load(Ordering::Acquire);
+    // SAFETY: set from Box::into_raw in `install` and freed only in
+    // `uninstall`, when nothing of this module can run (see the module doc).
+    unsafe { p.as_ref() }
+}
+
+fn setup_error(path: &std::path::Path, message: String) -> ConfigError {
+    ConfigError { file: path.display().to_string(), line: 0, key: String::new(), message }
+}
+
+/// Start everything and publish it. Errors name the configuration problem
+/// (file:line: key: message).
+pub fn install() -> Result<(), ConfigError> {
+    let path = config_path();
+    if current().is_some() {
+        return Err(setup_error(&path, "a previous instance is still draining calls (forced unload); restart FreeSWITCH".into()));
+    }
+    let cfg = Arc::new(Config::load(&path)?);
+    let router = Router::start(cfg.clone(), RouterOptions::default())
+        .map_err(|e| setup_error(&path, format!("cannot start the router thread: {e}")))?;
+    let waker = Waker::start().map_err(|e| setup_error(&path, format!("cannot start the waker thread: {e}")))?;
+    let sink = match router.events() {
+        Some(rx) => Some(
+            std::thread::Builder::new()
+                .name("hotline-events".into())
+                .spawn(move || {
+                    // Ends when the router thread is gone (its sender dropped).
+                    while let Ok(e) = rx.recv() {
+                        fire_event(&e);
+                    }
+                })
+                .map_err(|e| setup_error(&path, format!("cannot start the event thread: {e}")))?,
+        ),
+        None => None,
+    };
+    log::info!("Hotline: {} queues, {} agents from {}", cfg.queues.len(), cfg.agents.len(), path.display());
+    let rt = Box::new(Runtime {
+        router,
+        config_path: path,
+        config: RwLock::new(cfg),
+        active: AtomicUsize::new(0),
+        waker,
+        offers: Offers::default(),
+        sink,
+    });
+    CURRENT.store(Box::into_raw(rt), Ordering::Release);
+    Ok(())
+}
+
+/// Stop and join everything. Refused (false) while calls are active.
+pub fn uninstall() -> bool {
+    let Some(rt) = current() else { return true };
+    let active = rt.active.load(Ordering::Acquire);
+    if active > 0 {
+        log::warn!("Hotline: {active} calls are in Hotline applications; not stopping");
+        return false;
+    }
+    let p = CURRENT.swap(std::ptr::null_mut(), Ordering::AcqRel);
+    // SAFETY: p came from Box::into_raw in install and is unpublished now.
+    let rt = unsafe { Box::from_raw(p) };
+    let Runtime { router, mut waker, sink, .. } = *rt;
+    waker.stop();
+    // Joins the router thread; its event sender goes with it...
+    router.shutdown();
+    // ...so the sink drains what is left and ends.
+    if let Some(t) = sink {
+        let _ = t.join();
+    }
+    true
+}
+
+impl Runtime {
+    pub fn config(&self) -> Arc<Config> {
+        self.config.read().map(|c| c.clone()).unwrap_or_else(|e| e.into_inner().clone())
+    }
+
+    /// Re-read the configuration file and swap it in. On error the old one
+    /// stays and the error (file:line: key: message) is returned.
+    pub fn reload(&self) -> Result<Arc<Config>, ConfigError> {
+        let cfg = Arc::new(Config::load(&self.config_path)?);
+        self.router
+            .send(Input::Reload(cfg.clone()))
+            .map_err(|e| setup_error(&self.config_path, format!("reload not applied: {e}")))?;
+        match self.config.write() {
+            Ok(mut c) => *c = cfg.clone(),
+            Err(e) => *e.into_inner() = cfg.clone(),
+        }
+        Ok(cfg)
+    }
+}
+
+/// Counts a call in a Hotline application for as long as it lives.
+pub struct ActiveCall(&'static Runtime);
+
+impl ActiveCall {
+    pub fn new(rt: &'static Runtime) -> ActiveCall {
+        rt.active.fetch_add(1, Ordering::AcqRel);
+        ActiveCall(rt)
+    }
+}
+
+impl Drop for ActiveCall {
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// One router event as a CUSTOM `hotline::info` event: `Hotline-Event:
+/// <Name>` and `Hotline-<Key>: <value>` for every field.
+fn fire_event(e: &Event) {
+    let mut names = vec![to_cstring("Hotline-Event")];
+    let mut values = vec![to_cstring(e.kind.name())];
+    for (k, v) in e.kind.fields() {
+        names.push(to_cstring(&format!("Hotline-{k}")));
+        values.push(to_cstring(&v.replace(['\r', '\n'], " ")));
+    }
+    let np: Vec<*const c_char> = names.iter().map(|c| c.as_ptr()).collect();
+    let vp: Vec<*const c_char> = values.iter().map(|c| c.as_ptr()).collect();
+    let subclass = to_cstring(EVENT_SUBCLASS);
+    // SAFETY: n valid C strings in each array, alive for the call; the
+    // event copies them.
+    unsafe { sys::hotline_fs_fire_custom(subclass.as_ptr(), np.as_ptr(), vp.as_ptr(), np.len() as _) };
+}

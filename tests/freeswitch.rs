@@ -1,0 +1,378 @@
+//! mod_hotline inside a real FreeSWITCH 1.10, with real calls: callers and
+//! agents are loopback channels scripted by tests/fs/dialplan.xml, driven
+//! over the event socket.
+//!
+//! Needs the module built with `--features freeswitch` and a FreeSWITCH
+//! installation: `$HOTLINE_FREESWITCH` (prefix) or `pkg-config freeswitch`.
+//! Without one every test prints "skipped: FreeSWITCH not installed (...)"
+//! and passes. Run:
+//!
+//! ```text
+//! cargo test --release --features freeswitch --test freeswitch -- --test-threads=1
+//! ```
+//!
+//! The switch is started once for the whole binary (see
+//! tests/freeswitch/switch.rs) with its own configuration, on 127.0.0.1
+//! ports of its own (event socket 28021), and stopped at exit.
+#![cfg(feature = "freeswitch")]
+
+mod freeswitch {
+    pub mod esl;
+    pub mod switch;
+}
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use freeswitch::esl::field;
+use freeswitch::switch::{stamp, switch, Switch};
+
+fn agents_offered(s: &Switch, from: usize, queue: &str) -> Vec<String> {
+    s.hotline(from, "CallOffered").iter().filter(|e| field(e, "Hotline-Queue") == queue).map(|e| field(e, "Hotline-Agent").to_string()).collect()
+}
+
+/// Place `n` callers one after another (each waits for the previous call to
+/// end) and return who answered each call.
+fn sequential(s: &Switch, queue: &str, n: usize, number_base: u64) -> Vec<String> {
+    let mut order = Vec::new();
+    for i in 0..n {
+        let from = s.mark();
+        let number = format!("{}", number_base + i as u64);
+        s.call(queue, &number, 60_000);
+        let id = s.call_id(from, &number);
+        let ended = s.wait_hotline(from, "CallEnded", 1, 30, |e| field(e, "Hotline-CallId") == id);
+        order.push(field(&ended[0], "Hotline-Agent").to_string());
+        s.caller_done(from, queue, 1, 15);
+    }
+    order
+}
+
+#[test]
+fn module_loads_and_answers_the_api() {
+    let Some((s, _g)) = switch() else { return };
+    let out = s.api("hotline show queues");
+    assert!(out.lines().any(|l| l.starts_with("linear ") && l.contains("linear")), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("rr ") && l.contains("round-robin")), "{out}");
+    let agents = s.api("hotline show agents");
+    assert!(agents.lines().any(|l| l.starts_with("a261 ") && l.contains("logged-out")), "{agents}");
+    assert!(s.api("hotline show calls").contains("0 calls"));
+    assert!(s.api("hotline stats").contains("routing decisions"));
+    assert!(s.api("hotline dance").starts_with("-USAGE"), "bad words give the usage");
+    assert!(s.api("hotline agent login nosuchagent").contains("no agent named"));
+    // Log lines come out of the log bridge with their source location.
+    assert!(s.log().contains("Hotline 0.1.0 loaded"));
+}
+
+#[test]
+fn a_call_is_answered_by_an_agent_and_bridged() {
+    let Some((s, _g)) = switch() else { return };
+    s.agent_mode(100, "answer", 1000);
+    let from = s.mark();
+    s.call("basic", "9100000", 30_000);
+    let id = s.call_id(from, "9100000");
+    let offered = s.wait_hotline(from, "CallOffered", 1, 10, |e| field(e, "Hotline-CallId") == id);
+    assert_eq!(field(&offered[0], "Hotline-Agent"), "a100");
+    let ans = s.wait_hotline(from, "CallAnswered", 1, 10, |e| field(e, "Hotline-CallId") == id);
+    assert_eq!(field(&ans[0], "Hotline-Agent"), "a100");
+    // A real bridge between the caller's leg and the agent's leg.
+    let bridged = s.esl.wait_n(from, 1, Duration::from_secs(10), |e| {
+        field(e, "Event-Name") == "CHANNEL_BRIDGE" && field(e, "variable_hotline_callid") == id
+    });
+    assert_eq!(field(&bridged[0], "variable_hotline_queue"), "basic");
+    let ended = s.wait_hotline(from, "CallEnded", 1, 15, |e| field(e, "Hotline-CallId") == id);
+    assert_eq!(field(&ended[0], "Hotline-EndedBy"), "agent");
+    let talk: u64 = field(&ended[0], "Hotline-TalkMs").parse().unwrap_or(0);
+    assert!((800..5000).contains(&talk), "talk {talk} ms for a 1 s agent: {ended:?}");
+    let done = s.caller_done(from, "basic", 1, 15);
+    assert_eq!(field(&done[0], "variable_hotline_result"), "ANSWERED");
+    assert_eq!(field(&done[0], "variable_hotline_agent"), "a100");
+    assert_eq!(field(&done[0], "variable_hotline_callid"), id);
+    // The agent leg carried the screen-pop variables and its agent id.
+    let leg = s.esl.wait_n(from, 1, Duration::from_secs(10), |e| {
+        field(e, "Event-Name") == "CHANNEL_HANGUP_COMPLETE" && field(e, "Channel-Name").starts_with("loopback/100-a")
+    });
+    assert_eq!(field(&leg[0], "variable_hotline_callid"), id);
+    assert_eq!(field(&leg[0], "variable_hotline_agent_id"), "0");
+    s.settle();
+}
+
+#[test]
+fn linear_strategy_starts_from_the_top() {
+    let Some((s, _g)) = switch() else { return };
+    for id in [101, 102, 103] {
+        s.agent_mode(id, "answer", 500);
+    }
+    assert_eq!(sequential(s, "linear", 3, 9_101_000), ["a101", "a101", "a101"]);
+    // Top agent busy with a call: the next one down.
+    s.agent_mode(101, "answer", 4000);
+    let from = s.mark();
+    s.call("linear", "9101100", 60_000);
+    s.wait_hotline(from, "CallAnswered", 1, 15, |e| field(e, "Hotline-Agent") == "a101");
+    s.call("linear", "9101101", 60_000);
+    s.wait_hotline(from, "CallAnswered", 2, 15, |_| true);
+    assert_eq!(agents_offered(s, from, "linear"), ["a101", "a102"]);
+    s.caller_done(from, "linear", 2, 20);
+    s.settle();
+}
+
+#[test]
+fn round_robin_strategy_rotates() {
+    let Some((s, _g)) = switch() else { return };
+    for id in [111, 112, 113] {
+        s.agent_mode(id, "answer", 300);
+    }
+    let order = sequential(s, "rr", 5, 9_111_000);
+    let pos = |a: &str| ["a111", "a112", "a113"].iter().position(|x| *x == a).expect("member");
+    for w in order.windows(2) {
+        assert_eq!((pos(&w[0]) + 1) % 3, pos(&w[1]), "{order:?}");
+    }
+    s.settle();
+}
+
+#[test]
+fn ring_all_reports_each_leg_at_once_and_first_answer_wins() {
+    let Some((s, _g)) = switch() else { return };
+    // One busy leg among legs that ring: its failure is reported at once,
+    // not when the others give up (ring timeout 5 s).
+    s.agent_mode(141, "busy", 1000);
+    s.agent_mode(142, "noanswer", 1000);
+    s.agent_mode(143, "noanswer", 1000);
+    let from = s.mark();
+    s.call("ringall", "9141000", 7_000);
+    let id = s.call_id(from, "9141000");
+    let offered = s.wait_hotline(from, "CallOffered", 3, 10, |e| field(e, "Hotline-CallId") == id);
+    let busy = s.wait_hotline(from, "OfferFailed", 1, 10, |e| field(e, "Hotline-Agent") == "a141");
+    assert_eq!(field(&busy[0], "Hotline-Outcome"), "busy");
+    let dt = stamp(&busy[0]) - stamp(&offered[0]);
+    assert!(dt < 2_000_000, "busy leg reported {dt} µs after the offer (ring timeout 5 s)");
+    let timeouts = s.wait_hotline(from, "OfferFailed", 2, 15, |e| field(e, "Hotline-Outcome") == "no-answer");
+    let mut who: Vec<&str> = timeouts.iter().map(|e| field(e, "Hotline-Agent")).collect();
+    who.sort();
+    assert_eq!(who, ["a142", "a143"]);
+    let done = s.caller_done(from, "ringall", 1, 15);
+    assert_eq!(field(&done[0], "variable_hotline_result"), "ABANDONED");
+    // A new caller; now one answers: it wins, the others are cancelled.
+    s.agent_mode(141, "noanswer", 1000);
+    s.agent_mode(142, "answer", 1000);
+    s.agent_mode(143, "noanswer", 1000);
+    let from = s.mark();
+    s.call("ringall", "9141001", 30_000);
+    let id = s.call_id(from, "9141001");
+    let ans = s.wait_hotline(from, "CallAnswered", 1, 15, |e| field(e, "Hotline-CallId") == id);
+    assert_eq!(field(&ans[0], "Hotline-Agent"), "a142");
+    let mut rung = agents_offered(s, from, "ringall");
+    rung.sort();
+    assert_eq!(rung, ["a141", "a142", "a143"]);
+    let cancelled = s.wait_hotline(from, "OfferFailed", 2, 10, |e| field(e, "Hotline-Outcome") == "cancelled");
+    assert_eq!(cancelled.len(), 2);
+    let done = s.caller_done(from, "ringall", 1, 15);
+    assert_eq!(field(&done[0], "variable_hotline_result"), "ANSWERED");
+    for id in [141, 142, 143] {
+        s.agent_mode(id, "answer", 500);
+    }
+    s.settle();
+}
+
+#[test]
+fn no_answer_goes_to_the_next_agent_at_once_and_parks_the_missing_agent() {
+    let Some((s, _g)) = switch() else { return };
+    s.agent_mode(201, "noanswer", 1000);
+    s.agent_mode(202, "answer", 1000);
+    s.agent_mode(203, "answer", 1000);
+    s.api("hotline agent ready a201");
+    let from = s.mark();
+    s.call("noanswer", "9201000", 60_000);
+    let failed = s.wait_hotline(from, "OfferFailed", 1, 15, |e| field(e, "Hotline-Agent") == "a201");
+    assert_eq!(field(&failed[0], "Hotline-Outcome"), "no-answer");
+    let t = Instant::now();
+    let ans = s.wait_hotline(from, "CallAnswered", 1, 15, |e| field(e, "Hotline-Queue") == "noanswer");
+    assert_ne!(field(&ans[0], "Hotline-Agent"), "a201", "not back to the agent that just failed");
+    assert!(t.elapsed() < Duration::from_secs(2), "re-offer took {:?}", t.elapsed());
+    s.caller_done(from, "noanswer", 1, 15);
+    // A second miss in a row parks a201 on break with reason no-answer.
+    let from = s.mark();
+    s.call("noanswer", "9201001", 60_000);
+    let st = s.wait_hotline(from, "AgentState", 1, 20, |e| field(e, "Hotline-Agent") == "a201" && field(e, "Hotline-State") == "break");
+    assert_eq!(field(&st[0], "Hotline-Reason"), "no-answer");
+    s.caller_done(from, "noanswer", 1, 20);
+    s.agent_mode(201, "answer", 1000);
+    s.api("hotline agent ready a201");
+    s.settle();
+}
+
+#[test]
+fn busy_agent_is_reported_and_not_left_stuck() {
+    let Some((s, _g)) = switch() else { return };
+    s.agent_mode(291, "busy", 1000);
+    let from = s.mark();
+    s.call("busy", "9291000", 3000);
+    let failed = s.wait_hotline(from, "OfferFailed", 1, 15, |e| field(e, "Hotline-Agent") == "a291");
+    assert_eq!(field(&failed[0], "Hotline-Outcome"), "busy");
+    // The caller gives up; the agent is available again.
+    s.wait_hotline(from, "CallAbandoned", 1, 15, |_| true);
+    let done = s.caller_done(from, "busy", 1, 10);
+    assert_eq!(field(&done[0], "variable_hotline_result"), "ABANDONED");
+    let agents = s.api("hotline show agents");
+    assert!(agents.lines().any(|l| l.starts_with("a291 ") && l.contains("available")), "{agents}");
+    s.agent_mode(291, "answer", 1000);
+    s.settle();
+}
+
+#[test]
+fn caller_abandon_while_ringing_frees_the_agent() {
+    let Some((s, _g)) = switch() else { return };
+    s.agent_mode(281, "noanswer", 1000);
+    let from = s.mark();
+    s.call("abandon", "9281000", 2000);
+    s.wait_hotline(from, "CallOffered", 1, 10, |e| field(e, "Hotline-Agent") == "a281");
+    let ab = s.wait_hotline(from, "CallAbandoned", 1, 15, |_| true);
+    assert_eq!(field(&ab[0], "Hotline-Queue"), "abandon");
+    s.wait_hotline(from, "AgentState", 1, 10, |e| field(e, "Hotline-Agent") == "a281" && field(e, "Hotline-State") == "available");
+    let done = s.caller_done(from, "abandon", 1, 10);
+    assert_eq!(field(&done[0], "variable_hotline_result"), "ABANDONED");
+    // The agent's ringing leg was torn down with the caller.
+    s.esl.wait_n(from, 1, Duration::from_secs(10), |e| {
+        field(e, "Event-Name") == "CHANNEL_HANGUP_COMPLETE" && field(e, "variable_hotline_agent") == "a281"
+    });
+    s.agent_mode(281, "answer", 1000);
+    s.settle();
+}
+
+#[test]
+fn agent_logs_in_and_out_from_the_dialplan_and_the_waiting_caller_is_woken_at_once() {
+    let Some((s, _g)) = switch() else { return };
+    s.agent_mode(261, "answer", 1000);
+    let from = s.mark();
+    s.call("login", "9261000", 30_000);
+    s.call_id(from, "9261000");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(s.hotline(from, "CallOffered").is_empty(), "nobody is logged in yet");
+    s.agent_command("login", "a261");
+    let login = s.wait_hotline(from, "AgentState", 1, 10, |e| field(e, "Hotline-Agent") == "a261" && field(e, "Hotline-State") == "available");
+    let cmd = s.esl.wait_n(from, 1, Duration::from_secs(10), |e| field(e, "Hotline-Test") == "AgentCommand");
+    assert_eq!(field(&cmd[0], "Hotline-Result"), "OK");
+    // The caller sleeping in music hears of the decision within frames:
+    // the agent's leg is created right after the login.
+    let leg = s.esl.wait_n(from, 1, Duration::from_secs(10), |e| {
+        field(e, "Event-Name") == "CHANNEL_CREATE" && field(e, "Channel-Name").starts_with("loopback/261-a")
+    });
+    let dt = stamp(&leg[0]) - stamp(&login[0]);
+    println!("login -> agent leg created: {dt} µs");
+    assert!(dt < 250_000, "the waiting caller took {dt} µs to act on the router's decision");
+    let ans = s.wait_hotline(from, "CallAnswered", 1, 10, |_| true);
+    assert_eq!(field(&ans[0], "Hotline-Agent"), "a261");
+    s.caller_done(from, "login", 1, 15);
+    let from = s.mark();
+    s.agent_command("logout", "a261");
+    s.wait_hotline(from, "AgentState", 1, 10, |e| field(e, "Hotline-Agent") == "a261" && field(e, "Hotline-State") == "logged-out");
+    // A bad argument fails that call with ERROR, nothing else.
+    s.agent_command("dance", "a261");
+    s.agent_command("login", "nosuchagent");
+    let bad = s.esl.wait_n(from, 3, Duration::from_secs(10), |e| field(e, "Hotline-Test") == "AgentCommand");
+    let results: Vec<&str> = bad.iter().map(|e| field(e, "Hotline-Result")).collect();
+    assert_eq!(results, ["OK", "ERROR", "ERROR"]);
+    assert!(s.api("status").contains("UP"));
+    s.settle();
+}
+
+#[test]
+fn unload_is_refused_while_a_call_waits_and_clean_when_idle() {
+    let Some((s, _g)) = switch() else { return };
+    let from = s.mark();
+    // A caller waiting in a queue with nobody logged in.
+    s.call("hold", "9271000", 3000);
+    s.call_id(from, "9271000");
+    let out = s.api("unload mod_hotline");
+    assert!(out.contains("in use"), "unload while busy: {out}");
+    assert_eq!(s.api("module_exists mod_hotline").trim(), "true");
+    assert!(s.api("hotline show calls").contains("1 calls"));
+    s.wait_hotline(from, "CallAbandoned", 1, 15, |_| true);
+    s.caller_done(from, "hold", 1, 10);
+    let out = s.api("unload mod_hotline");
+    let gone = s.api("module_exists mod_hotline");
+    // Whatever happened, load it again for the other tests.
+    let again = s.api("load mod_hotline");
+    assert!(out.starts_with("+OK") && !out.contains("-ERR"), "unload when idle: {out}");
+    assert_eq!(gone.trim(), "false");
+    assert!(!again.contains("-ERR"), "load again: {again}");
+    assert!(s.api("hotline show queues").contains("linear"));
+    let log = s.log();
+    assert!(log.contains("Hotline unloaded"), "shutdown ran");
+    s.settle();
+}
+
+#[test]
+fn a_configuration_error_declines_the_load_with_its_location() {
+    let Some((s, _g)) = switch() else { return };
+    let path = s.root.join("conf/hotline.toml");
+    let good = std::fs::read_to_string(&path).expect("hotline.toml");
+    let bad = good.replacen("strategy = \"round-robin\"", "strategy = \"round-robbin\"", 1);
+    assert_ne!(bad, good);
+    let line = bad.lines().position(|l| l.contains("round-robbin")).expect("line") + 1;
+    let out = s.api("unload mod_hotline");
+    assert!(!out.contains("-ERR"), "{out}");
+    std::fs::write(&path, &bad).expect("write");
+    let out = s.api("load mod_hotline");
+    std::fs::write(&path, &good).expect("restore");
+    let again = s.api("load mod_hotline");
+    assert!(out.contains("-ERR"), "loaded a broken configuration: {out}");
+    assert!(!again.contains("-ERR"), "{again}");
+    assert_eq!(s.api("module_exists mod_hotline").trim(), "true");
+    let log = s.log();
+    let want = format!("hotline.toml:{line}: strategy");
+    assert!(log.lines().any(|l| l.contains("Hotline not loaded") && l.contains(&want)), "no {want:?} in the log");
+    s.settle();
+}
+
+#[test]
+fn a_panic_inside_an_app_does_not_take_freeswitch_down() {
+    let Some((s, _g)) = switch() else { return };
+    s.esl.bgapi("originate loopback/panic/hotline-null &park()");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !s.log().contains("panic caught at the C boundary") {
+        assert!(Instant::now() < deadline, "no panic report in the log");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(s.api("status").contains("UP"));
+    // The module still works.
+    s.agent_mode(100, "answer", 300);
+    let from = s.mark();
+    s.call("basic", "9100900", 30_000);
+    s.wait_hotline(from, "CallAnswered", 1, 15, |_| true);
+    s.caller_done(from, "basic", 1, 15);
+    s.settle();
+}
+
+#[test]
+fn many_callers_each_answered_once() {
+    let Some((s, _g)) = switch() else { return };
+    for id in [111, 112, 113] {
+        s.agent_mode(id, "answer", 200);
+    }
+    let n = 15;
+    let from = s.mark();
+    for i in 0..n {
+        s.call("rr", &format!("9119{i:03}"), 120_000);
+    }
+    let done = s.caller_done(from, "rr", n, 120);
+    assert!(done.iter().all(|e| field(e, "variable_hotline_result") == "ANSWERED"), "{done:?}");
+    let answered = s.hotline(from, "CallAnswered");
+    let distinct: HashSet<&str> = answered.iter().map(|e| field(e, "Hotline-CallId")).collect();
+    assert_eq!(distinct.len(), n);
+    assert_eq!(answered.len(), n, "no call answered twice");
+    s.settle();
+}
+
+/// The shipped FreeSWITCH example configuration parses and dials
+/// FreeSWITCH endpoints (runs without FreeSWITCH).
+#[test]
+fn example_configuration_is_valid() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("dialplan/freeswitch/hotline.toml");
+    let cfg = hotline::core::Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!cfg.agents.is_empty());
+    for a in &cfg.agents {
+        assert!(a.contact.starts_with("user/") || a.contact.starts_with("loopback/"), "{}: {}", a.name, a.contact);
+    }
+    let xml = std::fs::read_to_string(path.with_file_name("dialplan/hotline.xml")).expect("hotline.xml");
+    assert!(xml.lines().any(|l| l.trim() == "<include>") && xml.lines().any(|l| l.trim() == "</include>"));
+}
