@@ -376,3 +376,100 @@ fn example_configuration_is_valid() {
     let xml = std::fs::read_to_string(path.with_file_name("dialplan/hotline.xml")).expect("hotline.xml");
     assert!(xml.lines().any(|l| l.trim() == "<include>") && xml.lines().any(|l| l.trim() == "</include>"));
 }
+
+#[test]
+fn longest_idle_and_skills_strategies_order_agents() {
+    let Some((s, _g)) = switch() else { return };
+    for id in [121, 122, 123] {
+        s.agent_mode(id, "answer", 300);
+    }
+    let order = sequential(s, "idle", 4, 9_121_000);
+    assert_eq!(order[3], order[0], "{order:?}");
+    assert_eq!(order[..3].iter().collect::<HashSet<_>>().len(), 3, "{order:?}");
+    for id in [151, 152, 153] {
+        s.agent_mode(id, "answer", 4000);
+    }
+    let from = s.mark();
+    for i in 0..3 {
+        s.call("skills", &format!("915100{i}"), 60_000);
+        s.wait_hotline(from, "CallAnswered", i + 1, 15, |e| field(e, "Hotline-Queue") == "skills");
+    }
+    assert_eq!(agents_offered(s, from, "skills"), ["a152", "a153", "a151"]);
+    s.caller_done(from, "skills", 3, 20);
+    s.settle();
+}
+
+#[test]
+fn wrap_up_is_respected() {
+    let Some((s, _g)) = switch() else { return };
+    s.agent_mode(211, "answer", 300);
+    let from = s.mark();
+    s.call("wrapup", "9211000", 60_000);
+    let ended = s.wait_hotline(from, "CallEnded", 1, 15, |_| true);
+    let from2 = s.mark();
+    s.call("wrapup", "9211001", 60_000);
+    let offered = s.wait_hotline(from2, "CallOffered", 1, 15, |_| true);
+    let gap_ms = (stamp(&offered[0]) - stamp(&ended[0])) / 1000;
+    assert!(gap_ms >= 2900, "offered {gap_ms} ms after the last call; wrap-up is 3 s");
+    s.caller_done(from2, "wrapup", 1, 15);
+    s.settle();
+}
+
+#[test]
+fn priority_callers_are_served_first() {
+    let Some((s, _g)) = switch() else { return };
+    s.agent_mode(221, "answer", 2000);
+    let from = s.mark();
+    s.call("prio", "9221000", 60_000);
+    s.wait_hotline(from, "CallAnswered", 1, 15, |_| true);
+    s.call("prio", "9221001", 60_000);
+    s.call_id(from, "9221001");
+    s.call("prio", "9221002", 60_000);
+    s.call_id(from, "9221002");
+    let out = s.api("originate {origination_caller_id_number=9221009,hotline_priority=10}loopback/prio/hotline-callers &sleep(60000)");
+    assert!(out.starts_with("+OK"), "{out}");
+    let vip = s.call_id(from, "9221009");
+    let answered = s.wait_hotline(from, "CallAnswered", 2, 20, |_| true);
+    assert_eq!(field(&answered[1], "Hotline-CallId"), vip, "the VIP goes first");
+    s.caller_done(from, "prio", 4, 40);
+    s.settle();
+}
+
+#[test]
+fn overflow_max_wait_and_leave_when_empty() {
+    let Some((s, _g)) = switch() else { return };
+    s.agent_mode(232, "answer", 500);
+    let from = s.mark();
+    s.call("over", "9231000", 60_000);
+    let moved = s.wait_hotline(from, "CallMoved", 1, 10, |_| true);
+    assert_eq!((field(&moved[0], "Hotline-From"), field(&moved[0], "Hotline-Queue")), ("over", "overtarget"));
+    let ans = s.wait_hotline(from, "CallAnswered", 1, 10, |_| true);
+    assert_eq!(field(&ans[0], "Hotline-Agent"), "a232");
+    s.caller_done(from, "over", 1, 15);
+    let from = s.mark();
+    s.call("maxwait", "9241000", 60_000);
+    let done = s.caller_done(from, "maxwait", 1, 15);
+    assert_eq!(field(&done[0], "variable_hotline_result"), "TIMEOUT");
+    let from = s.mark();
+    s.call("empty", "9251000", 60_000);
+    let done = s.caller_done(from, "empty", 1, 10);
+    assert_eq!(field(&done[0], "variable_hotline_result"), "LEAVEEMPTY");
+    s.settle();
+}
+
+#[test]
+fn reload_during_a_live_call_keeps_the_call() {
+    let Some((s, _g)) = switch() else { return };
+    s.agent_mode(272, "answer", 3000);
+    let from = s.mark();
+    s.call("reload2", "9272000", 60_000);
+    s.wait_hotline(from, "CallAnswered", 1, 10, |_| true);
+    let out = s.api("hotline reload");
+    assert!(out.contains("reloaded"), "{out}");
+    s.wait_hotline(from, "ConfigReloaded", 1, 10, |_| true);
+    let ended = s.wait_hotline(from, "CallEnded", 1, 15, |_| true);
+    assert_eq!(field(&ended[0], "Hotline-Agent"), "a272");
+    let done = s.caller_done(from, "reload2", 1, 10);
+    assert_eq!(field(&done[0], "variable_hotline_result"), "ANSWERED");
+    s.settle();
+}
