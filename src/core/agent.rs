@@ -62,7 +62,8 @@ pub struct Member {
 pub struct Agent {
     pub name: Arc<str>,
     pub contact: Arc<str>,
-    pub cfg: AgentConfig,
+    /// Configuration (cold: behind a pointer so the hot fields stay close).
+    pub cfg: Arc<AgentConfig>,
     pub members: Vec<Member>,
     pub state: AgentState,
     pub since: Time,

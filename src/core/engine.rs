@@ -272,7 +272,7 @@ impl Engine {
                     self.agents.push(Agent {
                         name: name.clone(),
                         contact: Arc::from(ac.contact.as_str()),
-                        cfg: ac.clone(),
+                        cfg: Arc::new(ac.clone()),
                         members: Vec::new(),
                         state,
                         since: now,
@@ -290,7 +290,7 @@ impl Engine {
                 }
             };
             let a = &mut self.agents[ix as usize];
-            a.cfg = ac.clone();
+            a.cfg = Arc::new(ac.clone());
             a.contact = Arc::from(ac.contact.as_str());
             a.retired = false;
             a.members.clear();
