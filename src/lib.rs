@@ -19,6 +19,7 @@ pub mod admin;
 pub mod app_args;
 pub mod core;
 pub mod router;
+pub mod service;
 pub mod sim;
 pub mod ffi;
 #[cfg(feature = "asterisk")]

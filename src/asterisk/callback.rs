@@ -10,12 +10,11 @@
 
 use std::os::raw::c_int;
 use std::ptr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError};
+use crossbeam_channel::Receiver;
 
 use crate::core::{Action, CallId, EndedBy, Input, OfferOutcome, OfferTarget};
 
@@ -26,13 +25,13 @@ use super::sys;
 /// How long the customer may ring before the callback counts as failed.
 const CUSTOMER_RING: Duration = Duration::from_secs(45);
 
-/// Consume the router's global actions until `stop`; joins every callback
-/// thread it started before returning.
-pub fn executor(rx: Receiver<Action>, stop: Arc<AtomicBool>) {
+/// Consume the router's global actions until the router stops; joins every
+/// callback thread it started before returning.
+pub fn executor(rx: Receiver<Action>) {
     let running: Mutex<Vec<JoinHandle<()>>> = Mutex::new(Vec::new());
-    while !stop.load(Ordering::Relaxed) {
-        match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(Action::Callback { call, queue, number, target, timeout }) => {
+    while let Ok(action) = rx.recv() {
+        match action {
+            Action::Callback { call, queue, number, target, timeout } => {
                 let spawned = std::thread::Builder::new()
                     .name(format!("hotline-cb-{call}"))
                     .spawn(move || run(call, &queue, &number, &target, timeout));
@@ -45,9 +44,7 @@ pub fn executor(rx: Receiver<Action>, stop: Arc<AtomicBool>) {
                     Err(e) => log::error!("Hotline: cannot start callback {call}: {e}"),
                 }
             }
-            Ok(_) => {}
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => break,
+            _ => {}
         }
     }
     for t in running.into_inner().unwrap_or_else(|e| e.into_inner()) {

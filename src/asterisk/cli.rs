@@ -32,23 +32,9 @@ pub fn run(args: &[String]) -> CliOutput {
     let Some(rt) = runtime::current() else {
         return CliOutput::Text("Hotline is not running (see the log for the configuration error)\n".into());
     };
-    match admin::run(&rt.router, &AsteriskHost(rt), rest) {
+    match admin::run(&rt.router, &rt.service, rest) {
         admin::Outcome::Text(t) => CliOutput::Text(t),
         admin::Outcome::Usage => CliOutput::ShowUsage,
-    }
-}
-
-struct AsteriskHost(&'static runtime::Runtime);
-
-impl admin::Host for AsteriskHost {
-    fn reload(&self) -> Result<String, String> {
-        self.0
-            .reload()
-            .map(|c| format!("{} queues, {} agents from {}", c.queues.len(), c.agents.len(), self.0.config_path.display()))
-            .map_err(|e| e.to_string())
-    }
-    fn has_agent(&self, name: &str) -> bool {
-        self.0.config().agent(name).is_some()
     }
 }
 

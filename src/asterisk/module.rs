@@ -48,7 +48,7 @@ fn load() -> c_int {
 fn unload() -> c_int {
     // Refuse while callers are inside Hotline applications (Asterisk's own
     // use count refuses too; this also covers a forced unload attempt).
-    if runtime::current().is_some_and(|rt| rt.active.load(std::sync::atomic::Ordering::Acquire) > 0) {
+    if runtime::current().is_some_and(|rt| rt.active_calls() > 0) {
         log::warn!("Hotline: calls are in Hotline applications; unload refused");
         return -1;
     }

@@ -12,7 +12,7 @@ use crate::admin;
 use crate::ffi::cstr::{to_cow_lossy, to_cstring};
 use crate::ffi::guard::guard;
 
-use super::runtime::{self, Runtime};
+use super::runtime;
 use super::sys;
 
 /// `hotline` API syntax (shown by `show api` and on bad arguments).
@@ -24,23 +24,9 @@ pub fn run(cmd: &str) -> String {
     let Some(rt) = runtime::current() else {
         return "-ERR Hotline is not running (see the log for the configuration error)\n".into();
     };
-    match admin::run(&rt.router, &FsHost(rt), &words) {
+    match admin::run(&rt.router, &rt.service, &words) {
         admin::Outcome::Text(t) => t,
         admin::Outcome::Usage => format!("-USAGE: hotline {}\n", SYNTAX.to_string_lossy()),
-    }
-}
-
-struct FsHost(&'static Runtime);
-
-impl admin::Host for FsHost {
-    fn reload(&self) -> Result<String, String> {
-        self.0
-            .reload()
-            .map(|c| format!("{} queues, {} agents from {}", c.queues.len(), c.agents.len(), self.0.config_path.display()))
-            .map_err(|e| e.to_string())
-    }
-    fn has_agent(&self, name: &str) -> bool {
-        self.0.config().agent(name).is_some()
     }
 }
 

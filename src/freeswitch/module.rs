@@ -129,7 +129,7 @@ fn load(mi: *mut *mut sys::switch_loadable_module_interface_t, pool: *mut sys::s
 
 fn shutdown() -> status {
     if let Some(rt) = runtime::current() {
-        let active = rt.active.load(std::sync::atomic::Ordering::Acquire);
+        let active = rt.active_calls();
         if active > 0 {
             log::warn!("Hotline: {active} calls are still in Hotline applications; the module stays in memory until restart");
             return status::SWITCH_STATUS_NOUNLOAD;

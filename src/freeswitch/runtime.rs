@@ -11,15 +11,17 @@
 //! ("Module in use." otherwise); the CHANNEL_HANGUP binding is removed
 //! (waiting for a running callback) before the runtime is freed.
 
+use std::ops::Deref;
 use std::os::raw::c_char;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicPtr, Ordering};
 use std::thread::JoinHandle;
 
-use crate::core::{Config, ConfigError, Event, Input};
+use crate::core::{ConfigError, Event};
 use crate::ffi::cstr::{to_cstring, to_string_lossy};
-use crate::router::{Router, RouterOptions};
+use crate::service::{setup_error, Service};
+
+pub use crate::service::ActiveCall;
 
 use super::offers::Offers;
 use super::sys;
@@ -41,15 +43,20 @@ pub fn config_path() -> PathBuf {
     PathBuf::from(dir).join("hotline.toml")
 }
 
+/// The service plus the FreeSWITCH-side parts: the waker thread, the
+/// offer registry and the CUSTOM event sink.
 pub struct Runtime {
-    pub router: Router,
-    pub config_path: PathBuf,
-    config: RwLock<Arc<Config>>,
-    /// Calls inside a Hotline application right now.
-    pub active: AtomicUsize,
+    pub service: Service,
     pub waker: Waker,
     pub offers: Offers,
     sink: Option<JoinHandle<()>>,
+}
+
+impl Deref for Runtime {
+    type Target = Service;
+    fn deref(&self) -> &Service {
+        &self.service
+    }
 }
 
 static CURRENT: AtomicPtr<Runtime> = AtomicPtr::new(std::ptr::null_mut());
@@ -62,10 +69,6 @@ pub fn current() -> Option<&'static Runtime> {
     unsafe { p.as_ref() }
 }
 
-fn setup_error(path: &std::path::Path, message: String) -> ConfigError {
-    ConfigError { file: path.display().to_string(), line: 0, key: String::new(), message }
-}
-
 /// Start everything and publish it. Errors name the configuration problem
 /// (file:line: key: message).
 pub fn install() -> Result<(), ConfigError> {
@@ -73,9 +76,8 @@ pub fn install() -> Result<(), ConfigError> {
     if current().is_some() {
         return Err(setup_error(&path, "a previous instance is still draining calls (forced unload); restart FreeSWITCH".into()));
     }
-    let cfg = Arc::new(Config::load(&path)?);
-    let router = Router::start(cfg.clone(), RouterOptions::default())
-        .map_err(|e| setup_error(&path, format!("cannot start the router thread: {e}")))?;
+    let service = Service::start(path.clone())?;
+    let router = &service.router;
     let waker = Waker::start().map_err(|e| setup_error(&path, format!("cannot start the waker thread: {e}")))?;
     let sink = match router.events() {
         Some(rx) => Some(
@@ -91,16 +93,7 @@ pub fn install() -> Result<(), ConfigError> {
         ),
         None => None,
     };
-    log::info!("Hotline: {} queues, {} agents from {}", cfg.queues.len(), cfg.agents.len(), path.display());
-    let rt = Box::new(Runtime {
-        router,
-        config_path: path,
-        config: RwLock::new(cfg),
-        active: AtomicUsize::new(0),
-        waker,
-        offers: Offers::default(),
-        sink,
-    });
+    let rt = Box::new(Runtime { service, waker, offers: Offers::default(), sink });
     CURRENT.store(Box::into_raw(rt), Ordering::Release);
     Ok(())
 }
@@ -108,7 +101,7 @@ pub fn install() -> Result<(), ConfigError> {
 /// Stop and join everything. Refused (false) while calls are active.
 pub fn uninstall() -> bool {
     let Some(rt) = current() else { return true };
-    let active = rt.active.load(Ordering::Acquire);
+    let active = rt.active_calls();
     if active > 0 {
         log::warn!("Hotline: {active} calls are in Hotline applications; not stopping");
         return false;
@@ -116,51 +109,15 @@ pub fn uninstall() -> bool {
     let p = CURRENT.swap(std::ptr::null_mut(), Ordering::AcqRel);
     // SAFETY: p came from Box::into_raw in install and is unpublished now.
     let rt = unsafe { Box::from_raw(p) };
-    let Runtime { router, mut waker, sink, .. } = *rt;
+    let Runtime { service, mut waker, sink, .. } = *rt;
     waker.stop();
     // Joins the router thread; its event sender goes with it...
-    router.shutdown();
+    service.router.shutdown();
     // ...so the sink drains what is left and ends.
     if let Some(t) = sink {
         let _ = t.join();
     }
     true
-}
-
-impl Runtime {
-    pub fn config(&self) -> Arc<Config> {
-        self.config.read().map(|c| c.clone()).unwrap_or_else(|e| e.into_inner().clone())
-    }
-
-    /// Re-read the configuration file and swap it in. On error the old one
-    /// stays and the error (file:line: key: message) is returned.
-    pub fn reload(&self) -> Result<Arc<Config>, ConfigError> {
-        let cfg = Arc::new(Config::load(&self.config_path)?);
-        self.router
-            .send(Input::Reload(cfg.clone()))
-            .map_err(|e| setup_error(&self.config_path, format!("reload not applied: {e}")))?;
-        match self.config.write() {
-            Ok(mut c) => *c = cfg.clone(),
-            Err(e) => *e.into_inner() = cfg.clone(),
-        }
-        Ok(cfg)
-    }
-}
-
-/// Counts a call in a Hotline application for as long as it lives.
-pub struct ActiveCall(&'static Runtime);
-
-impl ActiveCall {
-    pub fn new(rt: &'static Runtime) -> ActiveCall {
-        rt.active.fetch_add(1, Ordering::AcqRel);
-        ActiveCall(rt)
-    }
-}
-
-impl Drop for ActiveCall {
-    fn drop(&mut self) {
-        self.0.active.fetch_sub(1, Ordering::AcqRel);
-    }
 }
 
 /// One router event as a CUSTOM `hotline::info` event: `Hotline-Event:
