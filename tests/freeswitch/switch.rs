@@ -119,6 +119,15 @@ fn module() -> PathBuf {
 static SWITCH: OnceLock<Result<Switch, String>> = OnceLock::new();
 static SERIAL: Mutex<()> = Mutex::new(());
 static CHILD: Mutex<Option<i32>> = Mutex::new(None);
+static PREPARE_CONF: OnceLock<fn(&Path)> = OnceLock::new();
+
+/// For benchmarks: `f` gets the run's conf dir (a fresh copy of tests/fs)
+/// before FreeSWITCH starts, to add or change configuration files. Call it
+/// before the first `switch()`; false if a hook was already set.
+#[allow(dead_code)]
+pub fn prepare_conf(f: fn(&Path)) -> bool {
+    PREPARE_CONF.set(f).is_ok()
+}
 
 /// The running test switch and a guard serializing scenarios (they share
 /// one FreeSWITCH); `None` (after printing why) when FreeSWITCH is not
@@ -225,6 +234,9 @@ fn start(inst: &Install) -> Switch {
         std::fs::create_dir_all(root.join(d)).expect("mkdir run dir");
     }
     copy_dir(&repo().join("tests/fs"), &root.join("conf"));
+    if let Some(f) = PREPARE_CONF.get() {
+        f(&root.join("conf"));
+    }
     write_tone(&root.join("sounds/music/8000/tone.wav"));
     for e in std::fs::read_dir(&inst.mods).expect("FreeSWITCH mod dir") {
         let e = e.expect("entry");

@@ -1,0 +1,486 @@
+//! Drain benchmark in a real FreeSWITCH 1.10: the same callers and the same
+//! loopback agents through Hotline's `hotline_queue` (mod_hotline) and
+//! through FreeSWITCH's own `callcenter` (mod_callcenter), in the same
+//! FreeSWITCH, one after the other (order alternated, each shape twice).
+//! The FreeSWITCH version of benches/asterisk_drain.rs, same method.
+//!
+//! ```text
+//! cargo build --release --features freeswitch     # the module under test
+//! cargo bench --features freeswitch --bench freeswitch_drain [-- --full]
+//! ```
+//!
+//! The switch is the test fixture of tests/freeswitch/switch.rs (event
+//! socket on 127.0.0.1:28021, `-np`, no SIP), with its conf dir (a copy of
+//! tests/fs) extended at start: `1ms-timer` (event timestamps to the
+//! millisecond, not the 20 ms core tick), mod_callcenter and mod_expr
+//! loaded, a `bench` queue (20 agents) and a `benchfull` queue (100 agents)
+//! in both ACDs, agents `loopback/<id>/bench-agents` that bridge to a
+//! `loopback/talk` leg which answers and talks a random time uniform over
+//! 1 s +- 50 % (mod_callcenter needs a loopback agent bridged to something).
+//!
+//! Measured from FreeSWITCH's core events only (CHANNEL_CREATE,
+//! CHANNEL_BRIDGE, CHANNEL_HANGUP with Event-Date-Timestamp), so both ACDs
+//! are judged alike:
+//! - drain: first caller created -> last agent leg hung up, against the
+//!   ideal = sum of agent busy time (agent leg created -> hung up) / agents;
+//! - re-offer gap: an agent's leg hangs up -> that agent's next leg is
+//!   created, p50/p99, over agents with callers still waiting;
+//! - FreeSWITCH CPU seconds per call (/proc/PID/stat, utime+stime);
+//! - served (bridged to an agent) / lost callers.
+//!
+//! Arrivals are random (exponential gaps, ~200 calls/s). mod_callcenter's
+//! SQLite database is fresh for each of its runs (a new db file, reloadxml,
+//! unload, load).
+
+// The test harness (switch.rs reaches the client as `super::esl`).
+#[allow(dead_code)]
+#[path = "../tests/freeswitch/esl.rs"]
+mod esl;
+#[allow(dead_code)]
+#[path = "../tests/freeswitch/switch.rs"]
+mod switch;
+
+use std::cell::Cell;
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use esl::{field, Event};
+use switch::{prepare_conf, stamp, switch, Switch};
+
+/// Agent ids: 4000.. (the 20-agent shape uses the first 20).
+const FIRST_AGENT: u32 = 4000;
+const MAX_AGENTS: u32 = 100;
+/// Nominal talk time (s); agents talk uniform over TALK +- 50 %.
+const TALK: f64 = 1.0;
+/// Mean gap between arrivals (s): ~200 calls/s.
+const MEAN_GAP: f64 = 0.005;
+
+fn queue_of(agents: usize) -> &'static str {
+    if agents <= 20 {
+        "bench"
+    } else {
+        "benchfull"
+    }
+}
+
+fn members(queue: &str) -> std::ops::Range<u32> {
+    let n = if queue == "bench" { 20 } else { MAX_AGENTS };
+    FIRST_AGENT..FIRST_AGENT + n
+}
+
+/// Insert `text` before the last line holding `closing` in `file`.
+fn insert_before(file: &Path, closing: &str, text: &str) {
+    let s = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let at = s.rfind(closing).unwrap_or_else(|| panic!("{}: no {closing}", file.display()));
+    let at = s[..at].rfind('\n').map(|i| i + 1).unwrap_or(0);
+    std::fs::write(file, format!("{}{}{}", &s[..at], text, &s[at..])).expect("write conf");
+}
+
+/// mod_callcenter: the same queues, agents and ring timeout as Hotline's,
+/// its SQLite database in db/<dbname>.db.
+fn callcenter_conf(dbname: &str) -> String {
+    let mut cc = format!(
+        "<configuration name=\"callcenter.conf\" description=\"CallCenter (bench)\">\n  <settings>\n    <param name=\"dbname\" value=\"{dbname}\"/>\n  </settings>\n  <queues>\n",
+    );
+    for q in ["bench", "benchfull"] {
+        cc.push_str(&format!("    <queue name=\"{q}\">\n"));
+        for (k, v) in [
+            ("strategy", "longest-idle-agent"),
+            ("moh-sound", "local_stream://moh"),
+            ("time-base-score", "system"),
+            ("max-wait-time", "0"),
+            ("max-wait-time-with-no-agent", "0"),
+            ("max-wait-time-with-no-agent-time-reached", "5"),
+            ("tier-rules-apply", "false"),
+            ("discard-abandoned-after", "60"),
+            ("abandoned-resume-allowed", "false"),
+            ("skip-agents-with-external-calls", "false"),
+        ] {
+            cc.push_str(&format!("      <param name=\"{k}\" value=\"{v}\"/>\n"));
+        }
+        cc.push_str("    </queue>\n");
+    }
+    cc.push_str("  </queues>\n  <agents>\n");
+    for id in FIRST_AGENT..FIRST_AGENT + MAX_AGENTS {
+        cc.push_str(&format!(
+            "    <agent name=\"{id}\" type=\"callback\" contact=\"[leg_timeout=15]loopback/{id}/bench-agents\" \
+             status=\"Available\" max-no-answer=\"100000\" wrap-up-time=\"0\" reject-delay-time=\"0\" \
+             busy-delay-time=\"0\" no-answer-delay-time=\"0\"/>\n"
+        ));
+    }
+    cc.push_str("  </agents>\n  <tiers>\n");
+    for q in ["bench", "benchfull"] {
+        for id in members(q) {
+            cc.push_str(&format!("    <tier agent=\"{id}\" queue=\"{q}\" level=\"1\" position=\"1\"/>\n"));
+        }
+    }
+    cc.push_str("  </tiers>\n</configuration>\n");
+    cc
+}
+
+/// The bench's additions to the test configuration (see the module doc).
+fn prepare(conf: &Path) {
+    let ac = conf.join("autoload_configs");
+    insert_before(
+        &ac.join("switch.conf.xml"),
+        "</settings>",
+        "    <!-- bench: event timestamps to the ms; room for 1,000 callers -->\n    \
+         <param name=\"1ms-timer\" value=\"true\"/>\n    <param name=\"max-sessions\" value=\"5000\"/>\n",
+    );
+    insert_before(&ac.join("modules.conf.xml"), "</modules>", "    <load module=\"mod_expr\"/>\n    <load module=\"mod_callcenter\"/>\n");
+
+    std::fs::write(ac.join("callcenter.conf.xml"), callcenter_conf("callcenter")).expect("write callcenter.conf.xml");
+
+    // mod_hotline: the same queues and agents.
+    let mut toml = std::fs::read_to_string(conf.join("hotline.toml")).expect("hotline.toml");
+    for q in ["bench", "benchfull"] {
+        toml.push_str(&format!("\n[[queue]]\nname = \"{q}\"\nstrategy = \"longest-idle\"\nring_timeout_seconds = 15\n"));
+    }
+    for id in FIRST_AGENT..FIRST_AGENT + MAX_AGENTS {
+        let queues = if members("bench").contains(&id) { "[\"bench\", \"benchfull\"]" } else { "[\"benchfull\"]" };
+        toml.push_str(&format!("\n[[agent]]\nname = \"b{id}\"\ncontact = \"loopback/{id}/bench-agents\"\nqueues = {queues}\n"));
+    }
+    std::fs::write(conf.join("hotline.toml"), toml).expect("write hotline.toml");
+
+    // Agents answer and talk uniform over TALK +- 50 %; callers answer and
+    // join either ACD. The agent leg bridges to a second loopback that
+    // talks: mod_callcenter waits for a loopback agent's -b leg to be
+    // bridged to a "real channel" and cancels the offer otherwise; both
+    // ACDs get the same agents. (<include> tags stay on lines of their own.)
+    let talk_ms = (TALK * 1000.0) as u64;
+    insert_before(
+        &conf.join("dialplan.xml"),
+        "</include>",
+        &format!(
+            r#"  <context name="bench-agents">
+    <extension name="spread">
+      <condition field="destination_number" expression="^(\d+)$">
+        <action application="set" data="loopback_bowout=false"/>
+        <action application="bridge" data="loopback/talk-$1/bench-talk"/>
+        <action application="hangup"/>
+      </condition>
+    </extension>
+  </context>
+  <context name="bench-talk">
+    <extension name="talk">
+      <condition field="destination_number" expression="^talk-\d+$">
+        <action application="answer"/>
+        <action application="playback" data="silence_stream://${{expr(randomize(&amp;x);ceil(random({lo},{hi},&amp;x)))}}"/>
+        <action application="hangup"/>
+      </condition>
+    </extension>
+  </context>
+  <context name="bench-callers">
+    <extension name="hotline">
+      <condition field="destination_number" expression="^hotline-(\w+)$">
+        <action application="set" data="hangup_after_bridge=true"/>
+        <action application="answer"/>
+        <action application="hotline_queue" data="$1"/>
+        <action application="hangup"/>
+      </condition>
+    </extension>
+    <extension name="callcenter">
+      <condition field="destination_number" expression="^cc-(\w+)$">
+        <action application="set" data="hangup_after_bridge=true"/>
+        <action application="answer"/>
+        <action application="callcenter" data="$1"/>
+        <action application="hangup"/>
+      </condition>
+    </extension>
+  </context>
+"#,
+            lo = talk_ms / 2,
+            hi = talk_ms * 3 / 2,
+        ),
+    );
+}
+
+fn freeswitch_pid(s: &Switch) -> u32 {
+    let text = std::fs::read_to_string(s.root.join("run/freeswitch.pid")).expect("freeswitch.pid");
+    text.trim().parse().expect("pid")
+}
+
+fn cpu_seconds(pid: u32) -> f64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    let rest = &s[s.rfind(')').expect(")") + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f[11].parse::<f64>().expect("utime") + f[12].parse::<f64>().expect("stime");
+    // SAFETY: sysconf has no preconditions.
+    ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
+}
+
+fn name(e: &Event) -> &str {
+    field(e, "Event-Name")
+}
+
+/// An agent's outbound leg: loopback/<id>-a (the ACD's side of the call).
+fn agent_of(e: &Event) -> Option<u32> {
+    agent_leg(field(e, "Channel-Name"))
+}
+
+/// The leg that talks for an agent: loopback/talk-<id>-a. mod_callcenter
+/// bridges its caller to this "real channel", not to the agent's leg.
+fn talk_of(e: &Event) -> Option<u32> {
+    agent_leg(field(e, "Channel-Name").strip_prefix("loopback/talk-").map(|n| format!("loopback/{n}")).as_deref().unwrap_or(""))
+}
+
+fn agent_leg(channel: &str) -> Option<u32> {
+    let n = channel.strip_prefix("loopback/")?.strip_suffix("-a")?;
+    let id: u32 = n.parse().ok()?;
+    (FIRST_AGENT..FIRST_AGENT + MAX_AGENTS).contains(&id).then_some(id)
+}
+
+/// A caller's leg running the ACD: loopback/<hotline|cc>-<queue>-b.
+fn is_caller(e: &Event) -> bool {
+    is_caller_name(field(e, "Channel-Name"))
+}
+
+fn is_caller_name(n: &str) -> bool {
+    (n.starts_with("loopback/hotline-") || n.starts_with("loopback/cc-")) && n.ends_with("-b")
+}
+
+fn wait_idle(s: &Switch, secs: u64) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if s.api("show channels count").trim_start().starts_with("0 total") {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// mod_callcenter keeps agents and members in SQLite: start each of its
+/// runs from the configuration alone.
+fn wipe_callcenter(s: &Switch) {
+    // Deleting the file under a running FreeSWITCH leaves its pooled
+    // handle on a dead inode ("attempt to write a readonly database"):
+    // point mod_callcenter at a new database file instead.
+    static RUN: AtomicU32 = AtomicU32::new(0);
+    let db = format!("callcenter_run{}", RUN.fetch_add(1, Ordering::Relaxed));
+    let _ = std::fs::remove_file(s.root.join("db").join(format!("{db}.db")));
+    std::fs::write(s.root.join("conf/autoload_configs/callcenter.conf.xml"), callcenter_conf(&db)).expect("write callcenter.conf.xml");
+    let out = s.api("reloadxml");
+    assert!(out.contains("+OK"), "reloadxml: {out}");
+    let out = s.api("unload mod_callcenter");
+    assert!(out.contains("+OK"), "unload mod_callcenter: {out}");
+    let out = s.api("load mod_callcenter");
+    assert!(out.contains("+OK"), "load mod_callcenter: {out}");
+    let list = s.api(&format!("callcenter_config queue list agents {}", queue_of(20)));
+    assert_eq!(list.matches("Available").count(), 20, "mod_callcenter agents after reload: {list}");
+}
+
+struct Run {
+    drain: f64,
+    ideal: f64,
+    gaps: Vec<f64>,
+    cpu_per_call: f64,
+    served: usize,
+    lost: usize,
+    /// Agent legs that never got bridged (failed offers).
+    unbridged_offers: usize,
+}
+
+fn run_once(s: &Switch, acd: &str, agents: usize, callers: usize, seed: u64) -> Run {
+    let queue = queue_of(agents);
+    if acd == "mod_callcenter" {
+        wipe_callcenter(s);
+    }
+    assert!(wait_idle(s, 10), "channels left before the run: {}", s.api("show channels"));
+    std::thread::sleep(Duration::from_millis(500));
+    let prefix = if acd == "hotline" { "hotline" } else { "cc" };
+    let pid = freeswitch_pid(s);
+    let cpu0 = cpu_seconds(pid);
+    let from = s.mark();
+    let mut rng = seed;
+    for i in 0..callers {
+        s.esl.bgapi(&format!(
+            "originate {{origination_caller_id_number=8{i:06}}}loopback/{prefix}-{queue}/bench-callers &sleep(600000)"
+        ));
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        // Exponential gaps (~200 calls/s).
+        let u = (rng >> 11) as f64 / (1u64 << 53) as f64;
+        std::thread::sleep(Duration::from_secs_f64(-MEAN_GAP * (1.0 - u).ln()));
+    }
+    // Wait until every caller has been bridged and every agent leg has come
+    // and gone (or time out). Counted without copying events.
+    let deadline = Instant::now() + Duration::from_secs(60 + (callers as f64 * TALK * 3.0 / agents as f64) as u64);
+    loop {
+        let (created, ended, bridged) = (Cell::new(0), Cell::new(0), Cell::new(0));
+        s.esl.events_since(from, |e| {
+            match name(e) {
+                "CHANNEL_CREATE" if agent_of(e).is_some() || talk_of(e).is_some() => created.set(created.get() + 1),
+                "CHANNEL_HANGUP" if agent_of(e).is_some() || talk_of(e).is_some() => ended.set(ended.get() + 1),
+                "CHANNEL_BRIDGE" if is_caller(e) || is_caller_name(field(e, "Other-Leg-Channel-Name")) => bridged.set(bridged.get() + 1),
+                _ => {}
+            }
+            false
+        });
+        if bridged.get() >= callers && ended.get() >= created.get() || Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let cpu1 = cpu_seconds(pid);
+    // Tear down callers still waiting (lost) before the next run.
+    s.api("hupall NORMAL_CLEARING");
+    if !wait_idle(s, 20) {
+        eprintln!("warning: channels still up 20 s after hupall");
+    }
+    std::thread::sleep(Duration::from_millis(500));
+
+    let events = s.esl.events_since(from, |e| matches!(name(e), "CHANNEL_CREATE" | "CHANNEL_HANGUP" | "CHANNEL_BRIDGE"));
+    let sec = |e: &Event| stamp(e) as f64 / 1e6;
+    let first = events.iter().filter(|e| name(e) == "CHANNEL_CREATE" && is_caller(e)).map(sec).fold(f64::MAX, f64::min);
+    // Unique-IDs of agent legs, talk legs and caller legs.
+    let agent_uuid: HashMap<String, u32> =
+        events.iter().filter(|e| name(e) == "CHANNEL_CREATE").filter_map(|e| Some((field(e, "Unique-ID").to_string(), agent_of(e)?))).collect();
+    let talk_uuid: HashMap<String, u32> =
+        events.iter().filter(|e| name(e) == "CHANNEL_CREATE").filter_map(|e| Some((field(e, "Unique-ID").to_string(), talk_of(e)?))).collect();
+    let caller_uuid: HashSet<String> =
+        events.iter().filter(|e| name(e) == "CHANNEL_CREATE" && is_caller(e)).map(|e| field(e, "Unique-ID").to_string()).collect();
+    // A caller is served when bridged to an agent's leg (Hotline) or to the
+    // leg that talks behind it (mod_callcenter).
+    let mut served_callers = HashSet::new();
+    let mut bridged_legs = HashSet::new();
+    for e in events.iter().filter(|e| name(e) == "CHANNEL_BRIDGE") {
+        let ids = ["Unique-ID", "Other-Leg-Unique-ID", "Bridge-A-Unique-ID", "Bridge-B-Unique-ID"].map(|k| field(e, k));
+        let agent = ids.iter().find(|u| agent_uuid.contains_key(**u) || talk_uuid.contains_key(**u));
+        let caller = ids.iter().find(|u| caller_uuid.contains(**u));
+        if let (Some(a), Some(c)) = (agent, caller) {
+            served_callers.insert(c.to_string());
+            bridged_legs.insert(a.to_string());
+        }
+    }
+    // Each leg's (start, end, uuid), per agent.
+    let mut legs: HashMap<u32, Vec<(f64, f64, String)>> = HashMap::new();
+    let mut talks: HashMap<u32, Vec<(f64, f64, String)>> = HashMap::new();
+    let mut open: HashMap<&str, f64> = HashMap::new();
+    for e in &events {
+        let uuid = field(e, "Unique-ID");
+        let (map, agent) = match (agent_uuid.get(uuid), talk_uuid.get(uuid)) {
+            (Some(&a), _) => (&mut legs, a),
+            (_, Some(&a)) => (&mut talks, a),
+            _ => continue,
+        };
+        match name(e) {
+            "CHANNEL_CREATE" => {
+                open.insert(uuid, sec(e));
+            }
+            "CHANNEL_HANGUP" => {
+                if let Some(start) = open.remove(uuid) {
+                    map.entry(agent).or_default().push((start, sec(e), uuid.to_string()));
+                }
+            }
+            _ => {}
+        }
+    }
+    // An agent is busy from its leg's creation until both that leg and the
+    // talk leg started under it have hung up.
+    let mut busy = 0.0;
+    let mut last_end: f64 = 0.0;
+    let mut unbridged_offers = 0;
+    let mut per_agent: HashMap<u32, Vec<(f64, f64)>> = HashMap::new();
+    for (agent, ls) in &legs {
+        for (start, end, uuid) in ls {
+            let talk = talks.get(agent).into_iter().flatten().find(|t| t.0 >= *start && t.0 <= *end);
+            let end = talk.map_or(*end, |t| end.max(t.1));
+            if !bridged_legs.contains(uuid) && !talk.is_some_and(|t| bridged_legs.contains(&t.2)) {
+                unbridged_offers += 1;
+            }
+            busy += end - start;
+            last_end = last_end.max(end);
+            per_agent.entry(*agent).or_default().push((*start, end));
+        }
+    }
+    // Re-offer gap: an agent's leg ends -> its next leg starts (while
+    // callers still wait, i.e. before the last leg of the run started).
+    let last_start = per_agent.values().flatten().map(|(s, _)| *s).fold(0.0, f64::max);
+    let mut gaps = Vec::new();
+    for legs in per_agent.values_mut() {
+        legs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for w in legs.windows(2) {
+            if w[1].0 <= last_start {
+                gaps.push((w[1].0 - w[0].1).max(0.0));
+            }
+        }
+    }
+    gaps.sort_by(f64::total_cmp);
+    let served = served_callers.len();
+    Run {
+        drain: last_end - first,
+        ideal: busy / agents as f64,
+        gaps,
+        cpu_per_call: (cpu1 - cpu0) / callers as f64,
+        served: served.min(callers),
+        lost: callers.saturating_sub(served),
+        unbridged_offers,
+    }
+}
+
+fn pct(v: &[f64], p: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v[((v.len() - 1) as f64 * p).round() as usize]
+}
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--full");
+    let shapes: Vec<(usize, usize)> = if full { vec![(20, 200), (100, 1000)] } else { vec![(20, 200)] };
+    prepare_conf(prepare);
+    let Some((s, _guard)) = switch() else { return };
+    // The harness subscribes to CHANNEL_HANGUP_COMPLETE; the bench times
+    // hang-ups by CHANNEL_HANGUP (subscriptions add up).
+    let (r, _) = s.esl.command("event plain CHANNEL_HANGUP");
+    assert!(r.get("Reply-Text").is_some_and(|t| t.starts_with("+OK")), "{r:?}");
+    assert_eq!(s.api("module_exists mod_callcenter").trim(), "true", "mod_callcenter did not load");
+    println!("| shape | ACD | run | served/lost | drain/ideal | gap p50 | gap p99 | CPU ms/call | failed offers |");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    let mut summary = Vec::new();
+    for (agents, callers) in shapes {
+        let mut results: HashMap<&str, Vec<Run>> = HashMap::new();
+        for round in 0..2u64 {
+            let order: [&str; 2] = if round % 2 == 0 { ["hotline", "mod_callcenter"] } else { ["mod_callcenter", "hotline"] };
+            for acd in order {
+                let r = run_once(s, acd, agents, callers, 0x9E37 + round * 31 + agents as u64);
+                println!(
+                    "| {agents} agents, {callers} callers | {acd} | {} | {}/{} | {:.2} | {:.0} ms | {:.0} ms | {:.2} | {} |",
+                    round + 1,
+                    r.served,
+                    r.lost,
+                    r.drain / r.ideal,
+                    pct(&r.gaps, 0.5) * 1000.0,
+                    pct(&r.gaps, 0.99) * 1000.0,
+                    r.cpu_per_call * 1000.0,
+                    r.unbridged_offers,
+                );
+                results.entry(acd).or_default().push(r);
+            }
+        }
+        let mean = |acd: &str, f: &dyn Fn(&Run) -> f64| {
+            let v = &results[acd];
+            v.iter().map(f).sum::<f64>() / v.len() as f64
+        };
+        summary.push(format!(
+            "| {agents} agents, {callers} callers | {:.2} | {:.3} | {:.3} | {:.2} |",
+            mean("hotline", &|r| r.drain / r.ideal) / mean("mod_callcenter", &|r| r.drain / r.ideal),
+            mean("hotline", &|r| pct(&r.gaps, 0.5)) / mean("mod_callcenter", &|r| pct(&r.gaps, 0.5)),
+            mean("hotline", &|r| pct(&r.gaps, 0.99)) / mean("mod_callcenter", &|r| pct(&r.gaps, 0.99)),
+            mean("hotline", &|r| r.cpu_per_call) / mean("mod_callcenter", &|r| r.cpu_per_call),
+        ));
+    }
+    println!("\nRatios Hotline / mod_callcenter (mean of the runs; lower is better):\n");
+    println!("| shape | drain/ideal | gap p50 | gap p99 | CPU per call |");
+    println!("|---|---:|---:|---:|---:|");
+    for line in summary {
+        println!("{line}");
+    }
+}
