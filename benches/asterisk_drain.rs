@@ -27,7 +27,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+mod drain;
+
 use ami::{field, is, Ami, Message};
+use drain::{cpu_seconds, print_ratios, ratio_row, run_row, Run, RUN_HEADER};
 
 const NAME: &str = "hotline-bench-asterisk";
 const AMI_PORT: u16 = 25038;
@@ -81,26 +84,8 @@ fn asterisk_pid() -> u32 {
     String::from_utf8_lossy(&out.stdout).lines().next().and_then(|l| l.trim().parse().ok()).expect("asterisk pid")
 }
 
-fn cpu_seconds(pid: u32) -> f64 {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
-    let rest = &s[s.rfind(')').expect(")") + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = f[11].parse::<f64>().expect("utime") + f[12].parse::<f64>().expect("stime");
-    // SAFETY: sysconf has no preconditions.
-    ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
-}
-
 fn ts(m: &Message) -> f64 {
     field(m, "Timestamp").parse().unwrap_or(0.0)
-}
-
-struct Run {
-    drain: f64,
-    ideal: f64,
-    gaps: Vec<f64>,
-    cpu_per_call: f64,
-    served: usize,
-    lost: usize,
 }
 
 fn run_once(ami: &Ami, exten: &str, agents: usize, callers: usize, talk: f64, seed: u64) -> Run {
@@ -194,22 +179,15 @@ fn run_once(ami: &Ami, exten: &str, agents: usize, callers: usize, talk: f64, se
         cpu_per_call: (cpu1 - cpu0) / callers as f64,
         served: served.min(callers),
         lost: callers.saturating_sub(served),
+        unbridged_offers: 0,
     }
-}
-
-fn pct(v: &[f64], p: f64) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v[((v.len() - 1) as f64 * p).round() as usize]
 }
 
 fn main() {
     let module = repo().join("target/release/libhotline.so");
     assert!(module.exists(), "build the module first: cargo build --release --features asterisk");
     let shapes: Vec<(usize, usize)> = if std::env::args().any(|a| a == "--quick") { vec![(20, 200)] } else { vec![(20, 200), (100, 1000)] };
-    println!("| shape | ACD | run | served/lost | drain/ideal | gap p50 | gap p99 | CPU ms/call |");
-    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    println!("{RUN_HEADER}");
     let mut summary = Vec::new();
     for (agents, callers) in shapes {
         let etc = etc_dir(agents);
@@ -220,38 +198,14 @@ fn main() {
             let order: [&str; 2] = if round % 2 == 0 { ["hotline", "app_queue"] } else { ["app_queue", "hotline"] };
             for acd in order {
                 let r = run_once(&ami, acd, agents, callers, 1.0, 0x9E37 + round * 31 + agents as u64);
-                println!(
-                    "| {agents} agents, {callers} callers | {acd} | {} | {}/{} | {:.2} | {:.0} ms | {:.0} ms | {:.2} |",
-                    round + 1,
-                    r.served,
-                    r.lost,
-                    r.drain / r.ideal,
-                    pct(&r.gaps, 0.5) * 1000.0,
-                    pct(&r.gaps, 0.99) * 1000.0,
-                    r.cpu_per_call * 1000.0
-                );
+                println!("{}", run_row(&format!("{agents} agents, {callers} callers"), acd, round + 1, &r));
                 results.entry(acd).or_default().push(r);
             }
         }
-        let mean = |acd: &str, f: &dyn Fn(&Run) -> f64| {
-            let v = &results[acd];
-            v.iter().map(f).sum::<f64>() / v.len() as f64
-        };
-        summary.push(format!(
-            "| {agents} agents, {callers} callers | {:.2} | {:.3} | {:.3} | {:.2} |",
-            mean("hotline", &|r| r.drain / r.ideal) / mean("app_queue", &|r| r.drain / r.ideal),
-            mean("hotline", &|r| pct(&r.gaps, 0.5)) / mean("app_queue", &|r| pct(&r.gaps, 0.5)),
-            mean("hotline", &|r| pct(&r.gaps, 0.99)) / mean("app_queue", &|r| pct(&r.gaps, 0.99)),
-            mean("hotline", &|r| r.cpu_per_call) / mean("app_queue", &|r| r.cpu_per_call),
-        ));
+        summary.push(ratio_row(&format!("{agents} agents, {callers} callers"), &results, "hotline", "app_queue"));
         drop(ami);
         pbx(&["stop"]);
         let _ = std::fs::remove_dir_all(Path::new(&etc));
     }
-    println!("\nRatios Hotline / app_queue (mean of the runs; lower is better):\n");
-    println!("| shape | drain/ideal | gap p50 | gap p99 | CPU per call |");
-    println!("|---|---:|---:|---:|---:|");
-    for s in summary {
-        println!("{s}");
-    }
+    print_ratios("Hotline", "app_queue", &summary);
 }

@@ -46,6 +46,9 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+mod drain;
+
+use drain::{cpu_seconds, print_ratios, ratio_row, run_row, Run, RUN_HEADER};
 use esl::{field, Event};
 use switch::{prepare_conf, stamp, switch, Switch};
 
@@ -202,15 +205,6 @@ fn freeswitch_pid(s: &Switch) -> u32 {
     text.trim().parse().expect("pid")
 }
 
-fn cpu_seconds(pid: u32) -> f64 {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
-    let rest = &s[s.rfind(')').expect(")") + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = f[11].parse::<f64>().expect("utime") + f[12].parse::<f64>().expect("stime");
-    // SAFETY: sysconf has no preconditions.
-    ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
-}
-
 fn name(e: &Event) -> &str {
     field(e, "Event-Name")
 }
@@ -272,17 +266,6 @@ fn wipe_callcenter(s: &Switch) {
     assert!(out.contains("+OK"), "load mod_callcenter: {out}");
     let list = s.api(&format!("callcenter_config queue list agents {}", queue_of(20)));
     assert_eq!(list.matches("Available").count(), 20, "mod_callcenter agents after reload: {list}");
-}
-
-struct Run {
-    drain: f64,
-    ideal: f64,
-    gaps: Vec<f64>,
-    cpu_per_call: f64,
-    served: usize,
-    lost: usize,
-    /// Agent legs that never got bridged (failed offers).
-    unbridged_offers: usize,
 }
 
 fn run_once(s: &Switch, acd: &str, agents: usize, callers: usize, seed: u64) -> Run {
@@ -425,13 +408,6 @@ fn run_once(s: &Switch, acd: &str, agents: usize, callers: usize, seed: u64) -> 
     }
 }
 
-fn pct(v: &[f64], p: f64) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v[((v.len() - 1) as f64 * p).round() as usize]
-}
-
 fn main() {
     let full = std::env::args().any(|a| a == "--full");
     let shapes: Vec<(usize, usize)> = if full { vec![(20, 200), (100, 1000)] } else { vec![(20, 200)] };
@@ -442,8 +418,7 @@ fn main() {
     let (r, _) = s.esl.command("event plain CHANNEL_HANGUP");
     assert!(r.get("Reply-Text").is_some_and(|t| t.starts_with("+OK")), "{r:?}");
     assert_eq!(s.api("module_exists mod_callcenter").trim(), "true", "mod_callcenter did not load");
-    println!("| shape | ACD | run | served/lost | drain/ideal | gap p50 | gap p99 | CPU ms/call | failed offers |");
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!("{RUN_HEADER}");
     let mut summary = Vec::new();
     for (agents, callers) in shapes {
         let mut results: HashMap<&str, Vec<Run>> = HashMap::new();
@@ -451,36 +426,11 @@ fn main() {
             let order: [&str; 2] = if round % 2 == 0 { ["hotline", "mod_callcenter"] } else { ["mod_callcenter", "hotline"] };
             for acd in order {
                 let r = run_once(s, acd, agents, callers, 0x9E37 + round * 31 + agents as u64);
-                println!(
-                    "| {agents} agents, {callers} callers | {acd} | {} | {}/{} | {:.2} | {:.0} ms | {:.0} ms | {:.2} | {} |",
-                    round + 1,
-                    r.served,
-                    r.lost,
-                    r.drain / r.ideal,
-                    pct(&r.gaps, 0.5) * 1000.0,
-                    pct(&r.gaps, 0.99) * 1000.0,
-                    r.cpu_per_call * 1000.0,
-                    r.unbridged_offers,
-                );
+                println!("{}", run_row(&format!("{agents} agents, {callers} callers"), acd, round + 1, &r));
                 results.entry(acd).or_default().push(r);
             }
         }
-        let mean = |acd: &str, f: &dyn Fn(&Run) -> f64| {
-            let v = &results[acd];
-            v.iter().map(f).sum::<f64>() / v.len() as f64
-        };
-        summary.push(format!(
-            "| {agents} agents, {callers} callers | {:.2} | {:.3} | {:.3} | {:.2} |",
-            mean("hotline", &|r| r.drain / r.ideal) / mean("mod_callcenter", &|r| r.drain / r.ideal),
-            mean("hotline", &|r| pct(&r.gaps, 0.5)) / mean("mod_callcenter", &|r| pct(&r.gaps, 0.5)),
-            mean("hotline", &|r| pct(&r.gaps, 0.99)) / mean("mod_callcenter", &|r| pct(&r.gaps, 0.99)),
-            mean("hotline", &|r| r.cpu_per_call) / mean("mod_callcenter", &|r| r.cpu_per_call),
-        ));
+        summary.push(ratio_row(&format!("{agents} agents, {callers} callers"), &results, "hotline", "mod_callcenter"));
     }
-    println!("\nRatios Hotline / mod_callcenter (mean of the runs; lower is better):\n");
-    println!("| shape | drain/ideal | gap p50 | gap p99 | CPU per call |");
-    println!("|---|---:|---:|---:|---:|");
-    for line in summary {
-        println!("{line}");
-    }
+    print_ratios("Hotline", "mod_callcenter", &summary);
 }

@@ -11,12 +11,11 @@
 
 use std::ops::Deref;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicPtr, Ordering};
 use std::thread::JoinHandle;
 
 use crate::core::event::EventKind;
 use crate::core::{ConfigError, Event};
-use crate::service::{setup_error, Service};
+use crate::service::{setup_error, Loaded, Service};
 
 use super::sys;
 
@@ -43,15 +42,11 @@ impl Deref for Runtime {
     }
 }
 
-static CURRENT: AtomicPtr<Runtime> = AtomicPtr::new(std::ptr::null_mut());
+static CURRENT: Loaded<Runtime> = Loaded::new();
 
 /// The loaded runtime, if any.
 pub fn current() -> Option<&'static Runtime> {
-    let p = CURRENT.load(Ordering::Acquire);
-    // SAFETY: set from Box::into_raw in `install` and freed only in
-    // `uninstall`, which runs when no application or CLI handler of this
-    // module can be running (see the module doc).
-    unsafe { p.as_ref() }
+    CURRENT.get()
 }
 
 /// Start everything and publish it. Errors name the configuration problem.
@@ -78,7 +73,7 @@ pub fn install() -> Result<(), ConfigError> {
         .spawn(move || super::callback::executor(rx))
         .map_err(|e| setup_error(&path, format!("cannot start the callback thread: {e}")))?;
     let rt = Box::new(Runtime { service, sink, callbacks: Some(callbacks) });
-    CURRENT.store(Box::into_raw(rt), Ordering::Release);
+    CURRENT.publish(rt);
     Ok(())
 }
 
@@ -90,9 +85,7 @@ pub fn uninstall() -> bool {
         log::warn!("Hotline: {active} calls are in Hotline applications; not unloading");
         return false;
     }
-    let p = CURRENT.swap(std::ptr::null_mut(), Ordering::AcqRel);
-    // SAFETY: p came from Box::into_raw in install and is unpublished now.
-    let rt = unsafe { Box::from_raw(p) };
+    let Some(rt) = CURRENT.take() else { return true };
     let Runtime { service, sink, callbacks } = *rt;
     // Joins the router thread; its event and action senders go with it...
     service.router.shutdown();

@@ -14,12 +14,11 @@
 use std::ops::Deref;
 use std::os::raw::c_char;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicPtr, Ordering};
 use std::thread::JoinHandle;
 
 use crate::core::{ConfigError, Event};
 use crate::ffi::cstr::{to_cstring, to_string_lossy};
-use crate::service::{setup_error, Service};
+use crate::service::{setup_error, Loaded, Service};
 
 pub use crate::service::ActiveCall;
 
@@ -59,14 +58,11 @@ impl Deref for Runtime {
     }
 }
 
-static CURRENT: AtomicPtr<Runtime> = AtomicPtr::new(std::ptr::null_mut());
+static CURRENT: Loaded<Runtime> = Loaded::new();
 
 /// The loaded runtime, if any.
 pub fn current() -> Option<&'static Runtime> {
-    let p = CURRENT.load(Ordering::Acquire);
-    // SAFETY: set from Box::into_raw in `install` and freed only in
-    // `uninstall`, when nothing of this module can run (see the module doc).
-    unsafe { p.as_ref() }
+    CURRENT.get()
 }
 
 /// Start everything and publish it. Errors name the configuration problem
@@ -94,7 +90,7 @@ pub fn install() -> Result<(), ConfigError> {
         None => None,
     };
     let rt = Box::new(Runtime { service, waker, offers: Offers::default(), sink });
-    CURRENT.store(Box::into_raw(rt), Ordering::Release);
+    CURRENT.publish(rt);
     Ok(())
 }
 
@@ -106,9 +102,7 @@ pub fn uninstall() -> bool {
         log::warn!("Hotline: {active} calls are in Hotline applications; not stopping");
         return false;
     }
-    let p = CURRENT.swap(std::ptr::null_mut(), Ordering::AcqRel);
-    // SAFETY: p came from Box::into_raw in install and is unpublished now.
-    let rt = unsafe { Box::from_raw(p) };
+    let Some(rt) = CURRENT.take() else { return true };
     let Runtime { service, mut waker, sink, .. } = *rt;
     waker.stop();
     // Joins the router thread; its event sender goes with it...
