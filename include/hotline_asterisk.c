@@ -307,6 +307,11 @@ int hotline_devstate_subscribe(hotline_devstate_cb cb)
 	return 0;
 }
 
+int hotline_device_state_now(const char *device)
+{
+	return (int) ast_device_state(device);
+}
+
 void hotline_devstate_unsubscribe(void)
 {
 	if (devstate_sub) {

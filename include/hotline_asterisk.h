@@ -105,6 +105,9 @@ typedef void (*hotline_devstate_cb)(const char *device, int state);
 int hotline_devstate_subscribe(hotline_devstate_cb cb);
 /*! Blocks until the last callback has returned (stasis_unsubscribe_and_join). */
 void hotline_devstate_unsubscribe(void);
+/*! The current aggregate state of a device (ast_device_state(); the
+ *  function shares its name with the enum, so Rust calls it through here). */
+int hotline_device_state_now(const char *device);
 
 /* ---- this module -------------------------------------------------------------- */
 struct ast_module *hotline_module_self(void);

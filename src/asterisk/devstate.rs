@@ -44,6 +44,18 @@ pub fn is_busy(state: c_int) -> bool {
         || s == sys::ast_device_state::AST_DEVICE_UNAVAILABLE
 }
 
+/// Tell the router the current state of every agent device: changes
+/// arrive by subscription, but a phone that was unregistered before the
+/// module loaded never changes, and must not be rung meanwhile.
+pub fn snapshot(router: &crate::router::Router, devices: impl IntoIterator<Item = String>) {
+    for device in devices {
+        let c = crate::ffi::cstr::to_cstring(&device);
+        // SAFETY: a valid C string; ast_device_state only reads it.
+        let state = unsafe { sys::hotline_device_state_now(c.as_ptr()) };
+        router.report(Input::DeviceState { device, busy: is_busy(state) });
+    }
+}
+
 /// Subscribe to device state changes. `false` on failure.
 pub fn subscribe() -> bool {
     // SAFETY: on_devstate stays valid until unsubscribe(), which joins the

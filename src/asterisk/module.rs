@@ -41,6 +41,9 @@ fn load() -> c_int {
         runtime::uninstall();
         return LOAD_DECLINE;
     }
+    if let Some(rt) = runtime::current() {
+        devstate::snapshot(&rt.router, rt.config().agents.iter().map(|a| a.device.clone()));
+    }
     log::info!("Hotline {} loaded", env!("CARGO_PKG_VERSION"));
     LOAD_SUCCESS
 }
@@ -69,6 +72,7 @@ fn reload() -> c_int {
     let Some(rt) = runtime::current() else { return -1 };
     match rt.reload() {
         Ok(c) => {
+            devstate::snapshot(&rt.router, c.agents.iter().map(|a| a.device.clone()));
             log::info!("Hotline reloaded: {} queues, {} agents", c.queues.len(), c.agents.len());
             0
         }
