@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 mod drain;
 
 use ami::{field, is, Ami, Message};
-use drain::{cpu_seconds, print_ratios, ratio_row, run_row, Run, RUN_HEADER};
+use drain::{cpu_seconds, print_ratios, ratio_row, reoffer_gaps, run_row, Run, RUN_HEADER};
 
 const NAME: &str = "hotline-bench-asterisk";
 const AMI_PORT: u16 = 25038;
@@ -159,19 +159,7 @@ fn run_once(ami: &Ami, exten: &str, agents: usize, callers: usize, talk: f64, se
             per_agent.entry(agent).or_default().push((start, end));
         }
     }
-    // Re-offer gap: an agent's leg ends -> its next leg starts (while
-    // callers still wait, i.e. before the last leg of the run started).
-    let last_start = per_agent.values().flatten().map(|(s, _)| *s).fold(0.0, f64::max);
-    let mut gaps = Vec::new();
-    for legs in per_agent.values_mut() {
-        legs.sort_by(|a, b| a.0.total_cmp(&b.0));
-        for w in legs.windows(2) {
-            if w[1].0 <= last_start {
-                gaps.push((w[1].0 - w[0].1).max(0.0));
-            }
-        }
-    }
-    gaps.sort_by(f64::total_cmp);
+    let gaps = reoffer_gaps(&mut per_agent);
     Run {
         drain: last_end - first,
         ideal: busy / agents as f64,

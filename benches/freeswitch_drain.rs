@@ -48,7 +48,7 @@ use std::time::{Duration, Instant};
 
 mod drain;
 
-use drain::{cpu_seconds, print_ratios, ratio_row, run_row, Run, RUN_HEADER};
+use drain::{cpu_seconds, print_ratios, ratio_row, reoffer_gaps, run_row, Run, RUN_HEADER};
 use esl::{field, Event};
 use switch::{prepare_conf, stamp, switch, Switch};
 
@@ -383,19 +383,7 @@ fn run_once(s: &Switch, acd: &str, agents: usize, callers: usize, seed: u64) -> 
             per_agent.entry(*agent).or_default().push((*start, end));
         }
     }
-    // Re-offer gap: an agent's leg ends -> its next leg starts (while
-    // callers still wait, i.e. before the last leg of the run started).
-    let last_start = per_agent.values().flatten().map(|(s, _)| *s).fold(0.0, f64::max);
-    let mut gaps = Vec::new();
-    for legs in per_agent.values_mut() {
-        legs.sort_by(|a, b| a.0.total_cmp(&b.0));
-        for w in legs.windows(2) {
-            if w[1].0 <= last_start {
-                gaps.push((w[1].0 - w[0].1).max(0.0));
-            }
-        }
-    }
-    gaps.sort_by(f64::total_cmp);
+    let gaps = reoffer_gaps(&mut per_agent);
     let served = served_callers.len();
     Run {
         drain: last_end - first,

@@ -29,6 +29,24 @@ pub fn cpu_seconds(pid: u32) -> f64 {
     ticks / unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64
 }
 
+/// Re-offer gaps (sorted, seconds) from each agent's legs `(start, end)`:
+/// an agent's leg ends -> its next leg starts, counted while callers still
+/// wait (before the last leg of the run started).
+pub fn reoffer_gaps<K>(per_agent: &mut HashMap<K, Vec<(f64, f64)>>) -> Vec<f64> {
+    let last_start = per_agent.values().flatten().map(|(s, _)| *s).fold(0.0, f64::max);
+    let mut gaps = Vec::new();
+    for legs in per_agent.values_mut() {
+        legs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for w in legs.windows(2) {
+            if w[1].0 <= last_start {
+                gaps.push((w[1].0 - w[0].1).max(0.0));
+            }
+        }
+    }
+    gaps.sort_by(f64::total_cmp);
+    gaps
+}
+
 /// Percentile `p` of sorted values (NaN if none).
 pub fn pct(v: &[f64], p: f64) -> f64 {
     if v.is_empty() {
