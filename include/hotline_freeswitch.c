@@ -101,6 +101,7 @@ static void leg_hangup_event(switch_event_t *event)
 {
 	const char *offer = switch_event_get_header(event, "variable_hotline_offer");
 	const char *agent = switch_event_get_header(event, "variable_hotline_agent_id");
+	const char *callback = switch_event_get_header(event, "variable_hotline_callback");
 	const char *cause = switch_event_get_header(event, "Hangup-Cause");
 	const char *answered = switch_event_get_header(event, "Caller-Channel-Answered-Time");
 	hotline_fs_leg_hangup_cb cb = leg_hangup_cb;
@@ -108,7 +109,7 @@ static void leg_hangup_event(switch_event_t *event)
 	if (!cb || zstr(offer) || zstr(agent)) {
 		return;
 	}
-	cb(offer, agent, cause ? (int) switch_channel_str2cause(cause) : 0, !zstr(answered) && strcmp(answered, "0") != 0);
+	cb(offer, agent, callback, cause ? (int) switch_channel_str2cause(cause) : 0, !zstr(answered) && strcmp(answered, "0") != 0);
 }
 
 int hotline_fs_bind_leg_hangup(hotline_fs_leg_hangup_cb cb)
@@ -272,6 +273,21 @@ int hotline_fs_bridge(switch_core_session_t *session, switch_core_session_t *ble
 void hotline_fs_leg_hangup(switch_core_session_t *bleg, int cause)
 {
 	switch_channel_hangup(switch_core_session_get_channel(bleg), (switch_call_cause_t) cause);
+	switch_core_session_rwunlock(bleg);
+}
+
+void hotline_fs_leg_execute(switch_core_session_t *bleg, const char *app, const char *arg)
+{
+	switch_channel_t *channel = switch_core_session_get_channel(bleg);
+	switch_caller_extension_t *extension = switch_caller_extension_new(bleg, app, arg);
+
+	if (extension) {
+		switch_caller_extension_add_application(bleg, extension, app, arg);
+		switch_channel_set_caller_extension(channel, extension);
+		switch_channel_set_state(channel, CS_EXECUTE);
+	} else {
+		switch_channel_hangup(channel, SWITCH_CAUSE_DESTINATION_OUT_OF_ORDER);
+	}
 	switch_core_session_rwunlock(bleg);
 }
 

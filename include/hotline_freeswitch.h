@@ -59,9 +59,12 @@ void hotline_fs_free_subclass(const char *subclass);
 int hotline_fs_fire_custom(const char *subclass, const char *const *names, const char *const *values, int n);
 
 /*! Called for every CHANNEL_HANGUP whose channel has the variable
- *  hotline_offer set (an agent leg of ours): its values of hotline_offer and
- *  hotline_agent_id, the Q.850 hangup cause, and whether it was answered. */
-typedef void (*hotline_fs_leg_hangup_cb)(const char *offer, const char *agent_id, int cause, int answered);
+ *  hotline_offer set (an agent leg of ours): its values of hotline_offer,
+ *  hotline_agent_id and hotline_callback (NULL unless the leg is the agent
+ *  side of an ACD callback), the Q.850 hangup cause, and whether it was
+ *  answered. */
+typedef void (*hotline_fs_leg_hangup_cb)(const char *offer, const char *agent_id, const char *callback, int cause,
+	int answered);
 /*! Bind the CHANNEL_HANGUP handler (switch_event_bind_removable). */
 int hotline_fs_bind_leg_hangup(hotline_fs_leg_hangup_cb cb);
 /*! Unbind it; returns once no callback runs any more (the event system's
@@ -101,7 +104,8 @@ int hotline_fs_sleep(switch_core_session_t *session, unsigned ms, hotline_fs_dtm
 /*! switch_ivr_say(session, text, NULL, type, method, NULL, NULL). */
 int hotline_fs_say(switch_core_session_t *session, const char *text, const char *type, const char *method);
 
-/*! switch_ivr_originate() with this session as the originator. On success
+/*! switch_ivr_originate() with this session as the originator (NULL: none,
+ *  from any thread: a call the module places itself). On success
  *  (0) *bleg is the answered leg, READ-LOCKED: hand it to hotline_fs_bridge
  *  which unlocks it. On failure (-1) *cause is the Q.850 cause. */
 int hotline_fs_originate(switch_core_session_t *session, const char *dial, unsigned timeout_sec,
@@ -114,6 +118,11 @@ int hotline_fs_bridge(switch_core_session_t *session, switch_core_session_t *ble
 
 /*! Hang up an answered leg we will not bridge, then unlock it. */
 void hotline_fs_leg_hangup(switch_core_session_t *bleg, int cause);
+
+/*! Hand an answered leg (read-locked, from hotline_fs_originate with no
+ *  originator) to its own thread to run the dialplan application app(arg),
+ *  as the originate API's "&app(arg)" does, then unlock it. */
+void hotline_fs_leg_execute(switch_core_session_t *bleg, const char *app, const char *arg);
 
 /* ---- any thread ---------------------------------------------------------- */
 /*! Locate the session by UUID and set CF_BREAK on its channel (interrupts

@@ -473,3 +473,88 @@ fn reload_during_a_live_call_keeps_the_call() {
     assert_eq!(field(&done[0], "variable_hotline_result"), "ANSWERED");
     s.settle();
 }
+
+#[test]
+fn a_callback_keeps_the_place_and_calls_the_customer_back() {
+    let Some((s, _g)) = switch() else { return };
+    s.agent_mode(285, "answer", 3000);
+    // The customer answers the callback and talks 2 s.
+    s.agent_mode(9285001, "answer", 2000);
+    let from = s.mark();
+    s.call("cb", "9285000", 60_000);
+    s.wait_hotline(from, "CallAnswered", 1, 10, |_| true);
+    // A second caller waits, presses *, and is let go.
+    s.call("cbk-cb", "9285001", 60_000);
+    let entered = s.wait_hotline(from, "CallEntered", 1, 10, |e| field(e, "Hotline-CallerNumber") == "9285001");
+    let id = field(&entered[0], "Hotline-CallId").to_string();
+    let uuid = field(&entered[0], "Hotline-Uuid").to_string();
+    assert!(s.api(&format!("uuid_recv_dtmf {uuid} *")).starts_with("+OK"), "DTMF to {uuid}");
+    let req = s.wait_hotline(from, "CallbackRequested", 1, 10, |_| true);
+    assert_eq!(field(&req[0], "Hotline-Number"), "9285001");
+    let done = s.caller_done(from, "cb", 2, 15);
+    let results: Vec<&str> = done.iter().map(|e| field(e, "variable_hotline_result")).collect();
+    assert!(results.contains(&"CALLBACK"), "{results:?}");
+    // When the agent is free it is rung first, then the customer.
+    let ans = s.wait_hotline(from, "CallAnswered", 1, 20, |e| field(e, "Hotline-CallId") == id);
+    assert_eq!(field(&ans[0], "Hotline-Agent"), "a285");
+    let ended = s.wait_hotline(from, "CallEnded", 1, 20, |e| field(e, "Hotline-CallId") == id);
+    assert_eq!(field(&ended[0], "Hotline-EndedBy"), "caller", "the customer hung up first");
+    let talk: u64 = field(&ended[0], "Hotline-TalkMs").parse().expect("TalkMs");
+    assert!(talk >= 1500, "the customer talked 2 s, not {talk} ms");
+    // The customer's leg was really called, answered and bridged to the agent.
+    let customer = s.esl.wait_n(from, 1, Duration::from_secs(15), |e| {
+        field(e, "Event-Name") == "CHANNEL_HANGUP_COMPLETE" && field(e, "Channel-Name").starts_with("loopback/9285001-a")
+    });
+    assert_eq!(field(&customer[0], "variable_hotline_callid"), id, "the customer leg carries the call id");
+    assert_ne!(field(&customer[0], "variable_bridge_epoch"), "", "{customer:?}");
+    // Free after the first call, then after the callback.
+    s.wait_hotline(from, "AgentState", 2, 10, |e| field(e, "Hotline-Agent") == "a285" && field(e, "Hotline-State") == "available");
+    assert!(s.api("hotline show calls").contains("0 calls"));
+    s.settle();
+}
+
+#[test]
+fn a_callback_whose_customer_does_not_answer_frees_the_agent() {
+    let Some((s, _g)) = switch() else { return };
+    s.agent_mode(285, "answer", 60_000);
+    s.agent_mode(9285003, "busy", 0);
+    let from = s.mark();
+    s.call("cb", "9285002", 60_000);
+    s.wait_hotline(from, "CallAnswered", 1, 10, |_| true);
+    s.call("cbk-cb", "9285003", 60_000);
+    let entered = s.wait_hotline(from, "CallEntered", 1, 10, |e| field(e, "Hotline-CallerNumber") == "9285003");
+    let id = field(&entered[0], "Hotline-CallId").to_string();
+    assert!(s.api(&format!("uuid_recv_dtmf {} *", field(&entered[0], "Hotline-Uuid"))).starts_with("+OK"));
+    s.wait_hotline(from, "CallbackRequested", 1, 10, |_| true);
+    // Free the agent: hang up the first call's caller.
+    let first = s.hotline(from, "CallEntered").into_iter().find(|e| field(e, "Hotline-CallerNumber") == "9285002").expect("first");
+    s.api(&format!("uuid_kill {}", field(&first, "Hotline-Uuid")));
+    let ended = s.wait_hotline(from, "CallEnded", 1, 20, |e| field(e, "Hotline-CallId") == id);
+    assert_eq!(field(&ended[0], "Hotline-EndedBy"), "failed");
+    // The agent's leg is hung up and the agent is free again.
+    // Free after the first call, then after the callback.
+    s.wait_hotline(from, "AgentState", 2, 10, |e| field(e, "Hotline-Agent") == "a285" && field(e, "Hotline-State") == "available");
+    s.settle();
+    assert!(s.api("hotline show calls").contains("0 calls"));
+}
+
+#[test]
+fn a_transferred_caller_ends_the_call_as_a_transfer() {
+    let Some((s, _g)) = switch() else { return };
+    s.agent_mode(276, "answer", 20_000);
+    let from = s.mark();
+    s.call("xfer", "9276000", 60_000);
+    let entered = s.wait_hotline(from, "CallEntered", 1, 10, |e| field(e, "Hotline-CallerNumber") == "9276000");
+    let uuid = field(&entered[0], "Hotline-Uuid").to_string();
+    s.wait_hotline(from, "CallAnswered", 1, 10, |_| true);
+    let out = s.api(&format!("uuid_transfer {uuid} moved XML hotline-null"));
+    assert!(out.starts_with("+OK"), "{out}");
+    let ended = s.wait_hotline(from, "CallEnded", 1, 10, |_| true);
+    assert_eq!(field(&ended[0], "Hotline-EndedBy"), "transfer");
+    // The caller really went on to the new extension...
+    let done = s.caller_done(from, "xfer", 1, 15);
+    assert_eq!(field(&done[0], "variable_test_transferred"), "yes");
+    // ...and the agent is free, not stuck with a half call.
+    s.wait_hotline(from, "AgentState", 1, 10, |e| field(e, "Hotline-Agent") == "a276" && field(e, "Hotline-State") == "available");
+    s.settle();
+}

@@ -85,14 +85,18 @@ pub fn uninstall() -> bool {
         log::warn!("Hotline: {active} calls are in Hotline applications; not unloading");
         return false;
     }
-    let Some(rt) = CURRENT.take() else { return true };
-    let Runtime { service, sink, callbacks } = *rt;
+    let Some(mut rt) = CURRENT.take() else { return true };
+    // Everything stops while the runtime is still allocated: a callback
+    // thread that read `current()` just before `take` keeps a valid
+    // reference until it is joined.
     // Joins the router thread; its event and action senders go with it...
-    service.router.shutdown();
-    // ...so the sink and the callback executor drain and end.
-    for t in [sink, callbacks].into_iter().flatten() {
+    rt.service.router.stop();
+    // ...so the sink and the callback executor drain and end (the executor
+    // joins its callback threads).
+    for t in [rt.sink.take(), rt.callbacks.take()].into_iter().flatten() {
         let _ = t.join();
     }
+    drop(rt);
     true
 }
 

@@ -21,7 +21,9 @@
 //!   polling).
 //! - [`offers`]: agent legs being rung, so that each leg's outcome is
 //!   reported once, as soon as it is known.
-//! - [`args`], [`queue_app`], [`agent_app`], [`api`]: `hotline_queue`,
+//! - [`callback`]: ACD callbacks (agent first, then the customer), with
+//!   the internal application `hotline_callback`.
+//! - [`queue_app`], [`agent_app`], [`api`]: `hotline_queue`,
 //!   `hotline_agent` and the `hotline` API command.
 //!
 //! Every `extern "C"` entry point goes through [`crate::ffi::guard::guard`];
@@ -36,6 +38,7 @@ compile_error!(
 
 pub mod agent_app;
 pub mod api;
+pub mod callback;
 pub mod logging;
 pub mod module;
 pub mod offers;

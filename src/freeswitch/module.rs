@@ -26,7 +26,7 @@ use std::os::raw::{c_char, c_int};
 
 use super::sys;
 use super::sys::switch_status_t as status;
-use super::{agent_app, api, logging, offers, queue_app, runtime};
+use super::{agent_app, api, callback, logging, offers, queue_app, runtime};
 use crate::ffi::cstr::to_cow_lossy;
 use crate::ffi::cstr::to_cstring;
 use crate::ffi::guard::{guard, install_panic_hook};
@@ -69,6 +69,14 @@ UNKNOWNQUEUE, CALLBACK, ERROR), hotline_agent, hotline_callid, hotline_queue.",
         long: c"Logs an agent in or out, or puts it on break / back. Sets hotline_agent_result to OK or ERROR.",
         syntax: c"login|logout|break|ready,<agent>[,reason]",
         function: app_agent,
+    },
+    App {
+        name: c"hotline_callback",
+        short: c"The agent side of a Hotline ACD callback (internal)",
+        long: c"Started by mod_hotline itself on an agent leg that answered a callback: calls the customer at \
+the queue's callback_contact and bridges them. Not for dialplans.",
+        syntax: c"<callid>",
+        function: app_callback,
     },
     App {
         name: c"hotline_test_panic",
@@ -202,6 +210,10 @@ unsafe extern "C" fn app_queue(session: *mut sys::switch_core_session_t, data: *
 
 unsafe extern "C" fn app_agent(session: *mut sys::switch_core_session_t, data: *const c_char) {
     run_app("hotline_agent", session, data, agent_app::exec);
+}
+
+unsafe extern "C" fn app_callback(session: *mut sys::switch_core_session_t, data: *const c_char) {
+    run_app("hotline_callback", session, data, callback::exec);
 }
 
 unsafe extern "C" fn app_test_panic(session: *mut sys::switch_core_session_t, data: *const c_char) {

@@ -108,13 +108,20 @@ pub fn outcome_for_cause(c: u32) -> OfferOutcome {
 /// on `hotline_offer`). Unanswered legs still pending are reported now.
 ///
 /// # Safety
-/// `offer` and `agent` are NUL-terminated strings valid for the call.
-pub unsafe extern "C" fn leg_hangup(offer: *const c_char, agent: *const c_char, c: c_int, answered: c_int) {
+/// `offer` and `agent` are NUL-terminated strings valid for the call;
+/// `callback` is NULL or one.
+pub unsafe extern "C" fn leg_hangup(offer: *const c_char, agent: *const c_char, callback: *const c_char, c: c_int, answered: c_int) {
     guard("hotline leg hangup", (), || {
         if answered != 0 {
             // The answered leg is reported by the caller's thread (a leg
             // that answered but lost the race is freed by the router with
-            // the winner's Answered).
+            // the winner's Answered), a callback's by its application,
+            // unless the agent hung up before it started.
+            // SAFETY: NULL or a NUL-terminated string valid for the call.
+            let cb = unsafe { to_cow_lossy(callback) };
+            if let (Ok(id), Some(rt)) = (cb.trim().parse::<u64>(), runtime::current()) {
+                super::callback::agent_gone_before_start(rt, CallId(id));
+            }
             return;
         }
         // SAFETY: per the contract above.

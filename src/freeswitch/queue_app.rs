@@ -80,10 +80,17 @@ pub fn exec(s: &Session<'_>, args: &str) {
             None => Vec::new(),
         },
     };
-    if parsed.callback_digit.is_some() {
-        // The router would hand the callback to a global executor that only
-        // the Asterisk module has so far: refuse rather than strand agents.
-        return fail("callback=: callbacks are not available on FreeSWITCH yet".into());
+    let mut parsed = parsed;
+    if parsed.callback_digit.is_none() {
+        if let Some(v) = s.get_var("hotline_callback_key").filter(|v| !v.trim().is_empty()) {
+            match parse_args(&format!("{},callback={v}", parsed.queue)) {
+                Ok(a) => parsed.callback_digit = a.callback_digit,
+                Err(e) => return fail(format!("hotline_callback_key: {e}")),
+            }
+        }
+    }
+    if parsed.callback_digit.is_some() && rt.config().queue(&parsed.queue).is_some_and(|q| q.callback_contact.is_none()) {
+        return fail(format!("queue {} has no callback_contact; callbacks are off", parsed.queue));
     }
     if !s.answer() {
         return fail("cannot answer (caller gone)".into());
@@ -413,7 +420,7 @@ fn is_true(v: &str) -> bool {
 }
 
 /// A value safe inside `{...}` / `[...]` dial-string variables.
-fn dial_value(v: &str) -> String {
+pub fn dial_value(v: &str) -> String {
     v.chars().map(|c| if matches!(c, ',' | '[' | ']' | '{' | '}' | '\'' | '"' | '|' | ' ') { '_' } else { c }).collect()
 }
 

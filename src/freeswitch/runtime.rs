@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! What exists while the module is loaded: the router thread, the
-//! configuration, the CUSTOM event sink thread, the waker thread and the
-//! offer registry. Created by `load`, dropped by `shutdown`, which joins
+//! configuration, the CUSTOM event sink thread, the waker thread, the
+//! callback executor thread and the registries of offers and pending
+//! callbacks. Created by `load`, dropped by `shutdown`, which joins
 //! every thread started here.
 //!
 //! Applications, the API and the event binding reach the runtime through
@@ -22,6 +23,7 @@ use crate::service::{setup_error, Loaded, Service};
 
 pub use crate::service::ActiveCall;
 
+use super::callback::Callbacks;
 use super::offers::Offers;
 use super::sys;
 use super::waker::Waker;
@@ -48,7 +50,9 @@ pub struct Runtime {
     pub service: Service,
     pub waker: Waker,
     pub offers: Offers,
+    pub callbacks: Callbacks,
     sink: Option<JoinHandle<()>>,
+    executor: Option<JoinHandle<()>>,
 }
 
 impl Deref for Runtime {
@@ -89,7 +93,19 @@ pub fn install() -> Result<(), ConfigError> {
         ),
         None => None,
     };
-    let rt = Box::new(Runtime { service, waker, offers: Offers::default(), sink });
+    let rx = router.global_actions();
+    let executor = std::thread::Builder::new()
+        .name("hotline-callbacks".into())
+        .spawn(move || super::callback::executor(rx))
+        .map_err(|e| setup_error(&path, format!("cannot start the callback thread: {e}")))?;
+    let rt = Box::new(Runtime {
+        service,
+        waker,
+        offers: Offers::default(),
+        callbacks: Callbacks::default(),
+        sink,
+        executor: Some(executor),
+    });
     CURRENT.publish(rt);
     Ok(())
 }
@@ -102,15 +118,19 @@ pub fn uninstall() -> bool {
         log::warn!("Hotline: {active} calls are in Hotline applications; not stopping");
         return false;
     }
-    let Some(rt) = CURRENT.take() else { return true };
-    let Runtime { service, mut waker, sink, .. } = *rt;
-    waker.stop();
-    // Joins the router thread; its event sender goes with it...
-    service.router.shutdown();
-    // ...so the sink drains what is left and ends.
-    if let Some(t) = sink {
+    let Some(mut rt) = CURRENT.take() else { return true };
+    // Everything stops while the runtime is still allocated: a callback
+    // thread that read `current()` just before `take` keeps a valid
+    // reference until it is joined.
+    rt.waker.stop();
+    // Joins the router thread; its event and action senders go with it...
+    rt.service.router.stop();
+    // ...so the sink and the callback executor drain what is left and end
+    // (the executor joins its callback threads).
+    for t in [rt.sink.take(), rt.executor.take()].into_iter().flatten() {
         let _ = t.join();
     }
+    drop(rt);
     true
 }
 

@@ -271,7 +271,8 @@ impl Router {
         self.stop();
     }
 
-    fn stop(&mut self) {
+    /// Stop the thread and wait for it, in place (idempotent).
+    pub fn stop(&mut self) {
         if let Some(t) = self.thread.take() {
             // Blocking send is fine here: shutdown runs on an admin thread,
             // and the router drains its channel quickly.
