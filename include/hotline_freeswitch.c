@@ -301,6 +301,26 @@ int hotline_fs_break_uuid(const char *uuid)
 		return -1;
 	}
 	switch_channel_set_flag(switch_core_session_get_channel(session), CF_BREAK);
+	switch_core_session_kill_channel(session, SWITCH_SIG_BREAK);
 	switch_core_session_rwunlock(session);
 	return 0;
+}
+
+int hotline_fs_uuid_state(const char *uuid)
+{
+	switch_core_session_t *session;
+	switch_channel_t *channel;
+	int state;
+
+	if (zstr(uuid) || !(session = switch_core_session_locate(uuid))) {
+		return -1;
+	}
+	channel = switch_core_session_get_channel(session);
+	if (!switch_channel_up_nosig(channel)) {
+		state = -1;
+	} else {
+		state = switch_channel_test_flag(channel, CF_TRANSFER) ? 1 : 0;
+	}
+	switch_core_session_rwunlock(session);
+	return state;
 }

@@ -125,8 +125,13 @@ void hotline_fs_leg_hangup(switch_core_session_t *bleg, int cause);
 void hotline_fs_leg_execute(switch_core_session_t *bleg, const char *app, const char *arg);
 
 /* ---- any thread ---------------------------------------------------------- */
-/*! Locate the session by UUID and set CF_BREAK on its channel (interrupts
- *  switch_ivr_play_file within one frame). 0 if found. */
+/*! Locate the session by UUID, set CF_BREAK on its channel (ends
+ *  switch_ivr_play_file at its next frame) and send it SWITCH_SIG_BREAK,
+ *  which makes endpoints that can (sofia: RTP) return from a blocking read
+ *  at once, so that next frame is now. 0 if found. */
 int hotline_fs_break_uuid(const char *uuid);
+/*! Where the session with this UUID is: -1 gone or hanging up, 0 up,
+ *  1 up but transferred elsewhere (CF_TRANSFER). */
+int hotline_fs_uuid_state(const char *uuid);
 
 #endif /* HOTLINE_FREESWITCH_H */

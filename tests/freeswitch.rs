@@ -87,6 +87,8 @@ fn a_call_is_answered_by_an_agent_and_bridged() {
     assert_eq!(field(&done[0], "variable_hotline_result"), "ANSWERED");
     assert_eq!(field(&done[0], "variable_hotline_agent"), "a100");
     assert_eq!(field(&done[0], "variable_hotline_callid"), id);
+    // Ended once, though both the agent's hang-up and the bridge see it.
+    assert_eq!(s.hotline(from, "CallEnded").iter().filter(|e| field(e, "Hotline-CallId") == id).count(), 1);
     // The agent leg carried the screen-pop variables and its agent id.
     let leg = s.esl.wait_n(from, 1, Duration::from_secs(10), |e| {
         field(e, "Event-Name") == "CHANNEL_HANGUP_COMPLETE" && field(e, "Channel-Name").starts_with("loopback/100-a")
@@ -556,5 +558,23 @@ fn a_transferred_caller_ends_the_call_as_a_transfer() {
     assert_eq!(field(&done[0], "variable_test_transferred"), "yes");
     // ...and the agent is free, not stuck with a half call.
     s.wait_hotline(from, "AgentState", 1, 10, |e| field(e, "Hotline-Agent") == "a276" && field(e, "Hotline-State") == "available");
+    s.settle();
+}
+
+#[test]
+fn a_caller_who_hangs_up_during_the_talk_ends_it_as_the_caller() {
+    let Some((s, _g)) = switch() else { return };
+    s.agent_mode(100, "answer", 20_000);
+    let from = s.mark();
+    // The caller leaves 2 s after entering; the agent would talk 20 s.
+    s.call("basic", "9100001", 2_000);
+    let id = s.call_id(from, "9100001");
+    s.wait_hotline(from, "CallAnswered", 1, 10, |e| field(e, "Hotline-CallId") == id);
+    let ended = s.wait_hotline(from, "CallEnded", 1, 10, |e| field(e, "Hotline-CallId") == id);
+    assert_eq!(field(&ended[0], "Hotline-EndedBy"), "caller", "{ended:?}");
+    // Reported once: one CallEnded, and the agent is free again.
+    s.wait_hotline(from, "AgentState", 1, 10, |e| field(e, "Hotline-Agent") == "a100" && field(e, "Hotline-State") == "available");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(s.hotline(from, "CallEnded").iter().filter(|e| field(e, "Hotline-CallId") == id).count(), 1);
     s.settle();
 }

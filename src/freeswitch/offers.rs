@@ -13,9 +13,16 @@
 //!
 //! Both paths take the agent out of the offer's pending set under one lock:
 //! whichever comes first reports, the other finds nothing. The caller's
-//! thread closes the offer when originate returns, so a leg hanging up
-//! later (the answered agent at the end of the talk, legs cancelled by the
-//! answer) reports nothing.
+//! thread closes the offer when originate returns, so legs cancelled by the
+//! answer report nothing.
+//!
+//! The talk that follows is registered too ([`Offers::start_talk`]): when
+//! the agent hangs up first, the binding ends the call in the router the
+//! moment the agent's leg hangs up, so the agent gets its next caller
+//! without waiting for the caller's bridge to notice (which takes up to a
+//! frame). It does so only while the caller is still up and not
+//! transferred (else the caller's thread reports the caller's hang-up or the
+//! transfer), and exactly one of the two reports ([`Offers::end_talk`]).
 
 use std::collections::HashMap;
 use std::os::raw::{c_char, c_int};
@@ -35,10 +42,18 @@ struct Pending {
     agents: Vec<AgentId>,
 }
 
+/// An answered offer being talked: who, and the caller's session.
+struct Talk {
+    call: CallId,
+    agent: AgentId,
+    caller: String,
+}
+
 #[derive(Default)]
 pub struct Offers {
     next: AtomicU64,
     open: Mutex<HashMap<u64, Pending>>,
+    talks: Mutex<HashMap<u64, Talk>>,
 }
 
 impl Offers {
@@ -67,6 +82,28 @@ impl Offers {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Pending>> {
         self.open.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Offer `key` was answered by `agent` and is bridged to the caller
+    /// whose session is `caller`.
+    pub fn start_talk(&self, key: u64, call: CallId, agent: AgentId, caller: &str) {
+        self.talks().insert(key, Talk { call, agent, caller: caller.to_string() });
+    }
+
+    /// The talk of offer `key` ends: true if the caller of this reports
+    /// its end (the agent's hang-up did not already).
+    pub fn end_talk(&self, key: u64) -> bool {
+        self.talks().remove(&key).is_some()
+    }
+
+    /// The talk of offer `key` if `agent` is the one talking: the call and
+    /// the caller's session.
+    fn talk_of(&self, key: u64, agent: AgentId) -> Option<(CallId, String)> {
+        self.talks().get(&key).filter(|t| t.agent == agent).map(|t| (t.call, t.caller.clone()))
+    }
+
+    fn talks(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Talk>> {
+        self.talks.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -112,28 +149,44 @@ pub fn outcome_for_cause(c: u32) -> OfferOutcome {
 /// `callback` is NULL or one.
 pub unsafe extern "C" fn leg_hangup(offer: *const c_char, agent: *const c_char, callback: *const c_char, c: c_int, answered: c_int) {
     guard("hotline leg hangup", (), || {
-        if answered != 0 {
-            // The answered leg is reported by the caller's thread (a leg
-            // that answered but lost the race is freed by the router with
-            // the winner's Answered), a callback's by its application,
-            // unless the agent hung up before it started.
-            // SAFETY: NULL or a NUL-terminated string valid for the call.
-            let cb = unsafe { to_cow_lossy(callback) };
-            if let (Ok(id), Some(rt)) = (cb.trim().parse::<u64>(), runtime::current()) {
-                super::callback::agent_gone_before_start(rt, CallId(id));
-            }
-            return;
-        }
         // SAFETY: per the contract above.
         let (offer, agent) = unsafe { (to_cow_lossy(offer), to_cow_lossy(agent)) };
         let (Ok(key), Ok(agent)) = (offer.trim().parse::<u64>(), agent.trim().parse::<AgentId>()) else { return };
         let Some(rt) = runtime::current() else { return };
+        if answered != 0 {
+            // An answered leg: a callback's agent who hung up before the
+            // callback's application started, or a talking agent who hung
+            // up first. (A leg that answered but lost a ring-all race was
+            // freed by the router with the winner's Answered.)
+            // SAFETY: NULL or a NUL-terminated string valid for the call.
+            let cb = unsafe { to_cow_lossy(callback) };
+            if let Ok(id) = cb.trim().parse::<u64>() {
+                return super::callback::agent_gone_before_start(rt, CallId(id));
+            }
+            return agent_ended_talk(rt, key, agent);
+        }
         if let Some(call) = rt.offers.take(key, agent) {
             let outcome = outcome_for_cause(c.max(0) as u32);
             log::debug!("Hotline: call {call} agent #{agent}: {} (leg hung up, cause {c})", outcome.name());
             rt.router.report(Input::OfferResult { call, agent, outcome });
         }
     })
+}
+
+/// A talking agent's leg hung up: if the caller is still there (not
+/// hung up, not transferred) the agent ended the call; end it in the router
+/// now, unless the caller's thread already did.
+fn agent_ended_talk(rt: &super::runtime::Runtime, key: u64, agent: AgentId) {
+    let Some((call, caller)) = rt.offers.talk_of(key, agent) else { return };
+    let uuid = crate::ffi::cstr::to_cstring(&caller);
+    // SAFETY: a valid C string; the shim locates and unlocks the session.
+    if unsafe { super::sys::hotline_fs_uuid_state(uuid.as_ptr()) } != 0 {
+        return;
+    }
+    if rt.offers.end_talk(key) {
+        log::debug!("Hotline: call {call}: agent #{agent} hung up");
+        rt.router.report_final(Input::CallEnded { call, by: crate::core::EndedBy::Agent });
+    }
 }
 
 #[cfg(test)]
@@ -151,6 +204,17 @@ mod tests {
         assert_eq!(rest, [1, 3]);
         assert_eq!(o.take(k, 1), None);
         assert_ne!(o.open(CallId(7), &[1]), k);
+    }
+
+    #[test]
+    fn a_talk_ends_once_and_only_for_its_agent() {
+        let o = Offers::default();
+        o.start_talk(5, CallId(7), 2, "uuid-1");
+        assert_eq!(o.talk_of(5, 3), None, "a ring-all loser is not the talker");
+        assert_eq!(o.talk_of(5, 2), Some((CallId(7), "uuid-1".to_string())));
+        assert!(o.end_talk(5));
+        assert!(!o.end_talk(5));
+        assert_eq!(o.talk_of(5, 2), None);
     }
 
     #[test]

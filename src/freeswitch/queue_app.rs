@@ -382,11 +382,14 @@ impl QueueCall<'_, '_> {
             }
             return Rung::Failed;
         };
-        self.talk(winner.clone(), bleg)
+        self.rt.offers.start_talk(key, self.id(), winner.agent, &self.s.uuid());
+        self.talk(winner.clone(), bleg, key)
     }
 
     /// Bridge caller and agent until one hangs up.
-    fn talk(&mut self, winner: OfferTarget, bleg: *mut sys::switch_core_session_t) -> Rung {
+    /// `key`: the offer, whose talk the agent's hang-up may end first (see
+    /// [`super::offers`]).
+    fn talk(&mut self, winner: OfferTarget, bleg: *mut sys::switch_core_session_t, key: u64) -> Rung {
         self.rt.router.report(Input::OfferResult { call: self.id(), agent: winner.agent, outcome: OfferOutcome::Answered });
         self.s.set_var("hotline_agent", Some(&winner.name));
         // The bridge would hang the caller up itself after the agent's
@@ -405,7 +408,9 @@ impl QueueCall<'_, '_> {
         } else {
             EndedBy::Agent
         };
-        self.rt.router.report_final(Input::CallEnded { call: self.id(), by });
+        if self.rt.offers.end_talk(key) {
+            self.rt.router.report_final(Input::CallEnded { call: self.id(), by });
+        }
         log::debug!("hotline_queue: call {} with {} ended by {}", self.id(), winner.name, by.name());
         if by == EndedBy::Agent && hab.as_deref().is_some_and(is_true) {
             self.s.hangup(sys::switch_call_cause_t::SWITCH_CAUSE_NORMAL_CLEARING.0 as i32);
