@@ -6,8 +6,16 @@
 //!
 //! ```text
 //! cargo build --release --features freeswitch     # the module under test
-//! cargo bench --features freeswitch --bench freeswitch_drain [-- --full]
+//! cargo bench --features freeswitch --bench freeswitch_drain [-- --full] [--sip]
 //! ```
+//!
+//! `--sip`: callers are SIP calls instead of loopback calls. The switch
+//! calls itself through a sofia profile on 127.0.0.1:25090 (RTP on
+//! 127.0.0.1), so the leg that waits in the queue is an inbound SIP channel
+//! reading RTP, as a real caller's is. A loopback caller's reads are paced
+//! by a 20 ms soft timer that nothing can interrupt, which puts a frame's
+//! worth of latency under every wake-up; an RTP read returns at once on
+//! SWITCH_SIG_BREAK.
 //!
 //! The switch is the test fixture of tests/freeswitch/switch.rs (event
 //! socket on 127.0.0.1:28021, `-np`, no SIP), with its conf dir (a copy of
@@ -43,7 +51,7 @@ mod switch;
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 mod drain;
@@ -59,6 +67,10 @@ const MAX_AGENTS: u32 = 100;
 const TALK: f64 = 1.0;
 /// Mean gap between arrivals (s): ~200 calls/s.
 const MEAN_GAP: f64 = 0.005;
+/// `--sip`: callers over SIP (see the module doc).
+static SIP: AtomicBool = AtomicBool::new(false);
+/// The sofia profile the switch calls itself through.
+const SIP_PORT: u16 = 25090;
 
 fn queue_of(agents: usize) -> &'static str {
     if agents <= 20 {
@@ -123,6 +135,30 @@ fn callcenter_conf(dbname: &str) -> String {
     cc
 }
 
+/// One sofia profile on 127.0.0.1 whose inbound calls go to the callers'
+/// context: the switch calls itself through it (`--sip`).
+fn sofia_conf() -> String {
+    let mut p = String::from("<configuration name=\"sofia.conf\" description=\"sofia (bench)\">\n  <global_settings>\n    <param name=\"log-level\" value=\"0\"/>\n  </global_settings>\n  <profiles>\n    <profile name=\"bench\">\n      <settings>\n");
+    for (k, v) in [
+        ("sip-ip", "127.0.0.1".to_string()),
+        ("ext-sip-ip", "127.0.0.1".to_string()),
+        ("rtp-ip", "127.0.0.1".to_string()),
+        ("ext-rtp-ip", "127.0.0.1".to_string()),
+        ("sip-port", SIP_PORT.to_string()),
+        ("context", "bench-callers".to_string()),
+        ("dialplan", "XML".to_string()),
+        ("auth-calls", "false".to_string()),
+        ("inbound-codec-prefs", "PCMU".to_string()),
+        ("outbound-codec-prefs", "PCMU".to_string()),
+        ("rtp-timer-name", "soft".to_string()),
+        ("manage-presence", "false".to_string()),
+    ] {
+        p.push_str(&format!("        <param name=\"{k}\" value=\"{v}\"/>\n"));
+    }
+    p.push_str("      </settings>\n    </profile>\n  </profiles>\n</configuration>\n");
+    p
+}
+
 /// The bench's additions to the test configuration (see the module doc).
 fn prepare(conf: &Path) {
     let ac = conf.join("autoload_configs");
@@ -135,6 +171,13 @@ fn prepare(conf: &Path) {
     insert_before(&ac.join("modules.conf.xml"), "</modules>", "    <load module=\"mod_expr\"/>\n    <load module=\"mod_callcenter\"/>\n");
 
     std::fs::write(ac.join("callcenter.conf.xml"), callcenter_conf("callcenter")).expect("write callcenter.conf.xml");
+    if SIP.load(Ordering::Relaxed) {
+        insert_before(&ac.join("modules.conf.xml"), "</modules>", "    <load module=\"mod_sofia\"/>\n");
+        // Two RTP ports per SIP leg, two SIP legs per caller.
+        let sw = std::fs::read_to_string(ac.join("switch.conf.xml")).expect("switch.conf.xml");
+        std::fs::write(ac.join("switch.conf.xml"), sw.replace("\"62000\"", "\"20000\"").replace("\"63000\"", "\"60000\"")).expect("write switch.conf.xml");
+        std::fs::write(ac.join("sofia.conf.xml"), sofia_conf()).expect("write sofia.conf.xml");
+    }
 
     // mod_hotline: the same queues and agents.
     let mut toml = std::fs::read_to_string(conf.join("hotline.toml")).expect("hotline.toml");
@@ -226,13 +269,15 @@ fn agent_leg(channel: &str) -> Option<u32> {
     (FIRST_AGENT..FIRST_AGENT + MAX_AGENTS).contains(&id).then_some(id)
 }
 
-/// A caller's leg running the ACD: loopback/<hotline|cc>-<queue>-b.
+/// A caller's leg running the ACD: loopback/<hotline|cc>-<queue>-b, or
+/// with `--sip` the inbound SIP leg sofia/bench/8NNNNNN@127.0.0.1 (named
+/// after the caller's number).
 fn is_caller(e: &Event) -> bool {
     is_caller_name(field(e, "Channel-Name"))
 }
 
 fn is_caller_name(n: &str) -> bool {
-    (n.starts_with("loopback/hotline-") || n.starts_with("loopback/cc-")) && n.ends_with("-b")
+    (n.starts_with("loopback/hotline-") || n.starts_with("loopback/cc-")) && n.ends_with("-b") || n.starts_with("sofia/bench/8")
 }
 
 fn wait_idle(s: &Switch, secs: u64) -> bool {
@@ -281,9 +326,12 @@ fn run_once(s: &Switch, acd: &str, agents: usize, callers: usize, seed: u64) -> 
     let from = s.mark();
     let mut rng = seed;
     for i in 0..callers {
-        s.esl.bgapi(&format!(
-            "originate {{origination_caller_id_number=8{i:06}}}loopback/{prefix}-{queue}/bench-callers &sleep(600000)"
-        ));
+        let dest = if SIP.load(Ordering::Relaxed) {
+            format!("sofia/bench/{prefix}-{queue}@127.0.0.1:{SIP_PORT}")
+        } else {
+            format!("loopback/{prefix}-{queue}/bench-callers")
+        };
+        s.esl.bgapi(&format!("originate {{origination_caller_id_number=8{i:06}}}{dest} &sleep(600000)"));
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
@@ -398,6 +446,7 @@ fn run_once(s: &Switch, acd: &str, agents: usize, callers: usize, seed: u64) -> 
 
 fn main() {
     let full = std::env::args().any(|a| a == "--full");
+    SIP.store(std::env::args().any(|a| a == "--sip"), Ordering::Relaxed);
     let shapes: Vec<(usize, usize)> = if full { vec![(20, 200), (100, 1000)] } else { vec![(20, 200)] };
     prepare_conf(prepare);
     let Some((s, _guard)) = switch() else { return };

@@ -257,6 +257,24 @@ int hotline_fs_originate(switch_core_session_t *session, const char *dial, unsig
 	return 0;
 }
 
+int hotline_fs_originate_cancellable(const char *dial, unsigned timeout_sec, const unsigned *cancel,
+	switch_core_session_t **bleg, int *cause)
+{
+	switch_call_cause_t c = SWITCH_CAUSE_NONE;
+	switch_status_t status;
+
+	*bleg = NULL;
+	/* originate reads *cancel_cause in its ring loop and never writes it. */
+	status = switch_ivr_originate(NULL, bleg, &c, dial, timeout_sec, NULL, NULL, NULL, NULL, NULL, SOF_NONE,
+		(switch_call_cause_t *) cancel, NULL);
+	*cause = (int) c;
+	if (status != SWITCH_STATUS_SUCCESS || !*bleg) {
+		*bleg = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 const char *hotline_fs_leg_var(switch_core_session_t *bleg, const char *name)
 {
 	return switch_channel_get_variable_dup(switch_core_session_get_channel(bleg), name, SWITCH_TRUE, -1);
@@ -291,7 +309,29 @@ void hotline_fs_leg_execute(switch_core_session_t *bleg, const char *app, const 
 	switch_core_session_rwunlock(bleg);
 }
 
+void hotline_fs_leg_unlock(switch_core_session_t *bleg)
+{
+	switch_core_session_rwunlock(bleg);
+}
+
 /* ---- any thread ----------------------------------------------------------- */
+
+switch_core_session_t *hotline_fs_locate(const char *uuid)
+{
+	return zstr(uuid) ? NULL : switch_core_session_locate(uuid);
+}
+
+int hotline_fs_hangup_uuid(const char *uuid, int cause)
+{
+	switch_core_session_t *session;
+
+	if (zstr(uuid) || !(session = switch_core_session_locate(uuid))) {
+		return -1;
+	}
+	switch_channel_hangup(switch_core_session_get_channel(session), (switch_call_cause_t) cause);
+	switch_core_session_rwunlock(session);
+	return 0;
+}
 
 int hotline_fs_break_uuid(const char *uuid)
 {

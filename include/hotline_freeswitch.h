@@ -110,6 +110,11 @@ int hotline_fs_say(switch_core_session_t *session, const char *text, const char 
  *  which unlocks it. On failure (-1) *cause is the Q.850 cause. */
 int hotline_fs_originate(switch_core_session_t *session, const char *dial, unsigned timeout_sec,
 	switch_core_session_t **bleg, int *cause);
+/*! hotline_fs_originate with no originator, cancellable from another thread:
+ *  originate gives up (hanging up every leg) once *cancel (a
+ *  switch_call_cause_t; 0 = go on) is set non-zero. */
+int hotline_fs_originate_cancellable(const char *dial, unsigned timeout_sec, const unsigned *cancel,
+	switch_core_session_t **bleg, int *cause);
 /*! The value of a variable of the answered leg (copy from its pool). */
 const char *hotline_fs_leg_var(switch_core_session_t *bleg, const char *name);
 /*! switch_ivr_multi_threaded_bridge(session, bleg) until one side hangs up,
@@ -118,6 +123,8 @@ int hotline_fs_bridge(switch_core_session_t *session, switch_core_session_t *ble
 
 /*! Hang up an answered leg we will not bridge, then unlock it. */
 void hotline_fs_leg_hangup(switch_core_session_t *bleg, int cause);
+/*! switch_core_session_rwunlock() of a leg we hand on by UUID. */
+void hotline_fs_leg_unlock(switch_core_session_t *bleg);
 
 /*! Hand an answered leg (read-locked, from hotline_fs_originate with no
  *  originator) to its own thread to run the dialplan application app(arg),
@@ -130,6 +137,12 @@ void hotline_fs_leg_execute(switch_core_session_t *bleg, const char *app, const 
  *  which makes endpoints that can (sofia: RTP) return from a blocking read
  *  at once, so that next frame is now. 0 if found. */
 int hotline_fs_break_uuid(const char *uuid);
+/*! switch_core_session_locate(): the session READ-LOCKED (release it with
+ *  hotline_fs_bridge, hotline_fs_leg_hangup or hotline_fs_leg_unlock), or
+ *  NULL if there is none. */
+switch_core_session_t *hotline_fs_locate(const char *uuid);
+/*! Hang up the session with this UUID, if any. 0 if found. */
+int hotline_fs_hangup_uuid(const char *uuid, int cause);
 /*! Where the session with this UUID is: -1 gone or hanging up, 0 up,
  *  1 up but transferred elsewhere (CF_TRANSFER). */
 int hotline_fs_uuid_state(const char *uuid);

@@ -27,8 +27,13 @@ impl Service {
     /// Read the configuration and start the router. Errors name the file,
     /// line and key.
     pub fn start(config_path: PathBuf) -> Result<Service, ConfigError> {
+        Service::start_with(config_path, RouterOptions::default())
+    }
+
+    /// [`Service::start`] with router options of the adapter's choosing.
+    pub fn start_with(config_path: PathBuf, options: RouterOptions) -> Result<Service, ConfigError> {
         let cfg = Arc::new(Config::load(&config_path)?);
-        let router = Router::start(cfg.clone(), RouterOptions::default())
+        let router = Router::start(cfg.clone(), options)
             .map_err(|e| setup_error(&config_path, format!("cannot start the router thread: {e}")))?;
         log::info!("Hotline: {} queues, {} agents from {}", cfg.queues.len(), cfg.agents.len(), config_path.display());
         Ok(Service { router, config_path, config: RwLock::new(cfg), active: AtomicUsize::new(0) })

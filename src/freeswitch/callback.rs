@@ -6,7 +6,8 @@
 //! on its global channel. Two steps, so that no thread of ours sits in a
 //! call:
 //!
-//! 1. The executor thread starts one short-lived thread per callback that
+//! 1. The executor thread ([`super::dialer::executor`]) starts one
+//!    short-lived thread per callback that
 //!    rings the agent with `switch_ivr_originate` and no originator (the
 //!    leg carries `hotline_offer`, `hotline_agent_id`, `hotline_callback`,
 //!    so the CHANNEL_HANGUP binding reports a ring-out at once, as for a
@@ -26,16 +27,13 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crossbeam_channel::Receiver;
-
-use crate::core::{Action, CallId, EndedBy, Input, OfferOutcome, OfferTarget};
+use crate::core::{CallId, EndedBy, Input, OfferOutcome, OfferTarget};
 use crate::ffi::cstr::to_cstring;
 
 use super::offers::outcome_for_cause;
-use super::queue_app::dial_value;
+use super::dialer::dial_value;
 use super::runtime::{self, ActiveCall, Runtime};
 use super::session::Session;
 use super::sys;
@@ -70,28 +68,8 @@ impl Callbacks {
     }
 }
 
-/// Consume the router's global actions until the router stops; joins every
-/// thread it started before returning.
-pub fn executor(rx: Receiver<Action>) {
-    let mut running: Vec<JoinHandle<()>> = Vec::new();
-    while let Ok(action) = rx.recv() {
-        let Action::Callback { call, queue, number, target, timeout } = action else { continue };
-        let spawned = std::thread::Builder::new()
-            .name(format!("hotline-cb-{call}"))
-            .spawn(move || ring_agent(call, queue.to_string(), number, target, timeout));
-        running.retain(|t| !t.is_finished());
-        match spawned {
-            Ok(t) => running.push(t),
-            Err(e) => log::error!("Hotline: cannot start callback {call}: {e}"),
-        }
-    }
-    for t in running {
-        let _ = t.join();
-    }
-}
-
 /// Step 1: ring the agent; on answer hand the leg to `hotline_callback`.
-fn ring_agent(call: CallId, queue: String, number: String, agent: OfferTarget, timeout: u64) {
+pub fn ring_agent(call: CallId, queue: String, number: String, agent: OfferTarget, timeout: u64) {
     crate::ffi::guard::guard("hotline callback", (), || {
         // None: the module is unloading; the router is gone with it.
         let Some(rt) = runtime::current() else { return };

@@ -21,6 +21,9 @@
 //!   polling).
 //! - [`offers`]: agent legs being rung, so that each leg's outcome is
 //!   reported once, as soon as it is known.
+//! - [`dialer`]: rings agents from threads of its own (offers and
+//!   callbacks arrive on the router's global channel) and hands the
+//!   answered leg to the caller's thread.
 //! - [`callback`]: ACD callbacks (agent first, then the customer), with
 //!   the internal application `hotline_callback`.
 //! - [`queue_app`], [`agent_app`], [`api`]: `hotline_queue`,
@@ -39,6 +42,7 @@ compile_error!(
 pub mod agent_app;
 pub mod api;
 pub mod callback;
+pub mod dialer;
 pub mod logging;
 pub mod module;
 pub mod offers;

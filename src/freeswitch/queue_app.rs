@@ -11,13 +11,13 @@
 //! channel: playback stops within one frame and the thread takes its
 //! actions from its own channel. There is no timer and no polling.
 //!
-//! Ringing, answer detection and bridging happen here with FreeSWITCH's own
-//! calls: `switch_ivr_originate` (one leg per target, `,`-joined for
-//! ring-all, each leg carrying `hotline_agent_id`/`hotline_offer`), then
+//! Agents are rung by [`super::dialer`] on threads of its own
+//! (`switch_ivr_originate`, one leg per target, `,`-joined for ring-all,
+//! each leg carrying `hotline_agent_id`/`hotline_offer` and showing the
+//! caller's number), while the caller keeps hearing its music. The answered
+//! leg is handed over by UUID; this thread bridges it with
 //! `switch_ivr_multi_threaded_bridge`. Every outcome goes back to the
-//! router at once (see [`super::offers`] for legs failing during a
-//! ring-all). While agents ring the caller keeps hearing the music
-//! (`transfer_ringback` + `instant_ringback`).
+//! router at once (see [`super::offers`]).
 //!
 //! Channel variables set: `hotline_result` (ANSWERED, ABANDONED,
 //! TRANSFERRED, TIMEOUT, LEAVEEMPTY, JOINEMPTY, FULL, UNKNOWNQUEUE, CALLBACK,
@@ -30,13 +30,13 @@ use std::os::raw::c_char;
 use crossbeam_channel::TryRecvError;
 
 use crate::core::input::AgentId;
-use crate::core::{Action, CallId, CallerInfo, EndedBy, Input, OfferOutcome, OfferTarget};
-use crate::ffi::cstr::{to_cstring, to_string_lossy};
+use crate::core::{Action, CallId, CallerInfo, EndedBy, Input, OfferOutcome};
+use crate::ffi::cstr::to_cstring;
 use crate::ffi::guard::guard;
 use crate::router::CallHandle;
 
 use crate::app_args::{parse_args, parse_priority, parse_skills};
-use super::offers::outcome_for_cause;
+use super::dialer::{Answered, Slot};
 use super::runtime::{self, ActiveCall, Runtime};
 use super::session::Session;
 use super::sys;
@@ -106,15 +106,28 @@ pub fn exec(s: &Session<'_>, args: &str) {
     };
     let class = rt.config().queue(&parsed.queue).map(|q| q.music_class.clone()).unwrap_or_else(|| "default".into());
     let music = music_url(&class, s);
-    let handle = match rt.router.enter(&parsed.queue, caller) {
+    // The slot exists before the router can send an offer for the call.
+    let id = rt.router.new_call_id();
+    let slot = rt.dialer.open(id, &caller.number, &caller.name, &parsed.queue);
+    let handle = match rt.router.enter_as(id, &parsed.queue, caller) {
         Ok(h) => h,
         Err(e) => return fail(e.to_string()),
     };
+    slot.slot.set_wake(handle.wake.clone());
     s.set_var("hotline_callid", Some(&handle.id.to_string()));
     s.set_var("hotline_queue", Some(&parsed.queue));
     s.set_var("hotline_agent", None);
     let reg = rt.waker.register(handle.id, &uuid, handle.wake.clone());
-    let mut call = QueueCall { rt, s, handle, reg, queue: parsed.queue, hold: Hold::Music(music), callback_digit: parsed.callback_digit };
+    let mut call = QueueCall {
+        rt,
+        s,
+        handle,
+        reg,
+        slot: slot.slot.clone(),
+        queue: parsed.queue,
+        hold: Hold::Music(music),
+        callback_digit: parsed.callback_digit,
+    };
     call.run();
 }
 
@@ -144,17 +157,18 @@ struct QueueCall<'a, 's> {
     s: &'a Session<'s>,
     handle: CallHandle,
     reg: Registration,
+    slot: std::sync::Arc<Slot>,
     queue: String,
     hold: Hold,
     callback_digit: Option<char>,
 }
 
-/// How ringing ended.
+/// How a hand-over ended.
 enum Rung {
     /// Bridged and over.
     Talked,
-    CallerGone,
-    /// Every agent failed: wait for the router's next decision.
+    /// The agent's leg was gone before the bridge: wait for the router's
+    /// next decision.
     Failed,
 }
 
@@ -190,9 +204,19 @@ impl QueueCall<'_, '_> {
 
     fn run(&mut self) {
         loop {
-            // Arm first, then look: an action queued after the look wakes the
-            // music below (see waker.rs).
+            // Arm first, then look: an action queued (or an agent handed
+            // over) after the look wakes the music below (see waker.rs).
             self.reg.arm();
+            if let Some(a) = self.slot.take_answered() {
+                self.disarm();
+                match self.talk(a) {
+                    Rung::Talked => {
+                        self.s.set_var("hotline_result", Some("ANSWERED"));
+                        return;
+                    }
+                    Rung::Failed => continue,
+                }
+            }
             match self.handle.actions.try_recv() {
                 Ok(action) => {
                     self.disarm();
@@ -264,6 +288,9 @@ impl QueueCall<'_, '_> {
 
     /// The caller left while waiting (hung up or transferred away).
     fn left(&mut self) {
+        // Stop the ringing first, so no agent rings for a caller the
+        // router no longer has.
+        self.slot.close();
         self.rt.router.report_final(Input::CallerHangup { call: self.id() });
         let result = if self.s.transferred() { "TRANSFERRED" } else { "ABANDONED" };
         self.s.set_var("hotline_result", Some(result));
@@ -273,28 +300,25 @@ impl QueueCall<'_, '_> {
     /// Apply one router decision; true ends the application.
     fn act(&mut self, action: Action) -> bool {
         match action {
-            Action::Offer { targets, timeout, .. } => match self.ring(&targets, timeout) {
-                Rung::Talked => {
-                    self.s.set_var("hotline_result", Some("ANSWERED"));
-                    true
-                }
-                Rung::CallerGone => {
-                    self.left();
-                    true
-                }
-                Rung::Failed => false,
-            },
+            Action::Offer { targets, timeout, .. } => {
+                // Reached this channel only when the router's global one was
+                // full: ring from a thread all the same.
+                self.rt.dialer.ring_from_caller(self.id(), targets, timeout);
+                false
+            }
             Action::Announce { position, .. } => {
                 self.announce(position);
                 false
             }
             Action::Moved { queue, music_class, .. } => {
                 self.queue = queue.to_string();
+                self.slot.set_queue(&self.queue);
                 self.s.set_var("hotline_queue", Some(&self.queue));
                 self.hold = Hold::Music(music_url(&music_class, self.s));
                 false
             }
             Action::Exit { reason, .. } => {
+                self.slot.close();
                 self.s.set_var("hotline_result", Some(reason.name()));
                 log::debug!("hotline_queue: call {} leaves {}: {}", self.id(), self.queue, reason.name());
                 true
@@ -329,67 +353,20 @@ impl QueueCall<'_, '_> {
         self.rt.router.report(Input::OfferResult { call: self.id(), agent, outcome });
     }
 
-    /// Ring `targets` at once; the first to answer is bridged with the
-    /// caller.
-    fn ring(&mut self, targets: &[OfferTarget], timeout: u64) -> Rung {
-        let agents: Vec<AgentId> = targets.iter().map(|t| t.agent).collect();
-        let key = self.rt.offers.open(self.id(), &agents);
-        let secs = timeout.div_ceil(1000).clamp(1, u32::MAX as u64) as u32;
-        let dial = dial_string(targets, self.id(), &self.queue, key, secs);
-        log::debug!("hotline_queue: call {} rings {dial}", self.id());
-        // The caller keeps its music while the agents ring.
-        let ringback = match &self.hold {
-            Hold::Music(url) => Some(url.clone()),
-            _ => None,
-        };
-        let saved = ringback.as_ref().map(|_| self.s.get_var("transfer_ringback"));
-        if let Some(url) = &ringback {
-            self.s.set_var("transfer_ringback", Some(url));
-        }
-        let dial_c = to_cstring(&dial);
-        let mut bleg: *mut sys::switch_core_session_t = std::ptr::null_mut();
-        let mut cause: i32 = 0;
-        // SAFETY: our live session on its own thread; out-parameters are
-        // locals. On success bleg is a read-locked session we must release
-        // (hotline_fs_bridge / hotline_fs_leg_hangup do).
-        let rc = unsafe { sys::hotline_fs_originate(self.s.as_ptr(), dial_c.as_ptr(), secs, &mut bleg, &mut cause) };
-        if let Some(prev) = saved {
-            self.s.set_var("transfer_ringback", prev.as_deref());
-        }
-        if rc != 0 || bleg.is_null() {
-            let rest = self.rt.offers.close(key);
-            if !self.s.ready() {
-                // originate hung every leg up; the router frees the agents
-                // with the caller's hang-up.
-                return Rung::CallerGone;
-            }
-            let outcome = outcome_for_cause(cause.max(0) as u32);
-            for agent in rest {
-                self.report(agent, outcome);
-            }
+    /// Bridge caller and the agent whose leg answered; the agent's hang-up
+    /// may end the talk first (see [`super::offers`]).
+    fn talk(&mut self, a: Answered) -> Rung {
+        let Answered { uuid, winner, key } = a;
+        let u = to_cstring(&uuid);
+        // SAFETY: valid C string; NULL or a read-locked session, released
+        // by hotline_fs_bridge below.
+        let bleg = unsafe { sys::hotline_fs_locate(u.as_ptr()) };
+        if bleg.is_null() {
+            log::info!("hotline_queue: call {}: {} answered and hung up at once", self.id(), winner.name);
+            self.report(winner.agent, OfferOutcome::Rejected);
             return Rung::Failed;
         }
-        // SAFETY: bleg is the answered, read-locked leg; the value is
-        // copied from its pool at once.
-        let answered_by = unsafe { to_string_lossy(sys::hotline_fs_leg_var(bleg, c"hotline_agent_id".as_ptr())) };
-        let _ = self.rt.offers.close(key);
-        let Some(winner) = answered_by.trim().parse::<AgentId>().ok().and_then(|id| targets.iter().find(|t| t.agent == id)) else {
-            log::error!("hotline_queue: call {}: answered leg has no known hotline_agent_id ({answered_by:?})", self.id());
-            // SAFETY: the locked leg from originate; released here.
-            unsafe { sys::hotline_fs_leg_hangup(bleg, sys::switch_call_cause_t::SWITCH_CAUSE_NORMAL_TEMPORARY_FAILURE.0 as i32) };
-            for agent in agents {
-                self.report(agent, OfferOutcome::Unavailable);
-            }
-            return Rung::Failed;
-        };
         self.rt.offers.start_talk(key, self.id(), winner.agent, &self.s.uuid());
-        self.talk(winner.clone(), bleg, key)
-    }
-
-    /// Bridge caller and agent until one hangs up.
-    /// `key`: the offer, whose talk the agent's hang-up may end first (see
-    /// [`super::offers`]).
-    fn talk(&mut self, winner: OfferTarget, bleg: *mut sys::switch_core_session_t, key: u64) -> Rung {
         self.rt.router.report(Input::OfferResult { call: self.id(), agent: winner.agent, outcome: OfferOutcome::Answered });
         self.s.set_var("hotline_agent", Some(&winner.name));
         // The bridge would hang the caller up itself after the agent's
@@ -424,39 +401,12 @@ fn is_true(v: &str) -> bool {
     matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "yes" | "on" | "enabled" | "active" | "allow" | "1")
 }
 
-/// A value safe inside `{...}` / `[...]` dial-string variables.
-pub fn dial_value(v: &str) -> String {
-    v.chars().map(|c| if matches!(c, ',' | '[' | ']' | '{' | '}' | '\'' | '"' | '|' | ' ') { '_' } else { c }).collect()
-}
-
-/// `{common vars}[leg vars]contact,[leg vars]contact...`
-pub fn dial_string(targets: &[OfferTarget], call: CallId, queue: &str, offer: u64, secs: u32) -> String {
-    let mut d = format!(
-        "{{hotline_offer={offer},hotline_callid={call},hotline_queue={},ignore_early_media=true,instant_ringback=true,\
-originate_timeout={secs},loopback_bowout=false}}",
-        dial_value(queue)
-    );
-    for (i, t) in targets.iter().enumerate() {
-        if i > 0 {
-            d.push(',');
-        }
-        d.push_str(&format!("[hotline_agent_id={},hotline_agent={},leg_timeout={secs}]{}", t.agent, dial_value(&t.name), t.contact.trim()));
-    }
-    d
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     #[test]
-    fn dial_strings_tag_every_leg() {
-        let t = |agent, name: &str, contact: &str| OfferTarget { agent, name: Arc::from(name), contact: Arc::from(contact) };
-        let d = dial_string(&[t(3, "a,1", "user/1000"), t(4, "b", "loopback/102/agents")], CallId(9), "sup port", 17, 5);
-        assert!(d.starts_with("{hotline_offer=17,hotline_callid=9,hotline_queue=sup_port,"), "{d}");
-        assert!(d.contains("originate_timeout=5"), "{d}");
-        assert!(d.ends_with("[hotline_agent_id=3,hotline_agent=a_1,leg_timeout=5]user/1000,[hotline_agent_id=4,hotline_agent=b,leg_timeout=5]loopback/102/agents"), "{d}");
-        assert!(is_true("TRUE") && !is_true("false"));
+    fn true_values() {
+        assert!(is_true("TRUE") && is_true("on") && !is_true("false"));
     }
 }

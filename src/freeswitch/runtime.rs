@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! What exists while the module is loaded: the router thread, the
 //! configuration, the CUSTOM event sink thread, the waker thread, the
-//! callback executor thread and the registries of offers and pending
-//! callbacks. Created by `load`, dropped by `shutdown`, which joins
+//! ringing executor thread and the registries of waiting callers, offers
+//! and pending callbacks. Created by `load`, dropped by `shutdown`, which joins
 //! every thread started here.
 //!
 //! Applications, the API and the event binding reach the runtime through
@@ -24,6 +24,7 @@ use crate::service::{setup_error, Loaded, Service};
 pub use crate::service::ActiveCall;
 
 use super::callback::Callbacks;
+use super::dialer::Dialer;
 use super::offers::Offers;
 use super::sys;
 use super::waker::Waker;
@@ -51,6 +52,7 @@ pub struct Runtime {
     pub waker: Waker,
     pub offers: Offers,
     pub callbacks: Callbacks,
+    pub dialer: Dialer,
     sink: Option<JoinHandle<()>>,
     executor: Option<JoinHandle<()>>,
 }
@@ -76,7 +78,9 @@ pub fn install() -> Result<(), ConfigError> {
     if current().is_some() {
         return Err(setup_error(&path, "a previous instance is still draining calls (forced unload); restart FreeSWITCH".into()));
     }
-    let service = Service::start(path.clone())?;
+    // Offers go to the ringing threads (see dialer.rs).
+    let options = crate::router::RouterOptions { offers_to_globals: true, ..Default::default() };
+    let service = Service::start_with(path.clone(), options)?;
     let router = &service.router;
     let waker = Waker::start().map_err(|e| setup_error(&path, format!("cannot start the waker thread: {e}")))?;
     let sink = match router.events() {
@@ -95,14 +99,15 @@ pub fn install() -> Result<(), ConfigError> {
     };
     let rx = router.global_actions();
     let executor = std::thread::Builder::new()
-        .name("hotline-callbacks".into())
-        .spawn(move || super::callback::executor(rx))
-        .map_err(|e| setup_error(&path, format!("cannot start the callback thread: {e}")))?;
+        .name("hotline-ring".into())
+        .spawn(move || super::dialer::executor(rx))
+        .map_err(|e| setup_error(&path, format!("cannot start the ringing thread: {e}")))?;
     let rt = Box::new(Runtime {
         service,
         waker,
         offers: Offers::default(),
         callbacks: Callbacks::default(),
+        dialer: Dialer::default(),
         sink,
         executor: Some(executor),
     });
@@ -125,11 +130,12 @@ pub fn uninstall() -> bool {
     rt.waker.stop();
     // Joins the router thread; its event and action senders go with it...
     rt.service.router.stop();
-    // ...so the sink and the callback executor drain what is left and end
-    // (the executor joins its callback threads).
+    // ...so the sink and the ringing executor drain what is left and end
+    // (the executor joins its ringing and callback threads).
     for t in [rt.sink.take(), rt.executor.take()].into_iter().flatten() {
         let _ = t.join();
     }
+    rt.dialer.join();
     drop(rt);
     true
 }

@@ -39,11 +39,16 @@ pub struct RouterOptions {
     pub event_capacity: usize,
     pub global_capacity: usize,
     pub seed: u64,
+    /// Send offers to the global channel too, for an adapter that rings
+    /// agents from threads of its own rather than from the caller's (the
+    /// caller's thread may only look at its channel once per media frame).
+    /// When the global channel is full an offer goes to the caller.
+    pub offers_to_globals: bool,
 }
 
 impl Default for RouterOptions {
     fn default() -> Self {
-        RouterOptions { command_capacity: 65_536, call_capacity: 64, event_capacity: 65_536, global_capacity: 4_096, seed: 0x5eed }
+        RouterOptions { command_capacity: 65_536, call_capacity: 64, event_capacity: 65_536, global_capacity: 4_096, seed: 0x5eed, offers_to_globals: false }
     }
 }
 
@@ -158,6 +163,7 @@ impl Router {
             started,
             actions: Vec::new(),
             event_buf: Vec::new(),
+            offers_to_globals: opts.offers_to_globals,
         };
         let thread = std::thread::Builder::new().name("hotline-router".into()).spawn(move || worker.run(rx))?;
         Ok(Router {
@@ -184,7 +190,13 @@ impl Router {
 
     /// Put a caller into a queue; the router answers on the returned handle.
     pub fn enter(&self, queue: &str, caller: CallerInfo) -> Result<CallHandle, RouterError> {
-        let id = self.new_call_id();
+        self.enter_as(self.new_call_id(), queue, caller)
+    }
+
+    /// [`Router::enter`] with an id from [`Router::new_call_id`], for an
+    /// adapter that registers the call elsewhere before the router can
+    /// decide anything about it.
+    pub fn enter_as(&self, id: CallId, queue: &str, caller: CallerInfo) -> Result<CallHandle, RouterError> {
         let (atx, arx) = bounded(self.call_capacity);
         let wake = Arc::new(WakeFd::new().map_err(|_| RouterError::Stopped)?);
         let port = CallPort { tx: atx, wake: wake.clone() };
@@ -298,6 +310,7 @@ struct Worker {
     started: Instant,
     actions: Vec<Action>,
     event_buf: Vec<Event>,
+    offers_to_globals: bool,
 }
 
 impl Worker {
@@ -429,6 +442,15 @@ impl Worker {
                 }
                 continue;
             }
+            let a = if self.offers_to_globals && matches!(a, Action::Offer { .. }) && self.ports.contains_key(&a.call()) {
+                match self.globals.try_send(a) {
+                    Ok(()) => continue,
+                    // Full: the caller's thread rings instead.
+                    Err(e) => e.into_inner(),
+                }
+            } else {
+                a
+            };
             let call = a.call();
             let exit = matches!(a, Action::Exit { .. });
             match self.ports.get(&call) {

@@ -1,0 +1,375 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Ringing agents from threads of the module's own, not the caller's.
+//!
+//! A waiting caller's session thread runs its hold music, so it looks at
+//! anything only once per media frame (20 ms): a loopback channel's reads
+//! are paced by a soft timer, an RTP read by packets. Had that thread to
+//! ring the agent, every offer would start up to a frame late. So the
+//! router sends offers to its global channel as well
+//! ([`crate::router::RouterOptions::offers_to_globals`]); the executor
+//! thread receives one within microseconds and rings the agents on a
+//! thread of its own ([`ring`]) with `switch_ivr_originate` and no
+//! originator, while the caller keeps hearing its music. Offers that reach
+//! the caller's own channel (the global channel was full) go the same way.
+//!
+//! Each waiting caller has a [`Slot`], opened before the router hears of
+//! the call:
+//! - when an agent answers, the ringing thread hands the agent's leg over
+//!   by UUID and wakes the caller, whose thread bridges at its next frame;
+//! - when the caller leaves (hang-up, exit, transfer), its thread closes
+//!   the slot: an originate in progress is cancelled through
+//!   `cancel_cause`, and a leg answered meanwhile is hung up.
+//!
+//! Leg outcomes are reported as before (see [`super::offers`]); a ringing
+//! thread reports nothing once its caller is gone, since the router frees
+//! the offered agents with the caller's hang-up.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::JoinHandle;
+
+use crossbeam_channel::Receiver;
+
+use crate::core::input::AgentId;
+use crate::core::{Action, CallId, Input, OfferOutcome, OfferTarget};
+use crate::ffi::cstr::{to_cstring, to_string_lossy};
+use crate::router::WakeFd;
+
+use super::offers::outcome_for_cause;
+use super::runtime::{self, Runtime};
+use super::sys;
+
+/// An agent's leg that answered, handed to the caller's thread by UUID.
+pub struct Answered {
+    pub uuid: String,
+    pub winner: OfferTarget,
+    /// The offer (its talk is registered under this key).
+    pub key: u64,
+}
+
+#[derive(Default)]
+struct SlotState {
+    closed: bool,
+    answered: Option<Answered>,
+    queue: String,
+}
+
+/// One waiting caller, as its ringing threads see it.
+pub struct Slot {
+    /// Shown to the agent.
+    number: String,
+    name: String,
+    /// Set once the router has the call.
+    wake: OnceLock<Arc<WakeFd>>,
+    /// `switch_call_cause_t` read by originate: non-zero cancels.
+    cancel: AtomicU32,
+    state: Mutex<SlotState>,
+}
+
+impl Slot {
+    fn lock(&self) -> std::sync::MutexGuard<'_, SlotState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn set_wake(&self, wake: Arc<WakeFd>) {
+        let _ = self.wake.set(wake);
+    }
+
+    /// The caller moved to another queue (legs carry the queue's name).
+    pub fn set_queue(&self, queue: &str) {
+        self.lock().queue = queue.to_string();
+    }
+
+    /// The answered leg, if one was handed over.
+    pub fn take_answered(&self) -> Option<Answered> {
+        self.lock().answered.take()
+    }
+
+    fn closed(&self) -> bool {
+        self.lock().closed
+    }
+
+    /// Hand an answered leg to the caller; false if the caller is gone.
+    fn hand_over(&self, a: Answered) -> Result<(), Answered> {
+        {
+            let mut st = self.lock();
+            if st.closed {
+                return Err(a);
+            }
+            st.answered = Some(a);
+        }
+        if let Some(w) = self.wake.get() {
+            w.signal();
+        }
+        Ok(())
+    }
+
+    fn new(number: &str, name: &str, queue: &str) -> Slot {
+        Slot {
+            number: number.to_string(),
+            name: name.to_string(),
+            wake: OnceLock::new(),
+            cancel: AtomicU32::new(0),
+            state: Mutex::new(SlotState { queue: queue.to_string(), ..Default::default() }),
+        }
+    }
+
+    /// Mark the caller gone and cancel ringing; a leg answered meanwhile
+    /// comes back (for [`Slot::close`] to hang up).
+    fn shut(&self) -> Option<Answered> {
+        let left = {
+            let mut st = self.lock();
+            st.closed = true;
+            st.answered.take()
+        };
+        self.cancel.store(sys::switch_call_cause_t::SWITCH_CAUSE_ORIGINATOR_CANCEL.0 as u32, Ordering::SeqCst);
+        left
+    }
+
+    /// The caller leaves: cancel ringing, hang up a leg answered for
+    /// nobody. Idempotent.
+    pub fn close(&self) {
+        if let Some(a) = self.shut() {
+            hangup_uuid(&a.uuid, sys::switch_call_cause_t::SWITCH_CAUSE_ORIGINATOR_CANCEL.0 as i32);
+        }
+    }
+}
+
+/// The waiting callers' slots, and the ringing threads started for offers
+/// that reached a caller's own channel (joined at unload).
+#[derive(Default)]
+pub struct Dialer {
+    slots: Mutex<HashMap<CallId, Arc<Slot>>>,
+    extra: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// Closes and forgets the caller's slot when its queue application ends.
+pub struct SlotGuard<'a> {
+    dialer: &'a Dialer,
+    call: CallId,
+    pub slot: Arc<Slot>,
+}
+
+impl Drop for SlotGuard<'_> {
+    fn drop(&mut self) {
+        self.slot.close();
+        self.dialer.lock().remove(&self.call);
+    }
+}
+
+impl Dialer {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<CallId, Arc<Slot>>> {
+        self.slots.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Ring an offer that reached the caller's own channel.
+    pub fn ring_from_caller(&self, call: CallId, targets: Vec<OfferTarget>, timeout: u64) {
+        let agents = targets.iter().map(|t| t.agent).collect();
+        match spawn(call, targets, timeout) {
+            Ok(t) => {
+                let mut extra = self.extra.lock().unwrap_or_else(|e| e.into_inner());
+                extra.retain(|t| !t.is_finished());
+                extra.push(t);
+            }
+            Err(e) => cannot_ring(call, agents, e),
+        }
+    }
+
+    /// Join the threads of [`Dialer::ring_from_caller`].
+    pub fn join(&self) {
+        let threads = std::mem::take(&mut *self.extra.lock().unwrap_or_else(|e| e.into_inner()));
+        for t in threads {
+            let _ = t.join();
+        }
+    }
+
+    /// Open the slot of `call` (before the router hears of it).
+    pub fn open(&self, call: CallId, number: &str, name: &str, queue: &str) -> SlotGuard<'_> {
+        let slot = Arc::new(Slot::new(number, name, queue));
+        self.lock().insert(call, slot.clone());
+        SlotGuard { dialer: self, call, slot }
+    }
+
+    fn slot(&self, call: CallId) -> Option<Arc<Slot>> {
+        self.lock().get(&call).cloned()
+    }
+}
+
+/// Consume the router's global actions (offers, callbacks) until the
+/// router stops; joins every thread it started before returning.
+pub fn executor(rx: Receiver<Action>) {
+    let mut running: Vec<JoinHandle<()>> = Vec::new();
+    while let Ok(action) = rx.recv() {
+        let call = action.call();
+        let (agents, spawned) = match action {
+            Action::Offer { call, targets, timeout } => (targets.iter().map(|t| t.agent).collect(), spawn(call, targets, timeout)),
+            Action::Callback { call, queue, number, target, timeout } => (
+                vec![target.agent],
+                std::thread::Builder::new()
+                    .name(format!("hotline-cb-{call}"))
+                    .spawn(move || super::callback::ring_agent(call, queue.to_string(), number, target, timeout)),
+            ),
+            _ => continue,
+        };
+        running.retain(|t| !t.is_finished());
+        match spawned {
+            Ok(t) => running.push(t),
+            Err(e) => cannot_ring(call, agents, e),
+        }
+    }
+    for t in running {
+        let _ = t.join();
+    }
+}
+
+/// Ring an offer on a thread of its own.
+pub fn spawn(call: CallId, targets: Vec<OfferTarget>, timeout: u64) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new().name(format!("hotline-ring-{call}")).spawn(move || ring_guarded(call, &targets, timeout))
+}
+
+/// No thread for an offer: its agents count as unreachable for this
+/// caller, who stays in line.
+pub fn cannot_ring(call: CallId, agents: Vec<AgentId>, e: std::io::Error) {
+    log::error!("Hotline: call {call}: cannot start a ringing thread: {e}");
+    if let Some(rt) = runtime::current() {
+        for agent in agents {
+            rt.router.report(Input::OfferResult { call, agent, outcome: OfferOutcome::Unavailable });
+        }
+    }
+}
+
+fn ring_guarded(call: CallId, targets: &[OfferTarget], timeout: u64) {
+    crate::ffi::guard::guard("hotline ring", (), || {
+        if let Some(rt) = runtime::current() {
+            ring(rt, call, targets, timeout);
+        }
+    })
+}
+
+/// Ring `targets` at once for `call`; the first to answer is handed to the
+/// caller. Every other outcome goes to the router.
+fn ring(rt: &Runtime, call: CallId, targets: &[OfferTarget], timeout: u64) {
+    let Some(slot) = rt.dialer.slot(call) else {
+        // The caller's application ended; its hang-up freed the agents.
+        return;
+    };
+    if slot.closed() {
+        return;
+    }
+    let agents: Vec<AgentId> = targets.iter().map(|t| t.agent).collect();
+    let key = rt.offers.open(call, &agents);
+    let secs = timeout.div_ceil(1000).clamp(1, u32::MAX as u64) as u32;
+    let queue = slot.lock().queue.clone();
+    let dial = dial_string(targets, call, &queue, key, secs, &slot.number, &slot.name);
+    log::debug!("Hotline: call {call} rings {dial}");
+    let dial_c = to_cstring(&dial);
+    let mut leg: *mut sys::switch_core_session_t = std::ptr::null_mut();
+    let mut cause: i32 = 0;
+    // SAFETY: valid C string and out-parameters; `cancel` lives in the
+    // slot (an Arc held across the call) and is only read by originate.
+    let rc = unsafe { sys::hotline_fs_originate_cancellable(dial_c.as_ptr(), secs, slot.cancel.as_ptr(), &mut leg, &mut cause) };
+    let unreported = rt.offers.close(key);
+    let report = |agent, outcome: OfferOutcome| {
+        log::debug!("Hotline: call {call} agent #{agent}: {}", outcome.name());
+        rt.router.report(Input::OfferResult { call, agent, outcome });
+    };
+    if rc != 0 || leg.is_null() {
+        if !slot.closed() {
+            let outcome = outcome_for_cause(cause.max(0) as u32);
+            for agent in unreported {
+                report(agent, outcome);
+            }
+        }
+        return;
+    }
+    // SAFETY: the answered, read-locked leg; values are copied at once,
+    // then the lock is released: the leg is found again by UUID.
+    let (answered_by, uuid) = unsafe {
+        let a = to_string_lossy(sys::hotline_fs_leg_var(leg, c"hotline_agent_id".as_ptr()));
+        let u = to_string_lossy(sys::hotline_fs_session_uuid(leg));
+        sys::hotline_fs_leg_unlock(leg);
+        (a, u)
+    };
+    let Some(winner) = answered_by.trim().parse::<AgentId>().ok().and_then(|id| targets.iter().find(|t| t.agent == id)) else {
+        log::error!("Hotline: call {call}: answered leg has no known hotline_agent_id ({answered_by:?})");
+        hangup_uuid(&uuid, sys::switch_call_cause_t::SWITCH_CAUSE_NORMAL_TEMPORARY_FAILURE.0 as i32);
+        if !slot.closed() {
+            for agent in agents {
+                report(agent, OfferOutcome::Unavailable);
+            }
+        }
+        return;
+    };
+    if let Err(a) = slot.hand_over(Answered { uuid, winner: winner.clone(), key }) {
+        // The caller left while the agent answered.
+        hangup_uuid(&a.uuid, sys::switch_call_cause_t::SWITCH_CAUSE_ORIGINATOR_CANCEL.0 as i32);
+    }
+}
+
+fn hangup_uuid(uuid: &str, cause: i32) {
+    let u = to_cstring(uuid);
+    // SAFETY: valid C string; the shim locates and unlocks.
+    unsafe { sys::hotline_fs_hangup_uuid(u.as_ptr(), cause) };
+}
+
+/// A value safe inside `{...}` / `[...]` dial-string variables.
+pub fn dial_value(v: &str) -> String {
+    v.chars().map(|c| if matches!(c, ',' | '[' | ']' | '{' | '}' | '\'' | '"' | '|' | ' ') { '_' } else { c }).collect()
+}
+
+/// `{common vars}[leg vars]contact,[leg vars]contact...`; the agents see
+/// the caller's number and name.
+pub fn dial_string(targets: &[OfferTarget], call: CallId, queue: &str, offer: u64, secs: u32, number: &str, name: &str) -> String {
+    let mut d = format!(
+        "{{hotline_offer={offer},hotline_callid={call},hotline_queue={},ignore_early_media=true,\
+originate_timeout={secs},loopback_bowout=false",
+        dial_value(queue)
+    );
+    if !number.is_empty() {
+        d.push_str(&format!(",origination_caller_id_number={}", dial_value(number)));
+    }
+    if !name.is_empty() {
+        d.push_str(&format!(",origination_caller_id_name={}", dial_value(name)));
+    }
+    d.push('}');
+    for (i, t) in targets.iter().enumerate() {
+        if i > 0 {
+            d.push(',');
+        }
+        d.push_str(&format!("[hotline_agent_id={},hotline_agent={},leg_timeout={secs}]{}", t.agent, dial_value(&t.name), t.contact.trim()));
+    }
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dial_strings_tag_every_leg_and_show_the_caller() {
+        let t = |agent, name: &str, contact: &str| OfferTarget { agent, name: Arc::from(name), contact: Arc::from(contact) };
+        let d = dial_string(&[t(3, "a,1", "user/1000"), t(4, "b", "loopback/102/agents")], CallId(9), "sup port", 17, 5, "0901", "Mr X");
+        assert!(d.starts_with("{hotline_offer=17,hotline_callid=9,hotline_queue=sup_port,"), "{d}");
+        assert!(d.contains("originate_timeout=5"), "{d}");
+        assert!(d.contains(",origination_caller_id_number=0901,origination_caller_id_name=Mr_X}"), "{d}");
+        assert!(d.ends_with("[hotline_agent_id=3,hotline_agent=a_1,leg_timeout=5]user/1000,[hotline_agent_id=4,hotline_agent=b,leg_timeout=5]loopback/102/agents"), "{d}");
+        let anon = dial_string(&[t(3, "a", "null/1")], CallId(1), "q", 1, 1, "", "");
+        assert!(!anon.contains("origination_caller_id"), "{anon}");
+    }
+
+    #[test]
+    fn a_closed_slot_refuses_the_hand_over_and_cancels() {
+        let slot = Slot::new("1", "n", "q");
+        let a = |k| Answered { uuid: String::new(), winner: OfferTarget { agent: 1, name: "a".into(), contact: "null/1".into() }, key: k };
+        assert!(slot.hand_over(a(1)).is_ok());
+        assert_eq!(slot.take_answered().map(|a| a.key), Some(1));
+        assert!(slot.hand_over(a(2)).is_ok());
+        assert_eq!(slot.cancel.load(Ordering::SeqCst), 0);
+        // Leaving gives back the leg answered meanwhile and cancels ringing.
+        assert_eq!(slot.shut().map(|a| a.key), Some(2));
+        assert_ne!(slot.cancel.load(Ordering::SeqCst), 0);
+        assert!(slot.hand_over(a(3)).is_err());
+        assert!(slot.shut().is_none());
+    }
+}
