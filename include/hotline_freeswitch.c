@@ -96,28 +96,36 @@ int hotline_fs_fire_custom(const char *subclass, const char *const *names, const
 }
 
 static hotline_fs_leg_hangup_cb leg_hangup_cb = NULL;
+/* Hang-up handlers running now (unbinding waits for them). */
+static int leg_hangups_running = 0;
 
-static void leg_hangup_event(switch_event_t *event)
+/* Global CS_HANGUP state handler: runs in the hanging-up session's own
+ * thread, as it hangs up, rather than later on an event dispatch thread. */
+static switch_status_t leg_on_hangup(switch_core_session_t *session)
 {
-	const char *offer = switch_event_get_header(event, "variable_hotline_offer");
-	const char *agent = switch_event_get_header(event, "variable_hotline_agent_id");
-	const char *callback = switch_event_get_header(event, "variable_hotline_callback");
-	const char *cause = switch_event_get_header(event, "Hangup-Cause");
-	const char *answered = switch_event_get_header(event, "Caller-Channel-Answered-Time");
-	hotline_fs_leg_hangup_cb cb = leg_hangup_cb;
+	switch_channel_t *channel = switch_core_session_get_channel(session);
+	const char *offer, *agent;
+	hotline_fs_leg_hangup_cb cb;
 
-	if (!cb || zstr(offer) || zstr(agent)) {
-		return;
+	__atomic_add_fetch(&leg_hangups_running, 1, __ATOMIC_SEQ_CST);
+	cb = __atomic_load_n(&leg_hangup_cb, __ATOMIC_SEQ_CST);
+	offer = switch_channel_get_variable(channel, "hotline_offer");
+	agent = switch_channel_get_variable(channel, "hotline_agent_id");
+	if (cb && !zstr(offer) && !zstr(agent)) {
+		cb(offer, agent, switch_channel_get_variable(channel, "hotline_callback"), (int) switch_channel_get_cause(channel),
+			switch_channel_test_flag(channel, CF_ANSWERED) ? 1 : 0);
 	}
-	cb(offer, agent, callback, cause ? (int) switch_channel_str2cause(cause) : 0, !zstr(answered) && strcmp(answered, "0") != 0);
+	__atomic_sub_fetch(&leg_hangups_running, 1, __ATOMIC_SEQ_CST);
+	return SWITCH_STATUS_SUCCESS;
 }
+
+static switch_state_handler_table_t leg_state_handlers = { .on_hangup = leg_on_hangup };
 
 int hotline_fs_bind_leg_hangup(hotline_fs_leg_hangup_cb cb)
 {
-	leg_hangup_cb = cb;
-	if (switch_event_bind("mod_hotline", SWITCH_EVENT_CHANNEL_HANGUP, SWITCH_EVENT_SUBCLASS_ANY, leg_hangup_event, NULL)
-		!= SWITCH_STATUS_SUCCESS) {
-		leg_hangup_cb = NULL;
+	__atomic_store_n(&leg_hangup_cb, cb, __ATOMIC_SEQ_CST);
+	if (switch_core_add_state_handler(&leg_state_handlers) < 0) {
+		__atomic_store_n(&leg_hangup_cb, NULL, __ATOMIC_SEQ_CST);
 		return -1;
 	}
 	return 0;
@@ -125,9 +133,12 @@ int hotline_fs_bind_leg_hangup(hotline_fs_leg_hangup_cb cb)
 
 void hotline_fs_unbind_leg_hangup(void)
 {
-	/* Takes the event system's write lock: waits for a running callback. */
-	switch_event_unbind_callback(leg_hangup_event);
-	leg_hangup_cb = NULL;
+	switch_core_remove_state_handler(&leg_state_handlers);
+	__atomic_store_n(&leg_hangup_cb, NULL, __ATOMIC_SEQ_CST);
+	/* A session thread may have read the table just before: wait for it. */
+	while (__atomic_load_n(&leg_hangups_running, __ATOMIC_SEQ_CST) > 0) {
+		switch_yield(1000);
+	}
 }
 
 /* ---- the caller's session ------------------------------------------------- */

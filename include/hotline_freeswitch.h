@@ -58,17 +58,18 @@ void hotline_fs_free_subclass(const char *subclass);
 /*! Fire a CUSTOM event of this subclass with n headers (names[i]: values[i]). */
 int hotline_fs_fire_custom(const char *subclass, const char *const *names, const char *const *values, int n);
 
-/*! Called for every CHANNEL_HANGUP whose channel has the variable
+/*! Called, in the session's own thread as it enters CS_HANGUP, for every
+ *  session whose channel has the variable
  *  hotline_offer set (an agent leg of ours): its values of hotline_offer,
  *  hotline_agent_id and hotline_callback (NULL unless the leg is the agent
  *  side of an ACD callback), the Q.850 hangup cause, and whether it was
  *  answered. */
 typedef void (*hotline_fs_leg_hangup_cb)(const char *offer, const char *agent_id, const char *callback, int cause,
 	int answered);
-/*! Bind the CHANNEL_HANGUP handler (switch_event_bind_removable). */
+/*! Install the hang-up handler (a global state handler,
+ *  switch_core_add_state_handler). */
 int hotline_fs_bind_leg_hangup(hotline_fs_leg_hangup_cb cb);
-/*! Unbind it; returns once no callback runs any more (the event system's
- *  write lock). */
+/*! Remove it; returns once no callback runs any more. */
 void hotline_fs_unbind_leg_hangup(void);
 
 /* ---- the caller's session (its own thread only) -------------------------- */

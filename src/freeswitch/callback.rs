@@ -10,7 +10,7 @@
 //!    short-lived thread per callback that
 //!    rings the agent with `switch_ivr_originate` and no originator (the
 //!    leg carries `hotline_offer`, `hotline_agent_id`, `hotline_callback`,
-//!    so the CHANNEL_HANGUP binding reports a ring-out at once, as for a
+//!    so the hang-up handler reports a ring-out at once, as for a
 //!    queue offer). When the agent answers, the leg is handed to its own
 //!    session thread to run the internal application `hotline_callback
 //!    <callid>` (what the originate API does for `&app(arg)`).
@@ -21,7 +21,7 @@
 //!
 //! Between 1 and 2 the callback is *pending* ([`Callbacks`]). Whoever takes
 //! it out reports it: the application when it starts, or the hang-up
-//! binding when the agent hung up before the application ran. A pending
+//! handler when the agent hung up before the application ran. A pending
 //! callback counts as an active call, so the module is not unloaded under
 //! it.
 
@@ -91,7 +91,7 @@ hotline_callback_number={},ignore_early_media=true,originate_timeout={secs}}}[ho
             agent.contact.trim()
         );
         log::debug!("Hotline: callback {call} rings {dial}");
-        // Pending before the leg can hang up: the binding must find it.
+        // Pending before the leg can hang up: the hang-up handler must find it.
         rt.callbacks.insert(call, Pending { queue, number, agent: agent.clone(), _active: active });
         let dial_c = to_cstring(&dial);
         let mut leg: *mut sys::switch_core_session_t = std::ptr::null_mut();
@@ -114,7 +114,7 @@ hotline_callback_number={},ignore_early_media=true,originate_timeout={secs}}}[ho
     })
 }
 
-/// The agent's leg hung up after answering (CHANNEL_HANGUP binding): if
+/// The agent's leg hung up after answering (hang-up handler): if
 /// its application never started, the callback ends here.
 pub fn agent_gone_before_start(rt: &Runtime, call: CallId) {
     if let Some(p) = rt.callbacks.take(call) {

@@ -10,7 +10,7 @@
 //! report), then the runtime (configuration, router, threads; a
 //! configuration error declines the load with `file:line: key: message` in
 //! the log), the module interface with the applications and the API
-//! command, the CUSTOM event subclass and the CHANNEL_HANGUP binding.
+//! command, the CUSTOM event subclass and the agent legs' hang-up handler.
 //!
 //! Unload: `unload mod_hotline` is refused by FreeSWITCH itself while a
 //! Hotline application or API call runs: executing an application read-locks
@@ -125,7 +125,7 @@ fn load(mi: *mut *mut sys::switch_loadable_module_interface_t, pool: *mut sys::s
     }
     // SAFETY: a function valid until unbound in shutdown.
     if unsafe { sys::hotline_fs_bind_leg_hangup(Some(offers::leg_hangup)) } != 0 {
-        log::error!("Hotline: cannot bind CHANNEL_HANGUP");
+        log::error!("Hotline: cannot install the hang-up state handler");
         // SAFETY: as above.
         unsafe { sys::hotline_fs_free_subclass(subclass.as_ptr()) };
         runtime::uninstall();
@@ -143,7 +143,7 @@ fn shutdown() -> status {
             return status::SWITCH_STATUS_NOUNLOAD;
         }
     }
-    // After this no CHANNEL_HANGUP callback runs (it waits for one running).
+    // After this no hang-up handler runs (it waits for one running).
     // SAFETY: plain call.
     unsafe { sys::hotline_fs_unbind_leg_hangup() };
     if !runtime::uninstall() {

@@ -8,7 +8,8 @@
 //! a leg that fails early (busy, unreachable) would otherwise be reported
 //! only when the last leg gives up, so each leg also carries the channel
 //! variables `hotline_offer` and `hotline_agent_id`, and the module's
-//! CHANNEL_HANGUP event binding reports an unanswered leg the moment it
+//! hang-up handler (a global CS_HANGUP state handler, run in the leg's own
+//! thread) reports an unanswered leg the moment it
 //! hangs up ([`leg_hangup`]).
 //!
 //! Both paths take the agent out of the offer's pending set under one lock:
@@ -17,7 +18,7 @@
 //! answer report nothing.
 //!
 //! The talk that follows is registered too ([`Offers::start_talk`]): when
-//! the agent hangs up first, the binding ends the call in the router the
+//! the agent hangs up first, the hang-up handler ends the call in the router the
 //! moment the agent's leg hangs up, so the agent gets its next caller
 //! without waiting for the caller's bridge to notice (which takes up to a
 //! frame). It does so only while the caller is still up and not
@@ -141,7 +142,7 @@ pub fn outcome_for_cause(c: u32) -> OfferOutcome {
     }
 }
 
-/// CHANNEL_HANGUP of one of our agent legs (event thread; the shim filters
+/// One of our agent legs hangs up (its own thread; the shim filters
 /// on `hotline_offer`). Unanswered legs still pending are reported now.
 ///
 /// # Safety

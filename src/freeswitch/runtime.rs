@@ -5,11 +5,11 @@
 //! and pending callbacks. Created by `load`, dropped by `shutdown`, which joins
 //! every thread started here.
 //!
-//! Applications, the API and the event binding reach the runtime through
+//! Applications, the API and the hang-up handler reach the runtime through
 //! [`current`], a lock-free pointer load. It is safe because FreeSWITCH
 //! read-locks the module's interface while one of its applications or API
 //! functions runs, and `unload mod_hotline` needs the write lock first
-//! ("Module in use." otherwise); the CHANNEL_HANGUP binding is removed
+//! ("Module in use." otherwise); the hang-up state handler is removed
 //! (waiting for a running callback) before the runtime is freed.
 
 use std::ops::Deref;
