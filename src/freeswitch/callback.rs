@@ -33,7 +33,7 @@ use crate::core::{CallId, EndedBy, Input, OfferOutcome, OfferTarget};
 use crate::ffi::cstr::to_cstring;
 
 use super::offers::outcome_for_cause;
-use super::dialer::dial_value;
+use super::dialer::{dial_value, ring_seconds};
 use super::runtime::{self, ActiveCall, Runtime};
 use super::session::Session;
 use super::sys;
@@ -80,7 +80,7 @@ pub fn ring_agent(call: CallId, queue: String, number: String, agent: OfferTarge
             return report(OfferOutcome::Cancelled);
         }
         let key = rt.offers.open(call, &[agent.agent]);
-        let secs = timeout.div_ceil(1000).clamp(1, u32::MAX as u64) as u32;
+        let secs = ring_seconds(timeout);
         let dial = format!(
             "{{hotline_offer={key},hotline_callback={call},hotline_callid={call},hotline_queue={},\
 hotline_callback_number={},ignore_early_media=true,originate_timeout={secs}}}[hotline_agent_id={},hotline_agent={}]{}",
@@ -130,14 +130,13 @@ pub fn exec(s: &Session<'_>, args: &str) {
         log::error!("hotline_callback: Hotline is not running");
         return;
     };
-    let pending = args.trim().parse::<u64>().ok().and_then(|id| rt.callbacks.take(CallId(id)));
-    let Some(p) = pending else {
+    let call = args.trim().parse::<u64>().ok().map(CallId);
+    let Some((call, p)) = call.and_then(|c| Some((c, rt.callbacks.take(c)?))) else {
         // Internal application: only the module starts it, with a pending id.
         log::error!("hotline_callback({args}): no such callback waiting (internal application of mod_hotline)");
         s.hangup(sys::switch_call_cause_t::SWITCH_CAUSE_NORMAL_TEMPORARY_FAILURE.0 as i32);
         return;
     };
-    let call = CallId(args.trim().parse().unwrap_or_default());
     rt.router.report(Input::OfferResult { call, agent: p.agent.agent, outcome: OfferOutcome::Answered });
     let Some(template) = rt.config().queue(&p.queue).and_then(|q| q.callback_contact.clone()) else {
         log::error!("hotline_callback: queue {} lost its callback_contact in a reload", p.queue);

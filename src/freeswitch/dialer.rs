@@ -259,7 +259,7 @@ fn ring(rt: &Runtime, call: CallId, targets: &[OfferTarget], timeout: u64) {
     }
     let agents: Vec<AgentId> = targets.iter().map(|t| t.agent).collect();
     let key = rt.offers.open(call, &agents);
-    let secs = timeout.div_ceil(1000).clamp(1, u32::MAX as u64) as u32;
+    let secs = ring_seconds(timeout);
     let queue = slot.lock().queue.clone();
     let dial = dial_string(targets, call, &queue, key, secs, &slot.number, &slot.name);
     log::debug!("Hotline: call {call} rings {dial}");
@@ -311,6 +311,11 @@ fn hangup_uuid(uuid: &str, cause: i32) {
     let u = to_cstring(uuid);
     // SAFETY: valid C string; the shim locates and unlocks.
     unsafe { sys::hotline_fs_hangup_uuid(u.as_ptr(), cause) };
+}
+
+/// An offer's ring timeout (ms) in whole seconds for `originate`, at least 1.
+pub fn ring_seconds(timeout_ms: u64) -> u32 {
+    timeout_ms.div_ceil(1000).clamp(1, u32::MAX as u64) as u32
 }
 
 /// A value safe inside `{...}` / `[...]` dial-string variables.
