@@ -29,14 +29,7 @@ pub fn parse_args(args: &str) -> Result<QueueArgs, String> {
         match k.trim() {
             "priority" => a.priority = Some(parse_priority(v)?),
             "skills" => a.skills = Some(parse_skills(v)?),
-            "callback" => {
-                let d = v.trim();
-                let mut c = d.chars();
-                match (c.next(), c.next()) {
-                    (Some(ch), None) if "0123456789*#".contains(ch) => a.callback_digit = Some(ch),
-                    _ => return Err(format!("callback={d:?} is not one DTMF digit")),
-                }
-            }
+            "callback" => a.callback_digit = Some(parse_callback_digit(v).map_err(|e| format!("callback={e}"))?),
             other => return Err(format!("unknown option {other:?} (priority, skills, callback)")),
         }
     }
@@ -45,6 +38,16 @@ pub fn parse_args(args: &str) -> Result<QueueArgs, String> {
 
 pub fn parse_priority(v: &str) -> Result<i32, String> {
     v.trim().parse().map_err(|_| format!("priority={v:?} is not an integer"))
+}
+
+/// One DTMF digit (`0-9`, `*`, `#`).
+pub fn parse_callback_digit(v: &str) -> Result<char, String> {
+    let d = v.trim();
+    let mut c = d.chars();
+    match (c.next(), c.next()) {
+        (Some(ch), None) if "0123456789*#".contains(ch) => Ok(ch),
+        _ => Err(format!("{d:?} is not one DTMF digit")),
+    }
 }
 
 /// `billing:5+vietnamese:3` (level defaults to 1).

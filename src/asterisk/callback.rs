@@ -75,7 +75,7 @@ fn run(call: CallId, queue: &str, number: &str, agent: &OfferTarget, timeout: u6
         let customer = OfferTarget {
             agent: u32::MAX,
             name: Arc::from(format!("customer {number}")),
-            contact: Arc::from(template.replace("{number}", number)),
+            contact: Arc::from(crate::flow::callback::customer_dial(&template, number)),
         };
         let cust = Leg::dial(Some(leg.chan), &customer, call, queue).and_then(|c| wait_answer(c, Some(leg.chan), CUSTOMER_RING));
         let Ok(cust) = cust else {

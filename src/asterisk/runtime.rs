@@ -107,9 +107,7 @@ fn ami_event(e: &Event) {
         _ => sys::hotline_ami_kind::HOTLINE_AMI_CALL,
     };
     let mut body = String::with_capacity(128);
-    for (k, v) in e.kind.fields() {
-        // Values never carry line breaks into the AMI stream.
-        let v = v.replace(['\r', '\n'], " ");
+    for (k, v) in crate::flow::events::headers(e) {
         body.push_str(&k);
         body.push_str(": ");
         body.push_str(&v);

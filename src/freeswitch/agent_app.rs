@@ -5,9 +5,6 @@
 //! channel variable `hotline_agent_result` to `OK` or `ERROR`; a bad argument
 //! fails that call with a log line and nothing else.
 
-use crate::admin::agent_input;
-
-use crate::app_args::split_agent_args;
 use super::runtime;
 use super::session::Session;
 
@@ -23,10 +20,5 @@ pub fn exec(session: &Session<'_>, args: &str) {
 
 fn run(args: &str) -> Result<(), String> {
     let rt = runtime::current().ok_or("Hotline is not running")?;
-    let (action, agent, reason) = split_agent_args(args);
-    let input = agent_input(action, agent, reason)?;
-    if rt.config().agent(agent).is_none() {
-        return Err(format!("no agent named {agent:?} in {}", rt.config_path.display()));
-    }
-    rt.router.send(input).map_err(|e| e.to_string())
+    crate::flow::agent::run(&rt.router, &rt.config(), &rt.config_path, args)
 }

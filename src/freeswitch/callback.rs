@@ -32,7 +32,6 @@ use std::time::Duration;
 use crate::core::{CallId, EndedBy, Input, OfferOutcome, OfferTarget};
 use crate::ffi::cstr::to_cstring;
 
-use super::offers::outcome_for_cause;
 use super::dialer::{dial_value, ring_seconds};
 use super::runtime::{self, ActiveCall, Runtime};
 use super::session::Session;
@@ -103,7 +102,7 @@ hotline_callback_number={},ignore_early_media=true,originate_timeout={secs}}}[ho
         if rc != 0 || leg.is_null() {
             rt.callbacks.take(call);
             if !unreported.is_empty() {
-                report(outcome_for_cause(cause.max(0) as u32));
+                report(crate::flow::cause::offer_outcome(cause.max(0) as u32));
             }
             return;
         }
@@ -145,7 +144,7 @@ pub fn exec(s: &Session<'_>, args: &str) {
     let dial = format!(
         "{{hotline_callid={call},hotline_queue={},ignore_early_media=true}}{}",
         dial_value(&p.queue),
-        template.replace("{number}", &p.number).trim()
+        crate::flow::callback::customer_dial(&template, &p.number)
     );
     log::info!("Hotline: callback {call}: agent {} answered; calling {}", p.agent.name, p.number);
     let dial_c = to_cstring(&dial);

@@ -36,7 +36,6 @@ use crate::core::{Action, CallId, Input, OfferOutcome, OfferTarget};
 use crate::ffi::cstr::{to_cstring, to_string_lossy};
 use crate::router::WakeFd;
 
-use super::offers::outcome_for_cause;
 use super::runtime::{self, Runtime};
 use super::sys;
 
@@ -276,7 +275,7 @@ fn ring(rt: &Runtime, call: CallId, targets: &[OfferTarget], timeout: u64) {
     };
     if rc != 0 || leg.is_null() {
         if !slot.closed() {
-            let outcome = outcome_for_cause(cause.max(0) as u32);
+            let outcome = crate::flow::cause::offer_outcome(cause.max(0) as u32);
             for agent in unreported {
                 report(agent, outcome);
             }

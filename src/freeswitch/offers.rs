@@ -23,31 +23,32 @@
 //! without waiting for the caller's bridge to notice (which takes up to a
 //! frame). It does so only while the caller is still up and not
 //! transferred (else the caller's thread reports the caller's hang-up or the
-//! transfer), and exactly one of the two reports ([`Offers::end_talk`]).
+//! transfer); the talk's [`TalkEnd`] makes exactly one of the two report.
 
 use std::collections::HashMap;
 use std::os::raw::{c_char, c_int};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::core::input::AgentId;
-use crate::core::{CallId, Input, OfferOutcome};
+use crate::core::{CallId, Input};
 use crate::ffi::cstr::to_cow_lossy;
 use crate::ffi::guard::guard;
+use crate::flow::TalkEnd;
 
 use super::runtime;
-use super::sys::switch_call_cause_t as cause;
 
 struct Pending {
     call: CallId,
     agents: Vec<AgentId>,
 }
 
-/// An answered offer being talked: who, and the caller's session.
+/// An answered offer being talked: who, the caller's session, and the
+/// talk's end (reported once, by whoever sees it first).
 struct Talk {
-    call: CallId,
     agent: AgentId,
     caller: String,
+    end: Arc<TalkEnd>,
 }
 
 #[derive(Default)]
@@ -87,58 +88,23 @@ impl Offers {
 
     /// Offer `key` was answered by `agent` and is bridged to the caller
     /// whose session is `caller`.
-    pub fn start_talk(&self, key: u64, call: CallId, agent: AgentId, caller: &str) {
-        self.talks().insert(key, Talk { call, agent, caller: caller.to_string() });
+    pub fn start_talk(&self, key: u64, agent: AgentId, caller: &str, end: Arc<TalkEnd>) {
+        self.talks().insert(key, Talk { agent, caller: caller.to_string(), end });
     }
 
-    /// The talk of offer `key` ends: true if the caller of this reports
-    /// its end (the agent's hang-up did not already).
-    pub fn end_talk(&self, key: u64) -> bool {
-        self.talks().remove(&key).is_some()
+    /// The caller's bridge of offer `key` is over.
+    pub fn end_talk(&self, key: u64) {
+        self.talks().remove(&key);
     }
 
-    /// The talk of offer `key` if `agent` is the one talking: the call and
+    /// The talk of offer `key` if `agent` is the one talking: its end and
     /// the caller's session.
-    fn talk_of(&self, key: u64, agent: AgentId) -> Option<(CallId, String)> {
-        self.talks().get(&key).filter(|t| t.agent == agent).map(|t| (t.call, t.caller.clone()))
+    fn talk_of(&self, key: u64, agent: AgentId) -> Option<(Arc<TalkEnd>, String)> {
+        self.talks().get(&key).filter(|t| t.agent == agent).map(|t| (t.end.clone(), t.caller.clone()))
     }
 
     fn talks(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Talk>> {
         self.talks.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-/// What an agent leg's end before answering means (Q.850 / FreeSWITCH
-/// cause).
-// The C enum's integer type is the compiler's choice: keep the cast.
-#[allow(clippy::unnecessary_cast)]
-pub fn outcome_for_cause(c: u32) -> OfferOutcome {
-    let is = |x: cause| c == x.0 as u32;
-    if is(cause::SWITCH_CAUSE_USER_BUSY) || is(cause::SWITCH_CAUSE_BUSY_EVERYWHERE) {
-        OfferOutcome::Busy
-    } else if is(cause::SWITCH_CAUSE_NO_ANSWER)
-        || is(cause::SWITCH_CAUSE_NO_USER_RESPONSE)
-        || is(cause::SWITCH_CAUSE_ALLOTTED_TIMEOUT)
-        || is(cause::SWITCH_CAUSE_PROGRESS_TIMEOUT)
-        || is(cause::SWITCH_CAUSE_ORIGINATOR_CANCEL)
-    {
-        // ORIGINATOR_CANCEL with the caller still there: originate gave up
-        // on the ring timeout.
-        OfferOutcome::NoAnswer
-    } else if is(cause::SWITCH_CAUSE_LOSE_RACE) || is(cause::SWITCH_CAUSE_PICKED_OFF) || is(cause::SWITCH_CAUSE_SYSTEM_SHUTDOWN) {
-        OfferOutcome::Cancelled
-    } else if is(cause::SWITCH_CAUSE_CALL_REJECTED)
-        || is(cause::SWITCH_CAUSE_DECLINE)
-        || is(cause::SWITCH_CAUSE_NORMAL_CLEARING)
-        || is(cause::SWITCH_CAUSE_NORMAL_UNSPECIFIED)
-        || is(cause::SWITCH_CAUSE_REJECT_ALL)
-        || is(cause::SWITCH_CAUSE_UNWANTED)
-    {
-        OfferOutcome::Rejected
-    } else {
-        // Unallocated/no route, subscriber absent, not registered, out of
-        // order, congestion, timer expiry, gateway down...
-        OfferOutcome::Unavailable
     }
 }
 
@@ -167,7 +133,7 @@ pub unsafe extern "C" fn leg_hangup(offer: *const c_char, agent: *const c_char, 
             return agent_ended_talk(rt, key, agent);
         }
         if let Some(call) = rt.offers.take(key, agent) {
-            let outcome = outcome_for_cause(c.max(0) as u32);
+            let outcome = crate::flow::cause::offer_outcome(c.max(0) as u32);
             log::debug!("Hotline: call {call} agent #{agent}: {} (leg hung up, cause {c})", outcome.name());
             rt.router.report(Input::OfferResult { call, agent, outcome });
         }
@@ -178,15 +144,14 @@ pub unsafe extern "C" fn leg_hangup(offer: *const c_char, agent: *const c_char, 
 /// hung up, not transferred) the agent ended the call; end it in the router
 /// now, unless the caller's thread already did.
 fn agent_ended_talk(rt: &super::runtime::Runtime, key: u64, agent: AgentId) {
-    let Some((call, caller)) = rt.offers.talk_of(key, agent) else { return };
+    let Some((end, caller)) = rt.offers.talk_of(key, agent) else { return };
     let uuid = crate::ffi::cstr::to_cstring(&caller);
     // SAFETY: a valid C string; the shim locates and unlocks the session.
     if unsafe { super::sys::hotline_fs_uuid_state(uuid.as_ptr()) } != 0 {
         return;
     }
-    if rt.offers.end_talk(key) {
-        log::debug!("Hotline: call {call}: agent #{agent} hung up");
-        rt.router.report_final(Input::CallEnded { call, by: crate::core::EndedBy::Agent });
+    if end.end(&rt.router, crate::core::EndedBy::Agent) {
+        log::debug!("Hotline: call {}: agent #{agent} hung up", end.call());
     }
 }
 
@@ -208,24 +173,13 @@ mod tests {
     }
 
     #[test]
-    fn a_talk_ends_once_and_only_for_its_agent() {
+    fn a_talk_is_found_only_for_its_agent() {
         let o = Offers::default();
-        o.start_talk(5, CallId(7), 2, "uuid-1");
-        assert_eq!(o.talk_of(5, 3), None, "a ring-all loser is not the talker");
-        assert_eq!(o.talk_of(5, 2), Some((CallId(7), "uuid-1".to_string())));
-        assert!(o.end_talk(5));
-        assert!(!o.end_talk(5));
-        assert_eq!(o.talk_of(5, 2), None);
-    }
-
-    #[test]
-    fn causes_map_to_outcomes() {
-        assert_eq!(outcome_for_cause(17), OfferOutcome::Busy);
-        assert_eq!(outcome_for_cause(19), OfferOutcome::NoAnswer);
-        assert_eq!(outcome_for_cause(487), OfferOutcome::NoAnswer);
-        assert_eq!(outcome_for_cause(702), OfferOutcome::Cancelled);
-        assert_eq!(outcome_for_cause(21), OfferOutcome::Rejected);
-        assert_eq!(outcome_for_cause(806), OfferOutcome::Unavailable);
-        assert_eq!(outcome_for_cause(3), OfferOutcome::Unavailable);
+        o.start_talk(5, 2, "uuid-1", TalkEnd::new(CallId(7)));
+        assert!(o.talk_of(5, 3).is_none(), "a ring-all loser is not the talker");
+        let (end, caller) = o.talk_of(5, 2).expect("the talker");
+        assert_eq!((end.call(), caller.as_str()), (CallId(7), "uuid-1"));
+        o.end_talk(5);
+        assert!(o.talk_of(5, 2).is_none());
     }
 }

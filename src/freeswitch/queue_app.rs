@@ -1,42 +1,44 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! `hotline_queue queue[,option=value...]` on the caller's session thread.
+//! `hotline_queue queue[,option=value...]` on the caller's session thread:
+//! the shared queue flow ([`crate::flow::queue`]) over FreeSWITCH's
+//! primitives.
 //!
-//! The thread answers, puts the caller into the router and then waits with
-//! music on hold: `switch_ivr_play_file` of the queue's music (its
-//! `music_class`: a FreeSWITCH file/stream URL as is, `default` = the
-//! `hold_music` variable or `local_stream://moh`, any other name =
+//! The caller waits in music on hold: `switch_ivr_play_file` of the queue's
+//! music (its `music_class`: a FreeSWITCH file/stream URL as is, `default`
+//! = the `hold_music` variable or `local_stream://moh`, any other name =
 //! `local_stream://<name>`), falling back to `silence_stream://-1` and then
-//! to `switch_ivr_sleep` when nothing can be played. Router decisions wake
-//! it through the [`super::waker`] thread, which sets `CF_BREAK` on the
-//! channel: playback stops within one frame and the thread takes its
-//! actions from its own channel. There is no timer and no polling.
+//! to `switch_ivr_sleep` when nothing can be played. Router decisions (and
+//! the caller's digits) wake it through the [`super::waker`] thread, which
+//! sets `CF_BREAK` on the channel: playback stops within one frame and the
+//! flow takes its decisions. There is no timer and no polling.
 //!
 //! Agents are rung by [`super::dialer`] on threads of its own
 //! (`switch_ivr_originate`, one leg per target, `,`-joined for ring-all,
 //! each leg carrying `hotline_agent_id`/`hotline_offer` and showing the
-//! caller's number), while the caller keeps hearing its music. The answered
-//! leg is handed over by UUID; this thread bridges it with
-//! `switch_ivr_multi_threaded_bridge`. Every outcome goes back to the
-//! router at once (see [`super::offers`]).
+//! caller's number), while the caller keeps hearing its music; those
+//! threads and the hang-up handler report every leg (see
+//! [`super::offers`]). The answered leg is handed over by UUID and bridged
+//! here with `switch_ivr_multi_threaded_bridge`.
 //!
-//! Channel variables set: `hotline_result` (ANSWERED, ABANDONED,
-//! TRANSFERRED, TIMEOUT, LEAVEEMPTY, JOINEMPTY, FULL, UNKNOWNQUEUE, CALLBACK,
-//! DUPLICATE, ERROR), `hotline_agent`, `hotline_callid`, `hotline_queue`.
-//! Agent legs get `hotline_callid` and `hotline_queue` too (screen pop).
+//! Variables: `hotline_priority`, `hotline_skills`, `hotline_callback_key`
+//! in; `hotline_result`, `hotline_agent`, `hotline_callid`, `hotline_queue`
+//! out. Agent legs get `hotline_callid` and `hotline_queue` too.
 
+use std::cell::RefCell;
 use std::ffi::c_void;
 use std::os::raw::c_char;
+use std::sync::Arc;
+use std::time::Instant;
 
-use crossbeam_channel::TryRecvError;
+use crossbeam_channel::Receiver;
 
-use crate::core::input::AgentId;
-use crate::core::{Action, CallId, CallerInfo, EndedBy, Input, OfferOutcome};
+use crate::core::{Action, CallId, CallerInfo, EndedBy, OfferTarget, Time};
 use crate::ffi::cstr::to_cstring;
 use crate::ffi::guard::guard;
-use crate::router::CallHandle;
+use crate::flow::{self, Happening, Primitives, Ringing, Sound, TalkEnd, Wait};
+use crate::router::{CallHandle, WakeFd};
 
-use crate::app_args::{parse_args, parse_priority, parse_skills};
-use super::dialer::{Answered, Slot};
+use super::dialer::{Answered, SlotGuard};
 use super::runtime::{self, ActiveCall, Runtime};
 use super::session::Session;
 use super::sys;
@@ -52,83 +54,25 @@ pub fn exec(s: &Session<'_>, args: &str) {
         return;
     };
     let _active = ActiveCall::new(rt);
-    let fail = |msg: String| {
-        log::error!("hotline_queue({args}): {msg}");
-        s.set_var("hotline_result", Some("ERROR"));
-    };
-    let parsed = match parse_args(args) {
-        Ok(a) => a,
-        Err(e) => return fail(e),
-    };
-    let priority = match parsed.priority {
-        Some(p) => p,
-        None => match s.get_var("hotline_priority").filter(|v| !v.trim().is_empty()) {
-            Some(v) => match parse_priority(&v) {
-                Ok(p) => p,
-                Err(e) => return fail(format!("hotline_priority: {e}")),
-            },
-            None => 0,
-        },
-    };
-    let skills = match parsed.skills.clone() {
-        Some(sk) => sk,
-        None => match s.get_var("hotline_skills").filter(|v| !v.trim().is_empty()) {
-            Some(v) => match parse_skills(&v) {
-                Ok(sk) => sk,
-                Err(e) => return fail(format!("hotline_skills: {e}")),
-            },
-            None => Vec::new(),
-        },
-    };
-    let mut parsed = parsed;
-    if parsed.callback_digit.is_none() {
-        if let Some(v) = s.get_var("hotline_callback_key").filter(|v| !v.trim().is_empty()) {
-            match parse_args(&format!("{},callback={v}", parsed.queue)) {
-                Ok(a) => parsed.callback_digit = a.callback_digit,
-                Err(e) => return fail(format!("hotline_callback_key: {e}")),
-            }
-        }
-    }
-    if parsed.callback_digit.is_some() && rt.config().queue(&parsed.queue).is_some_and(|q| q.callback_contact.is_none()) {
-        return fail(format!("queue {} has no callback_contact; callbacks are off", parsed.queue));
-    }
-    if !s.answer() {
-        return fail("cannot answer (caller gone)".into());
-    }
-    let uuid = s.uuid();
-    let caller = CallerInfo {
-        number: s.caller_number(),
-        name: s.caller_name(),
-        priority,
-        language: s.get_var("default_language").unwrap_or_default(),
-        skills,
-        data: vec![("uuid".into(), uuid.clone())],
-    };
-    let class = rt.config().queue(&parsed.queue).map(|q| q.music_class.clone()).unwrap_or_else(|| "default".into());
-    let music = music_url(&class, s);
-    // The slot exists before the router can send an offer for the call.
-    let id = rt.router.new_call_id();
-    let slot = rt.dialer.open(id, &caller.number, &caller.name, &parsed.queue);
-    let handle = match rt.router.enter_as(id, &parsed.queue, caller) {
-        Ok(h) => h,
-        Err(e) => return fail(e.to_string()),
-    };
-    slot.slot.set_wake(handle.wake.clone());
-    s.set_var("hotline_callid", Some(&handle.id.to_string()));
-    s.set_var("hotline_queue", Some(&parsed.queue));
-    s.set_var("hotline_agent", None);
-    let reg = rt.waker.register(handle.id, &uuid, handle.wake.clone());
-    let mut call = QueueCall {
+    let mut caller = FsCaller {
         rt,
         s,
-        handle,
-        reg,
-        slot: slot.slot.clone(),
-        queue: parsed.queue,
-        hold: Hold::Music(music),
-        callback_digit: parsed.callback_digit,
+        started: Instant::now(),
+        slot: None,
+        reg: None,
+        class: None,
+        hold: Hold::Sleep,
+        digits: Box::new(Digits::default()),
+        bleg: None,
+        hangup_after_bridge: None,
     };
-    call.run();
+    let end = flow::queue::run(&mut caller, &rt.router, &rt.config(), args);
+    // The bridge would have hung the caller up itself after the agent's
+    // hang-up with hangup_after_bridge=true; it is done after telling who
+    // ended the call.
+    if end.ended_by == Some(EndedBy::Agent) && caller.hangup_after_bridge.as_deref().is_some_and(is_true) {
+        s.hangup(sys::switch_call_cause_t::SWITCH_CAUSE_NORMAL_CLEARING.0 as i32);
+    }
 }
 
 /// The FreeSWITCH file for a music class.
@@ -152,101 +96,55 @@ enum Hold {
     Sleep,
 }
 
-struct QueueCall<'a, 's> {
-    rt: &'static Runtime,
-    s: &'a Session<'s>,
-    handle: CallHandle,
-    reg: Registration,
-    slot: std::sync::Arc<Slot>,
-    queue: String,
-    hold: Hold,
-    callback_digit: Option<char>,
+/// Digits the caller pressed during the music, for the flow. The DTMF
+/// callback runs on the session's own thread, inside the playback.
+#[derive(Default)]
+struct Digits {
+    pressed: RefCell<Vec<char>>,
+    wake: RefCell<Option<Arc<WakeFd>>>,
 }
 
-/// How a hand-over ended.
-enum Rung {
-    /// Bridged and over.
-    Talked,
-    /// The agent's leg was gone before the bridge: wait for the router's
-    /// next decision.
-    Failed,
-}
-
-/// Context of the DTMF callback while music plays.
-struct DtmfCtx {
-    digit: Option<char>,
-    call: CallId,
-    number: String,
-    rt: &'static Runtime,
+impl Digits {
+    /// The first digit not yet taken.
+    fn take(&self) -> Option<char> {
+        let mut p = self.pressed.borrow_mut();
+        (!p.is_empty()).then(|| p.remove(0))
+    }
 }
 
 unsafe extern "C" fn on_dtmf(user: *mut c_void, digit: c_char) {
     guard("hotline_queue dtmf", (), || {
-        // SAFETY: `user` is the DtmfCtx on the stack of QueueCall::hold,
-        // which outlives the playback that calls us.
-        let ctx = unsafe { &*(user as *const DtmfCtx) };
-        let d = digit as u8 as char;
-        if ctx.digit != Some(d) {
-            return;
+        // SAFETY: `user` is the boxed Digits of the FsCaller whose playback
+        // calls us, on the same thread; it outlives the playback.
+        let d = unsafe { &*(user as *const Digits) };
+        d.pressed.borrow_mut().push(digit as u8 as char);
+        // End the playback so the flow sees the digit now.
+        if let Some(w) = d.wake.borrow().as_ref() {
+            w.signal();
         }
-        if ctx.number.is_empty() {
-            log::warn!("hotline_queue: call {} asked for a callback but has no caller number", ctx.call);
-            return;
-        }
-        ctx.rt.router.report(Input::CallbackRequest { call: ctx.call, number: ctx.number.clone() });
     })
 }
 
-impl QueueCall<'_, '_> {
-    fn id(&self) -> CallId {
-        self.handle.id
-    }
+/// The caller's session and its registrations, for the flow.
+struct FsCaller<'a, 's> {
+    rt: &'static Runtime,
+    s: &'a Session<'s>,
+    started: Instant,
+    slot: Option<SlotGuard<'static>>,
+    reg: Option<Registration>,
+    class: Option<String>,
+    hold: Hold,
+    digits: Box<Digits>,
+    /// The claimed agent leg, read-locked until the bridge.
+    bleg: Option<*mut sys::switch_core_session_t>,
+    hangup_after_bridge: Option<String>,
+}
 
-    fn run(&mut self) {
-        loop {
-            // Arm first, then look: an action queued (or an agent handed
-            // over) after the look wakes the music below (see waker.rs).
-            self.reg.arm();
-            if let Some(a) = self.slot.take_answered() {
-                self.disarm();
-                match self.talk(a) {
-                    Rung::Talked => {
-                        self.s.set_var("hotline_result", Some("ANSWERED"));
-                        return;
-                    }
-                    Rung::Failed => continue,
-                }
-            }
-            match self.handle.actions.try_recv() {
-                Ok(action) => {
-                    self.disarm();
-                    if self.act(action) {
-                        return;
-                    }
-                    continue;
-                }
-                Err(TryRecvError::Disconnected) => {
-                    self.disarm();
-                    log::error!("hotline_queue: call {}: the router stopped", self.id());
-                    self.s.set_var("hotline_result", Some("ERROR"));
-                    return;
-                }
-                Err(TryRecvError::Empty) => {}
-            }
-            if !self.s.ready() {
-                self.disarm();
-                return self.left();
-            }
-            let r = self.hold();
-            self.disarm();
-            if r < 0 && !self.s.ready() {
-                return self.left();
-            }
-        }
-    }
-
+impl FsCaller<'_, '_> {
     fn disarm(&self) {
-        self.reg.disarm();
+        if let Some(r) = &self.reg {
+            r.disarm();
+        }
         // A break that landed after the playback ended must not cut the
         // next prompt short.
         self.s.clear_break();
@@ -254,14 +152,13 @@ impl QueueCall<'_, '_> {
 
     /// Wait in music until woken (1), the file ended (0) or failed/hung up (-1).
     fn hold(&mut self) -> i32 {
-        let ctx = DtmfCtx { digit: self.callback_digit, call: self.id(), number: self.s.caller_number(), rt: self.rt };
-        let user = &ctx as *const DtmfCtx as *mut c_void;
+        let user = &*self.digits as *const Digits as *mut c_void;
         let sp = self.s.as_ptr();
         match &self.hold {
             Hold::Music(url) => {
                 let file = to_cstring(url);
-                let started = std::time::Instant::now();
-                // SAFETY: our live session on its own thread; ctx outlives the call.
+                let started = Instant::now();
+                // SAFETY: our live session on its own thread; the digits outlive the call.
                 let r = unsafe { sys::hotline_fs_play(sp, file.as_ptr(), Some(on_dtmf), user) };
                 // An empty file "ends" at once: replaying it would spin.
                 let r = if r == 0 && started.elapsed() < std::time::Duration::from_millis(20) { -1 } else { r };
@@ -285,114 +182,182 @@ impl QueueCall<'_, '_> {
             Hold::Sleep => unsafe { sys::hotline_fs_sleep(sp, 3_600_000, Some(on_dtmf), user) },
         }
     }
+}
 
-    /// The caller left while waiting (hung up or transferred away).
-    fn left(&mut self) {
-        // Stop the ringing first, so no agent rings for a caller the
-        // router no longer has.
-        self.slot.close();
-        self.rt.router.report_final(Input::CallerHangup { call: self.id() });
-        let result = if self.s.transferred() { "TRANSFERRED" } else { "ABANDONED" };
-        self.s.set_var("hotline_result", Some(result));
-        log::debug!("hotline_queue: call {} left {}: {result}", self.id(), self.queue);
+impl Primitives for FsCaller<'_, '_> {
+    type Leg = Answered;
+
+    fn now(&self) -> Time {
+        self.started.elapsed().as_millis() as Time
     }
 
-    /// Apply one router decision; true ends the application.
-    fn act(&mut self, action: Action) -> bool {
-        match action {
-            Action::Offer { targets, timeout, .. } => {
-                // Reached this channel only when the router's global one was
-                // full: ring from a thread all the same.
-                self.rt.dialer.ring_from_caller(self.id(), targets, timeout);
-                false
-            }
-            Action::Announce { position, .. } => {
-                self.announce(position);
-                false
-            }
-            Action::Moved { queue, music_class, .. } => {
-                self.queue = queue.to_string();
-                self.slot.set_queue(&self.queue);
-                self.s.set_var("hotline_queue", Some(&self.queue));
-                self.hold = Hold::Music(music_url(&music_class, self.s));
-                false
-            }
-            Action::Exit { reason, .. } => {
-                self.slot.close();
-                self.s.set_var("hotline_result", Some(reason.name()));
-                log::debug!("hotline_queue: call {} leaves {}: {}", self.id(), self.queue, reason.name());
-                true
-            }
-            Action::Callback { .. } => false,
+    fn context(&self) -> String {
+        "hotline_queue".into()
+    }
+
+    fn get_var(&self, name: &str) -> Option<String> {
+        self.s.get_var(name)
+    }
+
+    fn set_var(&mut self, name: &str, value: Option<&str>) {
+        self.s.set_var(name, value)
+    }
+
+    fn caller_number(&self) -> String {
+        self.s.caller_number()
+    }
+
+    fn caller_name(&self) -> String {
+        self.s.caller_name()
+    }
+
+    fn language(&self) -> String {
+        self.s.get_var("default_language").unwrap_or_default()
+    }
+
+    fn identity(&self) -> Vec<(String, String)> {
+        vec![("uuid".into(), self.s.uuid())]
+    }
+
+    fn answer(&mut self) -> bool {
+        self.s.answer()
+    }
+
+    fn caller_up(&self) -> bool {
+        self.s.ready()
+    }
+
+    fn music_on(&mut self, class: &str) {
+        // Music plays only while the flow waits; a class that could not be
+        // played stays degraded until the class changes.
+        if self.class.as_deref() != Some(class) {
+            self.hold = Hold::Music(music_url(class, self.s));
+            self.class = Some(class.to_string());
         }
     }
 
-    /// "You are number N in line" (FreeSWITCH's standard prompts; missing
-    /// sound files only log).
-    fn announce(&mut self, position: usize) {
-        let sp = self.s.as_ptr();
-        let n = to_cstring(&position.to_string());
-        for f in ["ivr/ivr-you_are_number.wav", "", "ivr/ivr-in_line.wav"] {
-            if !self.s.ready() {
-                return;
-            }
-            // SAFETY: our live session on its own thread; valid C strings.
-            unsafe {
-                if f.is_empty() {
-                    sys::hotline_fs_say(sp, n.as_ptr(), c"number".as_ptr(), c"pronounced".as_ptr());
-                } else {
-                    let file = to_cstring(f);
-                    sys::hotline_fs_play(sp, file.as_ptr(), None, std::ptr::null_mut());
-                }
-            }
+    fn music_off(&mut self) {}
+
+    fn sound(&self, s: Sound) -> Option<&'static str> {
+        match s {
+            Sound::ThereAre => Some("ivr/ivr-you_are_number.wav"),
+            Sound::CallsWaiting => Some("ivr/ivr-in_line.wav"),
+            Sound::YouAreNext | Sound::HoldTime | Sound::Minutes => None,
         }
     }
 
-    fn report(&self, agent: AgentId, outcome: OfferOutcome) {
-        log::debug!("hotline_queue: call {} agent #{agent}: {}", self.id(), outcome.name());
-        self.rt.router.report(Input::OfferResult { call: self.id(), agent, outcome });
+    fn play_file(&mut self, file: &str) {
+        let f = to_cstring(file);
+        // SAFETY: our live session on its own thread; valid C string.
+        // Missing sound files only log.
+        unsafe { sys::hotline_fs_play(self.s.as_ptr(), f.as_ptr(), None, std::ptr::null_mut()) };
     }
 
-    /// Bridge caller and the agent whose leg answered; the agent's hang-up
-    /// may end the talk first (see [`super::offers`]).
-    fn talk(&mut self, a: Answered) -> Rung {
-        let Answered { uuid, winner, key } = a;
-        let u = to_cstring(&uuid);
+    fn say_number(&mut self, n: u64) {
+        let text = to_cstring(&n.to_string());
+        // SAFETY: our live session on its own thread; valid C strings.
+        unsafe { sys::hotline_fs_say(self.s.as_ptr(), text.as_ptr(), c"number".as_ptr(), c"pronounced".as_ptr()) };
+    }
+
+    fn entering(&mut self, call: CallId, caller: &CallerInfo, queue: &str) {
+        // The slot exists before the router can send an offer for the call.
+        self.slot = Some(self.rt.dialer.open(call, &caller.number, &caller.name, queue));
+    }
+
+    fn entered(&mut self, handle: &CallHandle) {
+        if let Some(g) = &self.slot {
+            g.slot.set_wake(handle.wake.clone());
+        }
+        *self.digits.wake.borrow_mut() = Some(handle.wake.clone());
+        self.reg = Some(self.rt.waker.register(handle.id, &self.s.uuid(), handle.wake.clone()));
+    }
+
+    fn moved(&mut self, queue: &str) {
+        if let Some(g) = &self.slot {
+            g.slot.set_queue(queue);
+        }
+    }
+
+    fn release(&mut self) {
+        if let Some(g) = &self.slot {
+            g.slot.close();
+        }
+    }
+
+    fn wait(&mut self, _mode: Wait, actions: &Receiver<Action>) -> Happening<Answered> {
+        // Arm first, then look: a decision queued (or an agent handed
+        // over) after the look breaks the music below (see waker.rs).
+        if let Some(r) = &self.reg {
+            r.arm();
+        }
+        let answered = self.slot.as_ref().and_then(|g| g.slot.take_answered());
+        let happened = if let Some(a) = answered {
+            Some(Happening::Answered { agent: a.winner.clone(), leg: a })
+        } else if !actions.is_empty() {
+            Some(Happening::Woken)
+        } else if let Some(d) = self.digits.take() {
+            Some(Happening::Dtmf(d))
+        } else if !self.s.ready() {
+            Some(Happening::CallerGone)
+        } else {
+            None
+        };
+        if let Some(h) = happened {
+            self.disarm();
+            return h;
+        }
+        let r = self.hold();
+        self.disarm();
+        if r < 0 && !self.s.ready() {
+            return Happening::CallerGone;
+        }
+        Happening::Woken
+    }
+
+    fn ring(&mut self, call: CallId, _queue: &str, targets: &[OfferTarget], timeout: Time) -> Ringing {
+        // Reached the caller's channel only when the router's global one
+        // was full: ring from a thread all the same.
+        self.rt.dialer.ring_from_caller(call, targets.to_vec(), timeout);
+        Ringing::Detached
+    }
+
+    fn stop_ringing(&mut self) {}
+
+    fn claim(&mut self, leg: &mut Answered, talk: &Arc<TalkEnd>) -> bool {
+        let u = to_cstring(&leg.uuid);
         // SAFETY: valid C string; NULL or a read-locked session, released
-        // by hotline_fs_bridge below.
+        // by hotline_fs_bridge in `bridge`.
         let bleg = unsafe { sys::hotline_fs_locate(u.as_ptr()) };
         if bleg.is_null() {
-            log::info!("hotline_queue: call {}: {} answered and hung up at once", self.id(), winner.name);
-            self.report(winner.agent, OfferOutcome::Rejected);
-            return Rung::Failed;
+            return false;
         }
-        self.rt.offers.start_talk(key, self.id(), winner.agent, &self.s.uuid());
-        self.rt.router.report(Input::OfferResult { call: self.id(), agent: winner.agent, outcome: OfferOutcome::Answered });
-        self.s.set_var("hotline_agent", Some(&winner.name));
-        // The bridge would hang the caller up itself after the agent's
-        // hang-up with hangup_after_bridge=true; we do it after telling who
-        // ended the call.
+        // The agent's hang-up may end the talk first (see offers.rs).
+        self.rt.offers.start_talk(leg.key, leg.winner.agent, &self.s.uuid(), talk.clone());
+        self.bleg = Some(bleg);
+        true
+    }
+
+    fn bridge(&mut self, leg: Answered) -> EndedBy {
+        let Some(bleg) = self.bleg.take() else { return EndedBy::Failed };
         let hab = self.s.get_var("hangup_after_bridge");
         self.s.set_var("hangup_after_bridge", Some("false"));
         // SAFETY: our live session and the read-locked answered leg, which
         // the shim unlocks after the bridge; bleg is not used after this.
         unsafe { sys::hotline_fs_bridge(self.s.as_ptr(), bleg) };
         self.s.set_var("hangup_after_bridge", hab.as_deref());
-        let by = if self.s.transferred() {
+        self.hangup_after_bridge = hab;
+        self.rt.offers.end_talk(leg.key);
+        if self.s.transferred() {
             EndedBy::Transfer
         } else if !self.s.ready() {
             EndedBy::Caller
         } else {
             EndedBy::Agent
-        };
-        if self.rt.offers.end_talk(key) {
-            self.rt.router.report_final(Input::CallEnded { call: self.id(), by });
         }
-        log::debug!("hotline_queue: call {} with {} ended by {}", self.id(), winner.name, by.name());
-        if by == EndedBy::Agent && hab.as_deref().is_some_and(is_true) {
-            self.s.hangup(sys::switch_call_cause_t::SWITCH_CAUSE_NORMAL_CLEARING.0 as i32);
-        }
-        Rung::Talked
+    }
+
+    fn transferred(&self) -> bool {
+        self.s.transferred()
     }
 }
 

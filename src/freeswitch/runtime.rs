@@ -145,9 +145,9 @@ pub fn uninstall() -> bool {
 fn fire_event(e: &Event) {
     let mut names = vec![to_cstring("Hotline-Event")];
     let mut values = vec![to_cstring(e.kind.name())];
-    for (k, v) in e.kind.fields() {
+    for (k, v) in crate::flow::events::headers(e) {
         names.push(to_cstring(&format!("Hotline-{k}")));
-        values.push(to_cstring(&v.replace(['\r', '\n'], " ")));
+        values.push(to_cstring(&v));
     }
     let np: Vec<*const c_char> = names.iter().map(|c| c.as_ptr()).collect();
     let vp: Vec<*const c_char> = values.iter().map(|c| c.as_ptr()).collect();

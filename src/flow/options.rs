@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! A queue call's options: from the application's arguments, else from
+//! the channel's `hotline_priority` / `hotline_skills` /
+//! `hotline_callback_key` variables (upper case on Asterisk).
+
+use crate::app_args::{parse_args, parse_callback_digit, parse_priority, parse_skills};
+
+/// What a caller asks of the queue application.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct QueueRequest {
+    pub queue: String,
+    pub priority: i32,
+    pub skills: Vec<(String, u8)>,
+    pub callback_digit: Option<char>,
+}
+
+/// Resolve arguments and variables. `var(suffix)` reads the PBX's Hotline
+/// variable (`priority` -> `hotline_priority`); `name(suffix)` is how an
+/// error names it.
+pub fn resolve(args: &str, var: impl Fn(&str) -> Option<String>, name: impl Fn(&str) -> String) -> Result<QueueRequest, String> {
+    let a = parse_args(args)?;
+    let from_var = |suffix: &str| var(suffix).filter(|v| !v.trim().is_empty());
+    let named = |suffix: &str, e: String| format!("{}: {e}", name(suffix));
+    let priority = match a.priority {
+        Some(p) => p,
+        None => from_var("priority").map(|v| parse_priority(&v).map_err(|e| named("priority", e))).transpose()?.unwrap_or(0),
+    };
+    let skills = match a.skills {
+        Some(s) => s,
+        None => from_var("skills").map(|v| parse_skills(&v).map_err(|e| named("skills", e))).transpose()?.unwrap_or_default(),
+    };
+    let callback_digit = match a.callback_digit {
+        Some(d) => Some(d),
+        None => from_var("callback_key").map(|v| parse_callback_digit(&v).map_err(|e| named("callback_key", e))).transpose()?,
+    };
+    Ok(QueueRequest { queue: a.queue, priority, skills, callback_digit })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars<'a>(list: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| list.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+    }
+
+    #[test]
+    fn arguments_win_over_variables() {
+        let v = [("priority", "3"), ("skills", "fr:2"), ("callback_key", "#")];
+        let r = resolve("q,priority=9", vars(&v), |s| format!("HOTLINE_{}", s.to_uppercase())).expect("ok");
+        assert_eq!((r.priority, r.skills, r.callback_digit), (9, vec![("fr".into(), 2)], Some('#')));
+        let r = resolve("q", vars(&[]), |s| s.to_string()).expect("ok");
+        assert_eq!((r.priority, r.skills.len(), r.callback_digit), (0, 0, None));
+    }
+
+    #[test]
+    fn a_bad_variable_is_named() {
+        let e = resolve("q", vars(&[("priority", "high")]), |s| format!("HOTLINE_{}", s.to_uppercase())).unwrap_err();
+        assert!(e.starts_with("HOTLINE_PRIORITY: "), "{e}");
+        let e = resolve("q", vars(&[("callback_key", "12")]), |s| format!("hotline_{s}")).unwrap_err();
+        assert!(e.starts_with("hotline_callback_key: "), "{e}");
+    }
+}

@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! The primitives a PBX gives the call flow, for the caller's channel.
+//!
+//! Every method runs on the caller's own thread (the one running the
+//! queue application), so an adapter may keep its channel pointer for the
+//! duration of the application and never let it leave. A primitive is a
+//! command: [`Primitives::ring`] may ring on threads of the adapter's own
+//! and report those legs' outcomes to the router itself.
+
+use std::sync::Arc;
+
+use crossbeam_channel::Receiver;
+
+use crate::core::input::AgentId;
+use crate::core::{Action, CallId, CallerInfo, EndedBy, OfferOutcome, OfferTarget, Time};
+use crate::router::CallHandle;
+
+use super::TalkEnd;
+
+/// The announcement prompts, named per PBX by [`Primitives::sound`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sound {
+    YouAreNext,
+    ThereAre,
+    CallsWaiting,
+    HoldTime,
+    Minutes,
+}
+
+/// What the flow is waiting for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    /// In line, with music: a router decision, a hang-up, a digit, or an
+    /// answered leg handed over by a ringing thread.
+    Holding,
+    /// Legs the adapter rings itself are ringing until `until` (flow clock).
+    Ringing { until: Time },
+}
+
+/// What woke the flow.
+#[derive(Debug)]
+pub enum Happening<L> {
+    /// The router may have queued decisions (or nothing happened at all).
+    Woken,
+    /// The caller hung up or was taken away.
+    CallerGone,
+    Dtmf(char),
+    /// An agent leg answered; it is the flow's to bridge or hang up.
+    Answered { leg: L, agent: OfferTarget },
+    /// A leg the adapter rings inline ended without answering.
+    LegFailed { agent: AgentId, outcome: OfferOutcome },
+    /// The wait's deadline passed.
+    Timeout,
+}
+
+/// How an offer is being rung.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ringing {
+    /// On the adapter's own threads, which report every leg themselves;
+    /// an answered leg comes back as [`Happening::Answered`].
+    Detached,
+    /// Inline: these targets could not even be dialled; the others ring
+    /// until the flow's deadline, reported through [`Happening`]s.
+    Inline { failed: Vec<(AgentId, OfferOutcome)>, ringing: Vec<AgentId> },
+}
+
+pub trait Primitives {
+    /// An answered agent leg.
+    type Leg;
+
+    /// The flow's clock in milliseconds (monotonic).
+    fn now(&self) -> Time;
+    /// "HotlineQueue on PJSIP/1001-0001": who is speaking, for log lines.
+    fn context(&self) -> String;
+
+    /// A Hotline channel variable's name on this PBX (`hotline_result` on
+    /// FreeSWITCH, `HOTLINE_RESULT` on Asterisk).
+    fn hotline_var(&self, suffix: &str) -> String {
+        format!("hotline_{suffix}")
+    }
+    fn get_var(&self, name: &str) -> Option<String>;
+    fn set_var(&mut self, name: &str, value: Option<&str>);
+
+    fn caller_number(&self) -> String;
+    fn caller_name(&self) -> String {
+        String::new()
+    }
+    fn language(&self) -> String {
+        String::new()
+    }
+    /// The caller leg's PBX identity for events (channel and unique id, UUID).
+    fn identity(&self) -> Vec<(String, String)>;
+
+    fn answer(&mut self) -> bool;
+    /// Up and not hung up.
+    fn caller_up(&self) -> bool;
+    fn music_on(&mut self, class: &str);
+    fn music_off(&mut self);
+    /// The file of a prompt, if this PBX has one.
+    fn sound(&self, s: Sound) -> Option<&'static str>;
+    fn play_file(&mut self, file: &str);
+    fn say_number(&mut self, n: u64);
+
+    /// About to join the router as `call` (before it can decide anything).
+    fn entering(&mut self, _call: CallId, _caller: &CallerInfo, _queue: &str) {}
+    /// Joined: decisions will arrive on `handle`.
+    fn entered(&mut self, _handle: &CallHandle) {}
+    /// The caller now waits in `queue`.
+    fn moved(&mut self, _queue: &str) {}
+    /// The caller leaves the queue (hang-up, exit): stop anything still
+    /// ringing for it before the router hears of it.
+    fn release(&mut self) {}
+
+    /// Sleep until something happens. Must return [`Happening::Woken`]
+    /// at once if `actions` is not empty when the wait starts (after the
+    /// adapter reset its wake-up), so no decision is missed.
+    fn wait(&mut self, mode: Wait, actions: &Receiver<Action>) -> Happening<Self::Leg>;
+    /// Ring `targets` at once for up to `timeout` ms.
+    fn ring(&mut self, call: CallId, queue: &str, targets: &[OfferTarget], timeout: Time) -> Ringing;
+    /// Hang up every leg still ringing inline (nothing is reported).
+    fn stop_ringing(&mut self);
+    /// Take an answered leg for the bridge: false if it is already gone.
+    /// `talk` is the talk's end, shared with anything of the adapter's that
+    /// sees the agent hang up first.
+    fn claim(&mut self, leg: &mut Self::Leg, talk: &Arc<TalkEnd>) -> bool;
+    /// Bridge caller and agent until the talk ends; who ended it.
+    fn bridge(&mut self, leg: Self::Leg) -> EndedBy;
+    /// The caller was transferred away (not hung up).
+    fn transferred(&self) -> bool {
+        false
+    }
+}

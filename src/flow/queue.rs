@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! The queue application, once for both PBXes: `HotlineQueue(queue[,...])`
+//! on Asterisk, `hotline_queue` on FreeSWITCH.
+//!
+//! [`run`] resolves the options, answers, puts the caller into the router
+//! and then loops: take the router's decisions (ring these agents,
+//! announce, moved, leave), then [`Primitives::wait`] for the next thing
+//! that happens. Ringing is a command: an adapter that rings inline
+//! (Asterisk, on the caller's thread) reports each leg back through the
+//! wait, and the flow reports it to the router at once, so a failed agent is
+//! replaced in microseconds; an adapter that rings on threads of its own
+//! (FreeSWITCH) reports the legs itself and hands the answered one over.
+//! The answered leg is claimed, reported, bridged, and the talk's end is
+//! reported exactly once ([`TalkEnd`]).
+//!
+//! Variables set (names per PBX): `result` (ANSWERED, ABANDONED,
+//! TRANSFERRED, TIMEOUT, LEAVEEMPTY, JOINEMPTY, FULL, UNKNOWNQUEUE,
+//! CALLBACK, DUPLICATE, ERROR), `agent`, `callid`, `queue`.
+
+use std::sync::Arc;
+
+use crossbeam_channel::{Receiver, TryRecvError};
+
+use crate::core::input::AgentId;
+use crate::core::{Action, CallId, CallerInfo, Config, EndedBy, Input, OfferOutcome, OfferTarget, Time};
+
+use super::options::{resolve, QueueRequest};
+use super::pbx::{Happening, Primitives, Ringing, Wait};
+use super::talk::{TalkEnd, TalkGuard};
+use super::{announce, RouterPort};
+
+/// How the application ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppEnd {
+    /// The value of the result variable.
+    pub result: &'static str,
+    /// The caller is gone (the PBX should not go on in the dialplan).
+    pub caller_gone: bool,
+    /// Who ended the talk, if there was one.
+    pub ended_by: Option<EndedBy>,
+}
+
+impl AppEnd {
+    fn leave(result: &'static str) -> AppEnd {
+        AppEnd { result, caller_gone: false, ended_by: None }
+    }
+}
+
+/// Run the queue application for the caller behind `pbx`.
+pub fn run<P: Primitives>(pbx: &mut P, router: &dyn RouterPort, cfg: &Config, args: &str) -> AppEnd {
+    let end = match enter(pbx, router, cfg, args) {
+        Ok(mut flow) => flow.run(pbx),
+        Err(end) => end,
+    };
+    let result = pbx.hotline_var("result");
+    pbx.set_var(&result, Some(end.result));
+    end
+}
+
+fn enter<'r, P: Primitives>(pbx: &mut P, router: &'r dyn RouterPort, cfg: &Config, args: &str) -> Result<QueueFlow<'r>, AppEnd> {
+    let fail = |pbx: &P, msg: String| {
+        log::error!("{}({args}): {msg}", pbx.context());
+        AppEnd::leave("ERROR")
+    };
+    let req: QueueRequest = resolve(args, |s| pbx.get_var(&pbx.hotline_var(s)), |s| pbx.hotline_var(s)).map_err(|e| fail(pbx, e))?;
+    let queue_cfg = cfg.queue(&req.queue);
+    if req.callback_digit.is_some() && queue_cfg.is_some_and(|q| q.callback_contact.is_none()) {
+        return Err(fail(pbx, format!("queue {} has no callback_contact; callbacks are off", req.queue)));
+    }
+    let music = queue_cfg.map(|q| q.music_class.clone()).unwrap_or_else(|| "default".into());
+    // Answer first: the caller hears music while waiting.
+    if !pbx.answer() {
+        return Err(AppEnd { result: "ABANDONED", caller_gone: true, ended_by: None });
+    }
+    let number = pbx.caller_number();
+    let caller = CallerInfo {
+        number: number.clone(),
+        name: pbx.caller_name(),
+        priority: req.priority,
+        language: pbx.language(),
+        skills: req.skills,
+        data: pbx.identity(),
+    };
+    let id = router.new_call_id();
+    pbx.entering(id, &caller, &req.queue);
+    let handle = router.enter(id, &req.queue, caller).map_err(|e| fail(pbx, e.to_string()))?;
+    pbx.entered(&handle);
+    for (var, value) in [("callid", Some(id.to_string())), ("queue", Some(req.queue.clone())), ("agent", None)] {
+        let name = pbx.hotline_var(var);
+        pbx.set_var(&name, value.as_deref());
+    }
+    Ok(QueueFlow {
+        id,
+        router,
+        actions: handle.actions,
+        queue: req.queue,
+        music,
+        callback_digit: req.callback_digit,
+        number,
+        ringing: None,
+    })
+}
+
+/// Legs the adapter rings inline, still pending.
+struct Inline {
+    agents: Vec<AgentId>,
+    until: Time,
+}
+
+struct QueueFlow<'r> {
+    id: CallId,
+    router: &'r dyn RouterPort,
+    actions: Receiver<Action>,
+    queue: String,
+    music: String,
+    callback_digit: Option<char>,
+    number: String,
+    ringing: Option<Inline>,
+}
+
+impl QueueFlow<'_> {
+    fn run<P: Primitives>(&mut self, pbx: &mut P) -> AppEnd {
+        pbx.music_on(&self.music);
+        let end = loop {
+            if let Some(end) = self.step(pbx) {
+                break end;
+            }
+        };
+        pbx.music_off();
+        end
+    }
+
+    /// Take the router's decisions (not while ringing inline: they wait
+    /// until the offer is over), then wait once.
+    fn step<P: Primitives>(&mut self, pbx: &mut P) -> Option<AppEnd> {
+        while self.ringing.is_none() {
+            match self.actions.try_recv() {
+                Ok(action) => {
+                    if let Some(end) = self.act(pbx, action) {
+                        return Some(end);
+                    }
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    self.stop_ringing(pbx);
+                    pbx.release();
+                    log::error!("{}: call {}: the router stopped", pbx.context(), self.id);
+                    return Some(AppEnd::leave("ERROR"));
+                }
+            }
+        }
+        let mode = match &self.ringing {
+            Some(r) => Wait::Ringing { until: r.until },
+            None => Wait::Holding,
+        };
+        match pbx.wait(mode, &self.actions) {
+            Happening::Woken => None,
+            Happening::CallerGone => Some(self.caller_left(pbx)),
+            Happening::Dtmf(d) => {
+                if self.ringing.is_none() && Some(d) == self.callback_digit {
+                    self.request_callback(pbx);
+                }
+                None
+            }
+            Happening::Answered { leg, agent } => {
+                self.stop_ringing(pbx);
+                let end = self.talk(pbx, leg, agent);
+                if end.is_none() {
+                    pbx.music_on(&self.music);
+                }
+                end
+            }
+            Happening::LegFailed { agent, outcome } => {
+                let Some(r) = &mut self.ringing else { return None };
+                let Some(i) = r.agents.iter().position(|a| *a == agent) else { return None };
+                r.agents.swap_remove(i);
+                if r.agents.is_empty() {
+                    self.ringing = None;
+                }
+                self.report(pbx, agent, outcome);
+                None
+            }
+            Happening::Timeout => {
+                if self.ringing.as_ref().is_some_and(|r| pbx.now() >= r.until) {
+                    let r = self.ringing.take().map(|r| r.agents).unwrap_or_default();
+                    pbx.stop_ringing();
+                    for agent in r {
+                        self.report(pbx, agent, OfferOutcome::NoAnswer);
+                    }
+                }
+                None
+            }
+        }
+    }
+
+    /// Apply one router decision; `Some` ends the application.
+    fn act<P: Primitives>(&mut self, pbx: &mut P, action: Action) -> Option<AppEnd> {
+        match action {
+            Action::Offer { targets, timeout, .. } => {
+                match pbx.ring(self.id, &self.queue, &targets, timeout) {
+                    Ringing::Detached => {}
+                    Ringing::Inline { failed, ringing } => {
+                        for (agent, outcome) in failed {
+                            self.report(pbx, agent, outcome);
+                        }
+                        if !ringing.is_empty() {
+                            self.ringing = Some(Inline { agents: ringing, until: pbx.now() + timeout });
+                        }
+                    }
+                }
+                None
+            }
+            Action::Announce { position, expected_wait, .. } => {
+                pbx.music_off();
+                announce::position(pbx, position, expected_wait);
+                pbx.music_on(&self.music);
+                None
+            }
+            Action::Moved { queue, music_class, .. } => {
+                self.queue = queue.to_string();
+                pbx.moved(&self.queue);
+                let var = pbx.hotline_var("queue");
+                pbx.set_var(&var, Some(&self.queue));
+                if *music_class != *self.music {
+                    self.music = music_class.to_string();
+                    pbx.music_off();
+                    pbx.music_on(&self.music);
+                }
+                None
+            }
+            Action::Exit { reason, .. } => {
+                pbx.release();
+                log::debug!("{}: call {} leaves {}: {}", pbx.context(), self.id, self.queue, reason.name());
+                Some(AppEnd::leave(reason.name()))
+            }
+            Action::Callback { .. } => None,
+        }
+    }
+
+    fn stop_ringing<P: Primitives>(&mut self, pbx: &mut P) {
+        if self.ringing.take().is_some() {
+            pbx.stop_ringing();
+        }
+    }
+
+    /// The caller hung up (or was taken away) while waiting or ringing.
+    fn caller_left<P: Primitives>(&mut self, pbx: &mut P) -> AppEnd {
+        // Stop the ringing first, so no agent rings for a caller the
+        // router no longer has.
+        self.stop_ringing(pbx);
+        pbx.release();
+        self.router.report_final(Input::CallerHangup { call: self.id });
+        let transferred = pbx.transferred();
+        let result = if transferred { "TRANSFERRED" } else { "ABANDONED" };
+        log::debug!("{}: call {} left {}: {result}", pbx.context(), self.id, self.queue);
+        AppEnd { result, caller_gone: !transferred, ended_by: None }
+    }
+
+    fn request_callback<P: Primitives>(&mut self, pbx: &P) {
+        if self.number.is_empty() {
+            log::warn!("{}: call {} asked for a callback but has no caller number", pbx.context(), self.id);
+            return;
+        }
+        self.router.report(Input::CallbackRequest { call: self.id, number: self.number.clone() });
+    }
+
+    fn report<P: Primitives>(&self, pbx: &P, agent: AgentId, outcome: OfferOutcome) {
+        log::debug!("{}: call {} agent #{agent}: {}", pbx.context(), self.id, outcome.name());
+        self.router.report(Input::OfferResult { call: self.id, agent, outcome });
+    }
+
+    /// Bridge the caller with the agent whose leg answered. `None`: the leg
+    /// was gone before the bridge; wait for the router's next decision.
+    fn talk<P: Primitives>(&mut self, pbx: &mut P, mut leg: P::Leg, agent: OfferTarget) -> Option<AppEnd> {
+        let talk = TalkEnd::new(self.id);
+        if !pbx.claim(&mut leg, &talk) {
+            log::info!("{}: call {}: {} answered and hung up at once", pbx.context(), self.id, agent.name);
+            self.report(pbx, agent.agent, OfferOutcome::Rejected);
+            return None;
+        }
+        let guard = TalkGuard { talk: Arc::clone(&talk), router: self.router };
+        self.router.report(Input::OfferResult { call: self.id, agent: agent.agent, outcome: OfferOutcome::Answered });
+        pbx.music_off();
+        let var = pbx.hotline_var("agent");
+        pbx.set_var(&var, Some(&agent.name));
+        let by = pbx.bridge(leg);
+        talk.end(self.router, by);
+        drop(guard);
+        log::debug!("{}: call {} with {} ended by {}", pbx.context(), self.id, agent.name, by.name());
+        Some(AppEnd { result: "ANSWERED", caller_gone: by == EndedBy::Caller, ended_by: Some(by) })
+    }
+}
+
+#[cfg(test)]
+#[path = "queue_tests.rs"]
+mod tests;

@@ -1,0 +1,464 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! The queue flow against a fake PBX on a virtual clock: every branch a
+//! real call can take, without a PBX.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use crossbeam_channel::{bounded, Receiver, Sender};
+
+use super::*;
+use crate::core::{ExitReason, OfferTarget};
+use crate::flow::{Sound, TalkEnd};
+use crate::router::{CallHandle, RouterError, WakeFd};
+
+/// One thing the fake PBX does when the flow waits.
+enum Step {
+    /// The router decides (the flow is woken).
+    Router(Action),
+    Happen(Happening<u32>),
+    /// Time passes; the wait ends with a timeout.
+    Advance(Time),
+    /// During the next bridge, the agent's own hang-up handler ends the talk
+    /// first (FreeSWITCH).
+    AgentEndsTalkFirst,
+}
+
+#[derive(Default)]
+struct Recorder {
+    inputs: RefCell<Vec<Input>>,
+    tx: RefCell<Option<Sender<Action>>>,
+    refuse_enter: bool,
+}
+
+impl RouterPort for Recorder {
+    fn new_call_id(&self) -> CallId {
+        CallId(7)
+    }
+    fn enter(&self, id: CallId, _queue: &str, _caller: CallerInfo) -> Result<CallHandle, RouterError> {
+        if self.refuse_enter {
+            return Err(RouterError::Full);
+        }
+        let (tx, rx) = bounded(16);
+        *self.tx.borrow_mut() = Some(tx);
+        Ok(CallHandle { id, actions: rx, wake: Arc::new(WakeFd::new().expect("eventfd")) })
+    }
+    fn send(&self, input: Input) -> Result<(), RouterError> {
+        self.inputs.borrow_mut().push(input);
+        Ok(())
+    }
+    fn report(&self, input: Input) {
+        self.inputs.borrow_mut().push(input);
+    }
+    fn report_final(&self, input: Input) {
+        self.inputs.borrow_mut().push(input);
+    }
+}
+
+struct Fake {
+    now: Time,
+    script: VecDeque<Step>,
+    log: Vec<String>,
+    vars: HashMap<String, String>,
+    up: bool,
+    router: Rc<Recorder>,
+    /// Ring inline (Asterisk) or detached (FreeSWITCH).
+    inline: bool,
+    /// Targets that cannot even be dialled.
+    undialable: Vec<AgentId>,
+    claim_ok: bool,
+    bridge_end: EndedBy,
+    agent_ends_first: bool,
+    talk: Option<Arc<TalkEnd>>,
+    panic_in_bridge: bool,
+}
+
+impl Fake {
+    fn new(router: Rc<Recorder>, script: Vec<Step>) -> Fake {
+        Fake {
+            now: 1_000,
+            script: script.into(),
+            log: Vec::new(),
+            vars: HashMap::new(),
+            up: true,
+            router,
+            inline: true,
+            undialable: Vec::new(),
+            claim_ok: true,
+            bridge_end: EndedBy::Agent,
+            agent_ends_first: false,
+            talk: None,
+            panic_in_bridge: false,
+        }
+    }
+}
+
+impl Primitives for Fake {
+    type Leg = u32;
+    fn now(&self) -> Time {
+        self.now
+    }
+    fn context(&self) -> String {
+        "FakeQueue".into()
+    }
+    fn get_var(&self, name: &str) -> Option<String> {
+        self.vars.get(name).cloned()
+    }
+    fn set_var(&mut self, name: &str, value: Option<&str>) {
+        match value {
+            Some(v) => self.vars.insert(name.to_string(), v.to_string()),
+            None => self.vars.remove(name),
+        };
+    }
+    fn caller_number(&self) -> String {
+        "0901".into()
+    }
+    fn identity(&self) -> Vec<(String, String)> {
+        vec![("uuid".into(), "u-1".into())]
+    }
+    fn answer(&mut self) -> bool {
+        self.log.push("answer".into());
+        self.up
+    }
+    fn caller_up(&self) -> bool {
+        self.up
+    }
+    fn music_on(&mut self, class: &str) {
+        self.log.push(format!("music {class}"));
+    }
+    fn music_off(&mut self) {
+        self.log.push("music off".into());
+    }
+    fn sound(&self, s: Sound) -> Option<&'static str> {
+        match s {
+            Sound::YouAreNext => Some("next"),
+            Sound::ThereAre => Some("there-are"),
+            Sound::CallsWaiting => Some("waiting"),
+            Sound::HoldTime => None,
+            Sound::Minutes => Some("minutes"),
+        }
+    }
+    fn play_file(&mut self, file: &str) {
+        self.log.push(format!("play {file}"));
+    }
+    fn say_number(&mut self, n: u64) {
+        self.log.push(format!("say {n}"));
+    }
+    fn moved(&mut self, queue: &str) {
+        self.log.push(format!("moved {queue}"));
+    }
+    fn release(&mut self) {
+        self.log.push("release".into());
+    }
+    fn wait(&mut self, mode: Wait, actions: &Receiver<Action>) -> Happening<u32> {
+        assert!(matches!(mode, Wait::Ringing { .. }) || actions.is_empty(), "waited with decisions queued");
+        match self.script.pop_front().expect("the flow waited after the script ended") {
+            Step::Router(a) => {
+                self.router.tx.borrow().as_ref().expect("entered").send(a).expect("send");
+                Happening::Woken
+            }
+            Step::Happen(h) => {
+                if matches!(h, Happening::CallerGone) {
+                    self.up = false;
+                }
+                h
+            }
+            Step::Advance(ms) => {
+                self.now += ms;
+                Happening::Timeout
+            }
+            Step::AgentEndsTalkFirst => {
+                self.agent_ends_first = true;
+                Happening::Woken
+            }
+        }
+    }
+    fn ring(&mut self, _call: CallId, queue: &str, targets: &[OfferTarget], timeout: Time) -> Ringing {
+        self.log.push(format!("ring {queue} {} for {timeout}", targets.iter().map(|t| t.name.as_ref()).collect::<Vec<_>>().join("+")));
+        if !self.inline {
+            return Ringing::Detached;
+        }
+        let (failed, ringing): (Vec<_>, Vec<_>) = targets.iter().map(|t| t.agent).partition(|a| self.undialable.contains(a));
+        Ringing::Inline { failed: failed.into_iter().map(|a| (a, OfferOutcome::Unavailable)).collect(), ringing }
+    }
+    fn stop_ringing(&mut self) {
+        self.log.push("stop ringing".into());
+    }
+    fn claim(&mut self, leg: &mut u32, talk: &Arc<TalkEnd>) -> bool {
+        self.log.push(format!("claim {leg}"));
+        self.talk = Some(talk.clone());
+        self.claim_ok
+    }
+    fn bridge(&mut self, leg: u32) -> EndedBy {
+        self.log.push(format!("bridge {leg}"));
+        if self.panic_in_bridge {
+            panic!("bridge blew up");
+        }
+        if self.agent_ends_first {
+            let router = self.router.clone();
+            assert!(self.talk.as_ref().expect("claimed").end(&*router, EndedBy::Agent));
+        }
+        self.bridge_end
+    }
+}
+
+fn target(agent: AgentId) -> OfferTarget {
+    OfferTarget { agent, name: format!("a{agent}").into(), contact: format!("null/{agent}").into() }
+}
+
+fn offer(agents: &[AgentId], timeout: Time) -> Step {
+    Step::Router(Action::Offer { call: CallId(7), targets: agents.iter().map(|a| target(*a)).collect(), timeout })
+}
+
+fn answered(agent: AgentId) -> Step {
+    Step::Happen(Happening::Answered { leg: agent, agent: target(agent) })
+}
+
+fn failed(agent: AgentId, outcome: OfferOutcome) -> Step {
+    Step::Happen(Happening::LegFailed { agent, outcome })
+}
+
+fn exit(reason: ExitReason) -> Step {
+    Step::Router(Action::Exit { call: CallId(7), reason })
+}
+
+fn config() -> Config {
+    Config::parse(
+        "[[queue]]\nname = \"support\"\nmusic_class = \"jazz\"\ncallback_contact = \"null/{number}\"\n\
+         [[queue]]\nname = \"sales\"\nmusic_class = \"rock\"\n\
+         [[queue]]\nname = \"plain\"\n",
+        "test.toml",
+    )
+    .expect("config")
+}
+
+/// Run the flow; the router's inputs and the fake afterwards.
+fn go(args: &str, script: Vec<Step>, tune: impl FnOnce(&mut Fake)) -> (AppEnd, Vec<Input>, Fake) {
+    let router = Rc::new(Recorder::default());
+    let mut fake = Fake::new(router.clone(), script);
+    tune(&mut fake);
+    let end = run(&mut fake, &*router, &config(), args);
+    assert!(fake.script.is_empty(), "script steps left over: {}", fake.script.len());
+    let inputs = router.inputs.borrow().clone();
+    (end, inputs, fake)
+}
+
+fn outcomes(inputs: &[Input]) -> Vec<(AgentId, OfferOutcome)> {
+    inputs
+        .iter()
+        .filter_map(|i| match i {
+            Input::OfferResult { agent, outcome, .. } => Some((*agent, *outcome)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn ends(inputs: &[Input]) -> Vec<EndedBy> {
+    inputs
+        .iter()
+        .filter_map(|i| match i {
+            Input::CallEnded { by, .. } => Some(*by),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn an_answered_offer_is_bridged_and_its_end_reported_once() {
+    let (end, inputs, fake) = go("support", vec![offer(&[3], 15_000), answered(3)], |_| {});
+    assert_eq!(end, AppEnd { result: "ANSWERED", caller_gone: false, ended_by: Some(EndedBy::Agent) });
+    assert_eq!(outcomes(&inputs), [(3, OfferOutcome::Answered)]);
+    assert_eq!(ends(&inputs), [EndedBy::Agent]);
+    assert_eq!(fake.vars.get("hotline_agent").map(String::as_str), Some("a3"));
+    assert_eq!(fake.vars.get("hotline_result").map(String::as_str), Some("ANSWERED"));
+    assert_eq!(fake.vars.get("hotline_callid").map(String::as_str), Some("7"));
+    let log = fake.log.join(", ");
+    assert!(log.starts_with("answer, music jazz, ring support a3 for 15000, stop ringing, claim 3, music off, bridge 3"), "{log}");
+}
+
+#[test]
+fn no_answer_until_the_deadline_is_reported_then_the_caller_times_out() {
+    let script = vec![offer(&[3], 10_000), Step::Advance(4_000), Step::Advance(6_000), exit(ExitReason::Timeout)];
+    let (end, inputs, fake) = go("support", script, |_| {});
+    assert_eq!(outcomes(&inputs), [(3, OfferOutcome::NoAnswer)]);
+    assert_eq!(end, AppEnd { result: "TIMEOUT", caller_gone: false, ended_by: None });
+    assert!(fake.log.contains(&"stop ringing".to_string()));
+    assert!(fake.log.contains(&"release".to_string()));
+}
+
+#[test]
+fn a_busy_leg_is_reported_at_once_and_the_caller_keeps_waiting() {
+    let script = vec![offer(&[3, 4], 15_000), failed(4, OfferOutcome::Busy), failed(3, OfferOutcome::Rejected), offer(&[5], 15_000), answered(5)];
+    let (end, inputs, _) = go("support", script, |_| {});
+    assert_eq!(outcomes(&inputs), [(4, OfferOutcome::Busy), (3, OfferOutcome::Rejected), (5, OfferOutcome::Answered)]);
+    assert_eq!(end.result, "ANSWERED");
+}
+
+#[test]
+fn undialable_agents_are_reported_before_anything_rings() {
+    let script = vec![offer(&[3, 4], 15_000), answered(4)];
+    let (_, inputs, _) = go("support", script, |f| f.undialable = vec![3]);
+    assert_eq!(outcomes(&inputs), [(3, OfferOutcome::Unavailable), (4, OfferOutcome::Answered)]);
+}
+
+#[test]
+fn a_caller_gone_while_ringing_stops_the_legs_and_reports_only_the_hang_up() {
+    let (end, inputs, fake) = go("support", vec![offer(&[3], 15_000), Step::Happen(Happening::CallerGone)], |_| {});
+    assert_eq!(end, AppEnd { result: "ABANDONED", caller_gone: true, ended_by: None });
+    assert!(outcomes(&inputs).is_empty());
+    assert!(matches!(inputs.last(), Some(Input::CallerHangup { call: CallId(7) })));
+    let log = fake.log.join(", ");
+    assert!(log.contains("stop ringing, release"), "{log}");
+}
+
+#[test]
+fn an_agent_gone_before_the_bridge_is_a_rejection_and_the_caller_waits_on() {
+    let script = vec![offer(&[3], 15_000), answered(3), Step::Happen(Happening::CallerGone)];
+    let (end, inputs, fake) = go("support", script, |f| f.claim_ok = false);
+    assert_eq!(outcomes(&inputs), [(3, OfferOutcome::Rejected)]);
+    assert!(ends(&inputs).is_empty());
+    assert_eq!(end.result, "ABANDONED");
+    let log = fake.log.join(", ");
+    assert!(log.contains("claim 3, music jazz"), "music comes back: {log}");
+}
+
+#[test]
+fn a_transfer_ends_the_talk_as_a_transfer_and_the_dialplan_goes_on() {
+    let (end, inputs, _) = go("support", vec![offer(&[3], 15_000), answered(3)], |f| f.bridge_end = EndedBy::Transfer);
+    assert_eq!(ends(&inputs), [EndedBy::Transfer]);
+    assert_eq!(end, AppEnd { result: "ANSWERED", caller_gone: false, ended_by: Some(EndedBy::Transfer) });
+}
+
+#[test]
+fn a_caller_hang_up_in_the_talk_ends_the_application_as_gone() {
+    let (end, inputs, _) = go("support", vec![offer(&[3], 15_000), answered(3)], |f| f.bridge_end = EndedBy::Caller);
+    assert_eq!(ends(&inputs), [EndedBy::Caller]);
+    assert!(end.caller_gone);
+}
+
+#[test]
+fn an_agent_hang_up_seen_first_elsewhere_is_reported_once() {
+    let script = vec![offer(&[3], 15_000), Step::AgentEndsTalkFirst, answered(3)];
+    let (_, inputs, _) = go("support", script, |f| f.bridge_end = EndedBy::Caller);
+    assert_eq!(ends(&inputs), [EndedBy::Agent], "the first report wins; the bridge's is dropped");
+}
+
+#[test]
+fn a_panic_in_the_bridge_still_frees_the_agent() {
+    let router = Rc::new(Recorder::default());
+    let mut fake = Fake::new(router.clone(), vec![offer(&[3], 15_000), answered(3)]);
+    fake.panic_in_bridge = true;
+    let cfg = config();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&mut fake, &*router, &cfg, "support")));
+    assert!(r.is_err());
+    assert_eq!(ends(&router.inputs.borrow()), [EndedBy::Failed]);
+}
+
+#[test]
+fn detached_ringing_waits_in_music_for_the_handed_over_leg() {
+    let script = vec![offer(&[3], 15_000), Step::Router(Action::Announce { call: CallId(7), position: 2, expected_wait: None }), answered(3)];
+    let (end, inputs, fake) = go("support", script, |f| f.inline = false);
+    assert_eq!(end.result, "ANSWERED");
+    assert_eq!(outcomes(&inputs), [(3, OfferOutcome::Answered)]);
+    let log = fake.log.join(", ");
+    assert!(log.contains("ring support a3 for 15000, music off, play there-are, say 2, play waiting, music jazz"), "{log}");
+    assert!(!log.contains("stop ringing"), "{log}");
+}
+
+#[test]
+fn the_first_in_line_hears_the_short_prompt() {
+    let script = vec![Step::Router(Action::Announce { call: CallId(7), position: 1, expected_wait: Some(90_000) }), exit(ExitReason::LeaveEmpty)];
+    let (end, _, fake) = go("support", script, |_| {});
+    assert_eq!(end.result, "LEAVEEMPTY");
+    let log = fake.log.join(", ");
+    // No hold-time prompt on this PBX: the minutes are left out too.
+    assert!(log.contains("music off, play next, music jazz"), "{log}");
+    assert!(!log.contains("minutes"), "{log}");
+}
+
+#[test]
+fn a_move_changes_queue_and_music() {
+    let script = vec![
+        Step::Router(Action::Moved { call: CallId(7), queue: "sales".into(), music_class: "rock".into() }),
+        offer(&[3], 15_000),
+        answered(3),
+    ];
+    let (_, _, fake) = go("support", script, |_| {});
+    assert_eq!(fake.vars.get("hotline_queue").map(String::as_str), Some("sales"));
+    let log = fake.log.join(", ");
+    assert!(log.contains("moved sales, music off, music rock, ring sales a3"), "{log}");
+}
+
+#[test]
+fn the_callback_digit_asks_for_a_callback_and_other_digits_do_not() {
+    let script = vec![Step::Happen(Happening::Dtmf('1')), Step::Happen(Happening::Dtmf('*')), exit(ExitReason::CallbackScheduled)];
+    let (end, inputs, _) = go("support,callback=*", script, |_| {});
+    assert_eq!(end.result, "CALLBACK");
+    let asked: Vec<_> = inputs.iter().filter(|i| matches!(i, Input::CallbackRequest { .. })).collect();
+    assert_eq!(asked.len(), 1);
+    assert!(matches!(asked[0], Input::CallbackRequest { number, .. } if number == "0901"));
+}
+
+#[test]
+fn callbacks_need_a_callback_contact() {
+    let (end, inputs, fake) = go("plain,callback=*", vec![], |_| {});
+    assert_eq!(end.result, "ERROR");
+    assert!(inputs.is_empty());
+    assert!(!fake.log.contains(&"answer".to_string()), "refused before answering");
+}
+
+#[test]
+fn bad_options_fail_the_call_before_it_enters() {
+    let (end, inputs, _) = go("support", vec![], |f| {
+        f.vars.insert("hotline_priority".into(), "high".into());
+    });
+    assert_eq!(end.result, "ERROR");
+    assert!(inputs.is_empty());
+}
+
+#[test]
+fn a_caller_gone_before_the_answer_is_abandoned() {
+    let (end, inputs, _) = go("support", vec![], |f| f.up = false);
+    assert_eq!(end, AppEnd { result: "ABANDONED", caller_gone: true, ended_by: None });
+    assert!(inputs.is_empty());
+}
+
+#[test]
+fn a_stopped_router_sends_the_caller_on_with_an_error() {
+    let router = Rc::new(Recorder::default());
+    let mut fake = Fake::new(router.clone(), vec![]);
+    // The router is gone: its end of the call's channel disconnects as
+    // soon as the flow has entered.
+    struct Gone(Rc<Recorder>);
+    impl RouterPort for Gone {
+        fn new_call_id(&self) -> CallId {
+            CallId(7)
+        }
+        fn enter(&self, id: CallId, q: &str, c: CallerInfo) -> Result<CallHandle, RouterError> {
+            let h = self.0.enter(id, q, c);
+            self.0.tx.borrow_mut().take();
+            h
+        }
+        fn send(&self, i: Input) -> Result<(), RouterError> {
+            self.0.send(i)
+        }
+        fn report(&self, i: Input) {
+            self.0.report(i)
+        }
+        fn report_final(&self, i: Input) {
+            self.0.report_final(i)
+        }
+    }
+    let end = run(&mut fake, &Gone(router), &config(), "support");
+    assert_eq!(end.result, "ERROR");
+}
+
+#[test]
+fn a_refused_entry_is_an_error() {
+    let router = Rc::new(Recorder { refuse_enter: true, ..Default::default() });
+    let mut fake = Fake::new(router.clone(), vec![]);
+    let end = run(&mut fake, &*router, &config(), "support");
+    assert_eq!(end.result, "ERROR");
+}
