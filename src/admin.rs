@@ -10,7 +10,7 @@ use crate::core::Input;
 use crate::router::{Query, Reply, Router};
 
 pub const USAGE: &str = "hotline show queues|agents|calls | hotline stats | \
-hotline agent login|logout|break|ready <agent> [reason] | hotline reload";
+hotline agent login|logout|ready <agent> | hotline agent break <agent> [reason...] | hotline reload";
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -107,8 +107,17 @@ pub fn run(router: &Router, host: &dyn Host, words: &[&str]) -> Outcome {
             ),
             _ => String::new(),
         }),
-        ["agent", action, name, reason @ ..] => {
-            let reason = (!reason.is_empty()).then(|| reason.join(" "));
+        ["agent", action, name, rest @ ..] => {
+            // Only a break takes more words (its reason); anything else is
+            // refused rather than silently taken for a reason.
+            let takes_reason = matches!(*action, "break" | "pause");
+            if !rest.is_empty() && !takes_reason {
+                return Outcome::Text(format!(
+                    "Hotline: `hotline agent {action} <agent>` takes no more arguments (got {:?}); usage: {USAGE}\n",
+                    rest.join(" ")
+                ));
+            }
+            let reason = (!rest.is_empty()).then(|| rest.join(" "));
             let input = match agent_input(action, name, reason.as_deref()) {
                 Ok(i) => i,
                 Err(_) => return Outcome::Usage,
@@ -190,5 +199,23 @@ mod tests {
         assert!(text(&["reload"]).contains("old configuration kept: hotline.toml:3"));
         assert_eq!(run(&router, &FakeHost, &["agent", "dance", "a"]), Outcome::Usage);
         assert_eq!(run(&router, &FakeHost, &["show"]), Outcome::Usage);
+        // `pause 1001 support` is a break with reason "support"; `ready a
+        // support` is refused, not taken as anything.
+        let refused = text(&["agent", "ready", "a", "support"]);
+        assert!(refused.contains("takes no more arguments") && refused.contains("\"support\""), "{refused}");
+        assert!(text(&["show", "agents"]).contains("break (lunch time)"), "the refused command changed nothing");
+        // Every form the usage text names is accepted.
+        for form in USAGE.split(" | ") {
+            let words: Vec<&str> = form.split_whitespace().skip(1).collect();
+            let first = words.iter().position(|w| w.contains('|')).map(|i| (i, words[i].split('|').collect::<Vec<_>>()));
+            let variants: Vec<Vec<String>> = match first {
+                Some((i, alts)) => alts.iter().map(|alt| { let mut w: Vec<String> = words.iter().map(|s| s.to_string()).collect(); w[i] = alt.to_string(); w }).collect(),
+                None => vec![words.iter().map(|s| s.to_string()).collect()],
+            };
+            for v in variants {
+                let v: Vec<&str> = v.iter().map(|w| match w.as_str() { "<agent>" => "a", "[reason...]" => "tea", w => w }).collect();
+                assert_ne!(run(&router, &FakeHost, &v), Outcome::Usage, "usage advertises {v:?}");
+            }
+        }
     }
 }

@@ -16,6 +16,7 @@ name = "a"
 strategy = "longest-idle"
 wrapup_seconds = 2
 max_wait_seconds = 120
+callback_contact = "Local/{number}@out"
 max_tier = 1
 sticky_seconds = 600
 prefer_wait_seconds = 5
@@ -33,6 +34,7 @@ prefer_wait_seconds = 5
 name = "b"
 strategy = "ring-all"
 ring_timeout_seconds = 5
+callback_contact = "Local/{number}@out"
 [[queue]]
 name = "c"
 strategy = "round-robin"
@@ -191,6 +193,13 @@ proptest! {
                         }
                     }
                     _ => {}
+                }
+            }
+            // Every agent the engine holds as ringing was handed to the PBX in
+            // an offer (a ring-all callback once left the others "ringing").
+            for (i, name) in agents.iter().enumerate() {
+                if let Some(hotline::core::AgentState::Ringing(c)) = e.agent_state(name) {
+                    prop_assert!(ringing.contains(&(*c, i as u32)), "{name} ringing for call {c} with no offer emitted");
                 }
             }
             for ev in e.take_events() {

@@ -255,7 +255,7 @@ fn timed_overflow_moves_a_waiting_caller_keeping_its_place() {
 
 #[test]
 fn callback_keeps_the_place_in_line() {
-    let mut h = H::new(&(q("") + &agents("q", 1, "")));
+    let mut h = H::new(&(q("callback_contact = \"Local/{number}@out\"") + &agents("q", 1, "")));
     let busy = h.call("q");
     h.offered(busy);
     h.answer(busy, "a0");

@@ -5,7 +5,8 @@
 //! Needs the module built with `--features freeswitch` and a FreeSWITCH
 //! installation: `$HOTLINE_FREESWITCH` (prefix) or `pkg-config freeswitch`.
 //! Without one every test prints "skipped: FreeSWITCH not installed (...)"
-//! and passes. Run:
+//! and passes, unless `HOTLINE_REQUIRE_FREESWITCH=1`, which makes a missing
+//! FreeSWITCH a failure. Run:
 //!
 //! ```text
 //! cargo test --release --features freeswitch --test freeswitch -- --test-threads=1

@@ -72,9 +72,10 @@ fn shutdown_joins_and_later_sends_fail() {
     let h = router.enter("q", CallerInfo::default()).expect("enter");
     assert!(h.wake.wait(2000));
     drop(router);
-    // The router is gone: the call's channel is closed.
+    // The router is gone: the call's channel is closed (disconnected, not
+    // merely empty after a wait).
     let _ = h.actions.try_recv();
-    assert!(h.actions.recv_timeout(Duration::from_millis(100)).is_err());
+    assert_eq!(h.actions.try_recv(), Err(crossbeam_channel::TryRecvError::Disconnected));
 }
 
 #[test]
@@ -89,4 +90,29 @@ fn timers_fire_on_the_real_clock() {
     assert!(matches!(a, Action::Exit { reason: hotline::core::ExitReason::Timeout, .. }), "{a:?}");
     let e = t.elapsed();
     assert!(e >= Duration::from_millis(190), "{e:?}");
+}
+
+/// Two statistics queries in one batch with other commands count every
+/// event once (they used to apply pending events twice).
+#[test]
+fn stats_queries_count_each_call_once() {
+    let router = Router::start(config(), RouterOptions::default()).expect("start");
+    let mut answered = 0;
+    for _ in 0..3 {
+        let h = router.enter("q", CallerInfo { number: "0901".into(), ..Default::default() }).expect("enter");
+        let Some(Action::Offer { targets, .. }) = h.recv_timeout(Duration::from_secs(2)) else { panic!("offer expected") };
+        router.send(Input::OfferResult { call: h.id, agent: targets[0].agent, outcome: OfferOutcome::Answered }).expect("send");
+        router.send(Input::CallEnded { call: h.id, by: EndedBy::Agent }).expect("send");
+        answered += 1;
+        // The queries share the command batch with the reports above.
+        let rows: Vec<_> = (0..2)
+            .map(|_| {
+                let Reply::Stats(r, _) = router.query(Query::Stats, Duration::from_secs(2)).expect("stats") else { panic!() };
+                let q = r.queues.into_iter().find(|q| q.name == "q").expect("queue row");
+                (q.entered, q.answered)
+            })
+            .collect();
+        assert_eq!(rows, vec![(answered, answered); 2]);
+    }
+    router.shutdown();
 }

@@ -64,6 +64,10 @@ struct RawGeneral {
     /// Enables the `HotlineTestPanic` application (test PBX only).
     #[serde(default)]
     test_hooks: bool,
+    /// Service level leaves abandons out of its base (app_queue's
+    /// `servicelevel` report); by default they count as not answered in time.
+    #[serde(default)]
+    service_level_excludes_abandons: bool,
 }
 
 impl Default for RawGeneral {
@@ -72,6 +76,7 @@ impl Default for RawGeneral {
             service_level_seconds: d_service_level(),
             short_abandon_seconds: d_short_abandon(),
             test_hooks: false,
+            service_level_excludes_abandons: false,
         }
     }
 }
@@ -99,6 +104,9 @@ fn d_retry_exclude() -> f64 {
 }
 fn d_music() -> String {
     "default".into()
+}
+fn d_no_answer_break() -> f64 {
+    60.0
 }
 fn d_tier() -> u8 {
     1
@@ -159,6 +167,20 @@ struct RawQueue {
     /// number (e.g. `PJSIP/{number}@trunk`). Without it, no callbacks.
     #[serde(default)]
     callback_contact: Option<Spanned<String>>,
+    /// Caller numbers a callback may dial (a regular expression matched
+    /// against the whole number).
+    #[serde(default)]
+    callback_number_pattern: Option<Spanned<String>>,
+    /// A busy answer counts towards `max_no_answer` (app_queue's
+    /// `autopausebusy`); by default only ring-outs and rejections do.
+    #[serde(default)]
+    autopause_busy: bool,
+    /// An unreachable agent counts towards `max_no_answer` (`autopauseunavail`).
+    #[serde(default)]
+    autopause_unavailable: bool,
+    /// A `no-answer` break ends by itself after this long (0: only by hand).
+    #[serde(default = "d_no_answer_break")]
+    no_answer_break_seconds: f64,
     #[serde(default)]
     widen: Vec<Spanned<RawWiden>>,
     #[serde(default)]
@@ -251,6 +273,7 @@ pub struct General {
     pub service_level: Time,
     pub short_abandon: Time,
     pub test_hooks: bool,
+    pub service_level_excludes_abandons: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -305,9 +328,52 @@ pub struct QueueConfig {
     pub prefer_wait: Time,
     pub retry_exclude: Time,
     pub callback_contact: Option<String>,
+    /// Numbers a callback may dial.
+    pub callback_numbers: NumberPattern,
+    pub autopause_busy: bool,
+    pub autopause_unavailable: bool,
+    pub no_answer_break: Option<Time>,
     pub widen: Vec<Widen>,
     pub overflow: Vec<Overflow>,
     pub areas: Vec<Area>,
+}
+
+/// A whole-number pattern for caller numbers (a regular expression).
+#[derive(Debug, Clone)]
+pub struct NumberPattern {
+    source: String,
+    re: regex_lite::Regex,
+}
+
+impl NumberPattern {
+    /// Digits with an optional leading `+`, at most 20.
+    pub const DEFAULT: &'static str = r"\+?[0-9]{1,20}";
+
+    pub fn new(pattern: &str) -> Result<NumberPattern, String> {
+        let re = regex_lite::Regex::new(&format!("^(?:{pattern})$")).map_err(|e| format!("not a regular expression: {e}"))?;
+        Ok(NumberPattern { source: pattern.to_string(), re })
+    }
+
+    /// The whole number matches.
+    pub fn matches(&self, number: &str) -> bool {
+        self.re.is_match(number)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+}
+
+impl Default for NumberPattern {
+    fn default() -> Self {
+        NumberPattern::new(NumberPattern::DEFAULT).expect("the default pattern compiles")
+    }
+}
+
+impl PartialEq for NumberPattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.source == other.source
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -355,7 +421,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             source: "<default>".into(),
-            general: General { service_level: secs(20.0), short_abandon: secs(5.0), test_hooks: false },
+            general: General { service_level: secs(20.0), short_abandon: secs(5.0), test_hooks: false, service_level_excludes_abandons: false },
             queues: Vec::new(),
             agents: Vec::new(),
             owners: HashMap::new(),
@@ -421,6 +487,7 @@ impl Config {
             service_level: secs(g.service_level_seconds),
             short_abandon: secs(g.short_abandon_seconds),
             test_hooks: g.test_hooks,
+            service_level_excludes_abandons: g.service_level_excludes_abandons,
         };
 
         // Queue names first: references are checked against them.
@@ -540,6 +607,10 @@ impl Config {
             if q.max_tier == Some(0) {
                 return Err(err(span.clone(), &key("max_tier"), "tiers start at 1".into()));
             }
+            let callback_numbers = match &q.callback_number_pattern {
+                Some(p) => NumberPattern::new(p.get_ref()).map_err(|e| err(p.span(), &key("callback_number_pattern"), e))?,
+                None => NumberPattern::default(),
+            };
             queues.push(QueueConfig {
                 name: q.name.get_ref().clone(),
                 strategy: q.strategy,
@@ -562,6 +633,10 @@ impl Config {
                 prefer_wait: seconds(q.prefer_wait_seconds, span.clone(), "prefer_wait_seconds")?,
                 retry_exclude: seconds(q.retry_exclude_seconds, span.clone(), "retry_exclude_seconds")?,
                 callback_contact: q.callback_contact.as_ref().map(|c| c.get_ref().clone()),
+                callback_numbers,
+                autopause_busy: q.autopause_busy,
+                autopause_unavailable: q.autopause_unavailable,
+                no_answer_break: nonzero(seconds(q.no_answer_break_seconds, span.clone(), "no_answer_break_seconds")?),
                 widen,
                 overflow,
                 areas,

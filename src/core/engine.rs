@@ -29,6 +29,8 @@ pub const OFFER_GRACE: Time = 5_000;
 pub const CALLBACK_GRACE: Time = 120_000;
 /// A caller moves between queues at most this often (overflow loops).
 const MAX_MOVES: u8 = 8;
+/// The break reason of an agent parked after `max_no_answer` misses.
+pub const NO_ANSWER_BREAK: &str = "no-answer";
 
 /// Inputs that did not apply (late or duplicate reports), by kind.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -37,6 +39,7 @@ pub struct Counters {
     pub unknown_agent: u64,
     pub watchdog_fired: u64,
     pub decisions: u64,
+    pub callbacks_refused: u64,
 }
 
 pub struct Engine {
@@ -624,9 +627,14 @@ impl Engine {
         }
     }
 
-    fn offer(&mut self, id: CallId, targets: Vec<u32>, now: Time) {
+    fn offer(&mut self, id: CallId, mut targets: Vec<u32>, now: Time) {
         self.counters.decisions += 1;
         let Some(c) = self.calls.get_mut(&id) else { return };
+        if c.callback.is_some() {
+            // A callback rings one agent, even in a ring-all queue: the
+            // customer is called from that agent's phone.
+            targets.truncate(1);
+        }
         let key = wait_key(c);
         c.phase = CallPhase::Offering;
         c.ringing.clear();
@@ -655,6 +663,7 @@ impl Engine {
         }
         match callback {
             Some(number) => {
+                // `offer` rang only the first target for a callback.
                 let target = out.swap_remove(0);
                 self.actions.push(Action::Callback { call: id, queue: qname.clone(), number, target, timeout });
                 self.timers.arm(now + timeout + CALLBACK_GRACE, TimerKind::OfferWatchdog { call: id, seq });
@@ -1020,12 +1029,24 @@ impl Engine {
         let retry_exclude = qcfg.retry_exclude;
         let agent = &mut self.agents[a as usize];
         let max_misses = agent.cfg.max_no_answer.unwrap_or(qcfg.max_no_answer);
-        if outcome.is_miss() {
+        // A busy or unreachable phone is not a missing agent unless the
+        // queue says so (app_queue's autopausebusy / autopauseunavail).
+        let counts = match outcome {
+            OfferOutcome::NoAnswer | OfferOutcome::Rejected => true,
+            OfferOutcome::Busy => qcfg.autopause_busy,
+            OfferOutcome::Unavailable => qcfg.autopause_unavailable,
+            OfferOutcome::Answered | OfferOutcome::Cancelled => false,
+        };
+        let break_for = qcfg.no_answer_break;
+        if counts {
             agent.misses += 1;
         }
-        if outcome.is_miss() && max_misses > 0 && agent.misses >= max_misses {
+        if counts && max_misses > 0 && agent.misses >= max_misses {
             agent.after_call = None;
-            self.set_state(a, AgentState::Break("no-answer".into()), now);
+            self.set_state(a, AgentState::Break(NO_ANSWER_BREAK.into()), now);
+            if let Some(d) = break_for {
+                self.timers.arm(now + d, TimerKind::NoAnswerBreakEnd { agent: a, since: now });
+            }
         } else {
             self.free_agent(a, now);
         }
@@ -1125,8 +1146,22 @@ impl Engine {
             self.counters.stale_inputs += 1;
             return;
         }
+        let q = &self.queues[c.queue as usize];
+        let qname = q.name.clone();
+        // The number goes into a dial string: only plain numbers are called.
+        let refused = if q.cfg.callback_contact.is_none() {
+            Some("the queue has no callback_contact")
+        } else if !q.cfg.callback_numbers.matches(&number) {
+            Some("the number does not match callback_number_pattern")
+        } else {
+            None
+        };
+        if let Some(reason) = refused {
+            self.counters.callbacks_refused += 1;
+            self.event(now, EventKind::CallbackRefused { call: id, queue: qname, number, reason });
+            return;
+        }
         c.callback = Some(number.clone());
-        let qname = self.queues[c.queue as usize].name.clone();
         self.event(now, EventKind::CallbackRequested { call: id, queue: qname, number });
         self.actions.push(Action::Exit { call: id, reason: ExitReason::CallbackScheduled });
     }
@@ -1280,6 +1315,14 @@ impl Engine {
                     let name = self.agents[a as usize].name.clone();
                     self.event(now, EventKind::OfferWatchdog { call, agent: name });
                     self.offer_result(call, a, OfferOutcome::NoAnswer, now);
+                }
+            }
+            TimerKind::NoAnswerBreakEnd { agent, since } => {
+                let ag = &self.agents[agent as usize];
+                if ag.since == since && matches!(&ag.state, AgentState::Break(r) if r == NO_ANSWER_BREAK) {
+                    self.agents[agent as usize].misses = 0;
+                    self.set_state(agent, AgentState::Available, now);
+                    self.try_match_agent(agent, now);
                 }
             }
             TimerKind::WrapUpEnd { agent, until } => {

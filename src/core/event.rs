@@ -45,6 +45,8 @@ pub enum EventKind {
     CallExited { call: CallId, queue: Arc<str>, wait: Time, reason: ExitReason },
     CallMoved { call: CallId, from: Arc<str>, to: Arc<str>, reason: MoveReason },
     CallbackRequested { call: CallId, queue: Arc<str>, number: String },
+    /// A callback was asked for and refused; the caller keeps waiting.
+    CallbackRefused { call: CallId, queue: Arc<str>, number: String, reason: &'static str },
     AgentStateChanged { agent: Arc<str>, from: AgentState, to: AgentState },
     /// An offer got no report within its timeout plus grace: the router
     /// freed the agents itself (self-healing).
@@ -65,6 +67,7 @@ impl EventKind {
             EventKind::CallExited { .. } => "CallExited",
             EventKind::CallMoved { .. } => "CallMoved",
             EventKind::CallbackRequested { .. } => "CallbackRequested",
+            EventKind::CallbackRefused { .. } => "CallbackRefused",
             EventKind::AgentStateChanged { .. } => "AgentState",
             EventKind::OfferWatchdog { .. } => "OfferWatchdog",
             EventKind::ConfigReloaded { .. } => "ConfigReloaded",
@@ -132,6 +135,12 @@ impl EventKind {
                 f.push(("CallId".into(), call.to_string()));
                 f.push(("Queue".into(), queue.to_string()));
                 f.push(("Number".into(), number.clone()));
+            }
+            EventKind::CallbackRefused { call, queue, number, reason } => {
+                f.push(("CallId".into(), call.to_string()));
+                f.push(("Queue".into(), queue.to_string()));
+                f.push(("Number".into(), number.clone()));
+                f.push(("Reason".into(), reason.to_string()));
             }
             EventKind::AgentStateChanged { agent, from, to } => {
                 f.push(("Agent".into(), agent.to_string()));

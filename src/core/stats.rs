@@ -5,8 +5,11 @@
 //! Definitions (stated, because vendors differ):
 //! - short abandon: a caller who hangs up within `short_abandon_seconds`;
 //!   left out of abandon rate and service level.
-//! - service level = answered within the threshold / (answered + abandoned
-//!   after the short-abandon threshold).
+//! - service level = answered within the threshold (wait <= T) /
+//!   (answered + callers who waited and left unanswered: max-wait and
+//!   leave-when-empty exits + abandoned after the short-abandon threshold).
+//!   With `service_level_excludes_abandons`, abandons are left out of the
+//!   base (app_queue's `servicelevel` report).
 //! - abandon rate = abandoned (not short) / (entered - short abandons).
 //! - ASA = mean wait of answered calls; AHT = mean talk + wrap-up.
 //! - occupancy = (ringing + talking + wrap-up) / (that + available time).
@@ -19,7 +22,7 @@ use super::agent::AgentState;
 use super::call::CallId;
 use super::config::General;
 use super::event::{Event, EventKind};
-use super::input::OfferOutcome;
+use super::input::{ExitReason, OfferOutcome};
 use super::Time;
 
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -29,6 +32,8 @@ pub struct QueueStats {
     pub abandoned: u64,
     pub short_abandoned: u64,
     pub exited: u64,
+    /// Exits after waiting, unanswered: max wait, leave when empty.
+    pub unanswered_exits: u64,
     pub moved_out: u64,
     pub moved_in: u64,
     pub answered_in_sl: u64,
@@ -70,6 +75,7 @@ fn slot(s: &AgentState) -> usize {
 pub struct Stats {
     service_level: Time,
     short_abandon: Time,
+    sl_excludes_abandons: bool,
     queues: BTreeMap<Arc<str>, QueueStats>,
     agents: BTreeMap<Arc<str>, AgentStats>,
     waiting: HashMap<CallId, (Arc<str>, Time)>,
@@ -80,6 +86,7 @@ impl Stats {
         Stats {
             service_level: general.service_level,
             short_abandon: general.short_abandon,
+            sl_excludes_abandons: general.service_level_excludes_abandons,
             queues: BTreeMap::new(),
             agents: BTreeMap::new(),
             waiting: HashMap::new(),
@@ -90,6 +97,7 @@ impl Stats {
     pub fn set_thresholds(&mut self, general: &General) {
         self.service_level = general.service_level;
         self.short_abandon = general.short_abandon;
+        self.sl_excludes_abandons = general.service_level_excludes_abandons;
     }
 
     pub fn queue(&self, name: &str) -> Option<&QueueStats> {
@@ -162,10 +170,13 @@ impl Stats {
                     q.short_abandoned += 1;
                 }
             }
-            EventKind::CallExited { call, queue, wait, .. } => {
+            EventKind::CallExited { call, queue, wait, reason } => {
                 self.waiting.remove(call);
                 let q = self.q(queue);
                 q.exited += 1;
+                if matches!(reason, ExitReason::Timeout | ExitReason::LeaveEmpty) {
+                    q.unanswered_exits += 1;
+                }
                 q.longest_wait = q.longest_wait.max(*wait);
             }
             EventKind::CallMoved { call, from, to, .. } => {
@@ -183,7 +194,7 @@ impl Stats {
                 }
                 a.state = Some((to.clone(), t));
             }
-            EventKind::OfferWatchdog { .. } | EventKind::ConfigReloaded { .. } => {}
+            EventKind::OfferWatchdog { .. } | EventKind::ConfigReloaded { .. } | EventKind::CallbackRefused { .. } => {}
         }
     }
 
@@ -199,7 +210,7 @@ impl Stats {
                 .max()
                 .unwrap_or(0);
             let long_abandons = q.abandoned - q.short_abandoned;
-            let sl_base = q.answered + long_abandons;
+            let sl_base = q.answered + q.unanswered_exits + if self.sl_excludes_abandons { 0 } else { long_abandons };
             let entered_net = (q.entered + q.moved_in).saturating_sub(q.short_abandoned);
             queues.push(QueueReport {
                 name: name.to_string(),

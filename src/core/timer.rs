@@ -21,6 +21,8 @@ pub enum TimerKind {
     Recheck { call: CallId },
     /// The offer numbered `seq` should have been reported by now.
     OfferWatchdog { call: CallId, seq: u32 },
+    /// The `no-answer` break agent `agent` took at `since` ends by itself.
+    NoAnswerBreakEnd { agent: u32, since: Time },
     /// Wrap-up of agent `agent` ends (if it is still in that wrap-up).
     WrapUpEnd { agent: u32, until: Time },
 }

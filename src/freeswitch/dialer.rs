@@ -47,6 +47,12 @@ pub struct Answered {
     pub key: u64,
 }
 
+/// Why an answered leg was not handed over.
+pub enum Refused {
+    CallerGone(Answered),
+    AlreadyAnswered(Answered),
+}
+
 #[derive(Default)]
 struct SlotState {
     closed: bool,
@@ -89,12 +95,17 @@ impl Slot {
         self.lock().closed
     }
 
-    /// Hand an answered leg to the caller; false if the caller is gone.
-    fn hand_over(&self, a: Answered) -> Result<(), Answered> {
+    /// Hand an answered leg to the caller: refused if the caller is gone,
+    /// or if another agent's leg is already waiting for it (never kept: it
+    /// would leave the first agent on a silent live leg).
+    fn hand_over(&self, a: Answered) -> Result<(), Refused> {
         {
             let mut st = self.lock();
             if st.closed {
-                return Err(a);
+                return Err(Refused::CallerGone(a));
+            }
+            if st.answered.is_some() {
+                return Err(Refused::AlreadyAnswered(a));
             }
             st.answered = Some(a);
         }
@@ -300,9 +311,16 @@ fn ring(rt: &Runtime, call: CallId, targets: &[OfferTarget], timeout: u64) {
         }
         return;
     };
-    if let Err(a) = slot.hand_over(Answered { uuid, winner: winner.clone(), key }) {
-        // The caller left while the agent answered.
-        hangup_uuid(&a.uuid, sys::switch_call_cause_t::SWITCH_CAUSE_ORIGINATOR_CANCEL.0 as i32);
+    match slot.hand_over(Answered { uuid, winner: winner.clone(), key }) {
+        Ok(()) => {}
+        // The caller left while the agent answered: the router frees the
+        // agent with the caller's hang-up.
+        Err(Refused::CallerGone(a)) => hangup_uuid(&a.uuid, sys::switch_call_cause_t::SWITCH_CAUSE_ORIGINATOR_CANCEL.0 as i32),
+        Err(Refused::AlreadyAnswered(a)) => {
+            log::warn!("Hotline: call {call}: {} answered after another agent; hanging up the second leg", a.winner.name);
+            hangup_uuid(&a.uuid, sys::switch_call_cause_t::SWITCH_CAUSE_LOSE_RACE.0 as i32);
+            report(a.winner.agent, OfferOutcome::Cancelled);
+        }
     }
 }
 
@@ -369,11 +387,13 @@ mod tests {
         assert!(slot.hand_over(a(1)).is_ok());
         assert_eq!(slot.take_answered().map(|a| a.key), Some(1));
         assert!(slot.hand_over(a(2)).is_ok());
+        // A second answer before the first is taken is refused, not kept.
+        assert!(matches!(slot.hand_over(a(9)), Err(Refused::AlreadyAnswered(r)) if r.key == 9));
         assert_eq!(slot.cancel.load(Ordering::SeqCst), 0);
         // Leaving gives back the leg answered meanwhile and cancels ringing.
         assert_eq!(slot.shut().map(|a| a.key), Some(2));
         assert_ne!(slot.cancel.load(Ordering::SeqCst), 0);
-        assert!(slot.hand_over(a(3)).is_err());
+        assert!(matches!(slot.hand_over(a(3)), Err(Refused::CallerGone(_))));
         assert!(slot.shut().is_none());
     }
 }

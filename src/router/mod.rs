@@ -396,7 +396,9 @@ impl Worker {
                     Query::Agents => Reply::Agents(self.engine.agent_views()),
                     Query::Calls => Reply::Calls(self.engine.call_views(now)),
                     Query::Stats => {
-                        self.feed_stats();
+                        // Deliver what is pending first: dispatching applies
+                        // each event to the statistics exactly once.
+                        self.dispatch();
                         Reply::Stats(self.stats.report(now), self.engine.counters.clone())
                     }
                     Query::LiveCalls => Reply::Count(self.ports.len()),
@@ -405,13 +407,6 @@ impl Worker {
             }
         }
         true
-    }
-
-    fn feed_stats(&mut self) {
-        self.engine.drain_into(&mut self.actions, &mut self.event_buf);
-        for e in &self.event_buf {
-            self.stats.apply(e);
-        }
     }
 
     /// Deliver pending actions to call ports and events to sinks.

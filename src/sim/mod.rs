@@ -159,7 +159,7 @@ pub fn run(cfg: Arc<Config>, scenario: &Scenario, check_every: u64) -> Result<Si
                     Some(c) if !c.answered && !c.done => {
                         if rng.unit() < scenario.arrivals[stream_of[&call]].callback_share {
                             out.callbacks += 1;
-                            Some(Input::CallbackRequest { call, number: "callback".into() })
+                            Some(Input::CallbackRequest { call, number: format!("09{}", call.0) })
                         } else {
                             c.done = true;
                             Some(Input::CallerHangup { call })
