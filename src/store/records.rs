@@ -208,33 +208,26 @@ fn unsigned(v: Option<i64>) -> Option<u64> {
 pub(crate) fn read_snapshot(conn: &mut Connection) -> rusqlite::Result<Snapshot> {
     // One read transaction: the tables agree with each other.
     let tx = conn.transaction()?;
-    let agents = tx
-        .prepare("SELECT agent, state, reason, updated_at FROM agent_states ORDER BY agent")?
-        .query_map([], |r| Ok(AgentStateRecord { agent: r.get(0)?, state: r.get(1)?, reason: r.get(2)?, updated_at: r.get(3)? }))?
-        .collect::<Result<_, _>>()?;
-    let members = tx
-        .prepare("SELECT agent, queue, tier, penalty, removed, updated_at FROM members ORDER BY agent, queue")?
-        .query_map([], |r| {
-            Ok(MemberRecord {
-                agent: r.get(0)?,
-                queue: r.get(1)?,
-                tier: u8::try_from(r.get::<_, i64>(2)?).unwrap_or(u8::MAX),
-                penalty: u32::try_from(r.get::<_, i64>(3)?).unwrap_or(u32::MAX),
-                removed: r.get::<_, i64>(4)? != 0,
-                updated_at: r.get(5)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
-    let contacts = tx
-        .prepare("SELECT agent, contact, updated_at FROM contacts ORDER BY agent")?
-        .query_map([], |r| Ok(ContactOverride { agent: r.get(0)?, contact: r.get(1)?, updated_at: r.get(2)? }))?
-        .collect::<Result<_, _>>()?;
-    let callbacks = tx
-        .prepare(
-            "SELECT id, queue, number, priority, entered_at, requested_at, data FROM callbacks \
-             ORDER BY entered_at, seq",
-        )?
-        .query_map([], |r| {
+    let agents = all(&tx, "SELECT agent, state, reason, updated_at FROM agent_states ORDER BY agent", |r| {
+        Ok(AgentStateRecord { agent: r.get(0)?, state: r.get(1)?, reason: r.get(2)?, updated_at: r.get(3)? })
+    })?;
+    let members = all(&tx, "SELECT agent, queue, tier, penalty, removed, updated_at FROM members ORDER BY agent, queue", |r| {
+        Ok(MemberRecord {
+            agent: r.get(0)?,
+            queue: r.get(1)?,
+            tier: u8::try_from(r.get::<_, i64>(2)?).unwrap_or(u8::MAX),
+            penalty: u32::try_from(r.get::<_, i64>(3)?).unwrap_or(u32::MAX),
+            removed: r.get::<_, i64>(4)? != 0,
+            updated_at: r.get(5)?,
+        })
+    })?;
+    let contacts = all(&tx, "SELECT agent, contact, updated_at FROM contacts ORDER BY agent", |r| {
+        Ok(ContactOverride { agent: r.get(0)?, contact: r.get(1)?, updated_at: r.get(2)? })
+    })?;
+    let callbacks = all(
+        &tx,
+        "SELECT id, queue, number, priority, entered_at, requested_at, data FROM callbacks ORDER BY entered_at, seq",
+        |r| {
             Ok(CallbackRecord {
                 id: r.get::<_, i64>(0)? as u64,
                 queue: r.get(1)?,
@@ -244,8 +237,8 @@ pub(crate) fn read_snapshot(conn: &mut Connection) -> rusqlite::Result<Snapshot>
                 requested_at: r.get(5)?,
                 data: json(r.get(6)?),
             })
-        })?
-        .collect::<Result<_, _>>()?;
+        },
+    )?;
     let max_call: Option<i64> = tx.query_row(
         "SELECT max(m) FROM (SELECT max(call_id) AS m FROM calls \
          UNION ALL SELECT max(id) FROM callbacks UNION ALL SELECT max(call_id) FROM events)",
@@ -254,6 +247,13 @@ pub(crate) fn read_snapshot(conn: &mut Connection) -> rusqlite::Result<Snapshot>
     )?;
     tx.commit()?;
     Ok(Snapshot { agents, members, contacts, callbacks, next_call_id: unsigned(max_call).map_or(1, |m| m.saturating_add(1)) })
+}
+
+/// Every row of a query without parameters.
+fn all<T>(conn: &Connection, sql: &str, row: impl FnMut(&Row<'_>) -> rusqlite::Result<T>) -> rusqlite::Result<Vec<T>> {
+    let mut st = conn.prepare(sql)?;
+    let rows = st.query_map([], row)?;
+    rows.collect()
 }
 
 fn event_row(r: &Row<'_>) -> rusqlite::Result<EventRecord> {
