@@ -10,6 +10,8 @@
 //!   plus a wake-up descriptor.
 //! - [`admin`]: the operator commands (`hotline show queues`...) shared by
 //!   both PBXes.
+//! - [`store`]: the durable store (SQLite, one writer thread): what must
+//!   outlive a restart, and the event log later sinks build on.
 //! - [`sim`]: a discrete-event simulation of a call center on a virtual
 //!   clock, used by the `hotline-sim` command and by the long-run tests.
 //! - `ffi`, `asterisk`, `freeswitch`: the host boundary and the adapters,
@@ -22,6 +24,7 @@ pub mod flow;
 pub mod router;
 pub mod service;
 pub mod sim;
+pub mod store;
 pub mod ffi;
 #[cfg(feature = "asterisk")]
 pub mod asterisk;

@@ -55,3 +55,20 @@ fn the_shipped_configurations_load() {
     let e = Config::load(std::path::Path::new("/nonexistent/hotline.toml")).unwrap_err().to_string();
     assert!(e.starts_with("/nonexistent/hotline.toml:0: cannot read"), "{e}");
 }
+
+#[test]
+fn store_section_is_checked_like_the_rest() {
+    let e = err("[[queue]]\nname = \"q\"\n\n[store]\nenabled = true\npaht = \"/var/lib/hotline.db\"\n");
+    assert!(e.starts_with("hotline.toml:6: paht:"), "{e}");
+    assert!(e.contains("unknown field") && e.contains("path"), "{e}");
+    let e = err("[store]\nenabled = \"yes\"\n");
+    assert!(e.starts_with("hotline.toml:2: enabled:"), "{e}");
+    let e = err("[store]\npath = \" \"\n");
+    assert!(e.starts_with("hotline.toml:2: store.path: empty path"), "{e}");
+
+    let cfg = Config::parse("", "hotline.toml").unwrap();
+    assert_eq!(cfg.store, hotline::core::config::StoreConfig { path: None, enabled: true });
+    let cfg = Config::parse("[store]\npath = \"/tmp/h.db\"\nenabled = false\n", "hotline.toml").unwrap();
+    assert_eq!(cfg.store.path.as_deref(), Some(std::path::Path::new("/tmp/h.db")));
+    assert!(!cfg.store.enabled);
+}

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -52,6 +52,8 @@ struct RawConfig {
     /// caller number -> agent name (按客戶轉接).
     #[serde(default)]
     owners: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    store: RawStore,
 }
 
 #[derive(Deserialize)]
@@ -78,6 +80,22 @@ impl Default for RawGeneral {
             test_hooks: false,
             service_level_excludes_abandons: false,
         }
+    }
+}
+
+/// `[store]`: the durable store (`src/store`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    #[serde(default)]
+    path: Option<Spanned<String>>,
+    #[serde(default = "d_true")]
+    enabled: bool,
+}
+
+impl Default for RawStore {
+    fn default() -> Self {
+        RawStore { path: None, enabled: true }
     }
 }
 
@@ -406,6 +424,22 @@ impl AgentConfig {
     }
 }
 
+/// Where and whether to keep durable state (agent states, run-time members,
+/// pending callbacks, the event log).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// The database file. `None`: the adapter picks one in the PBX's data
+    /// directory (that is where the PBX keeps its own state).
+    pub path: Option<PathBuf>,
+    pub enabled: bool,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig { path: None, enabled: true }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// Where it was read from (for messages).
@@ -415,6 +449,7 @@ pub struct Config {
     pub agents: Vec<AgentConfig>,
     /// caller number -> agent name.
     pub owners: HashMap<String, String>,
+    pub store: StoreConfig,
 }
 
 impl Default for Config {
@@ -425,6 +460,7 @@ impl Default for Config {
             queues: Vec::new(),
             agents: Vec::new(),
             owners: HashMap::new(),
+            store: StoreConfig::default(),
         }
     }
 }
@@ -715,7 +751,17 @@ impl Config {
             owners.insert(number.clone(), check_agent(agent, &format!("owners.{number}"))?);
         }
 
-        Ok(Config { source: file.into(), general, queues, agents, owners })
+        let store = StoreConfig {
+            path: match &raw.store.path {
+                Some(p) if p.get_ref().trim().is_empty() => {
+                    return Err(err(p.span(), "store.path", "empty path (leave it out for the PBX's data directory)".into()))
+                }
+                p => p.as_ref().map(|p| PathBuf::from(p.get_ref())),
+            },
+            enabled: raw.store.enabled,
+        };
+
+        Ok(Config { source: file.into(), general, queues, agents, owners, store })
     }
 }
 
