@@ -10,6 +10,8 @@
 //!   plus a wake-up descriptor.
 //! - [`admin`]: the operator commands (`hotline show queues`...) shared by
 //!   both PBXes.
+//! - [`web`]: the embedded web port (JSON API, server-sent events), on a
+//!   small tokio runtime of its own; off unless `[http] listen` is set.
 //! - [`sim`]: a discrete-event simulation of a call center on a virtual
 //!   clock, used by the `hotline-sim` command and by the long-run tests.
 //! - `ffi`, `asterisk`, `freeswitch`: the host boundary and the adapters,
@@ -21,6 +23,7 @@ pub mod core;
 pub mod router;
 pub mod service;
 pub mod sim;
+pub mod web;
 pub mod ffi;
 #[cfg(feature = "asterisk")]
 pub mod asterisk;
