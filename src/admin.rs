@@ -27,7 +27,8 @@ pub trait Host {
     fn has_agent(&self, name: &str) -> bool;
 }
 
-const QUERY_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long an operator command (or a web request) waits for the router.
+pub const QUERY_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Run a command; `words` excludes the leading "hotline".
 pub fn run(router: &Router, host: &dyn Host, words: &[&str]) -> Outcome {

@@ -12,6 +12,8 @@
 //!   both PBXes.
 //! - [`store`]: the durable store (SQLite, one writer thread): what must
 //!   outlive a restart, and the event log later sinks build on.
+//! - [`web`]: the embedded web port (JSON API, server-sent events), on a
+//!   small tokio runtime of its own; off unless `[http] listen` is set.
 //! - [`sim`]: a discrete-event simulation of a call center on a virtual
 //!   clock, used by the `hotline-sim` command and by the long-run tests.
 //! - `ffi`, `asterisk`, `freeswitch`: the host boundary and the adapters,
@@ -25,6 +27,7 @@ pub mod router;
 pub mod service;
 pub mod sim;
 pub mod store;
+pub mod web;
 pub mod ffi;
 #[cfg(feature = "asterisk")]
 pub mod asterisk;

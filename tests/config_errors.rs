@@ -72,3 +72,44 @@ fn store_section_is_checked_like_the_rest() {
     assert_eq!(cfg.store.path.as_deref(), Some(std::path::Path::new("/tmp/h.db")));
     assert!(!cfg.store.enabled);
 }
+
+const HTTP_BASE: &str = "[[queue]]\nname = \"q\"\n[[agent]]\nname = \"a\"\ncontact = \"PJSIP/1\"\nqueues = [\"q\"]\n";
+
+#[test]
+fn the_web_port_reads_its_section() {
+    let text = format!(
+        "{HTTP_BASE}[http]\nlisten = \"127.0.0.1:0\"\nmax_body_bytes = 1024\n[[http.token]]\ntoken = \"0123456789abcdef\"\nrole = \"supervisor\"\nqueues = [\"q\"]\nname = \"floor\"\n[[http.token]]\ntoken = \"fedcba9876543210\"\nrole = \"agent\"\nagent = \"a\"\n"
+    );
+    let cfg = Config::parse(&text, "hotline.toml").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(cfg.http.listen, Some("127.0.0.1:0".parse().unwrap()));
+    assert_eq!(cfg.http.max_body_bytes, 1024);
+    assert_eq!(cfg.http.request_timeout, std::time::Duration::from_secs(10));
+    assert_eq!(cfg.http.tokens.len(), 2);
+    assert_eq!(cfg.http.tokens[0].queues, vec!["q".to_string()]);
+    assert_eq!(cfg.http.tokens[1].agent.as_deref(), Some("a"));
+    assert!(!format!("{:?}", cfg.http).contains("0123456789abcdef"), "Debug shows no secret");
+    assert_eq!(Config::parse(HTTP_BASE, "t").unwrap().http.listen, None, "off by default");
+}
+
+#[test]
+fn web_port_errors_are_named() {
+    let token = |body: &str| format!("{HTTP_BASE}[http]\nlisten = \"127.0.0.1:8090\"\n[[http.token]]\n{body}");
+    let e = err(&token("token = \"0123456789abcdef\"\nrole = \"boss\"\n"));
+    assert!(e.starts_with("hotline.toml:11: role:") && e.contains("boss"), "{e}");
+    let e = err(&token("token = \"short\"\nrole = \"admin\"\n"));
+    assert!(e.starts_with("hotline.toml:10: http.token[admin token #1].token: at least 16 characters"), "{e}");
+    let e = err(&token("token = \"0123456789abcdef\"\nrole = \"agent\"\n"));
+    assert!(e.starts_with("hotline.toml:9: http.token[agent token #1].agent: role \"agent\" needs"), "{e}");
+    let e = err(&token("token = \"0123456789abcdef\"\nrole = \"agent\"\nagent = \"ghost\"\n"));
+    assert!(e.starts_with("hotline.toml:12: http.token[agent token #1].agent: no agent named \"ghost\""), "{e}");
+    let e = err(&token("token = \"0123456789abcdef\"\nrole = \"viewer\"\nqueues = [\"nosuch\"]\n"));
+    assert!(e.starts_with("hotline.toml:12: http.token[viewer token #1].queues: no queue named"), "{e}");
+    let e = err(&format!("{HTTP_BASE}[http]\nlisten = \"127.0.0.1:8090\"\ntls_cert = \"/etc/hotline/cert.pem\"\n"));
+    assert!(e.starts_with("hotline.toml:9: http.tls_key: tls_cert needs tls_key"), "{e}");
+    let e = err(&format!("{HTTP_BASE}[http]\nlisten = \"localhost\"\n"));
+    assert!(e.starts_with("hotline.toml:8: http.listen:"), "{e}");
+    let e = err(&format!("{HTTP_BASE}[http]\nlisten = \"127.0.0.1:8090\"\n"));
+    assert!(e.starts_with("hotline.toml:8: http.token: the web port needs at least one"), "{e}");
+    let e = err(&format!("{HTTP_BASE}[http]\nlisen = \"127.0.0.1:8090\"\n"));
+    assert!(e.starts_with("hotline.toml:8:") && e.contains("lisen"), "{e}");
+}

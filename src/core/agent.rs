@@ -8,7 +8,10 @@ use super::config::AgentConfig;
 use super::index::ReadyKey;
 use super::Time;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// In JSON (web API): `{"state": "break", "detail": "lunch"}`, `{"state":
+/// "on-call", "detail": 12}` (the call), `{"state": "available"}`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "state", content = "detail", rename_all = "kebab-case")]
 pub enum AgentState {
     LoggedOut,
     Available,
@@ -104,10 +107,11 @@ impl Agent {
 }
 
 /// A read-only view of an agent for the CLI / API.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AgentView {
     pub name: String,
     pub contact: String,
+    #[serde(flatten)]
     pub state: AgentState,
     pub since: Time,
     pub device_busy: bool,

@@ -7,7 +7,8 @@ use super::input::AgentId;
 use super::Time;
 
 /// A call's identity, chosen by the PBX side.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
 pub struct CallId(pub u64);
 
 impl fmt::Display for CallId {
@@ -42,7 +43,8 @@ pub fn needs_of(skills: &[(String, u8)]) -> Needs {
     v.into()
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum CallPhase {
     Waiting,
     Offering,
@@ -88,7 +90,7 @@ pub struct Call {
 }
 
 /// A read-only view of a call for the CLI / API.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CallView {
     pub id: CallId,
     pub queue: String,

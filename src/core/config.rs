@@ -1,5 +1,6 @@
 //! `hotline.toml`: queues, agents, skills, strategies, rules over time,
-//! overflow, caller-area prefixes, owner map and statistics thresholds.
+//! overflow, caller-area prefixes, owner map, statistics thresholds and the
+//! web port (`[http]`).
 //!
 //! Parsing is two steps: serde reads the raw tables (unknown keys and bad
 //! types are errors with their line), then [`Config::from_raw`] checks
@@ -8,7 +9,9 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -54,6 +57,8 @@ struct RawConfig {
     owners: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
     store: RawStore,
+    #[serde(default)]
+    http: RawHttp,
 }
 
 #[derive(Deserialize)]
@@ -283,6 +288,83 @@ pub enum InitialState {
     LoggedOut,
 }
 
+/// `[http]`: the web port (off unless `listen` is set).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    #[serde(default)]
+    listen: Option<Spanned<String>>,
+    #[serde(default)]
+    tls_cert: Option<Spanned<String>>,
+    #[serde(default)]
+    tls_key: Option<Spanned<String>>,
+    #[serde(default = "d_max_body")]
+    max_body_bytes: Spanned<usize>,
+    #[serde(default = "d_request_timeout")]
+    request_timeout_seconds: Spanned<f64>,
+    #[serde(default, rename = "token")]
+    tokens: Vec<Spanned<RawToken>>,
+}
+
+impl Default for RawHttp {
+    fn default() -> Self {
+        RawHttp {
+            listen: None,
+            tls_cert: None,
+            tls_key: None,
+            max_body_bytes: d_max_body(),
+            request_timeout_seconds: d_request_timeout(),
+            tokens: Vec::new(),
+        }
+    }
+}
+
+fn d_max_body() -> Spanned<usize> {
+    Spanned::new(0..0, 64 * 1024)
+}
+fn d_request_timeout() -> Spanned<f64> {
+    Spanned::new(0..0, 10.0)
+}
+
+/// `[[http.token]]`: one API credential and what it may do.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawToken {
+    token: Spanned<String>,
+    role: Role,
+    #[serde(default)]
+    agent: Option<Spanned<String>>,
+    #[serde(default)]
+    queues: Vec<Spanned<String>>,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// What a web token may do.
+#[derive(Deserialize, serde::Serialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Everything, on every queue and agent.
+    Admin,
+    /// Reads and agent commands, limited to its queues when it has some.
+    Supervisor,
+    /// Reads about itself and its queues; logs itself in and out, breaks.
+    Agent,
+    /// Read-only (wall screens), limited to its queues when it has some.
+    Viewer,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Supervisor => "supervisor",
+            Role::Agent => "agent",
+            Role::Viewer => "viewer",
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Typed, validated form.
 
@@ -440,6 +522,65 @@ impl Default for StoreConfig {
     }
 }
 
+/// The web port's settings. Read with the rest of the file; the web server
+/// takes them when it starts (a reload does not move a listening port).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpConfig {
+    /// None: no web port.
+    pub listen: Option<SocketAddr>,
+    /// Certificate chain and private key (PEM): HTTPS instead of HTTP.
+    pub tls: Option<TlsFiles>,
+    pub max_body_bytes: usize,
+    pub request_timeout: Duration,
+    pub tokens: Vec<HttpToken>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: None,
+            tls: None,
+            max_body_bytes: *d_max_body().get_ref(),
+            request_timeout: Duration::from_secs_f64(*d_request_timeout().get_ref()),
+            tokens: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// One API credential. `Debug` leaves the secret out (configurations get
+/// logged).
+#[derive(Clone, PartialEq)]
+pub struct HttpToken {
+    pub token: String,
+    pub role: Role,
+    /// Role agent: the agent this token is.
+    pub agent: Option<String>,
+    /// Supervisor or viewer: the queues it covers (empty: all).
+    pub queues: Vec<String>,
+    /// Label for logs (default: the role and its place in the file).
+    pub name: String,
+}
+
+impl fmt::Debug for HttpToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpToken")
+            .field("name", &self.name)
+            .field("role", &self.role)
+            .field("agent", &self.agent)
+            .field("queues", &self.queues)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Shortest accepted token: long enough that guessing is hopeless.
+pub const MIN_TOKEN_CHARS: usize = 16;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// Where it was read from (for messages).
@@ -450,6 +591,7 @@ pub struct Config {
     /// caller number -> agent name.
     pub owners: HashMap<String, String>,
     pub store: StoreConfig,
+    pub http: HttpConfig,
 }
 
 impl Default for Config {
@@ -461,6 +603,7 @@ impl Default for Config {
             agents: Vec::new(),
             owners: HashMap::new(),
             store: StoreConfig::default(),
+            http: HttpConfig::default(),
         }
     }
 }
@@ -761,8 +904,71 @@ impl Config {
             enabled: raw.store.enabled,
         };
 
-        Ok(Config { source: file.into(), general, queues, agents, owners, store })
+        let http = http_from_raw(&raw.http, &err, &check_queue, &check_agent)?;
+
+        Ok(Config { source: file.into(), general, queues, agents, owners, store, http })
     }
+}
+
+/// Makes the error for a span, a key and a message.
+type ErrorAt<'a> = &'a dyn Fn(std::ops::Range<usize>, &str, String) -> ConfigError;
+/// Checks that a name refers to a configured queue (or agent).
+type Reference<'a> = &'a dyn Fn(&Spanned<String>, &str) -> Result<String, ConfigError>;
+
+/// Check `[http]`: an address to listen on, TLS files in pairs, tokens long
+/// enough and scoped sensibly for their role.
+fn http_from_raw(h: &RawHttp, err: ErrorAt<'_>, check_queue: Reference<'_>, check_agent: Reference<'_>) -> Result<HttpConfig, ConfigError> {
+    let listen = match &h.listen {
+        Some(l) => Some(l.get_ref().trim().parse::<SocketAddr>().map_err(|_| {
+            err(l.span(), "http.listen", format!("{:?} is not an address:port such as \"127.0.0.1:8090\"", l.get_ref()))
+        })?),
+        None => None,
+    };
+    let tls = match (&h.tls_cert, &h.tls_key) {
+        (Some(c), Some(k)) => Some(TlsFiles { cert: PathBuf::from(c.get_ref()), key: PathBuf::from(k.get_ref()) }),
+        (None, None) => None,
+        (Some(c), None) => return Err(err(c.span(), "http.tls_key", "tls_cert needs tls_key (the certificate's private key)".into())),
+        (None, Some(k)) => return Err(err(k.span(), "http.tls_cert", "tls_key needs tls_cert (the certificate chain)".into())),
+    };
+    if *h.max_body_bytes.get_ref() == 0 {
+        return Err(err(h.max_body_bytes.span(), "http.max_body_bytes", "must be at least 1".into()));
+    }
+    let timeout = *h.request_timeout_seconds.get_ref();
+    if !(timeout > 0.0 && timeout.is_finite() && timeout < 86_400.0) {
+        return Err(err(
+            h.request_timeout_seconds.span(),
+            "http.request_timeout_seconds",
+            format!("must be a positive number of seconds (under a day), got {timeout}"),
+        ));
+    }
+    let mut tokens: Vec<HttpToken> = Vec::new();
+    for (i, st) in h.tokens.iter().enumerate() {
+        let t = st.get_ref();
+        let name = t.name.clone().unwrap_or_else(|| format!("{} token #{}", t.role.name(), i + 1));
+        let key = |k: &str| format!("http.token[{name}].{k}");
+        let secret = t.token.get_ref();
+        if secret.chars().count() < MIN_TOKEN_CHARS || secret.trim() != secret {
+            return Err(err(t.token.span(), &key("token"), format!("at least {MIN_TOKEN_CHARS} characters, no surrounding spaces")));
+        }
+        if tokens.iter().any(|o| &o.token == secret) {
+            return Err(err(t.token.span(), &key("token"), "the same token twice".into()));
+        }
+        let agent = match (&t.agent, t.role) {
+            (Some(a), Role::Agent) => Some(check_agent(a, &key("agent"))?),
+            (None, Role::Agent) => return Err(err(st.span(), &key("agent"), "role \"agent\" needs `agent = \"...\"` (which agent it is)".into())),
+            (Some(a), _) => return Err(err(a.span(), &key("agent"), "only for role \"agent\"".into())),
+            (None, _) => None,
+        };
+        if let (Some(q), Role::Admin | Role::Agent) = (t.queues.first(), t.role) {
+            return Err(err(q.span(), &key("queues"), "only for roles \"supervisor\" and \"viewer\"".into()));
+        }
+        let queues = t.queues.iter().map(|q| check_queue(q, &key("queues"))).collect::<Result<_, _>>()?;
+        tokens.push(HttpToken { token: secret.clone(), role: t.role, agent, queues, name });
+    }
+    if let (Some(l), true) = (&h.listen, tokens.is_empty()) {
+        return Err(err(l.span(), "http.token", "the web port needs at least one [[http.token]]: nobody could sign in".into()));
+    }
+    Ok(HttpConfig { listen, tls, max_body_bytes: *h.max_body_bytes.get_ref(), request_timeout: Duration::from_secs_f64(timeout), tokens })
 }
 
 fn nonzero(t: Time) -> Option<Time> {

@@ -92,7 +92,7 @@ pub struct Queue {
 }
 
 /// A read-only view of a queue for the CLI / API.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct QueueView {
     pub name: String,
     pub strategy: &'static str,

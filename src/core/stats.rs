@@ -261,7 +261,7 @@ fn ratio_ms(n: Time, d: u64) -> Option<Time> {
     (d > 0).then(|| n / d)
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct QueueReport {
     pub name: String,
     pub entered: u64,
@@ -281,7 +281,7 @@ pub struct QueueReport {
     pub failed_offers: u64,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AgentReport {
     pub name: String,
     pub state: String,
@@ -293,7 +293,7 @@ pub struct AgentReport {
     pub occupancy: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct StatsReport {
     pub service_level_threshold: Time,
     pub queues: Vec<QueueReport>,

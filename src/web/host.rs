@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! What the web port needs from the module: the views the CLI shows, and
+//! agent commands. The adapter implements [`WebHost`] (usually by handing
+//! each call to [`Service`]'s implementation); the server calls it from its
+//! bounded blocking pool, never from a worker thread, because answering
+//! means asking the router thread and waiting for its reply.
+
+use std::fmt;
+
+use crate::admin::{self, QUERY_TIMEOUT};
+use crate::core::call::CallView;
+use crate::core::queue::QueueView;
+use crate::core::{AgentView, StatsReport};
+use crate::router::{Query, Reply, RouterError};
+use crate::service::Service;
+
+/// An agent command from the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AgentCommand {
+    /// `contact`: where to ring the agent this session, if not the
+    /// configured contact.
+    Login { contact: Option<String> },
+    Logout,
+    /// `reason`: a reason code (default "break").
+    Break { reason: Option<String> },
+    Ready,
+}
+
+impl AgentCommand {
+    /// The verb, as in the URL and the CLI.
+    pub fn action(&self) -> &'static str {
+        match self {
+            AgentCommand::Login { .. } => "login",
+            AgentCommand::Logout => "logout",
+            AgentCommand::Break { .. } => "break",
+            AgentCommand::Ready => "ready",
+        }
+    }
+}
+
+/// Why a host call failed; each maps to one HTTP status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostError {
+    /// No such agent (404).
+    NotFound(String),
+    /// The request cannot be carried out as asked (400).
+    BadRequest(String),
+    /// The router did not answer in time, is overloaded or stopped (503).
+    Unavailable(String),
+    /// Anything else (500).
+    Failed(String),
+}
+
+impl fmt::Display for HostError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HostError::NotFound(m) | HostError::BadRequest(m) | HostError::Unavailable(m) | HostError::Failed(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for HostError {}
+
+impl From<RouterError> for HostError {
+    fn from(e: RouterError) -> Self {
+        HostError::Unavailable(e.to_string())
+    }
+}
+
+/// The module as the web port sees it. Calls may block briefly (a router
+/// query with a timeout) but must return in bounded time: stopping the
+/// server waits for calls under way.
+pub trait WebHost: Send + Sync + 'static {
+    fn queues(&self) -> Result<Vec<QueueView>, HostError>;
+    fn agents(&self) -> Result<Vec<AgentView>, HostError>;
+    fn calls(&self) -> Result<Vec<CallView>, HostError>;
+    fn stats(&self) -> Result<StatsReport, HostError>;
+    /// Carry out a command for a configured agent (the server checked
+    /// [`WebHost::has_agent`] and the caller's rights first).
+    fn agent_command(&self, agent: &str, cmd: AgentCommand) -> Result<(), HostError>;
+    fn has_agent(&self, name: &str) -> bool;
+}
+
+fn ask(service: &Service, q: Query) -> Result<Reply, HostError> {
+    Ok(service.router.query(q, QUERY_TIMEOUT)?)
+}
+
+fn unexpected(r: Reply) -> HostError {
+    HostError::Failed(format!("unexpected router reply {r:?}"))
+}
+
+/// The PBX-neutral implementation: the same router queries and inputs as
+/// the operator commands in [`admin`].
+impl WebHost for Service {
+    fn queues(&self) -> Result<Vec<QueueView>, HostError> {
+        match ask(self, Query::Queues)? {
+            Reply::Queues(q) => Ok(q),
+            r => Err(unexpected(r)),
+        }
+    }
+
+    fn agents(&self) -> Result<Vec<AgentView>, HostError> {
+        match ask(self, Query::Agents)? {
+            Reply::Agents(a) => Ok(a),
+            r => Err(unexpected(r)),
+        }
+    }
+
+    fn calls(&self) -> Result<Vec<CallView>, HostError> {
+        match ask(self, Query::Calls)? {
+            Reply::Calls(c) => Ok(c),
+            r => Err(unexpected(r)),
+        }
+    }
+
+    fn stats(&self) -> Result<StatsReport, HostError> {
+        match ask(self, Query::Stats)? {
+            Reply::Stats(s, _) => Ok(s),
+            r => Err(unexpected(r)),
+        }
+    }
+
+    fn agent_command(&self, agent: &str, cmd: AgentCommand) -> Result<(), HostError> {
+        if !admin::Host::has_agent(self, agent) {
+            return Err(HostError::NotFound(format!("no agent named {agent:?}")));
+        }
+        let reason = match &cmd {
+            // The router rings the configured contact; a per-login contact
+            // would be silently ignored, so it is refused instead.
+            AgentCommand::Login { contact: Some(_) } => {
+                return Err(HostError::BadRequest("this module rings the agent's configured contact; leave out \"contact\"".into()))
+            }
+            AgentCommand::Break { reason } => reason.as_deref(),
+            _ => None,
+        };
+        let input = admin::agent_input(cmd.action(), agent, reason).map_err(HostError::BadRequest)?;
+        Ok(self.router.send(input)?)
+    }
+
+    fn has_agent(&self, name: &str) -> bool {
+        admin::Host::has_agent(self, name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::AgentState;
+
+    #[test]
+    fn the_service_answers_from_its_router() {
+        let path = std::env::temp_dir().join(format!("hotline-web-host-{}.toml", std::process::id()));
+        std::fs::write(&path, "[[queue]]\nname = \"q\"\n[[agent]]\nname = \"a\"\ncontact = \"Local/a@x\"\nqueues = [\"q\"]\n").unwrap();
+        let service = Service::start(path.clone()).expect("service");
+        let _ = std::fs::remove_file(&path);
+        let host: &dyn WebHost = &service;
+        assert_eq!(host.queues().unwrap()[0].name, "q");
+        assert!(host.calls().unwrap().is_empty());
+        assert!(host.has_agent("a") && !host.has_agent("b"));
+        host.agent_command("a", AgentCommand::Break { reason: Some("lunch".into()) }).unwrap();
+        assert_eq!(host.agents().unwrap()[0].state, AgentState::Break("lunch".into()));
+        host.agent_command("a", AgentCommand::Ready).unwrap();
+        assert_eq!(host.agents().unwrap()[0].state, AgentState::Available);
+        assert!(matches!(host.agent_command("b", AgentCommand::Logout), Err(HostError::NotFound(_))));
+        let contact = AgentCommand::Login { contact: Some("PJSIP/9".into()) };
+        assert!(matches!(host.agent_command("a", contact), Err(HostError::BadRequest(_))));
+        assert!(host.stats().unwrap().agents.iter().any(|a| a.name == "a"));
+        let timeout: HostError = RouterError::Timeout.into();
+        assert!(matches!(timeout, HostError::Unavailable(_)));
+    }
+}
