@@ -10,7 +10,10 @@
  *   registers it with the loader during dlopen(), with load/unload/reload
  *   forwarding to Rust (src/asterisk/module.rs).
  */
+#include <strings.h>
+
 #include "hotline_asterisk.h"
+#include "asterisk/paths.h"
 
 /*
  * The file is compiled twice by build.rs:
@@ -239,6 +242,38 @@ int hotline_channel_caller_number(struct ast_channel *chan, char *buf, int len)
 	}
 	ast_channel_unlock(chan);
 	return (int) strlen(buf);
+}
+
+void hotline_leg_from_caller(struct ast_channel *leg, struct ast_channel *caller)
+{
+	ast_channel_lock_both(leg, caller);
+	ast_connected_line_copy_from_caller(ast_channel_connected(leg), ast_channel_caller(caller));
+	ast_channel_inherit_variables(caller, leg);
+	ast_channel_datastore_inherit(caller, leg);
+	ast_channel_req_accountcodes_precious(leg, caller, AST_CHANNEL_REQUESTOR_BRIDGE_PEER);
+	ast_channel_unlock(leg);
+	ast_channel_unlock(caller);
+}
+
+void hotline_channel_vars(struct ast_channel *chan, const char *prefix, hotline_var_cb cb, void *user)
+{
+	struct ast_var_t *var;
+	size_t n = strlen(prefix);
+
+	ast_channel_lock(chan);
+	AST_LIST_TRAVERSE(ast_channel_varshead(chan), var, entries) {
+		const char *name = ast_var_name(var);
+
+		if (name && !strncasecmp(name, prefix, n)) {
+			cb(user, name, ast_var_value(var));
+		}
+	}
+	ast_channel_unlock(chan);
+}
+
+const char *hotline_ast_var_dir(void)
+{
+	return ast_config_AST_VAR_DIR;
 }
 
 struct ast_format_cap *hotline_format_cap_default(void)

@@ -93,9 +93,22 @@ struct ast_channel *hotline_channel_unref(struct ast_channel *chan);
 /*! Copy the caller id number (channel locked while reading) into buf;
  *  returns its length, 0 (and "") if none. */
 int hotline_channel_caller_number(struct ast_channel *chan, char *buf, int len);
+/*! Make an agent leg look like a queue call (as app_queue does): the
+ *  agent's phone shows the caller (connected line from the caller's caller
+ *  id), and the leg inherits the caller's inheritable variables, datastores
+ *  and account code. Both channels are locked meanwhile. */
+void hotline_leg_from_caller(struct ast_channel *leg, struct ast_channel *caller);
+/*! Called for each channel variable whose name starts with the prefix. */
+typedef void (*hotline_var_cb)(void *user, const char *name, const char *value);
+/*! Every variable of chan whose name starts with prefix (case-insensitive),
+ *  with the channel locked (cb must not call back into Asterisk). */
+void hotline_channel_vars(struct ast_channel *chan, const char *prefix, hotline_var_cb cb, void *user);
 /*! A new capability set with ulaw, alaw, slin (for ast_request without a
  *  requestor). Release with hotline_format_cap_release(). NULL on failure. */
 struct ast_format_cap *hotline_format_cap_default(void);
+/*! Asterisk's variable-data directory (asterisk.conf astvarlibdir, e.g.
+ *  /var/lib/asterisk), where it keeps its own state. */
+const char *hotline_ast_var_dir(void);
 void hotline_format_cap_release(struct ast_format_cap *cap);
 
 /* ---- device state ----------------------------------------------------------

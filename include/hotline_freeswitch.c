@@ -7,6 +7,8 @@
  * library; the linker keeps what Rust calls. Nothing here keeps state except
  * the CHANNEL_HANGUP binding's callback pointer.
  */
+#include <strings.h>
+
 #include "hotline_freeswitch.h"
 
 /* ---- logging ---------------------------------------------------------------- */
@@ -32,6 +34,27 @@ void hotline_fs_log(int level, const char *file, int line, const char *func, con
 const char *hotline_fs_conf_dir(void)
 {
 	return SWITCH_GLOBAL_dirs.conf_dir;
+}
+
+void hotline_fs_channel_vars(switch_core_session_t *session, const char *prefix, hotline_fs_var_cb cb, void *user)
+{
+	switch_channel_t *channel = switch_core_session_get_channel(session);
+	switch_event_header_t *hi;
+	size_t n = strlen(prefix);
+
+	if ((hi = switch_channel_variable_first(channel))) {
+		for (; hi; hi = hi->next) {
+			if (hi->name && !strncasecmp(hi->name, prefix, n)) {
+				cb(user, hi->name, hi->value);
+			}
+		}
+		switch_channel_variable_last(channel);
+	}
+}
+
+const char *hotline_fs_db_dir(void)
+{
+	return SWITCH_GLOBAL_dirs.db_dir;
 }
 
 /* ---- module interface ---------------------------------------------------- */

@@ -38,6 +38,8 @@ void hotline_fs_log(int level, const char *file, int line, const char *func, con
 
 /*! SWITCH_GLOBAL_dirs.conf_dir (NULL if unset). */
 const char *hotline_fs_conf_dir(void);
+/* FreeSWITCH's database directory (where it keeps its own SQLite files). */
+const char *hotline_fs_db_dir(void);
 
 /* ---- module interface ---------------------------------------------------- */
 /*! switch_loadable_module_create_module_interface(); stores it in *mi. */
@@ -78,6 +80,11 @@ const char *hotline_fs_session_uuid(switch_core_session_t *session);
 const char *hotline_fs_get_var(switch_core_session_t *session, const char *name);
 /*! Set (value NULL: unset) a channel variable. */
 void hotline_fs_set_var(switch_core_session_t *session, const char *name, const char *value);
+/* Called for each channel variable whose name starts with the prefix. */
+typedef void (*hotline_fs_var_cb)(void *user, const char *name, const char *value);
+/* Every variable of the session's channel whose name starts with prefix
+ * (case-insensitive); cb must not call back into FreeSWITCH. */
+void hotline_fs_channel_vars(switch_core_session_t *session, const char *prefix, hotline_fs_var_cb cb, void *user);
 /*! switch_channel_answer(); 0 on success. */
 int hotline_fs_answer(switch_core_session_t *session);
 /*! switch_channel_ready(): up, not hung up. */

@@ -9,7 +9,7 @@ use crate::core::call::CallPhase;
 use crate::core::Input;
 use crate::router::{Query, Reply, Router};
 
-pub const USAGE: &str = "hotline show queues|agents|calls | hotline stats | \
+pub const USAGE: &str = "hotline show queues|agents|calls|sinks|store | hotline stats | \
 hotline agent login|logout|ready <agent> | hotline agent break <agent> [reason...] | hotline reload";
 
 #[derive(Debug, PartialEq, Eq)]
@@ -25,6 +25,8 @@ pub trait Host {
     /// happened (or the located configuration error).
     fn reload(&self) -> Result<String, String>;
     fn has_agent(&self, name: &str) -> bool;
+    /// The durable store's health (or why there is none).
+    fn store_status(&self) -> String;
 }
 
 /// How long an operator command (or a web request) waits for the router.
@@ -101,6 +103,17 @@ pub fn run(router: &Router, host: &dyn Host, words: &[&str]) -> Outcome {
             }
             _ => String::new(),
         }),
+        ["show", "sinks"] => query(router, Query::Sinks, |r| match r {
+            Reply::Sinks(sinks) => {
+                let mut s = format!("{:<12} {:<12} {:>8} {:>12} {:>10}\n", "sink", "kind", "depth", "delivered", "dropped");
+                for k in sinks {
+                    let _ = writeln!(s, "{:<12} {:<12} {:>8} {:>12} {:>10}", k.name, k.kind.name(), k.depth, k.delivered, k.dropped);
+                }
+                s
+            }
+            _ => String::new(),
+        }),
+        ["show", "store"] => Outcome::Text(host.store_status()),
         ["stats"] => query(router, Query::Stats, |r| match r {
             Reply::Stats(report, counters) => format!(
                 "{report}\nrouting decisions: {}, stale reports: {}, watchdog releases: {}\n",
@@ -179,6 +192,9 @@ mod tests {
         fn has_agent(&self, name: &str) -> bool {
             name == "a"
         }
+        fn store_status(&self) -> String {
+            "store: fine\n".into()
+        }
     }
 
     #[test]
@@ -196,6 +212,8 @@ mod tests {
         assert!(text(&["show", "agents"]).contains("break (lunch time)"));
         assert!(text(&["show", "calls"]).contains("0 calls"));
         assert!(text(&["stats"]).contains("routing decisions"));
+        assert!(text(&["show", "sinks"]).starts_with("sink "));
+        assert_eq!(text(&["show", "store"]), "store: fine\n");
         assert!(text(&["agent", "login", "ghost"]).contains("no agent named"));
         assert!(text(&["reload"]).contains("old configuration kept: hotline.toml:3"));
         assert_eq!(run(&router, &FakeHost, &["agent", "dance", "a"]), Outcome::Usage);

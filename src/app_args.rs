@@ -5,6 +5,7 @@
 //! - `skills=name:level+name:level`: caller needs.
 //! - `callback=D`: DTMF digit D asks for a callback to the caller number;
 //!   the caller keeps its place and hangs up.
+//! - `data=key:value+key:value`: the call's data.
 //!
 //! `HotlineAgent` / `hotline_agent`: `action,agent[,reason]`.
 
@@ -15,6 +16,8 @@ pub struct QueueArgs {
     pub priority: Option<i32>,
     pub skills: Option<Vec<(String, u8)>>,
     pub callback_digit: Option<char>,
+    /// `data=key:value+key:value`: the call's data (see [`crate::flow::data`]).
+    pub data: Option<Vec<(String, String)>>,
 }
 
 pub fn parse_args(args: &str) -> Result<QueueArgs, String> {
@@ -30,7 +33,8 @@ pub fn parse_args(args: &str) -> Result<QueueArgs, String> {
             "priority" => a.priority = Some(parse_priority(v)?),
             "skills" => a.skills = Some(parse_skills(v)?),
             "callback" => a.callback_digit = Some(parse_callback_digit(v).map_err(|e| format!("callback={e}"))?),
-            other => return Err(format!("unknown option {other:?} (priority, skills, callback)")),
+            "data" => a.data = Some(crate::flow::data::parse_list(v)?),
+            other => return Err(format!("unknown option {other:?} (priority, skills, callback, data)")),
         }
     }
     Ok(a)

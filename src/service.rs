@@ -1,21 +1,66 @@
 //! What both PBX adapters run while loaded: the router thread, the
-//! configuration in force (swapped on reload) and the count of calls inside
-//! Hotline applications (unload is refused while it is not zero). Each
-//! adapter's runtime holds one and adds its host-specific threads.
+//! configuration in force (swapped on reload), the count of calls inside
+//! Hotline applications (unload is refused while it is not zero), the
+//! durable store, the web port, and the sink threads that feed the PBX's
+//! event stream, the store and the web port from the event bus. Each
+//! adapter's runtime holds one [`Service`] and adds its host-specific
+//! threads; [`Service::stop`] joins everything started here.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use crate::admin;
-use crate::core::{Config, ConfigError, Input};
-use crate::router::{Router, RouterOptions};
+use crate::core::{AgentState, CallerInfo, Config, ConfigError, Input};
+use crate::router::{BusEvent, Router, RouterOptions, SinkKind, Subscription};
+use crate::store::{Store, StoreStatus};
+use crate::web::{EventPublisher, WebServer};
 
-pub struct Service {
+mod store_sink;
+
+/// Queue sizes of the sinks the service attaches.
+const PBX_SINK_CAPACITY: usize = 65_536;
+const WEB_SINK_CAPACITY: usize = 16_384;
+const STORE_SINK_CAPACITY: usize = 262_144;
+/// How long unload gives the web port to close its connections.
+const WEB_STOP_DEADLINE: Duration = Duration::from_secs(2);
+
+/// What the adapter gives the service.
+pub struct PbxSide {
+    /// Fire one event into the PBX's own event stream (AMI, ESL); runs on
+    /// the service's sink thread, never on the router's.
+    pub fire: Box<dyn Fn(&BusEvent) + Send>,
+    /// The store's file when `[store] path` is not set (the PBX's data
+    /// directory).
+    pub default_store: PathBuf,
+}
+
+/// The part of the service that other threads (the web port) share.
+pub struct ServiceCore {
     pub router: Router,
     pub config_path: PathBuf,
     config: RwLock<Arc<Config>>,
     active: AtomicUsize,
+    pub store: Option<Arc<Store>>,
+    /// Why there is no store, when it could not be opened.
+    store_error: Option<String>,
+}
+
+pub struct Service {
+    core: Arc<ServiceCore>,
+    web: Mutex<Option<WebServer>>,
+    sinks: Mutex<Vec<JoinHandle<()>>>,
+    /// What the store kept, until [`Service::restore_saved`] puts it back.
+    saved: Mutex<Option<crate::store::Snapshot>>,
+}
+
+impl std::ops::Deref for Service {
+    type Target = ServiceCore;
+    fn deref(&self) -> &ServiceCore {
+        &self.core
+    }
 }
 
 /// A problem starting the service, reported like a configuration error.
@@ -24,21 +69,160 @@ pub fn setup_error(path: &std::path::Path, message: String) -> ConfigError {
 }
 
 impl Service {
-    /// Read the configuration and start the router. Errors name the file,
-    /// line and key.
+    /// Read the configuration and start the router with no PBX attached
+    /// (tests, tools). Errors name the file, line and key.
     pub fn start(config_path: PathBuf) -> Result<Service, ConfigError> {
-        Service::start_with(config_path, RouterOptions::default())
+        let pbx = PbxSide { fire: Box::new(|_| {}), default_store: PathBuf::new() };
+        let service = Service::start_with(config_path, RouterOptions::default(), pbx)?;
+        service.restore_saved();
+        Ok(service)
     }
 
-    /// [`Service::start`] with router options of the adapter's choosing.
-    pub fn start_with(config_path: PathBuf, options: RouterOptions) -> Result<Service, ConfigError> {
+    /// Start with router options of the adapter's choosing, its event
+    /// stream and its default store location. The adapter calls
+    /// [`Service::restore_saved`] once everything of its own runs (a
+    /// restored callback is rung by the adapter's threads).
+    pub fn start_with(config_path: PathBuf, mut options: RouterOptions, pbx: PbxSide) -> Result<Service, ConfigError> {
         let cfg = Arc::new(Config::load(&config_path)?);
+        let (store, store_error) = open_store(&cfg, &pbx.default_store);
+        let snapshot = store.as_ref().and_then(|s| match s.snapshot() {
+            Ok(snap) => Some(snap),
+            Err(e) => {
+                log::error!("Hotline: store: {e}; starting without the saved state");
+                None
+            }
+        });
+        if let Some(snap) = &snapshot {
+            options.first_call_id = options.first_call_id.max(snap.next_call_id);
+            options.first_event_id = crate::router::bus::first_event_id(snap.next_event_id);
+        }
         let router = Router::start(cfg.clone(), options)
             .map_err(|e| setup_error(&config_path, format!("cannot start the router thread: {e}")))?;
-        log::info!("Hotline: {} queues, {} agents from {}", cfg.queues.len(), cfg.agents.len(), config_path.display());
-        Ok(Service { router, config_path, config: RwLock::new(cfg), active: AtomicUsize::new(0) })
+        let core = Arc::new(ServiceCore { router, config_path, config: RwLock::new(cfg.clone()), active: AtomicUsize::new(0), store, store_error });
+        let service = Service { core, web: Mutex::new(None), sinks: Mutex::new(Vec::new()), saved: Mutex::new(snapshot) };
+        // Sinks first, so they see everything from the restore on.
+        let sub = service.subscribe("pbx", SinkKind::BestEffort, PBX_SINK_CAPACITY)?;
+        let fire = pbx.fire;
+        service.spawn_sink("hotline-events", sub, move |e| fire(e))?;
+        if let Some(store) = service.store.clone() {
+            let sub = service.subscribe("store", SinkKind::Durable, STORE_SINK_CAPACITY)?;
+            let mut sink = store_sink::StoreSink::new(store);
+            service.spawn_sink("hotline-store-sink", sub, move |e| sink.apply(e))?;
+        }
+        if cfg.http.listen.is_some() {
+            let host: Arc<dyn crate::web::WebHost> = service.core.clone();
+            let web = WebServer::start(&cfg.http, host).map_err(|e| setup_error(&service.config_path, format!("web port: {e}")))?;
+            log::info!("Hotline: web port on {}", web.local_addr());
+            let publisher: EventPublisher = web.publisher();
+            let sub = service.subscribe("web", SinkKind::BestEffort, WEB_SINK_CAPACITY)?;
+            service.spawn_sink("hotline-web-sink", sub, move |e| publisher.publish_event(e.id, &e.event))?;
+            *service.web.lock().unwrap_or_else(|e| e.into_inner()) = Some(web);
+        }
+        log::info!("Hotline: {} queues, {} agents from {}", cfg.queues.len(), cfg.agents.len(), service.config_path.display());
+        Ok(service)
     }
 
+    fn subscribe(&self, name: &str, kind: SinkKind, capacity: usize) -> Result<Subscription, ConfigError> {
+        self.router.subscribe(name, kind, capacity).map_err(|e| setup_error(&self.config_path, format!("cannot attach the {name} sink: {e}")))
+    }
+
+    /// A thread that hands every event of `sub` to `f` until the router
+    /// stops (its end of the queue then disconnects).
+    fn spawn_sink(&self, thread: &str, sub: Subscription, mut f: impl FnMut(&BusEvent) + Send + 'static) -> Result<(), ConfigError> {
+        let t = std::thread::Builder::new()
+            .name(thread.into())
+            .spawn(move || {
+                while let Ok(e) = sub.events.recv() {
+                    f(&e);
+                }
+            })
+            .map_err(|e| setup_error(&self.config_path, format!("cannot start the {thread} thread: {e}")))?;
+        self.sinks.lock().unwrap_or_else(|e| e.into_inner()).push(t);
+        Ok(())
+    }
+
+    /// Put back what the store kept (once): agents in the state they were
+    /// in (the stored state wins over the configuration's), then pending
+    /// callbacks in line order.
+    pub fn restore_saved(&self) {
+        let Some(snap) = self.saved.lock().unwrap_or_else(|e| e.into_inner()).take() else { return };
+        self.restore(&self.config(), &snap);
+    }
+
+    fn restore(&self, cfg: &Config, snap: &crate::store::Snapshot) {
+        for a in &cfg.agents {
+            if snap.agent(&a.name).is_none() {
+                continue;
+            }
+            let agent = a.name.clone();
+            let inputs = match snap.initial_state(a) {
+                AgentState::LoggedOut => vec![Input::AgentLogout { agent }],
+                AgentState::Break(reason) => vec![Input::AgentLogin { agent: agent.clone() }, Input::AgentBreak { agent, reason }],
+                _ => vec![Input::AgentLogin { agent: agent.clone() }, Input::AgentReady { agent }],
+            };
+            for i in inputs {
+                self.router.report(i);
+            }
+        }
+        for cb in &snap.callbacks {
+            let caller = CallerInfo { number: cb.number.clone(), priority: cb.priority, ..Default::default() };
+            let input = Input::CallbackRestore { call: crate::core::CallId(cb.id), queue: cb.queue.clone(), caller, number: cb.number.clone() };
+            self.router.report(input);
+        }
+        if !snap.callbacks.is_empty() {
+            log::info!("Hotline: {} pending callbacks back in line from the store", snap.callbacks.len());
+        }
+    }
+
+    /// Stop and join everything started here: the web port first (it asks
+    /// the router), then the router, whose end lets every sink thread drain
+    /// and end; last the store, which writes what is queued.
+    pub fn stop(&self) {
+        if let Some(web) = self.web.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            web.stop(WEB_STOP_DEADLINE);
+        }
+        self.router.stop();
+        let sinks = std::mem::take(&mut *self.sinks.lock().unwrap_or_else(|e| e.into_inner()));
+        for t in sinks {
+            let _ = t.join();
+        }
+        if let Some(store) = &self.store {
+            if !store.flush(Duration::from_secs(5)) {
+                log::error!("Hotline: store: not everything was written before unload");
+            }
+        }
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn open_store(cfg: &Config, default: &Path) -> (Option<Arc<Store>>, Option<String>) {
+    if !cfg.store.enabled {
+        return (None, Some("disabled ([store] enabled = false)".into()));
+    }
+    let path = match (&cfg.store.path, default.as_os_str().is_empty()) {
+        (Some(p), _) => p.clone(),
+        (None, false) => default.to_path_buf(),
+        (None, true) => return (None, Some("no [store] path and no PBX data directory".into())),
+    };
+    match Store::open(&path) {
+        Ok(s) => {
+            log::info!("Hotline: store {}", path.display());
+            (Some(Arc::new(s)), None)
+        }
+        Err(e) => {
+            // Calls go on without it; the operator sees why.
+            log::error!("Hotline: store: {e}; running without durable state");
+            (None, Some(e.to_string()))
+        }
+    }
+}
+
+impl ServiceCore {
     /// The configuration in force (the lock is held only to clone an Arc).
     pub fn config(&self) -> Arc<Config> {
         self.config.read().map(|c| c.clone()).unwrap_or_else(|e| e.into_inner().clone())
@@ -62,11 +246,20 @@ impl Service {
     pub fn active_calls(&self) -> usize {
         self.active.load(Ordering::Acquire)
     }
+
+    /// The store's health, for `hotline show store`.
+    pub fn store_status(&self) -> Result<StoreStatus, String> {
+        match (&self.store, &self.store_error) {
+            (Some(s), _) => Ok(s.status()),
+            (None, Some(why)) => Err(why.clone()),
+            (None, None) => Err("no store".into()),
+        }
+    }
 }
 
-impl admin::Host for Service {
+impl admin::Host for ServiceCore {
     fn reload(&self) -> Result<String, String> {
-        Service::reload(self)
+        ServiceCore::reload(self)
             .map(|c| format!("{} queues, {} agents from {}", c.queues.len(), c.agents.len(), self.config_path.display()))
             .map_err(|e| e.to_string())
     }
@@ -74,13 +267,20 @@ impl admin::Host for Service {
     fn has_agent(&self, name: &str) -> bool {
         self.config().agent(name).is_some()
     }
+
+    fn store_status(&self) -> String {
+        match ServiceCore::store_status(self) {
+            Ok(s) => s.to_string(),
+            Err(why) => format!("Hotline: no durable store: {why}\n"),
+        }
+    }
 }
 
 /// Counts a call in a Hotline application for as long as it lives.
-pub struct ActiveCall<'a>(&'a Service);
+pub struct ActiveCall<'a>(&'a ServiceCore);
 
 impl<'a> ActiveCall<'a> {
-    pub fn new(service: &'a Service) -> ActiveCall<'a> {
+    pub fn new(service: &'a ServiceCore) -> ActiveCall<'a> {
         service.active.fetch_add(1, Ordering::AcqRel);
         ActiveCall(service)
     }

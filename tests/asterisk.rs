@@ -7,6 +7,10 @@ mod asterisk {
     pub mod ami;
     pub mod pbx;
 }
+#[path = "support/exports.rs"]
+mod exports;
+#[path = "support/http.rs"]
+mod http;
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -341,8 +345,11 @@ fn a_sip_phone_agent_answers_talks_and_hangs_up() {
             let _ = self.0.wait();
         }
     }
+    let messages = std::env::temp_dir().join(format!("hotline-sipp-agent-{}.log", std::process::id()));
+    let _ = std::fs::remove_file(&messages);
     let mut sipp = Kill(std::process::Command::new("sipp")
         .args(["-sf", scenario.to_str().expect("utf8"), "-i", "127.0.0.1", "-p", "25090", "-m", "1", "-nostdin", "-timeout", "30"])
+        .args(["-trace_msg", "-message_file", messages.to_str().expect("utf8")])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -361,6 +368,12 @@ fn a_sip_phone_agent_answers_talks_and_hangs_up() {
     assert_eq!(field(&done[0], "Result"), "ANSWERED");
     let status = sipp.0.wait().expect("sipp exit");
     assert!(status.success(), "sipp reported a failed call: {status}");
+    // The phone showed who is calling: the INVITE's identity is the caller's
+    // (connected line from the caller, as app_queue does).
+    let log = std::fs::read_to_string(&messages).expect("sipp message log");
+    let from = log.lines().skip_while(|l| !l.starts_with("INVITE ")).find(|l| l.to_ascii_lowercase().starts_with("from:")).expect("INVITE From");
+    assert!(from.contains("9501000") && from.contains("\"test\""), "{from}");
+    let _ = std::fs::remove_file(&messages);
     p.settle();
 }
 
@@ -487,5 +500,55 @@ fn load_run_loses_nobody_and_serves_nobody_twice() {
             assert_eq!(on.remove(&agent).as_deref(), Some(field(&m, "CallId")), "{agent} ended a call it did not have");
         }
     }
+    p.settle();
+}
+
+/// The module exports only what Asterisk calls (`nm -D`): the bundled
+/// SQLite, ring, rustls and tokio stay inside.
+#[test]
+fn the_module_exports_only_its_entry_points() {
+    let expected = ["hotline_ast_load", "hotline_ast_reload", "hotline_ast_unload", "hotline_cli", "hotline_cli_free"];
+    exports::assert_exports_only(&asterisk::pbx::module(), &expected);
+}
+
+/// The call's data: the `data=` option wins over `HOTLINE_DATA_*`
+/// variables key by key, rides in the events and is set on the agent leg.
+#[test]
+fn the_calls_data_reaches_the_events_and_the_agent_leg() {
+    let (p, _g) = pbx();
+    p.agent_mode(277, "answerdata", 1.0);
+    let from = p.ami.mark();
+    p.call("dataopt", "9277000", 10.0, &[("HOTLINE_DATA_TIER", "silver"), ("HOTLINE_DATA_REGION", "north")]);
+    let entered = p.wait_hotline(from, "CallEntered", 1, 10, |m| field(m, "CallerNumber") == "9277000");
+    let e = &entered[0];
+    assert_eq!((field(e, "DataAccount"), field(e, "DataTier"), field(e, "DataRegion")), ("123", "gold", "north"), "{e:?}");
+    let id = field(e, "CallId").to_string();
+    let agent = p.ami.wait_n(from, 1, Duration::from_secs(10), |m| is(m, "UserEvent") && field(m, "UserEvent") == "HotlineTestAgentData");
+    let a = &agent[0];
+    assert_eq!((field(a, "CallId"), field(a, "Account"), field(a, "Tier")), (id.as_str(), "123", "gold"), "{a:?}");
+    p.wait_hotline(from, "CallEnded", 1, 15, |m| field(m, "CallId") == id);
+    p.settle();
+}
+
+/// The web port runs inside Asterisk: the API answers from the router and
+/// agent changes arrive as server-sent events.
+#[test]
+fn the_web_port_answers_and_streams_events() {
+    let (p, _g) = pbx();
+    let (addr, token) = ("127.0.0.1:18090", "test-admin-token-0123456789");
+    assert_eq!(http::get(addr, "/api/v1/queues", None).0, 401);
+    let (status, body) = http::get(addr, "/api/v1/queues", Some(token));
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"linear\""), "{body}");
+    let mut events = http::Events::open(addr, token);
+    p.cli("hotline agent break a101 webtest");
+    let e = events.wait_data(10, |d| d.contains("\"a101\"") && d.contains("break"));
+    assert!(e.contains("webtest"), "{e}");
+    p.cli("hotline agent ready a101");
+    let sinks = p.cli("hotline show sinks");
+    for name in ["pbx", "store", "web"] {
+        assert!(sinks.lines().any(|l| l.starts_with(name)), "{sinks}");
+    }
+    assert!(p.cli("hotline show store").contains("healthy"), "{}", p.cli("hotline show store"));
     p.settle();
 }

@@ -22,6 +22,11 @@ mod freeswitch {
     pub mod switch;
 }
 
+#[path = "support/exports.rs"]
+mod exports;
+#[path = "support/http.rs"]
+mod http;
+
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
@@ -211,6 +216,12 @@ fn busy_agent_is_reported_and_not_left_stuck() {
     s.call("busy", "9291000", 3000);
     let failed = s.wait_hotline(from, "OfferFailed", 1, 15, |e| field(e, "Hotline-Agent") == "a291");
     assert_eq!(field(&failed[0], "Hotline-Outcome"), "busy");
+    // The failed leg names its caller, so event-socket tools can tie the two.
+    let caller = s.hotline(from, "CallEntered").into_iter().find(|e| field(e, "Hotline-CallerNumber") == "9291000").expect("entered");
+    let leg = s.esl.wait_n(from, 1, Duration::from_secs(10), |e| {
+        field(e, "Event-Name") == "CHANNEL_HANGUP_COMPLETE" && field(e, "variable_hotline_agent") == "a291"
+    });
+    assert_eq!(field(&leg[0], "variable_hotline_caller_uuid"), field(&caller, "Hotline-Uuid"));
     // The caller gives up; the agent is available again.
     s.wait_hotline(from, "CallAbandoned", 1, 15, |_| true);
     let done = s.caller_done(from, "busy", 1, 10);
@@ -577,5 +588,61 @@ fn a_caller_who_hangs_up_during_the_talk_ends_it_as_the_caller() {
     s.wait_hotline(from, "AgentState", 1, 10, |e| field(e, "Hotline-Agent") == "a100" && field(e, "Hotline-State") == "available");
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(s.hotline(from, "CallEnded").iter().filter(|e| field(e, "Hotline-CallId") == id).count(), 1);
+    s.settle();
+}
+
+/// The module exports only its module table (`nm -D`): the bundled SQLite,
+/// ring, rustls and tokio stay inside.
+#[test]
+fn the_module_exports_only_its_module_table() {
+    exports::assert_exports_only(&freeswitch::switch::module(), &["mod_hotline_module_interface"]);
+}
+
+/// The call's data: the `data=` option wins over `hotline_data_*`
+/// variables key by key, rides in the events and is set on the agent leg.
+#[test]
+fn the_calls_data_reaches_the_events_and_the_agent_leg() {
+    let Some((s, _g)) = switch() else { return };
+    s.agent_mode(277, "answer", 1_000);
+    let from = s.mark();
+    s.esl.bgapi("originate {origination_caller_id_number=9277000}loopback/data-data/hotline-callers &sleep(10000)");
+    let entered = s.wait_hotline(from, "CallEntered", 1, 10, |e| field(e, "Hotline-CallerNumber") == "9277000");
+    let e = &entered[0];
+    let got = (field(e, "Hotline-DataAccount"), field(e, "Hotline-DataTier"), field(e, "Hotline-DataRegion"));
+    assert_eq!(got, ("123", "gold", "north"), "{e:?}");
+    let id = field(e, "Hotline-CallId").to_string();
+    s.wait_hotline(from, "CallEnded", 1, 15, |e| field(e, "Hotline-CallId") == id);
+    // The agent's leg (the loopback A side the module answered and bridged)
+    // carried the data: its hang-up event shows its variables.
+    let leg = s.esl.wait_n(from, 1, Duration::from_secs(10), |e| {
+        field(e, "Event-Name") == "CHANNEL_HANGUP_COMPLETE" && field(e, "variable_hotline_agent") == "a277" && field(e, "variable_loopback_leg") == "A"
+    });
+    let l = &leg[0];
+    assert_eq!((field(l, "variable_hotline_data_account"), field(l, "variable_hotline_data_tier")), ("123", "gold"), "{l:?}");
+    // Every agent leg names its caller's session.
+    assert_eq!(field(l, "variable_hotline_caller_uuid"), field(e, "Hotline-Uuid"), "{l:?}");
+    s.settle();
+}
+
+/// The web port runs inside FreeSWITCH: the API answers from the router and
+/// agent changes arrive as server-sent events.
+#[test]
+fn the_web_port_answers_and_streams_events() {
+    let Some((s, _g)) = switch() else { return };
+    let (addr, token) = ("127.0.0.1:18091", "test-admin-token-0123456789");
+    assert_eq!(http::get(addr, "/api/v1/queues", None).0, 401);
+    let (status, body) = http::get(addr, "/api/v1/agents", Some(token));
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"a100\""), "{body}");
+    let mut events = http::Events::open(addr, token);
+    s.api("hotline agent break a100 webtest");
+    let e = events.wait_data(10, |d| d.contains("\"a100\"") && d.contains("break"));
+    assert!(e.contains("webtest"), "{e}");
+    s.api("hotline agent ready a100");
+    let sinks = s.api("hotline show sinks");
+    for name in ["pbx", "store", "web"] {
+        assert!(sinks.lines().any(|l| l.starts_with(name)), "{sinks}");
+    }
+    assert!(s.api("hotline show store").contains("healthy"), "{}", s.api("hotline show store"));
     s.settle();
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hotline::core::{Action, CallerInfo, Config, EndedBy, Input, OfferOutcome};
-use hotline::router::{Query, Reply, Router, RouterError, RouterOptions};
+use hotline::router::{Query, Reply, Router, RouterError, RouterOptions, SinkKind};
 
 fn config() -> Arc<Config> {
     Arc::new(
@@ -22,7 +22,7 @@ fn config() -> Arc<Config> {
 #[test]
 fn a_call_is_offered_answered_and_ended_through_the_thread() {
     let router = Router::start(config(), RouterOptions::default()).expect("start");
-    let events = router.events().expect("event channel");
+    let events = router.subscribe("test", SinkKind::BestEffort, 1024).expect("sink").events;
     let h = router.enter("q", CallerInfo { number: "0901".into(), ..Default::default() }).expect("enter");
     // The wake-up descriptor becomes readable when the decision is queued.
     let t = Instant::now();
@@ -37,7 +37,7 @@ fn a_call_is_offered_answered_and_ended_through_the_thread() {
     let Reply::Stats(report, _) = router.query(Query::Stats, Duration::from_secs(2)).expect("stats") else { panic!() };
     let q = report.queues.iter().find(|q| q.name == "q").expect("queue row");
     assert_eq!((q.entered, q.answered), (1, 1));
-    let names: Vec<_> = events.try_iter().map(|e| e.kind.name()).collect();
+    let names: Vec<_> = events.try_iter().map(|e| e.event.kind.name()).collect();
     for n in ["CallEntered", "CallOffered", "CallAnswered", "CallEnded"] {
         assert!(names.contains(&n), "{n} missing from {names:?}");
     }
@@ -114,5 +114,30 @@ fn stats_queries_count_each_call_once() {
             .collect();
         assert_eq!(rows, vec![(answered, answered); 2]);
     }
+    router.shutdown();
+}
+
+/// Every sink gets every event, numbered in order; a stalled sink loses
+/// only its own events and the router goes on deciding.
+#[test]
+fn the_bus_feeds_every_sink_and_a_stalled_one_drops_only_its_own() {
+    let router = Router::start(config(), RouterOptions { first_event_id: 1_000, ..Default::default() }).expect("start");
+    let a = router.subscribe("a", SinkKind::BestEffort, 10_000).expect("a");
+    let b = router.subscribe("b", SinkKind::Durable, 10_000).expect("b");
+    let stalled = router.subscribe("stalled", SinkKind::BestEffort, 2).expect("stalled");
+    for _ in 0..20 {
+        router.send(Input::AgentBreak { agent: "a".into(), reason: "x".into() }).expect("send");
+        router.send(Input::AgentReady { agent: "a".into() }).expect("send");
+    }
+    let Reply::Sinks(views) = router.query(Query::Sinks, Duration::from_secs(2)).expect("sinks") else { panic!() };
+    let ids = |s: &hotline::router::Subscription| s.events.try_iter().map(|e| e.id).collect::<Vec<_>>();
+    let (ia, ib, is) = (ids(&a), ids(&b), ids(&stalled));
+    assert_eq!(ia.len(), 40, "one AgentState event per change");
+    assert_eq!(ia, ib);
+    assert!(ia.windows(2).all(|w| w[1] == w[0] + 1) && ia[0] >= 1_000, "{ia:?}");
+    assert_eq!(is, ia[..2].to_vec());
+    let stalled_view = views.iter().find(|v| v.name == "stalled").expect("view");
+    assert_eq!((stalled_view.depth, stalled_view.dropped), (2, 38));
+    assert_eq!(views.iter().find(|v| v.name == "a").map(|v| v.dropped), Some(0));
     router.shutdown();
 }

@@ -62,7 +62,7 @@ fn run(call: CallId, queue: &str, number: &str, agent: &OfferTarget, timeout: u6
             return;
         };
         // 1. The agent.
-        let leg = match Leg::dial(None, agent, call, queue) {
+        let leg = match Leg::dial(None, agent, call, queue, &[]) {
             Ok(l) => l,
             Err(o) => return rt.router.report(Input::OfferResult { call, agent: agent.agent, outcome: o }),
         };
@@ -77,7 +77,12 @@ fn run(call: CallId, queue: &str, number: &str, agent: &OfferTarget, timeout: u6
             name: Arc::from(format!("customer {number}")),
             contact: Arc::from(crate::flow::callback::customer_dial(&template, number)),
         };
-        let cust = Leg::dial(Some(leg.chan), &customer, call, queue).and_then(|c| wait_answer(c, Some(leg.chan), CUSTOMER_RING));
+        // The agent hears ringback while the customer's phone rings.
+        // SAFETY: our live, answered agent channel.
+        unsafe { sys::ast_indicate(leg.chan, sys::ast_control_frame_type::AST_CONTROL_RINGING.0 as c_int) };
+        let cust = Leg::dial(Some(leg.chan), &customer, call, queue, &[]).and_then(|c| wait_answer(c, Some(leg.chan), CUSTOMER_RING));
+        // SAFETY: as above; -1 stops any indication.
+        unsafe { sys::ast_indicate(leg.chan, -1) };
         let Ok(cust) = cust else {
             log::info!("Hotline: callback {call}: customer {number} not reached");
             drop(leg);

@@ -32,7 +32,7 @@ pub fn run(args: &[String]) -> CliOutput {
     let Some(rt) = runtime::current() else {
         return CliOutput::Text("Hotline is not running (see the log for the configuration error)\n".into());
     };
-    match admin::run(&rt.router, &rt.service, rest) {
+    match admin::run(&rt.router, &*rt.service, rest) {
         admin::Outcome::Text(t) => CliOutput::Text(t),
         admin::Outcome::Usage => CliOutput::ShowUsage,
     }

@@ -90,6 +90,16 @@ impl Primitives for AstCaller<'_, '_> {
         self.chan.set_var(name, value)
     }
 
+    fn data_vars(&self) -> Vec<(String, String)> {
+        let mut all: Vec<(String, String)> = Vec::new();
+        // SAFETY: our live channel; the shim locks it and calls `collect`
+        // with `all`, which lives across the call and is borrowed nowhere else.
+        unsafe {
+            sys::hotline_channel_vars(self.chan.as_ptr(), c"HOTLINE_DATA_".as_ptr(), Some(crate::ffi::vars::collect), &mut all as *mut _ as *mut std::ffi::c_void)
+        };
+        crate::ffi::vars::strip_prefix(all, "HOTLINE_DATA_")
+    }
+
     fn caller_number(&self) -> String {
         self.chan.caller_number()
     }
@@ -224,12 +234,12 @@ impl Primitives for AstCaller<'_, '_> {
         }
     }
 
-    fn ring(&mut self, call: CallId, queue: &str, targets: &[OfferTarget], _timeout: Time) -> Ringing {
+    fn ring(&mut self, call: CallId, queue: &str, targets: &[OfferTarget], _timeout: Time, vars: &[(String, String)]) -> Ringing {
         let caller = self.chan.as_ptr();
         let mut failed = Vec::new();
         let mut ringing = Vec::new();
         for t in targets {
-            match Leg::dial(Some(caller), t, call, queue) {
+            match Leg::dial(Some(caller), t, call, queue, vars) {
                 Ok(leg) => {
                     ringing.push(t.agent);
                     self.legs.push(leg);
@@ -292,7 +302,13 @@ pub(super) struct Leg {
 impl Leg {
     /// Request and call `t.contact`. `requestor`: the channel this leg is
     /// for (its formats and linked id), if any.
-    pub fn dial(requestor: Option<*mut sys::ast_channel>, t: &OfferTarget, call: CallId, queue: &str) -> Result<Leg, OfferOutcome> {
+    pub fn dial(
+        requestor: Option<*mut sys::ast_channel>,
+        t: &OfferTarget,
+        call: CallId,
+        queue: &str,
+        vars: &[(String, String)],
+    ) -> Result<Leg, OfferOutcome> {
         let (tech, data) = match t.contact.split_once('/') {
             Some((tech, data)) if !tech.is_empty() && !data.is_empty() => (tech, data),
             _ => {
@@ -328,9 +344,15 @@ impl Leg {
             return Err(if cause == flow::cause::USER_BUSY as c_int { OfferOutcome::Busy } else { OfferOutcome::Unavailable });
         }
         let leg = Leg { chan, target: t.clone() };
+        if let Some(caller) = requestor {
+            // SAFETY: both channels live (the requestor is the caller's, on
+            // this thread; the leg is ours and not yet called).
+            unsafe { sys::hotline_leg_from_caller(chan, caller) };
+        }
         // Screen-pop data for the agent's side.
-        for (k, v) in [("HOTLINE_CALLID", call.to_string()), ("HOTLINE_QUEUE", queue.to_string())] {
-            let (k, v) = (to_cstring(k), to_cstring(&v));
+        let ids = [("HOTLINE_CALLID".to_string(), call.to_string()), ("HOTLINE_QUEUE".to_string(), queue.to_string())];
+        for (k, v) in ids.iter().chain(vars) {
+            let (k, v) = (to_cstring(k), to_cstring(v));
             // SAFETY: our new channel; the helper locks it.
             unsafe { sys::pbx_builtin_setvar_helper(chan, k.as_ptr(), v.as_ptr()) };
         }

@@ -15,7 +15,8 @@ use std::thread::JoinHandle;
 
 use crate::core::event::EventKind;
 use crate::core::{ConfigError, Event};
-use crate::service::{setup_error, Loaded, Service};
+use crate::router::RouterOptions;
+use crate::service::{setup_error, Loaded, PbxSide, Service};
 
 use super::sys;
 
@@ -26,12 +27,11 @@ pub fn config_path() -> PathBuf {
     std::env::var_os("HOTLINE_CONFIG").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/etc/asterisk/hotline.toml"))
 }
 
-/// The service plus the Asterisk-side threads: the AMI event sink and the
-/// callback executor. Both end when the router stops (their channels
-/// disconnect), so they need no stop flag.
+/// The service plus the Asterisk-side thread: the callback executor. It
+/// ends when the router stops (its channel disconnects); the service's own
+/// threads (event sinks, web port, store) end with [`Service::stop`].
 pub struct Runtime {
     pub service: Service,
-    sink: Option<JoinHandle<()>>,
     callbacks: Option<JoinHandle<()>>,
 }
 
@@ -49,31 +49,32 @@ pub fn current() -> Option<&'static Runtime> {
     CURRENT.get()
 }
 
+/// The store's file when `[store] path` is not set: Asterisk's
+/// variable-data directory (astvarlibdir), where it keeps its own state.
+fn default_store() -> PathBuf {
+    // SAFETY: Asterisk's configured path, a C string for the process's life.
+    let dir = unsafe { crate::ffi::cstr::to_string_lossy(sys::hotline_ast_var_dir()) };
+    let dir = if dir.is_empty() { "/var/lib/asterisk".to_string() } else { dir };
+    PathBuf::from(dir).join("hotline.db")
+}
+
 /// Start everything and publish it. Errors name the configuration problem.
 pub fn install() -> Result<(), ConfigError> {
-    let service = Service::start(config_path())?;
+    let pbx = PbxSide { fire: Box::new(|e| ami_event(&e.event)), default_store: default_store() };
+    let service = Service::start_with(config_path(), RouterOptions::default(), pbx)?;
     let path = service.config_path.clone();
-    let sink = match service.router.events() {
-        Some(rx) => Some(
-            std::thread::Builder::new()
-                .name("hotline-ami".into())
-                .spawn(move || {
-                    // Ends when the router thread is gone (its sender dropped).
-                    while let Ok(e) = rx.recv() {
-                        ami_event(&e);
-                    }
-                })
-                .map_err(|e| setup_error(&path, format!("cannot start the AMI event thread: {e}")))?,
-        ),
-        None => None,
-    };
     let rx = service.router.global_actions();
     let callbacks = std::thread::Builder::new()
         .name("hotline-callbacks".into())
         .spawn(move || super::callback::executor(rx))
         .map_err(|e| setup_error(&path, format!("cannot start the callback thread: {e}")))?;
-    let rt = Box::new(Runtime { service, sink, callbacks: Some(callbacks) });
+    let rt = Box::new(Runtime { service, callbacks: Some(callbacks) });
     CURRENT.publish(rt);
+    // Saved agents' states and pending callbacks, now that the threads
+    // that ring callbacks are running.
+    if let Some(rt) = current() {
+        rt.service.restore_saved();
+    }
     Ok(())
 }
 
@@ -88,12 +89,11 @@ pub fn uninstall() -> bool {
     let Some(mut rt) = CURRENT.take() else { return true };
     // Everything stops while the runtime is still allocated: a callback
     // thread that read `current()` just before `take` keeps a valid
-    // reference until it is joined.
-    // Joins the router thread; its event and action senders go with it...
-    rt.service.router.stop();
-    // ...so the sink and the callback executor drain and end (the executor
-    // joins its callback threads).
-    for t in [rt.sink.take(), rt.callbacks.take()].into_iter().flatten() {
+    // reference until it is joined. Stopping the service joins the router
+    // (its action senders go with it, so the callback executor drains and
+    // ends, joining its callback threads) and every sink.
+    rt.service.stop();
+    if let Some(t) = rt.callbacks.take() {
         let _ = t.join();
     }
     drop(rt);

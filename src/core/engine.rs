@@ -100,7 +100,8 @@ impl Engine {
     pub fn handle(&mut self, now: Time, input: Input) {
         self.advance(now);
         match input {
-            Input::CallEnter { call, queue, caller } => self.call_enter(call, &queue, caller, now),
+            Input::CallEnter { call, queue, caller } => self.call_enter(call, &queue, caller, None, now),
+            Input::CallbackRestore { call, queue, caller, number } => self.call_enter(call, &queue, caller, Some(number), now),
             Input::CallerHangup { call } => self.caller_hangup(call, now),
             Input::OfferResult { call, agent, outcome } => self.offer_result(call, agent, outcome, now),
             Input::CallEnded { call, by } => self.call_ended(call, by, now),
@@ -678,7 +679,9 @@ impl Engine {
     // -----------------------------------------------------------------------
     // Callers
 
-    fn call_enter(&mut self, id: CallId, queue: &str, caller: CallerInfo, now: Time) {
+    /// A caller joins `queue`; `callback`: a callback kept across a restart,
+    /// back in line (in the order restored) to be called at that number.
+    fn call_enter(&mut self, id: CallId, queue: &str, caller: CallerInfo, callback: Option<String>, now: Time) {
         if self.calls.contains_key(&id) {
             self.actions.push(Action::Exit { call: id, reason: ExitReason::Duplicate });
             return;
@@ -705,7 +708,7 @@ impl Engine {
             preferred: Vec::new(),
             prefer_until: 0,
             excluded: Vec::new(),
-            callback: None,
+            callback,
             ringing: Vec::new(),
             offer_seq: 0,
             agent: None,

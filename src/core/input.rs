@@ -29,6 +29,9 @@ pub enum Input {
     /// A waiting caller asks to be called back at `number` and hangs up; it
     /// keeps its place in line (ACD Call Back).
     CallbackRequest { call: CallId, number: String },
+    /// A callback that was pending when the PBX stopped, back in line after
+    /// the restart (no caller thread: it is served like any callback).
+    CallbackRestore { call: CallId, queue: String, caller: CallerInfo, number: String },
     AgentLogin { agent: String },
     AgentLogout { agent: String },
     AgentBreak { agent: String, reason: String },

@@ -12,3 +12,4 @@
 pub mod cstr;
 pub mod guard;
 pub mod log;
+pub mod vars;

@@ -21,6 +21,7 @@ pub mod agent;
 pub mod announce;
 pub mod callback;
 pub mod cause;
+pub mod data;
 pub mod events;
 pub mod options;
 pub mod pbx;

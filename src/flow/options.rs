@@ -5,6 +5,8 @@
 
 use crate::app_args::{parse_args, parse_callback_digit, parse_priority, parse_skills};
 
+use super::data::CallData;
+
 /// What a caller asks of the queue application.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct QueueRequest {
@@ -12,12 +14,19 @@ pub struct QueueRequest {
     pub priority: i32,
     pub skills: Vec<(String, u8)>,
     pub callback_digit: Option<char>,
+    pub data: CallData,
 }
 
 /// Resolve arguments and variables. `var(suffix)` reads the PBX's Hotline
 /// variable (`priority` -> `hotline_priority`); `name(suffix)` is how an
-/// error names it.
-pub fn resolve(args: &str, var: impl Fn(&str) -> Option<String>, name: impl Fn(&str) -> String) -> Result<QueueRequest, String> {
+/// error names it; `data_vars`: the channel's data variables as (key,
+/// value), which the `data=` option overrides key by key.
+pub fn resolve(
+    args: &str,
+    var: impl Fn(&str) -> Option<String>,
+    name: impl Fn(&str) -> String,
+    data_vars: Vec<(String, String)>,
+) -> Result<QueueRequest, String> {
     let a = parse_args(args)?;
     let from_var = |suffix: &str| var(suffix).filter(|v| !v.trim().is_empty());
     let named = |suffix: &str, e: String| format!("{}: {e}", name(suffix));
@@ -33,7 +42,11 @@ pub fn resolve(args: &str, var: impl Fn(&str) -> Option<String>, name: impl Fn(&
         Some(d) => Some(d),
         None => from_var("callback_key").map(|v| parse_callback_digit(&v).map_err(|e| named("callback_key", e))).transpose()?,
     };
-    Ok(QueueRequest { queue: a.queue, priority, skills, callback_digit })
+    let mut data = CallData::default();
+    for (k, v) in data_vars.iter().chain(a.data.iter().flatten()) {
+        data.set(k, v)?;
+    }
+    Ok(QueueRequest { queue: a.queue, priority, skills, callback_digit, data })
 }
 
 #[cfg(test)]
@@ -47,17 +60,26 @@ mod tests {
     #[test]
     fn arguments_win_over_variables() {
         let v = [("priority", "3"), ("skills", "fr:2"), ("callback_key", "#")];
-        let r = resolve("q,priority=9", vars(&v), |s| format!("HOTLINE_{}", s.to_uppercase())).expect("ok");
+        let r = resolve("q,priority=9", vars(&v), |s| format!("HOTLINE_{}", s.to_uppercase()), vec![]).expect("ok");
         assert_eq!((r.priority, r.skills, r.callback_digit), (9, vec![("fr".into(), 2)], Some('#')));
-        let r = resolve("q", vars(&[]), |s| s.to_string()).expect("ok");
+        let r = resolve("q", vars(&[]), |s| s.to_string(), vec![]).expect("ok");
         assert_eq!((r.priority, r.skills.len(), r.callback_digit), (0, 0, None));
     }
 
     #[test]
+    fn the_data_option_wins_over_data_variables_key_by_key() {
+        let from_vars = vec![("ACCOUNT".to_string(), "1".to_string()), ("tier".to_string(), "silver".to_string())];
+        let r = resolve("q,data=tier:gold+vip:yes", vars(&[]), |s| s.to_string(), from_vars).expect("ok");
+        let got: Vec<_> = r.data.entries().iter().map(|(k, v)| format!("{k}={v}")).collect();
+        assert_eq!(got, ["account=1", "tier=gold", "vip=yes"]);
+        assert!(resolve("q,data=bad key:1", vars(&[]), |s| s.to_string(), vec![]).is_err());
+    }
+
+    #[test]
     fn a_bad_variable_is_named() {
-        let e = resolve("q", vars(&[("priority", "high")]), |s| format!("HOTLINE_{}", s.to_uppercase())).unwrap_err();
+        let e = resolve("q", vars(&[("priority", "high")]), |s| format!("HOTLINE_{}", s.to_uppercase()), vec![]).unwrap_err();
         assert!(e.starts_with("HOTLINE_PRIORITY: "), "{e}");
-        let e = resolve("q", vars(&[("callback_key", "12")]), |s| format!("hotline_{s}")).unwrap_err();
+        let e = resolve("q", vars(&[("callback_key", "12")]), |s| format!("hotline_{s}"), vec![]).unwrap_err();
         assert!(e.starts_with("hotline_callback_key: "), "{e}");
     }
 }

@@ -80,6 +80,10 @@ pub trait Primitives {
     }
     fn get_var(&self, name: &str) -> Option<String>;
     fn set_var(&mut self, name: &str, value: Option<&str>);
+    /// The caller's data variables (`hotline_data_<key>`) as (key, value).
+    fn data_vars(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
 
     fn caller_number(&self) -> String;
     fn caller_name(&self) -> String {
@@ -115,14 +119,18 @@ pub trait Primitives {
     /// at once if `actions` is not empty when the wait starts (after the
     /// adapter reset its wake-up), so no decision is missed.
     fn wait(&mut self, mode: Wait, actions: &Receiver<Action>) -> Happening<Self::Leg>;
-    /// Ring `targets` at once for up to `timeout` ms.
-    fn ring(&mut self, call: CallId, queue: &str, targets: &[OfferTarget], timeout: Time) -> Ringing;
+    /// Ring `targets` at once for up to `timeout` ms; `vars` go on every
+    /// agent leg (the call's data, by the PBX's variable names).
+    fn ring(&mut self, call: CallId, queue: &str, targets: &[OfferTarget], timeout: Time, vars: &[(String, String)]) -> Ringing;
     /// Hang up every leg still ringing inline (nothing is reported).
     fn stop_ringing(&mut self);
     /// Take an answered leg for the bridge: false if it is already gone.
     /// `talk` is the talk's end, shared with anything of the adapter's that
     /// sees the agent hang up first.
     fn claim(&mut self, leg: &mut Self::Leg, talk: &Arc<TalkEnd>) -> bool;
+    /// Set `vars` on a claimed leg that was rung elsewhere (FreeSWITCH's
+    /// ringing threads); an adapter that set them when dialling does nothing.
+    fn set_leg_vars(&mut self, _leg: &mut Self::Leg, _vars: &[(String, String)]) {}
     /// Bridge caller and agent until the talk ends; who ended it.
     fn bridge(&mut self, leg: Self::Leg) -> EndedBy;
     /// The caller was transferred away (not hung up).

@@ -62,7 +62,8 @@ fn enter<'r, P: Primitives>(pbx: &mut P, router: &'r dyn RouterPort, cfg: &Confi
         log::error!("{}({args}): {msg}", pbx.context());
         AppEnd::leave("ERROR")
     };
-    let req: QueueRequest = resolve(args, |s| pbx.get_var(&pbx.hotline_var(s)), |s| pbx.hotline_var(s)).map_err(|e| fail(pbx, e))?;
+    let req: QueueRequest =
+        resolve(args, |s| pbx.get_var(&pbx.hotline_var(s)), |s| pbx.hotline_var(s), pbx.data_vars()).map_err(|e| fail(pbx, e))?;
     let queue_cfg = cfg.queue(&req.queue);
     if req.callback_digit.is_some() && queue_cfg.is_some_and(|q| q.callback_contact.is_none()) {
         return Err(fail(pbx, format!("queue {} has no callback_contact; callbacks are off", req.queue)));
@@ -73,14 +74,17 @@ fn enter<'r, P: Primitives>(pbx: &mut P, router: &'r dyn RouterPort, cfg: &Confi
         return Err(AppEnd { result: "ABANDONED", caller_gone: true, ended_by: None });
     }
     let number = pbx.caller_number();
-    let caller = CallerInfo {
-        number: number.clone(),
-        name: pbx.caller_name(),
-        priority: req.priority,
-        language: pbx.language(),
-        skills: req.skills,
-        data: pbx.identity(),
-    };
+    // The data stays on the caller's channel (it follows a transfer) and
+    // goes on every agent leg.
+    let leg_vars: Vec<(String, String)> =
+        req.data.entries().iter().map(|(k, v)| (pbx.hotline_var(&format!("data_{k}")), v.clone())).collect();
+    for (name, value) in &leg_vars {
+        pbx.set_var(name, Some(value));
+    }
+    let mut data = pbx.identity();
+    data.extend(transfer_history(pbx, &req.queue));
+    data.extend(req.data.fields());
+    let caller = CallerInfo { number: number.clone(), name: pbx.caller_name(), priority: req.priority, language: pbx.language(), skills: req.skills, data };
     let id = router.new_call_id();
     pbx.entering(id, &caller, &req.queue);
     let handle = router.enter(id, &req.queue, caller).map_err(|e| fail(pbx, e.to_string()))?;
@@ -98,7 +102,31 @@ fn enter<'r, P: Primitives>(pbx: &mut P, router: &'r dyn RouterPort, cfg: &Confi
         callback_digit: req.callback_digit,
         number,
         ringing: None,
+        leg_vars,
     })
+}
+
+/// A caller that was in a Hotline queue before on this channel (an agent
+/// transferred it here): where it came from, the agent's note
+/// (`hotline_transfer_note`, taken once) and the hops so far
+/// (`hotline_transfers`, `from>to` separated by `,`), as caller data.
+fn transfer_history<P: Primitives>(pbx: &mut P, queue: &str) -> Vec<(String, String)> {
+    let (call_var, queue_var, note_var, hops_var) =
+        (pbx.hotline_var("callid"), pbx.hotline_var("queue"), pbx.hotline_var("transfer_note"), pbx.hotline_var("transfers"));
+    let Some(from_call) = pbx.get_var(&call_var).filter(|v| !v.is_empty()) else { return Vec::new() };
+    let from_queue = pbx.get_var(&queue_var).unwrap_or_default();
+    let mut hops = pbx.get_var(&hops_var).unwrap_or_default();
+    if !hops.is_empty() {
+        hops.push(',');
+    }
+    hops.push_str(&format!("{from_queue}>{queue}"));
+    pbx.set_var(&hops_var, Some(&hops));
+    let mut out = vec![("transfer_from_call".into(), from_call), ("transfer_from_queue".into(), from_queue), ("transfers".into(), hops)];
+    if let Some(note) = pbx.get_var(&note_var).filter(|n| !n.is_empty()) {
+        pbx.set_var(&note_var, None);
+        out.push(("transfer_note".into(), note.chars().filter(|c| !c.is_control()).collect()));
+    }
+    out
 }
 
 /// Legs the adapter rings inline, still pending.
@@ -116,6 +144,8 @@ struct QueueFlow<'r> {
     callback_digit: Option<char>,
     number: String,
     ringing: Option<Inline>,
+    /// The call's data as the PBX's variables, for agent legs.
+    leg_vars: Vec<(String, String)>,
 }
 
 impl QueueFlow<'_> {
@@ -197,7 +227,7 @@ impl QueueFlow<'_> {
     fn act<P: Primitives>(&mut self, pbx: &mut P, action: Action) -> Option<AppEnd> {
         match action {
             Action::Offer { targets, timeout, .. } => {
-                match pbx.ring(self.id, &self.queue, &targets, timeout) {
+                match pbx.ring(self.id, &self.queue, &targets, timeout, &self.leg_vars) {
                     Ringing::Detached => {}
                     Ringing::Inline { failed, ringing } => {
                         for (agent, outcome) in failed {
@@ -278,6 +308,7 @@ impl QueueFlow<'_> {
             self.report(pbx, agent.agent, OfferOutcome::Rejected);
             return None;
         }
+        pbx.set_leg_vars(&mut leg, &self.leg_vars);
         let guard = TalkGuard { talk: Arc::clone(&talk), router: self.router };
         self.router.report(Input::OfferResult { call: self.id, agent: agent.agent, outcome: OfferOutcome::Answered });
         pbx.music_off();

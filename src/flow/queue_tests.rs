@@ -29,6 +29,7 @@ enum Step {
 #[derive(Default)]
 struct Recorder {
     inputs: RefCell<Vec<Input>>,
+    entered: RefCell<Vec<CallerInfo>>,
     tx: RefCell<Option<Sender<Action>>>,
     refuse_enter: bool,
 }
@@ -37,7 +38,8 @@ impl RouterPort for Recorder {
     fn new_call_id(&self) -> CallId {
         CallId(7)
     }
-    fn enter(&self, id: CallId, _queue: &str, _caller: CallerInfo) -> Result<CallHandle, RouterError> {
+    fn enter(&self, id: CallId, _queue: &str, caller: CallerInfo) -> Result<CallHandle, RouterError> {
+        self.entered.borrow_mut().push(caller);
         if self.refuse_enter {
             return Err(RouterError::Full);
         }
@@ -73,6 +75,8 @@ struct Fake {
     agent_ends_first: bool,
     talk: Option<Arc<TalkEnd>>,
     panic_in_bridge: bool,
+    /// The variables each ring and claim put on agent legs.
+    leg_vars: Vec<Vec<(String, String)>>,
 }
 
 impl Fake {
@@ -91,6 +95,7 @@ impl Fake {
             agent_ends_first: false,
             talk: None,
             panic_in_bridge: false,
+            leg_vars: Vec::new(),
         }
     }
 }
@@ -175,8 +180,12 @@ impl Primitives for Fake {
             }
         }
     }
-    fn ring(&mut self, _call: CallId, queue: &str, targets: &[OfferTarget], timeout: Time) -> Ringing {
+    fn data_vars(&self) -> Vec<(String, String)> {
+        self.vars.iter().filter_map(|(k, v)| k.strip_prefix("hotline_data_").map(|k| (k.to_string(), v.clone()))).collect()
+    }
+    fn ring(&mut self, _call: CallId, queue: &str, targets: &[OfferTarget], timeout: Time, vars: &[(String, String)]) -> Ringing {
         self.log.push(format!("ring {queue} {} for {timeout}", targets.iter().map(|t| t.name.as_ref()).collect::<Vec<_>>().join("+")));
+        self.leg_vars.push(vars.to_vec());
         if !self.inline {
             return Ringing::Detached;
         }
@@ -190,6 +199,9 @@ impl Primitives for Fake {
         self.log.push(format!("claim {leg}"));
         self.talk = Some(talk.clone());
         self.claim_ok
+    }
+    fn set_leg_vars(&mut self, _leg: &mut u32, vars: &[(String, String)]) {
+        self.leg_vars.push(vars.to_vec());
     }
     fn bridge(&mut self, leg: u32) -> EndedBy {
         self.log.push(format!("bridge {leg}"));
@@ -461,4 +473,44 @@ fn a_refused_entry_is_an_error() {
     let mut fake = Fake::new(router.clone(), vec![]);
     let end = run(&mut fake, &*router, &config(), "support");
     assert_eq!(end.result, "ERROR");
+}
+
+#[test]
+fn the_calls_data_goes_into_its_events_the_channel_and_every_agent_leg() {
+    let router = Rc::new(Recorder::default());
+    let mut fake = Fake::new(router.clone(), vec![offer(&[3], 15_000), answered(3)]);
+    fake.vars.insert("hotline_data_tier".into(), "silver".into());
+    let end = run(&mut fake, &*router, &config(), "support,data=account:123+tier:gold");
+    assert_eq!(end.result, "ANSWERED");
+    let caller = router.entered.borrow()[0].clone();
+    assert_eq!(caller.data, [("uuid".into(), "u-1".into()), ("data_tier".into(), "gold".into()), ("data_account".into(), "123".into())]);
+    // On the caller's channel, so it follows a transfer.
+    assert_eq!(fake.vars.get("hotline_data_account").map(String::as_str), Some("123"));
+    let want = vec![("hotline_data_tier".to_string(), "gold".to_string()), ("hotline_data_account".to_string(), "123".to_string())];
+    assert_eq!(fake.leg_vars, [want.clone(), want], "rung with the data and set again on the claimed leg");
+}
+
+#[test]
+fn data_over_the_limit_fails_the_call_before_it_enters() {
+    let big = format!("support,data=blob:{}", "x".repeat(5000));
+    let (end, inputs, _) = go(&big, vec![], |_| {});
+    assert_eq!(end.result, "ERROR");
+    assert!(inputs.is_empty());
+}
+
+#[test]
+fn a_caller_transferred_into_another_queue_brings_its_history() {
+    let router = Rc::new(Recorder::default());
+    let mut fake = Fake::new(router.clone(), vec![exit(ExitReason::Timeout)]);
+    // What the first HotlineQueue left on the channel, and the agent's note.
+    for (k, v) in [("hotline_callid", "41"), ("hotline_queue", "support"), ("hotline_transfer_note", "wants a refund"), ("hotline_data_account", "9")] {
+        fake.vars.insert(k.into(), v.into());
+    }
+    run(&mut fake, &*router, &config(), "sales");
+    let data = router.entered.borrow()[0].data.clone();
+    let get = |k: &str| data.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    assert_eq!((get("transfer_from_call"), get("transfer_from_queue")), (Some("41"), Some("support")));
+    assert_eq!((get("transfer_note"), get("transfers"), get("data_account")), (Some("wants a refund"), Some("support>sales"), Some("9")));
+    assert_eq!(fake.vars.get("hotline_transfer_note"), None, "a note is taken once");
+    assert_eq!(fake.vars.get("hotline_callid").map(String::as_str), Some("7"));
 }

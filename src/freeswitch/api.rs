@@ -24,7 +24,7 @@ pub fn run(cmd: &str) -> String {
     let Some(rt) = runtime::current() else {
         return "-ERR Hotline is not running (see the log for the configuration error)\n".into();
     };
-    match admin::run(&rt.router, &rt.service, &words) {
+    match admin::run(&rt.router, &*rt.service, &words) {
         admin::Outcome::Text(t) => t,
         admin::Outcome::Usage => format!("-USAGE: hotline {}\n", SYNTAX.to_string_lossy()),
     }

@@ -65,6 +65,8 @@ pub struct Slot {
     /// Shown to the agent.
     number: String,
     name: String,
+    /// The caller's session, named on every agent leg (`hotline_caller_uuid`).
+    uuid: String,
     /// Set once the router has the call.
     wake: OnceLock<Arc<WakeFd>>,
     /// `switch_call_cause_t` read by originate: non-zero cancels.
@@ -115,10 +117,11 @@ impl Slot {
         Ok(())
     }
 
-    fn new(number: &str, name: &str, queue: &str) -> Slot {
+    fn new(number: &str, name: &str, uuid: &str, queue: &str) -> Slot {
         Slot {
             number: number.to_string(),
             name: name.to_string(),
+            uuid: uuid.to_string(),
             wake: OnceLock::new(),
             cancel: AtomicU32::new(0),
             state: Mutex::new(SlotState { queue: queue.to_string(), ..Default::default() }),
@@ -195,8 +198,8 @@ impl Dialer {
     }
 
     /// Open the slot of `call` (before the router hears of it).
-    pub fn open(&self, call: CallId, number: &str, name: &str, queue: &str) -> SlotGuard<'_> {
-        let slot = Arc::new(Slot::new(number, name, queue));
+    pub fn open(&self, call: CallId, number: &str, name: &str, uuid: &str, queue: &str) -> SlotGuard<'_> {
+        let slot = Arc::new(Slot::new(number, name, uuid, queue));
         self.lock().insert(call, slot.clone());
         SlotGuard { dialer: self, call, slot }
     }
@@ -271,7 +274,7 @@ fn ring(rt: &Runtime, call: CallId, targets: &[OfferTarget], timeout: u64) {
     let key = rt.offers.open(call, &agents);
     let secs = ring_seconds(timeout);
     let queue = slot.lock().queue.clone();
-    let dial = dial_string(targets, call, &queue, key, secs, &slot.number, &slot.name);
+    let dial = dial_string(targets, call, &queue, key, secs, &slot.number, &slot.name, &slot.uuid);
     log::debug!("Hotline: call {call} rings {dial}");
     let dial_c = to_cstring(&dial);
     let mut leg: *mut sys::switch_core_session_t = std::ptr::null_mut();
@@ -341,12 +344,17 @@ pub fn dial_value(v: &str) -> String {
 }
 
 /// `{common vars}[leg vars]contact,[leg vars]contact...`; the agents see
-/// the caller's number and name.
-pub fn dial_string(targets: &[OfferTarget], call: CallId, queue: &str, offer: u64, secs: u32, number: &str, name: &str) -> String {
+/// the caller's number and name, and every leg, answered or not, names the
+/// caller's session in `hotline_caller_uuid` (as mod_callcenter's
+/// `cc_member_session_uuid`), so event-socket tools can tie a failed offer
+/// to its caller.
+#[allow(clippy::too_many_arguments)]
+pub fn dial_string(targets: &[OfferTarget], call: CallId, queue: &str, offer: u64, secs: u32, number: &str, name: &str, caller_uuid: &str) -> String {
     let mut d = format!(
-        "{{hotline_offer={offer},hotline_callid={call},hotline_queue={},ignore_early_media=true,\
+        "{{hotline_offer={offer},hotline_callid={call},hotline_queue={},hotline_caller_uuid={},ignore_early_media=true,\
 originate_timeout={secs},loopback_bowout=false",
-        dial_value(queue)
+        dial_value(queue),
+        dial_value(caller_uuid)
     );
     if !number.is_empty() {
         d.push_str(&format!(",origination_caller_id_number={}", dial_value(number)));
@@ -371,18 +379,18 @@ mod tests {
     #[test]
     fn dial_strings_tag_every_leg_and_show_the_caller() {
         let t = |agent, name: &str, contact: &str| OfferTarget { agent, name: Arc::from(name), contact: Arc::from(contact) };
-        let d = dial_string(&[t(3, "a,1", "user/1000"), t(4, "b", "loopback/102/agents")], CallId(9), "sup port", 17, 5, "0901", "Mr X");
-        assert!(d.starts_with("{hotline_offer=17,hotline_callid=9,hotline_queue=sup_port,"), "{d}");
+        let d = dial_string(&[t(3, "a,1", "user/1000"), t(4, "b", "loopback/102/agents")], CallId(9), "sup port", 17, 5, "0901", "Mr X", "u-1");
+        assert!(d.starts_with("{hotline_offer=17,hotline_callid=9,hotline_queue=sup_port,hotline_caller_uuid=u-1,"), "{d}");
         assert!(d.contains("originate_timeout=5"), "{d}");
         assert!(d.contains(",origination_caller_id_number=0901,origination_caller_id_name=Mr_X}"), "{d}");
         assert!(d.ends_with("[hotline_agent_id=3,hotline_agent=a_1,leg_timeout=5]user/1000,[hotline_agent_id=4,hotline_agent=b,leg_timeout=5]loopback/102/agents"), "{d}");
-        let anon = dial_string(&[t(3, "a", "null/1")], CallId(1), "q", 1, 1, "", "");
+        let anon = dial_string(&[t(3, "a", "null/1")], CallId(1), "q", 1, 1, "", "", "u-2");
         assert!(!anon.contains("origination_caller_id"), "{anon}");
     }
 
     #[test]
     fn a_closed_slot_refuses_the_hand_over_and_cancels() {
-        let slot = Slot::new("1", "n", "q");
+        let slot = Slot::new("1", "n", "u", "q");
         let a = |k| Answered { uuid: String::new(), winner: OfferTarget { agent: 1, name: "a".into(), contact: "null/1".into() }, key: k };
         assert!(slot.hand_over(a(1)).is_ok());
         assert_eq!(slot.take_answered().map(|a| a.key), Some(1));

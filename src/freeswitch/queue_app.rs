@@ -203,6 +203,16 @@ impl Primitives for FsCaller<'_, '_> {
         self.s.set_var(name, value)
     }
 
+    fn data_vars(&self) -> Vec<(String, String)> {
+        let mut all: Vec<(String, String)> = Vec::new();
+        // SAFETY: our live session; the shim calls `collect` with `all`,
+        // which lives across the call and is borrowed nowhere else.
+        unsafe {
+            sys::hotline_fs_channel_vars(self.s.as_ptr(), c"hotline_data_".as_ptr(), Some(crate::ffi::vars::collect), &mut all as *mut _ as *mut c_void)
+        };
+        crate::ffi::vars::strip_prefix(all, "hotline_data_")
+    }
+
     fn caller_number(&self) -> String {
         self.s.caller_number()
     }
@@ -261,7 +271,7 @@ impl Primitives for FsCaller<'_, '_> {
 
     fn entering(&mut self, call: CallId, caller: &CallerInfo, queue: &str) {
         // The slot exists before the router can send an offer for the call.
-        self.slot = Some(self.rt.dialer.open(call, &caller.number, &caller.name, queue));
+        self.slot = Some(self.rt.dialer.open(call, &caller.number, &caller.name, &self.s.uuid(), queue));
     }
 
     fn entered(&mut self, handle: &CallHandle) {
@@ -314,7 +324,7 @@ impl Primitives for FsCaller<'_, '_> {
         Happening::Woken
     }
 
-    fn ring(&mut self, call: CallId, _queue: &str, targets: &[OfferTarget], timeout: Time) -> Ringing {
+    fn ring(&mut self, call: CallId, _queue: &str, targets: &[OfferTarget], timeout: Time, _vars: &[(String, String)]) -> Ringing {
         // Reached the caller's channel only when the router's global one
         // was full: ring from a thread all the same.
         self.rt.dialer.ring_from_caller(call, targets.to_vec(), timeout);
@@ -335,6 +345,16 @@ impl Primitives for FsCaller<'_, '_> {
         self.rt.offers.start_talk(leg.key, leg.winner.agent, &self.s.uuid(), talk.clone());
         self.bleg = Some(bleg);
         true
+    }
+
+    fn set_leg_vars(&mut self, _leg: &mut Answered, vars: &[(String, String)]) {
+        let Some(bleg) = self.bleg else { return };
+        for (k, v) in vars {
+            let (k, v) = (to_cstring(k), to_cstring(v));
+            // SAFETY: the claimed leg, read-locked until the bridge; valid C
+            // strings (copied by FreeSWITCH).
+            unsafe { sys::hotline_fs_set_var(bleg, k.as_ptr(), v.as_ptr()) };
+        }
     }
 
     fn bridge(&mut self, leg: Answered) -> EndedBy {

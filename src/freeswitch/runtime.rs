@@ -19,7 +19,7 @@ use std::thread::JoinHandle;
 
 use crate::core::{ConfigError, Event};
 use crate::ffi::cstr::{to_cstring, to_string_lossy};
-use crate::service::{setup_error, Loaded, Service};
+use crate::service::{setup_error, Loaded, PbxSide, Service};
 
 pub use crate::service::ActiveCall;
 
@@ -53,7 +53,6 @@ pub struct Runtime {
     pub offers: Offers,
     pub callbacks: Callbacks,
     pub dialer: Dialer,
-    sink: Option<JoinHandle<()>>,
     executor: Option<JoinHandle<()>>,
 }
 
@@ -71,6 +70,16 @@ pub fn current() -> Option<&'static Runtime> {
     CURRENT.get()
 }
 
+/// The store's file when `[store] path` is not set: FreeSWITCH's db
+/// directory, where it keeps its own SQLite files.
+fn default_store() -> PathBuf {
+    // SAFETY: FreeSWITCH's global directory table; NULL or a C string
+    // living as long as the process.
+    let dir = unsafe { to_string_lossy(sys::hotline_fs_db_dir()) };
+    let dir = if dir.is_empty() { "/usr/local/freeswitch/db".to_string() } else { dir };
+    PathBuf::from(dir).join("hotline.db")
+}
+
 /// Start everything and publish it. Errors name the configuration problem
 /// (file:line: key: message).
 pub fn install() -> Result<(), ConfigError> {
@@ -80,23 +89,10 @@ pub fn install() -> Result<(), ConfigError> {
     }
     // Offers go to the ringing threads (see dialer.rs).
     let options = crate::router::RouterOptions { offers_to_globals: true, ..Default::default() };
-    let service = Service::start_with(path.clone(), options)?;
+    let pbx = PbxSide { fire: Box::new(|e| fire_event(&e.event)), default_store: default_store() };
+    let service = Service::start_with(path.clone(), options, pbx)?;
     let router = &service.router;
     let waker = Waker::start().map_err(|e| setup_error(&path, format!("cannot start the waker thread: {e}")))?;
-    let sink = match router.events() {
-        Some(rx) => Some(
-            std::thread::Builder::new()
-                .name("hotline-events".into())
-                .spawn(move || {
-                    // Ends when the router thread is gone (its sender dropped).
-                    while let Ok(e) = rx.recv() {
-                        fire_event(&e);
-                    }
-                })
-                .map_err(|e| setup_error(&path, format!("cannot start the event thread: {e}")))?,
-        ),
-        None => None,
-    };
     let rx = router.global_actions();
     let executor = std::thread::Builder::new()
         .name("hotline-ring".into())
@@ -108,10 +104,14 @@ pub fn install() -> Result<(), ConfigError> {
         offers: Offers::default(),
         callbacks: Callbacks::default(),
         dialer: Dialer::default(),
-        sink,
         executor: Some(executor),
     });
     CURRENT.publish(rt);
+    // Saved agents' states and pending callbacks, now that the threads
+    // that ring callbacks are running.
+    if let Some(rt) = current() {
+        rt.service.restore_saved();
+    }
     Ok(())
 }
 
@@ -128,11 +128,11 @@ pub fn uninstall() -> bool {
     // thread that read `current()` just before `take` keeps a valid
     // reference until it is joined.
     rt.waker.stop();
-    // Joins the router thread; its event and action senders go with it...
-    rt.service.router.stop();
-    // ...so the sink and the ringing executor drain what is left and end
-    // (the executor joins its ringing and callback threads).
-    for t in [rt.sink.take(), rt.executor.take()].into_iter().flatten() {
+    // Joins the router thread (its action senders go with it, so the
+    // ringing executor drains what is left and ends, joining its ringing
+    // and callback threads), the web port and every sink.
+    rt.service.stop();
+    if let Some(t) = rt.executor.take() {
         let _ = t.join();
     }
     rt.dialer.join();

@@ -8,13 +8,16 @@
 //!   the router signals, so the caller's thread sleeps on its PBX channel
 //!   and that descriptor at once. Actions not tied to a live caller
 //!   (callbacks) go to one global channel.
-//! - events out: every state change, for sinks (PBX events, webhooks...).
+//! - events out: every state change, numbered and copied to each sink's
+//!   own queue by the [`bus`] (PBX events, the store, server-sent events).
 //!
 //! Dropping the [`Router`] (or [`Router::shutdown`]) stops and joins the
 //! thread.
 
+pub mod bus;
 mod wake;
 
+pub use bus::{BusEvent, SinkKind, SinkView, Subscription};
 pub use wake::WakeFd;
 
 use std::collections::HashMap;
@@ -35,9 +38,11 @@ use crate::core::{Action, AgentView, CallId, CallerInfo, Config, Engine, Event, 
 pub struct RouterOptions {
     pub command_capacity: usize,
     pub call_capacity: usize,
-    /// 0: no event channel (events still feed the statistics).
-    pub event_capacity: usize,
     pub global_capacity: usize,
+    /// The first call id (one past what the store has seen).
+    pub first_call_id: u64,
+    /// The first event id (see [`bus::first_event_id`]).
+    pub first_event_id: u64,
     pub seed: u64,
     /// Send offers to the global channel too, for an adapter that rings
     /// agents from threads of its own rather than from the caller's (the
@@ -48,7 +53,15 @@ pub struct RouterOptions {
 
 impl Default for RouterOptions {
     fn default() -> Self {
-        RouterOptions { command_capacity: 65_536, call_capacity: 64, event_capacity: 65_536, global_capacity: 4_096, seed: 0x5eed, offers_to_globals: false }
+        RouterOptions {
+            command_capacity: 65_536,
+            call_capacity: 64,
+            global_capacity: 4_096,
+            first_call_id: 1,
+            first_event_id: bus::first_event_id(0),
+            seed: 0x5eed,
+            offers_to_globals: false,
+        }
     }
 }
 
@@ -80,7 +93,6 @@ pub struct RouterCounters {
     pub commands: AtomicU64,
     pub commands_rejected_full: AtomicU64,
     pub actions_dropped: AtomicU64,
-    pub events_dropped: AtomicU64,
 }
 
 /// What the CLI / API can ask.
@@ -92,6 +104,8 @@ pub enum Query {
     Stats,
     /// Calls with a live caller leg in a queue application.
     LiveCalls,
+    /// The event bus's sinks.
+    Sinks,
 }
 
 #[derive(Debug, Clone)]
@@ -101,12 +115,14 @@ pub enum Reply {
     Calls(Vec<CallView>),
     Stats(StatsReport, crate::core::engine::Counters),
     Count(usize),
+    Sinks(Vec<SinkView>),
 }
 
 enum Command {
     Input(Input),
     Enter { call: CallId, queue: String, caller: CallerInfo, port: CallPort },
     Query(Query, Sender<Reply>),
+    Subscribe { name: String, kind: SinkKind, capacity: usize, reply: Sender<Subscription> },
     Shutdown,
 }
 
@@ -132,10 +148,9 @@ impl CallHandle {
 
 pub struct Router {
     tx: Sender<Command>,
-    thread: Option<JoinHandle<()>>,
+    thread: std::sync::Mutex<Option<JoinHandle<()>>>,
     next_call: AtomicU64,
     pub counters: Arc<RouterCounters>,
-    events: Option<Receiver<Event>>,
     globals: Receiver<Action>,
     call_capacity: usize,
     started: Instant,
@@ -144,12 +159,6 @@ pub struct Router {
 impl Router {
     pub fn start(cfg: Arc<Config>, opts: RouterOptions) -> std::io::Result<Router> {
         let (tx, rx) = bounded(opts.command_capacity);
-        let (ev_tx, ev_rx) = if opts.event_capacity > 0 {
-            let (t, r) = bounded(opts.event_capacity);
-            (Some(t), Some(r))
-        } else {
-            (None, None)
-        };
         let (g_tx, g_rx) = bounded(opts.global_capacity);
         let counters = Arc::new(RouterCounters::default());
         let started = Instant::now();
@@ -157,7 +166,7 @@ impl Router {
             engine: Engine::new(cfg.clone(), 0, opts.seed),
             stats: Stats::new(&cfg.general),
             ports: HashMap::new(),
-            events: ev_tx,
+            bus: bus::Bus::new(opts.first_event_id),
             globals: g_tx,
             counters: counters.clone(),
             started,
@@ -168,10 +177,9 @@ impl Router {
         let thread = std::thread::Builder::new().name("hotline-router".into()).spawn(move || worker.run(rx))?;
         Ok(Router {
             tx,
-            thread: Some(thread),
-            next_call: AtomicU64::new(1),
+            thread: std::sync::Mutex::new(Some(thread)),
+            next_call: AtomicU64::new(opts.first_call_id.max(1)),
             counters,
-            events: ev_rx,
             globals: g_rx,
             call_capacity: opts.call_capacity,
             started,
@@ -268,9 +276,16 @@ impl Router {
         })
     }
 
-    /// The event stream (None if the router was started without one).
-    pub fn events(&self) -> Option<Receiver<Event>> {
-        self.events.clone()
+    /// Attach a sink to the event bus: from now on it gets every event in
+    /// a queue of its own of `capacity` (waits for the router: for setup
+    /// threads only).
+    pub fn subscribe(&self, name: &str, kind: SinkKind, capacity: usize) -> Result<Subscription, RouterError> {
+        let (tx, rx) = bounded(1);
+        self.push(Command::Subscribe { name: name.to_string(), kind, capacity, reply: tx })?;
+        rx.recv_timeout(Duration::from_secs(5)).map_err(|e| match e {
+            RecvTimeoutError::Timeout => RouterError::Timeout,
+            RecvTimeoutError::Disconnected => RouterError::Stopped,
+        })
     }
 
     /// Actions with no live caller thread (callbacks).
@@ -279,13 +294,14 @@ impl Router {
     }
 
     /// Stop the thread and wait for it.
-    pub fn shutdown(mut self) {
+    pub fn shutdown(self) {
         self.stop();
     }
 
     /// Stop the thread and wait for it, in place (idempotent).
-    pub fn stop(&mut self) {
-        if let Some(t) = self.thread.take() {
+    pub fn stop(&self) {
+        let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(t) = thread {
             // Blocking send is fine here: shutdown runs on an admin thread,
             // and the router drains its channel quickly.
             let _ = self.tx.send_timeout(Command::Shutdown, Duration::from_secs(5));
@@ -304,7 +320,7 @@ struct Worker {
     engine: Engine,
     stats: Stats,
     ports: HashMap<CallId, CallPort>,
-    events: Option<Sender<Event>>,
+    bus: bus::Bus,
     globals: Sender<Action>,
     counters: Arc<RouterCounters>,
     started: Instant,
@@ -391,19 +407,22 @@ impl Worker {
             }
             Command::Query(q, reply) => {
                 self.engine.advance(now);
+                // Deliver what is pending first, so the answer reflects every
+                // command before it (dispatching applies each event to the
+                // statistics and the sinks exactly once).
+                self.dispatch();
                 let r = match q {
                     Query::Queues => Reply::Queues(self.engine.queue_views()),
                     Query::Agents => Reply::Agents(self.engine.agent_views()),
                     Query::Calls => Reply::Calls(self.engine.call_views(now)),
-                    Query::Stats => {
-                        // Deliver what is pending first: dispatching applies
-                        // each event to the statistics exactly once.
-                        self.dispatch();
-                        Reply::Stats(self.stats.report(now), self.engine.counters.clone())
-                    }
+                    Query::Stats => Reply::Stats(self.stats.report(now), self.engine.counters.clone()),
                     Query::LiveCalls => Reply::Count(self.ports.len()),
+                    Query::Sinks => Reply::Sinks(self.bus.views()),
                 };
                 let _ = reply.try_send(r);
+            }
+            Command::Subscribe { name, kind, capacity, reply } => {
+                let _ = reply.try_send(self.bus.subscribe(&name, kind, capacity));
             }
         }
         true
@@ -481,11 +500,7 @@ impl Worker {
         }
         for e in self.event_buf.drain(..) {
             self.stats.apply(&e);
-            if let Some(tx) = &self.events {
-                if tx.try_send(e).is_err() {
-                    self.counters.events_dropped.fetch_add(1, Ordering::Relaxed);
-                }
-            }
+            self.bus.publish(e);
         }
         orphans
     }

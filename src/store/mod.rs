@@ -62,6 +62,13 @@ use crate::core::Event;
 use status::Shared;
 use writer::{Msg, Op, Writer};
 
+/// An engine event's call id and its fields as a JSON object.
+fn event_payload(event: &Event) -> (Option<u64>, Value) {
+    let fields = event.kind.fields();
+    let call_id = fields.iter().find(|(k, _)| k == "CallId").and_then(|(_, v)| v.parse().ok());
+    (call_id, Value::Object(fields.into_iter().map(|(k, v)| (k.into_owned(), Value::String(v))).collect()))
+}
+
 /// Sizes and times of the store; the defaults suit a production PBX.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
@@ -236,7 +243,7 @@ impl Store {
     /// Append to the event log. `time`: wall-clock ms since the Unix epoch.
     /// The writer gives the id, in commit order.
     pub fn append_event(&self, time: i64, kind: &str, call_id: Option<u64>, payload: Value) -> Result<(), StoreRejected> {
-        self.push(Op::Event { time, kind: kind.into(), call_id, payload })
+        self.push(Op::Event { id: None, time, kind: kind.into(), call_id, payload })
     }
 
     /// Append an engine event: its [`crate::core::EventKind::name`] as the
@@ -244,10 +251,16 @@ impl Store {
     /// `time`: when it happened, wall-clock ms since the Unix epoch (the
     /// engine's own clock restarts with the module).
     pub fn log_event(&self, event: &Event, time: i64) -> Result<(), StoreRejected> {
-        let fields = event.kind.fields();
-        let call_id = fields.iter().find(|(k, _)| k == "CallId").and_then(|(_, v)| v.parse().ok());
-        let payload = fields.into_iter().map(|(k, v)| (k.into_owned(), Value::String(v))).collect();
-        self.append_event(time, event.kind.name(), call_id, Value::Object(payload))
+        let (call_id, payload) = event_payload(event);
+        self.append_event(time, event.kind.name(), call_id, payload)
+    }
+
+    /// [`Store::log_event`] under the event bus's id (unique across
+    /// restarts: see [`Snapshot::next_event_id`]); logging the same id
+    /// twice keeps the first.
+    pub fn log_bus_event(&self, id: u64, event: &Event, time: i64) -> Result<(), StoreRejected> {
+        let (call_id, payload) = event_payload(event);
+        self.push(Op::Event { id: Some(id), time, kind: event.kind.name().into(), call_id, payload })
     }
 
     /// Write what is known of a call: the `Some` fields overwrite, the

@@ -143,6 +143,9 @@ pub struct Snapshot {
     /// events), 1 when empty: number new calls from here and call ids stay
     /// unique across restarts.
     pub next_call_id: u64,
+    /// One past the largest event id logged: the event bus numbers on from
+    /// here (or from the clock, if that is later).
+    pub next_event_id: u64,
 }
 
 impl Snapshot {
@@ -239,6 +242,7 @@ pub(crate) fn read_snapshot(conn: &mut Connection) -> rusqlite::Result<Snapshot>
             })
         },
     )?;
+    let max_event: Option<i64> = tx.query_row("SELECT max(id) FROM events", [], |r| r.get(0))?;
     let max_call: Option<i64> = tx.query_row(
         "SELECT max(m) FROM (SELECT max(call_id) AS m FROM calls \
          UNION ALL SELECT max(id) FROM callbacks UNION ALL SELECT max(call_id) FROM events)",
@@ -246,7 +250,14 @@ pub(crate) fn read_snapshot(conn: &mut Connection) -> rusqlite::Result<Snapshot>
         |r| r.get(0),
     )?;
     tx.commit()?;
-    Ok(Snapshot { agents, members, contacts, callbacks, next_call_id: unsigned(max_call).map_or(1, |m| m.saturating_add(1)) })
+    Ok(Snapshot {
+        agents,
+        members,
+        contacts,
+        callbacks,
+        next_call_id: unsigned(max_call).map_or(1, |m| m.saturating_add(1)),
+        next_event_id: unsigned(max_event).map_or(1, |m| m.saturating_add(1)),
+    })
 }
 
 /// Every row of a query without parameters.

@@ -81,7 +81,7 @@ fn restart_keeps_service_state() {
     // The directory does not exist yet: open makes it.
     let path = dir.join("var/lib/hotline/hotline.db");
     let s = open(&path);
-    assert_eq!(s.snapshot().unwrap(), Snapshot { next_call_id: 1, ..Snapshot::default() });
+    assert_eq!(s.snapshot().unwrap(), Snapshot { next_call_id: 1, next_event_id: 1, ..Snapshot::default() });
 
     s.set_agent_state("1001", READY, None).unwrap();
     s.set_agent_state("1002", BREAK, Some("lunch")).unwrap();
@@ -558,4 +558,19 @@ fn store_is_shared_by_threads() {
         let mine: Vec<u64> = events.iter().filter(|e| e.call_id == Some(t)).map(|e| e.payload["i"].as_u64().unwrap()).collect();
         assert_eq!(mine, (0..250).collect::<Vec<_>>(), "each thread's events in its order");
     }
+}
+
+#[test]
+fn bus_events_keep_their_ids_and_a_repeat_is_ignored() {
+    let dir = TempDir::new("bus-ids");
+    let s = open(&dir.join("h.db"));
+    let ev = |n: u64| crate::core::Event { time: 1, kind: EventKind::CallbackRequested { call: CallId(n), queue: "q".into(), number: "0901".into() } };
+    s.log_bus_event(5_000_000, &ev(1), 10).unwrap();
+    s.log_bus_event(5_000_001, &ev(2), 11).unwrap();
+    // At-least-once delivery may hand the same event over again.
+    s.log_bus_event(5_000_001, &ev(3), 12).unwrap();
+    assert!(s.flush(PATIENCE));
+    let got = s.events_after(0, 10).unwrap();
+    assert_eq!(got.iter().map(|e| (e.id, e.call_id)).collect::<Vec<_>>(), [(5_000_000, Some(1)), (5_000_001, Some(2))]);
+    assert_eq!(s.snapshot().unwrap().next_event_id, 5_000_002);
 }

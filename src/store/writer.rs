@@ -36,7 +36,9 @@ pub(crate) enum Op {
     ContactClear { agent: String },
     CallbackPut(CallbackRecord),
     CallbackRemove { id: u64 },
-    Event { time: i64, kind: String, call_id: Option<u64>, payload: Value },
+    /// `id`: the bus's event id (kept; a repeat is ignored), or None for a
+    /// fresh row id.
+    Event { id: Option<u64>, time: i64, kind: String, call_id: Option<u64>, payload: Value },
     Call(CallRecord),
 }
 
@@ -366,9 +368,12 @@ fn apply(tx: &Transaction<'_>, op: &Op) -> rusqlite::Result<()> {
             )?
             .execute((c.id as i64, &c.queue, &c.number, c.priority, c.entered_at, c.requested_at, c.data.to_string())),
         Op::CallbackRemove { id } => tx.prepare_cached("DELETE FROM callbacks WHERE id = ?1")?.execute([*id as i64]),
-        Op::Event { time, kind, call_id, payload } => tx
+        Op::Event { id: None, time, kind, call_id, payload } => tx
             .prepare_cached("INSERT INTO events (time, kind, call_id, payload) VALUES (?1, ?2, ?3, ?4)")?
             .execute((time, kind, call_id.map(|c| c as i64), payload.to_string())),
+        Op::Event { id: Some(id), time, kind, call_id, payload } => tx
+            .prepare_cached("INSERT OR IGNORE INTO events (id, time, kind, call_id, payload) VALUES (?1, ?2, ?3, ?4, ?5)")?
+            .execute((*id as i64, time, kind, call_id.map(|c| c as i64), payload.to_string())),
         Op::Call(c) => tx
             .prepare_cached(
                 "INSERT INTO calls (call_id, queue, number, entered, answered, ended, agent, outcome, wait_ms, talk_ms, data) \

@@ -12,7 +12,7 @@ use crate::core::call::CallView;
 use crate::core::queue::QueueView;
 use crate::core::{AgentView, StatsReport};
 use crate::router::{Query, Reply, RouterError};
-use crate::service::Service;
+use crate::service::ServiceCore;
 
 /// An agent command from the API.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,7 +81,7 @@ pub trait WebHost: Send + Sync + 'static {
     fn has_agent(&self, name: &str) -> bool;
 }
 
-fn ask(service: &Service, q: Query) -> Result<Reply, HostError> {
+fn ask(service: &ServiceCore, q: Query) -> Result<Reply, HostError> {
     Ok(service.router.query(q, QUERY_TIMEOUT)?)
 }
 
@@ -91,7 +91,7 @@ fn unexpected(r: Reply) -> HostError {
 
 /// The PBX-neutral implementation: the same router queries and inputs as
 /// the operator commands in [`admin`].
-impl WebHost for Service {
+impl WebHost for ServiceCore {
     fn queues(&self) -> Result<Vec<QueueView>, HostError> {
         match ask(self, Query::Queues)? {
             Reply::Queues(q) => Ok(q),
@@ -145,6 +145,7 @@ impl WebHost for Service {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::service::Service;
     use crate::core::AgentState;
 
     #[test]
@@ -153,7 +154,7 @@ mod tests {
         std::fs::write(&path, "[[queue]]\nname = \"q\"\n[[agent]]\nname = \"a\"\ncontact = \"Local/a@x\"\nqueues = [\"q\"]\n").unwrap();
         let service = Service::start(path.clone()).expect("service");
         let _ = std::fs::remove_file(&path);
-        let host: &dyn WebHost = &service;
+        let host: &dyn WebHost = &*service;
         assert_eq!(host.queues().unwrap()[0].name, "q");
         assert!(host.calls().unwrap().is_empty());
         assert!(host.has_agent("a") && !host.has_agent("b"));

@@ -21,7 +21,7 @@ fn repo() -> PathBuf {
 }
 
 /// The module under test: $HOTLINE_MODULE or the release build.
-fn module() -> PathBuf {
+pub fn module() -> PathBuf {
     let p = std::env::var_os("HOTLINE_MODULE")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo().join("target/release/libhotline.so"));

@@ -89,7 +89,7 @@ fn newest_source(dir: &Path, newest: &mut std::time::SystemTime) {
     }
 }
 
-fn module() -> PathBuf {
+pub fn module() -> PathBuf {
     let explicit = std::env::var_os("HOTLINE_FS_MODULE").map(PathBuf::from);
     let p = explicit.clone().unwrap_or_else(|| profile_dir().join("libhotline.so"));
     let build = "cargo build --release --features freeswitch";
