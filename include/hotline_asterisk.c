@@ -111,23 +111,33 @@ static const struct {
 	const char *usage;
 } cli_commands[] = {
 	{ "hotline show queues",
-	  "Usage: hotline show queues [name]\n"
-	  "       Show Hotline queues: waiting calls, agents, service level.\n" },
+	  "Usage: hotline show queues\n"
+	  "       Show Hotline queues: waiting calls, members, agents logged in and ready.\n" },
 	{ "hotline show agents",
-	  "Usage: hotline show agents [id]\n"
+	  "Usage: hotline show agents\n"
 	  "       Show Hotline agents and their state.\n" },
 	{ "hotline show calls",
 	  "Usage: hotline show calls\n"
 	  "       Show calls currently handled by Hotline.\n" },
 	{ "hotline agent",
-	  "Usage: hotline agent {login|logout|pause|unpause} <id> [queue...]\n"
-	  "       Change an agent's state.\n" },
+	  "Usage: hotline agent {login|logout|ready} <agent>\n"
+	  "       hotline agent break <agent> [reason...]\n"
+	  "       Change an agent's state (pause = break, unpause = ready).\n" },
 	{ "hotline reload",
 	  "Usage: hotline reload\n"
 	  "       Reload the Hotline configuration.\n" },
 	{ "hotline stats",
-	  "Usage: hotline stats [queue]\n"
+	  "Usage: hotline stats\n"
 	  "       Show Hotline statistics.\n" },
+	{ "hotline show sinks",
+	  "Usage: hotline show sinks\n"
+	  "       Show the event bus's sinks: queue depth, delivered and dropped events.\n" },
+	{ "hotline show store",
+	  "Usage: hotline show store\n"
+	  "       Show the durable store's health.\n" },
+	{ "hotline queue",
+	  "Usage: hotline queue {add|remove|penalty} <queue> <agent> [penalty] [tier]\n"
+	  "       Change a queue's members at run time.\n" },
 };
 
 static struct ast_cli_entry cli_entries[] = {
@@ -137,6 +147,9 @@ static struct ast_cli_entry cli_entries[] = {
 	AST_CLI_DEFINE(cli_handler, "Change a Hotline agent's state"),
 	AST_CLI_DEFINE(cli_handler, "Reload the Hotline configuration"),
 	AST_CLI_DEFINE(cli_handler, "Show Hotline statistics"),
+	AST_CLI_DEFINE(cli_handler, "Show Hotline event sinks"),
+	AST_CLI_DEFINE(cli_handler, "Show the Hotline store"),
+	AST_CLI_DEFINE(cli_handler, "Change Hotline queue members"),
 };
 
 static char *cli_handler(struct ast_cli_entry *e, int cmd, struct ast_cli_args *a)
