@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::input::AgentId;
+use super::preference::Preference;
 use super::Time;
 
 /// A call's identity, chosen by the PBX side.
@@ -73,9 +74,8 @@ pub struct Call {
     pub skills_dropped: bool,
     /// Active needs (empty once widening dropped the skills).
     pub needs: Needs,
-    /// Preferred agents (sticky, owner, area group) until `prefer_until`.
-    pub preferred: Vec<AgentId>,
-    pub prefer_until: Time,
+    /// Preferred agents (owner, sticky, area group) and until when.
+    pub preference: Preference,
     /// Agents that just failed this call, skipped until the given time.
     pub excluded: Vec<(AgentId, Time)>,
     pub callback: Option<String>,
