@@ -423,3 +423,49 @@ fn position_announcements_repeat_with_expected_wait() {
     h.wait(20_000);
     assert_eq!(h.actions.iter().filter(|a| matches!(a, hotline::core::Action::Announce { .. })).count(), 4);
 }
+
+/// Queue "a" (ring timeout 60 s) with `rule`; agent x in a (and `x_extra`),
+/// y only in b. x is busy until 25 s, then rings for the caller while the
+/// rule's 30 s pass, and does not answer at 35 s.
+fn ringing_across_a_rule(rule: &str, x_extra: &str) -> (H, hotline::core::CallId) {
+    let text = format!(
+        "[[queue]]\nname = \"a\"\nring_timeout_seconds = 60\nmax_tier = 1\n{rule}\n[[queue]]\nname = \"b\"\n\
+         [[agent]]\nname = \"x\"\ncontact = \"Local/x@x\"\nqueues = [\"a\"]\n{x_extra}\n\
+         [[agent]]\nname = \"y\"\ncontact = \"Local/y@x\"\nqueues = [\"b\"]\n"
+    );
+    let mut h = H::new(&text);
+    let busy = h.call("a");
+    assert_eq!(h.offered(busy), "x");
+    h.answer(busy, "x");
+    let c = h.call("a");
+    h.wait(25_000);
+    h.hangup(busy);
+    assert_eq!(h.offered(c), "x");
+    h.wait(10_000);
+    h.result(c, "x", OfferOutcome::NoAnswer);
+    (h, c)
+}
+
+#[test]
+fn timed_overflow_due_while_the_offer_rings_moves_the_caller_when_it_fails() {
+    let (mut h, c) = ringing_across_a_rule("[[queue.overflow]]\nto = \"b\"\nafter_seconds = 30\n", "");
+    assert!(h.actions.iter().any(|x| matches!(x, hotline::core::Action::Moved { call, queue, .. } if *call == c && &**queue == "b")));
+    assert_eq!(h.offered(c), "y");
+}
+
+#[test]
+fn widening_due_while_the_offer_rings_applies_when_it_fails() {
+    let tier2 = "[[agent]]\nname = \"z\"\ncontact = \"Local/z@x\"\n  [[agent.member]]\n  queue = \"a\"\n  tier = 2\n";
+    let (mut h, c) = ringing_across_a_rule("[[queue.widen]]\nafter_seconds = 30\nmax_tier = 2\n", tier2);
+    assert_eq!(h.offered(c), "z");
+}
+
+#[test]
+fn overflow_loop_stops_and_the_caller_is_served_where_it_stands() {
+    let text = "[[queue]]\nname = \"a\"\n[[queue.overflow]]\nto = \"b\"\n[[queue]]\nname = \"b\"\n[[queue.overflow]]\nto = \"a\"\n\
+        [[agent]]\nname = \"x\"\ncontact = \"Local/x@x\"\nqueues = [\"a\", \"b\"]\n";
+    let mut h = H::new(text);
+    let c = h.call("a");
+    assert_eq!(h.count_events(|e| matches!(e, EventKind::CallMoved { .. })), 8);
+    assert_eq!(h.offered(c), "x");
+}

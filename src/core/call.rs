@@ -86,6 +86,9 @@ pub struct Call {
     pub answered_at: Time,
     /// Max wait passed while an offer was out: leave if the offer fails.
     pub expired: bool,
+    /// Overflow rules whose time came while an offer rang (a ringing
+    /// caller cannot move): checked when the offer ends unanswered.
+    pub overflow_due: Vec<u16>,
     pub moves: u8,
 }
 

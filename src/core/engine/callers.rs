@@ -44,6 +44,7 @@ impl Engine {
             agent: None,
             answered_at: 0,
             expired: false,
+            overflow_due: Vec::new(),
             moves: 0,
         };
         self.calls.insert(id, call);
@@ -93,14 +94,13 @@ impl Engine {
     fn redirect_on_entry(&mut self, id: CallId, now: Time) -> bool {
         let c = &self.calls[&id];
         let q = &self.queues[c.queue as usize];
-        for area in &q.cfg.areas {
-            if let AreaTarget::Queue(to) = &area.target {
-                if c.caller.number.starts_with(&area.prefix) {
-                    if let Some(&to) = self.queue_by_name.get(to.as_str()) {
-                        self.move_call(id, to, MoveReason::Area, now);
-                        return true;
-                    }
-                }
+        let area = q.cfg.areas.iter().find_map(|area| match &area.target {
+            AreaTarget::Queue(to) if c.caller.number.starts_with(&area.prefix) => self.queue_by_name.get(to.as_str()).copied(),
+            _ => None,
+        });
+        if let Some(to) = area {
+            if self.move_call(id, to, MoveReason::Area, now) {
+                return true;
             }
         }
         self.redirect_on_entry_overflow_only(id, now)
@@ -135,6 +135,7 @@ impl Engine {
         c.max_penalty = cfg.max_penalty;
         c.skills_dropped = false;
         c.needs = needs_of(&c.caller.skills);
+        c.overflow_due.clear();
         // Exclusions (agents that just failed this caller) survive a move.
         c.phase = CallPhase::Waiting;
         let epoch = c.epoch;
@@ -199,10 +200,12 @@ impl Engine {
         }
     }
 
-    pub(super) fn move_call(&mut self, id: CallId, to: u32, reason: MoveReason, now: Time) {
-        let Some(c) = self.calls.get_mut(&id) else { return };
+    /// Move a waiting caller to queue `to` and match it there. False if it
+    /// did not move (it stays where it is, still to be matched).
+    pub(super) fn move_call(&mut self, id: CallId, to: u32, reason: MoveReason, now: Time) -> bool {
+        let Some(c) = self.calls.get_mut(&id) else { return false };
         if c.moves >= MAX_MOVES || c.queue == to {
-            return;
+            return false;
         }
         c.moves += 1;
         let from = c.queue;
@@ -223,22 +226,29 @@ impl Engine {
         if !self.redirect_on_entry_overflow_only(id, now) {
             self.try_match_call(id, now);
         }
+        true
     }
 
     /// After a move, entry overflow rules of the new queue still apply (area
     /// rules do not: the caller already was routed by area).
     fn redirect_on_entry_overflow_only(&mut self, id: CallId, now: Time) -> bool {
-        let c = &self.calls[&id];
-        let q = &self.queues[c.queue as usize];
-        for (i, rule) in q.cfg.overflow.iter().enumerate() {
-            if rule.after == 0 && self.overflow_applies(c.queue, i) {
-                if let Some(&to) = self.queue_by_name.get(rule.to.as_str()) {
-                    self.move_call(id, to, MoveReason::Overflow, now);
-                    return true;
-                }
-            }
+        let q = self.calls[&id].queue as usize;
+        let rules = self.queues[q].cfg.overflow.len();
+        (0..rules).any(|i| self.queues[q].cfg.overflow[i].after == 0 && self.overflow_by_rule(id, i, now))
+    }
+
+    /// Overflow rule `rule` of the caller's queue: move the caller if the
+    /// rule's conditions hold now. True if it moved.
+    pub(super) fn overflow_by_rule(&mut self, id: CallId, rule: usize, now: Time) -> bool {
+        let Some(c) = self.calls.get(&id) else { return false };
+        if !self.overflow_applies(c.queue, rule) {
+            return false;
         }
-        false
+        let to = &self.queues[c.queue as usize].cfg.overflow[rule].to;
+        match self.queue_by_name.get(to.as_str()) {
+            Some(&to) => self.move_call(id, to, MoveReason::Overflow, now),
+            None => false,
+        }
     }
 
     pub(super) fn exit_call(&mut self, id: CallId, reason: ExitReason, now: Time) {
@@ -286,7 +296,9 @@ impl Engine {
             return;
         };
         match self.calls.get(&id) {
-            Some(c) if c.phase == CallPhase::Waiting => self.move_call(id, to, MoveReason::Transfer, now),
+            Some(c) if c.phase == CallPhase::Waiting => {
+                self.move_call(id, to, MoveReason::Transfer, now);
+            }
             _ => self.counters.stale_inputs += 1,
         }
     }

@@ -140,12 +140,7 @@ impl Engine {
             if c.expired {
                 self.exit_call(id, ExitReason::Timeout, now);
             } else {
-                c.phase = CallPhase::Waiting;
-                let key = wait_key(c);
-                let q = c.queue;
-                let needs = c.needs.clone();
-                self.queues[q as usize].line_insert(key, id, &needs);
-                self.try_match_call(id, now);
+                self.back_in_line(id, now);
             }
         }
         self.try_match_agent(a, now);
@@ -164,5 +159,22 @@ impl Engine {
             self.event(now, EventKind::OfferWatchdog { call, agent: name });
             self.offer_result(call, a, OfferOutcome::NoAnswer, now);
         }
+    }
+
+    /// The offer ended unanswered and the caller waits again. An overflow
+    /// rule whose time came while it rang is checked now, else the caller
+    /// is matched again.
+    fn back_in_line(&mut self, id: CallId, now: Time) {
+        let Some(c) = self.calls.get_mut(&id) else { return };
+        c.phase = CallPhase::Waiting;
+        let key = wait_key(c);
+        let q = c.queue;
+        let needs = c.needs.clone();
+        let due = std::mem::take(&mut c.overflow_due);
+        self.queues[q as usize].line_insert(key, id, &needs);
+        if due.into_iter().any(|rule| self.overflow_by_rule(id, rule as usize, now)) {
+            return;
+        }
+        self.try_match_call(id, now);
     }
 }

@@ -4,7 +4,6 @@
 use super::{Engine, NO_ANSWER_BREAK};
 use crate::core::agent::AgentState;
 use crate::core::call::CallPhase;
-use crate::core::event::MoveReason;
 use crate::core::input::{Action, ExitReason};
 use crate::core::timer::TimerKind;
 use crate::core::Time;
@@ -37,15 +36,16 @@ impl Engine {
                 }
             }
             TimerKind::Overflow { call, epoch, rule } => {
-                let Some(c) = self.calls.get(&call) else { return };
-                if c.epoch != epoch || c.phase != CallPhase::Waiting {
+                let Some(c) = self.calls.get_mut(&call) else { return };
+                if c.epoch != epoch {
                     return;
                 }
-                if self.overflow_applies(c.queue, rule as usize) {
-                    let to = self.queues[c.queue as usize].cfg.overflow[rule as usize].to.clone();
-                    if let Some(&to) = self.queue_by_name.get(to.as_str()) {
-                        self.move_call(call, to, MoveReason::Overflow, now);
+                match c.phase {
+                    CallPhase::Waiting => {
+                        self.overflow_by_rule(call, rule as usize, now);
                     }
+                    CallPhase::Offering => c.overflow_due.push(rule),
+                    CallPhase::Talking => {}
                 }
             }
             TimerKind::Announce { call, epoch } => {
