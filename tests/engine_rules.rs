@@ -469,3 +469,57 @@ fn overflow_loop_stops_and_the_caller_is_served_where_it_stands() {
     assert_eq!(h.count_events(|e| matches!(e, EventKind::CallMoved { .. })), 8);
     assert_eq!(h.offered(c), "x");
 }
+
+/// Queues a and b (no agents) with the given extra lines; a overflows to b
+/// after 30 s when `overflow`.
+fn two_queues(a: &str, b: &str, overflow: bool) -> H {
+    let rule = if overflow { "[[queue.overflow]]\nto = \"b\"\nafter_seconds = 30\n" } else { "" };
+    H::new(&format!("[[queue]]\nname = \"a\"\n{a}\n{rule}[[queue]]\nname = \"b\"\n{b}\n"))
+}
+
+#[test]
+fn max_wait_of_the_queue_moved_into_counts_from_entering_it() {
+    // No limit where the caller came from: b's 60 s count from the move.
+    let mut h = two_queues("", "max_wait_seconds = 60", true);
+    let c = h.call("a");
+    h.wait(30_000 + 59_999);
+    assert_eq!(h.exit_of(c), None);
+    h.wait(1);
+    assert_eq!(h.exit_of(c), Some(ExitReason::Timeout));
+    // A longer limit: 120 s from the move at 30 s, not from first entry.
+    let mut h = two_queues("max_wait_seconds = 60", "max_wait_seconds = 120", true);
+    let c = h.call("a");
+    h.wait(30_000 + 119_999);
+    assert_eq!(h.exit_of(c), None);
+    h.wait(1);
+    assert_eq!(h.exit_of(c), Some(ExitReason::Timeout));
+    // A transfer restarts the count the same way.
+    let mut h = two_queues("max_wait_seconds = 60", "max_wait_seconds = 60", false);
+    let c = h.call("a");
+    h.wait(50_000);
+    h.input(Input::Transfer { call: c, queue: "b".into() });
+    h.wait(59_999);
+    assert_eq!(h.exit_of(c), None);
+    h.wait(1);
+    assert_eq!(h.exit_of(c), Some(ExitReason::Timeout));
+    let waited = h.events.iter().find_map(|e| match e.kind {
+        EventKind::CallExited { call, wait, .. } if call == c => Some(wait),
+        _ => None,
+    });
+    assert_eq!(waited, Some(110_000), "the wait reported is the whole wait");
+}
+
+#[test]
+fn max_wait_of_the_first_queue_counts_only_while_the_caller_is_there() {
+    // a's 60 s would have run out at 60 s; the caller left a at 30 s.
+    let mut h = two_queues("max_wait_seconds = 60", "", true);
+    let c = h.call("a");
+    h.wait(600_000);
+    assert_eq!(h.exit_of(c), None);
+    assert_eq!(h.e.call_views(h.now)[0].queue, "b");
+    // Staying in a, it counts from first entry.
+    let mut h = two_queues("max_wait_seconds = 20", "", true);
+    let c = h.call("a");
+    h.wait(20_000);
+    assert_eq!(h.exit_of(c), Some(ExitReason::Timeout));
+}

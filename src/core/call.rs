@@ -64,7 +64,8 @@ pub struct Call {
     pub rank: i64,
     /// First entry (for statistics: waits count from here).
     pub entered: Time,
-    /// Entry into the current queue (rules over time count from here).
+    /// Entry into the current queue (rules over time and its max wait
+    /// count from here).
     pub queue_entered: Time,
     /// Bumped on every queue change; stale timers compare it.
     pub epoch: u32,

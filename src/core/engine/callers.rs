@@ -64,9 +64,6 @@ impl Engine {
             self.actions.push(Action::Exit { call: id, reason });
             return;
         }
-        if let Some(max) = qcfg.max_wait {
-            self.timers.arm(now + max, TimerKind::MaxWait { call: id });
-        }
         self.enter_queue(id, q, now);
         let position = self.position(id).unwrap_or(0);
         let c = &self.calls[&id];
@@ -148,7 +145,7 @@ impl Engine {
             |a| agents[a as usize].member(q).is_some(),
         );
         let (n_widen, n_overflow) = (cfg.widen.len(), cfg.overflow.len());
-        let announce = cfg.announce_every;
+        let (announce, max_wait) = (cfg.announce_every, cfg.max_wait);
         let c = self.calls.get_mut(&id).expect("call present");
         if !preference.is_empty() {
             self.timers.arm(preference.until(), TimerKind::Recheck { call: id });
@@ -176,6 +173,9 @@ impl Engine {
         }
         if let Some(every) = announce {
             self.timers.arm(now + every, TimerKind::Announce { call: id, epoch });
+        }
+        if let Some(max) = max_wait {
+            self.timers.arm(now + max, TimerKind::MaxWait { call: id, epoch });
         }
     }
 

@@ -11,16 +11,15 @@ use crate::core::Time;
 impl Engine {
     pub(super) fn fire(&mut self, kind: TimerKind, now: Time) {
         match kind {
-            TimerKind::MaxWait { call } => {
+            TimerKind::MaxWait { call, epoch } => {
                 let Some(c) = self.calls.get_mut(&call) else { return };
-                if c.callback.is_some() {
+                if c.callback.is_some() || c.epoch != epoch {
                     return;
                 }
                 let Some(max) = self.queues[c.queue as usize].cfg.max_wait else { return };
-                if now.saturating_sub(c.entered) < max {
-                    // Moved into a queue with a longer limit.
-                    let at = c.entered + max;
-                    self.timers.arm(at, TimerKind::MaxWait { call });
+                if now.saturating_sub(c.queue_entered) < max {
+                    // A reload gave the queue a longer limit.
+                    self.timers.arm(c.queue_entered + max, TimerKind::MaxWait { call, epoch });
                     return;
                 }
                 match c.phase {
