@@ -153,7 +153,7 @@ pub fn agent_input(action: &str, agent: &str, reason: Option<&str>) -> Result<In
         return Err("missing agent name".into());
     }
     Ok(match action.trim() {
-        "login" => Input::AgentLogin { agent },
+        "login" => Input::AgentLogin { agent, contact: None },
         "logout" => Input::AgentLogout { agent },
         "break" | "pause" => {
             let reason = reason.map(str::trim).filter(|r| !r.is_empty()).unwrap_or("break").to_string();

@@ -152,7 +152,7 @@ proptest! {
                 Step::Agent { agent, op } => {
                     let agent = agents[agent as usize].to_string();
                     Some(match op {
-                        0 => Input::AgentLogin { agent },
+                        0 => Input::AgentLogin { agent, contact: None },
                         1 => Input::AgentLogout { agent },
                         2 => Input::AgentBreak { agent, reason: "x".into() },
                         3 => Input::AgentReady { agent },

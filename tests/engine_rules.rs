@@ -181,7 +181,7 @@ fn leave_when_empty_and_join_when_empty() {
     assert_eq!(h.state("a"), AgentState::OnCall(busy));
     h.hangup(busy);
     assert_eq!(h.state("a"), AgentState::LoggedOut);
-    h.input(Input::AgentLogin { agent: "a".into() });
+    h.input(Input::AgentLogin { agent: "a".into(), contact: None });
     h.input(Input::AgentLogout { agent: "a".into() });
     // w was offered when a logged in again: report that first.
     if let Some(v) = h.offer_of(w) {

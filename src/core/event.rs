@@ -47,7 +47,14 @@ pub enum EventKind {
     CallbackRequested { call: CallId, queue: Arc<str>, number: String },
     /// A callback was asked for and refused; the caller keeps waiting.
     CallbackRefused { call: CallId, queue: Arc<str>, number: String, reason: &'static str },
-    AgentStateChanged { agent: Arc<str>, from: AgentState, to: AgentState },
+    /// `contact`: on a login, the dial string the agent is rung at from now
+    /// on (a hot-desk contact, or the configured one); also sent with `from`
+    /// equal to `to` when a logged-in agent logs in from another phone.
+    AgentStateChanged { agent: Arc<str>, from: AgentState, to: AgentState, contact: Option<Arc<str>> },
+    /// An operator or dialplan command that could not apply: unknown agent
+    /// or queue, not a member, a bad contact... `queue` is empty when the
+    /// command names none.
+    CommandRefused { command: &'static str, agent: String, queue: String, reason: String },
     /// An offer got no report within its timeout plus grace: the router
     /// freed the agents itself (self-healing).
     OfferWatchdog { call: CallId, agent: Arc<str> },
@@ -69,6 +76,7 @@ impl EventKind {
             EventKind::CallbackRequested { .. } => "CallbackRequested",
             EventKind::CallbackRefused { .. } => "CallbackRefused",
             EventKind::AgentStateChanged { .. } => "AgentState",
+            EventKind::CommandRefused { .. } => "CommandRefused",
             EventKind::OfferWatchdog { .. } => "OfferWatchdog",
             EventKind::ConfigReloaded { .. } => "ConfigReloaded",
         }
@@ -142,13 +150,24 @@ impl EventKind {
                 f.push(("Number".into(), number.clone()));
                 f.push(("Reason".into(), reason.to_string()));
             }
-            EventKind::AgentStateChanged { agent, from, to } => {
+            EventKind::AgentStateChanged { agent, from, to, contact } => {
                 f.push(("Agent".into(), agent.to_string()));
                 f.push(("From".into(), from.name().to_string()));
                 f.push(("State".into(), to.name().to_string()));
                 if let AgentState::Break(r) = to {
                     f.push(("Reason".into(), r.clone()));
                 }
+                if let Some(c) = contact {
+                    f.push(("Contact".into(), c.to_string()));
+                }
+            }
+            EventKind::CommandRefused { command, agent, queue, reason } => {
+                f.push(("Command".into(), command.to_string()));
+                f.push(("Agent".into(), agent.clone()));
+                if !queue.is_empty() {
+                    f.push(("Queue".into(), queue.clone()));
+                }
+                f.push(("Reason".into(), reason.clone()));
             }
             EventKind::OfferWatchdog { call, agent } => {
                 f.push(("CallId".into(), call.to_string()));

@@ -29,11 +29,15 @@ pub enum Input {
     /// A waiting caller asks to be called back at `number` and hangs up; it
     /// keeps its place in line (ACD Call Back).
     CallbackRequest { call: CallId, number: String },
-    AgentLogin { agent: String },
+    /// `contact`: hot desking, the agent logs in from another phone; offers
+    /// ring that dial string (`TECH/resource`) instead of the configured
+    /// contact until it logs out. Given while logged in, it changes phones.
+    AgentLogin { agent: String, contact: Option<String> },
     AgentLogout { agent: String },
     AgentBreak { agent: String, reason: String },
     /// Back from break (unpause).
     AgentReady { agent: String },
+
     /// The PBX's device state for an agent's device: busy = in use, ringing,
     /// on hold, unavailable; an agent on a direct call is not offered.
     DeviceState { device: String, busy: bool },

@@ -194,7 +194,11 @@ impl Stats {
                 }
                 a.state = Some((to.clone(), t));
             }
-            EventKind::OfferWatchdog { .. } | EventKind::ConfigReloaded { .. } | EventKind::CallbackRefused { .. } => {}
+            // Refused commands change no figure.
+            EventKind::OfferWatchdog { .. }
+            | EventKind::ConfigReloaded { .. }
+            | EventKind::CallbackRefused { .. }
+            | EventKind::CommandRefused { .. } => {}
         }
     }
 

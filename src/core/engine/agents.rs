@@ -4,8 +4,9 @@
 use std::sync::Arc;
 
 use super::Engine;
-use crate::core::agent::AgentState;
+use crate::core::agent::{check_contact, AgentState};
 use crate::core::call::CallId;
+use crate::core::config::device_of;
 use crate::core::event::EventKind;
 use crate::core::index::{ReadyIndex, ReadyKey};
 use crate::core::input::ExitReason;
@@ -32,9 +33,44 @@ impl Engine {
                 }
             }
         }
-        let name = self.agents[a as usize].name.clone();
-        self.event(now, EventKind::AgentStateChanged { agent: name, from, to });
+        let agent = &self.agents[a as usize];
+        let name = agent.name.clone();
+        // A login says where the agent is rung from now on.
+        let contact = (!was_in && is_in).then(|| agent.contact.clone());
+        let logout_from_desk = !is_in && agent.hot_desk.is_some();
+        self.event(now, EventKind::AgentStateChanged { agent: name, from, to, contact });
+        if logout_from_desk {
+            self.set_contact(a, None);
+        }
         self.refile(a);
+    }
+
+    /// Ring agent `a` at `hot` (hot desking) from now on, or at its
+    /// configured contact again (`None`); the device whose state counts
+    /// goes with the contact. The caller refiles the agent.
+    pub(super) fn set_contact(&mut self, a: u32, hot: Option<Arc<str>>) {
+        let agent = &mut self.agents[a as usize];
+        let device = match &hot {
+            Some(c) => device_of(c),
+            None => agent.cfg.device.clone(),
+        };
+        agent.contact = hot.clone().unwrap_or_else(|| Arc::from(agent.cfg.contact.as_str()));
+        agent.hot_desk = hot;
+        if device == agent.device {
+            return;
+        }
+        let old = std::mem::replace(&mut agent.device, device.clone());
+        // The other phone's state is unknown until it changes.
+        agent.device_busy = false;
+        if let Some(list) = self.agents_by_device.get_mut(&old) {
+            list.retain(|&x| x != a);
+            if list.is_empty() {
+                self.agents_by_device.remove(&old);
+            }
+        }
+        if !agent.retired {
+            self.agents_by_device.entry(device).or_default().push(a);
+        }
     }
 
     fn unfile(&mut self, a: u32) {
@@ -104,7 +140,7 @@ impl Engine {
         self.queues[q as usize].skill_ready.insert(skill.clone(), ix);
     }
 
-    fn refile(&mut self, a: u32) {
+    pub(super) fn refile(&mut self, a: u32) {
         self.unfile(a);
         self.file(a);
     }
@@ -116,21 +152,34 @@ impl Engine {
         self.set_state(a, next, now);
     }
 
-    pub(super) fn agent_command(&mut self, name: &str, now: Time, cmd: AgentCommand) {
-        let Some(&a) = self.agent_by_name.get(name) else {
+    /// The agent named `name`, or `None` counted and refused: not in the
+    /// configuration (or removed from it).
+    pub(super) fn known_agent(&mut self, command: &'static str, name: &str, now: Time) -> Option<u32> {
+        let found = self.agent_by_name.get(name).copied().filter(|&a| !self.agents[a as usize].retired);
+        if found.is_none() {
             self.counters.unknown_agent += 1;
-            return;
-        };
-        if self.agents[a as usize].retired {
-            self.counters.unknown_agent += 1;
-            return;
+            self.refuse(now, command, name, "", "unknown agent");
         }
-        let busy = matches!(self.agents[a as usize].state, AgentState::Ringing(_) | AgentState::OnCall(_));
+        found
+    }
+
+    pub(super) fn agent_command(&mut self, name: &str, now: Time, cmd: AgentCommand) {
+        let Some(a) = self.known_agent(cmd.name(), name, now) else { return };
+        let busy = self.agents[a as usize].is_busy();
         let target = match cmd {
-            AgentCommand::Login => match self.agents[a as usize].state {
-                AgentState::LoggedOut => AgentState::Available,
-                _ => return,
-            },
+            AgentCommand::Login(contact) => {
+                let contact: Option<Arc<str>> = match contact.as_deref().map(check_contact) {
+                    Some(Err(e)) => return self.refuse(now, "login", name, "", e),
+                    _ => contact.map(Arc::from),
+                };
+                if self.agents[a as usize].state.is_logged_in() {
+                    return self.change_phones(a, contact, now);
+                }
+                if contact.is_some() {
+                    self.set_contact(a, contact);
+                }
+                AgentState::Available
+            }
             AgentCommand::Ready => match self.agents[a as usize].state {
                 AgentState::LoggedOut | AgentState::Break(_) | AgentState::WrapUp { .. } => AgentState::Available,
                 _ if busy => {
@@ -154,14 +203,28 @@ impl Engine {
                 agent.idle_since = now;
             }
         }
-        let leaving = target == AgentState::LoggedOut;
+        let logging_out = target == AgentState::LoggedOut;
         self.set_state(a, target, now);
-        if leaving {
+        if logging_out {
             let queues: Vec<u32> = self.agents[a as usize].members.iter().map(|m| m.queue).collect();
             for q in queues {
                 self.check_empty(q, now);
             }
         }
+        self.try_match_agent(a, now);
+    }
+
+    /// A logged-in agent logs in again: with a contact, it moves to that
+    /// phone (the event repeats its state with the new contact); without,
+    /// nothing changes.
+    fn change_phones(&mut self, a: u32, contact: Option<Arc<str>>, now: Time) {
+        let agent = &self.agents[a as usize];
+        let Some(contact) = contact.filter(|c| *c != agent.contact) else { return };
+        let state = agent.state.clone();
+        let name = agent.name.clone();
+        self.set_contact(a, Some(contact.clone()));
+        self.event(now, EventKind::AgentStateChanged { agent: name, from: state.clone(), to: state, contact: Some(contact) });
+        self.refile(a);
         self.try_match_agent(a, now);
     }
 
@@ -194,8 +257,20 @@ impl Engine {
 
 /// What an agent (or an operator for it) asks.
 pub(super) enum AgentCommand {
-    Login,
+    /// With a hot-desk contact, or at the configured one.
+    Login(Option<String>),
     Logout,
     Break(String),
     Ready,
+}
+
+impl AgentCommand {
+    fn name(&self) -> &'static str {
+        match self {
+            AgentCommand::Login(_) => "login",
+            AgentCommand::Logout => "logout",
+            AgentCommand::Break(_) => "break",
+            AgentCommand::Ready => "ready",
+        }
+    }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::{Engine, HandleTime};
 use crate::core::agent::{Agent, AgentState, Member};
 use crate::core::call::CallId;
-use crate::core::config::{Config, InitialState};
+use crate::core::config::{device_of, Config, InitialState};
 use crate::core::event::EventKind;
 use crate::core::input::ExitReason;
 use crate::core::queue::{Queue, WaitKey};
@@ -63,6 +63,8 @@ impl Engine {
                     self.agents.push(Agent {
                         name: name.clone(),
                         contact: Arc::from(ac.contact.as_str()),
+                        hot_desk: None,
+                        device: ac.device.clone(),
                         cfg: Arc::new(ac.clone()),
                         members: Vec::new(),
                         state,
@@ -82,7 +84,9 @@ impl Engine {
             };
             let a = &mut self.agents[ix as usize];
             a.cfg = Arc::new(ac.clone());
-            a.contact = Arc::from(ac.contact.as_str());
+            // A hot-desk contact holds until logout, reload or not.
+            a.contact = a.hot_desk.clone().unwrap_or_else(|| Arc::from(ac.contact.as_str()));
+            a.device = a.hot_desk.as_deref().map(device_of).unwrap_or_else(|| ac.device.clone());
             a.retired = false;
             a.members.clear();
             for m in &ac.members {
@@ -112,7 +116,7 @@ impl Engine {
         self.agents_by_device.clear();
         for (ix, a) in self.agents.iter().enumerate() {
             if !a.retired {
-                self.agents_by_device.entry(a.cfg.device.clone()).or_default().push(ix as u32);
+                self.agents_by_device.entry(a.device.clone()).or_default().push(ix as u32);
             }
         }
         let owners = cfg.owners.iter().filter_map(|(num, agent)| self.agent_by_name.get(agent.as_str()).map(|&a| (num.clone(), a)));

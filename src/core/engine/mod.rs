@@ -121,11 +121,12 @@ impl Engine {
             Input::CallEnded { call, by } => self.call_ended(call, by, now),
             Input::Transfer { call, queue } => self.transfer(call, &queue, now),
             Input::CallbackRequest { call, number } => self.callback_request(call, number, now),
-            Input::AgentLogin { agent } => self.agent_command(&agent, now, AgentCommand::Login),
+            Input::AgentLogin { agent, contact } => self.agent_command(&agent, now, AgentCommand::Login(contact)),
             Input::AgentLogout { agent } => self.agent_command(&agent, now, AgentCommand::Logout),
             Input::AgentBreak { agent, reason } => self.agent_command(&agent, now, AgentCommand::Break(reason)),
             Input::AgentReady { agent } => self.agent_command(&agent, now, AgentCommand::Ready),
             Input::DeviceState { device, busy } => self.device_state(&device, busy, now),
+
             Input::Reload(cfg) => {
                 self.apply_config(cfg, now);
                 self.rematch_all(now);
@@ -239,6 +240,13 @@ impl Engine {
 
     fn event(&mut self, time: Time, kind: EventKind) {
         self.events.push(Event { time, kind });
+    }
+
+    /// A command that cannot apply, said in an event: commands are sent
+    /// without waiting for an answer, so this is how their sender learns.
+    fn refuse(&mut self, now: Time, command: &'static str, agent: &str, queue: &str, reason: impl Into<String>) {
+        let (agent, queue, reason) = (agent.to_string(), queue.to_string(), reason.into());
+        self.event(now, EventKind::CommandRefused { command, agent, queue, reason });
     }
 
     fn next_random(&mut self) -> u64 {
