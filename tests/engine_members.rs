@@ -1,10 +1,30 @@
-//! Hot desking, on the engine with a virtual clock.
+//! Run-time members and hot desking, on the engine with a virtual clock.
 
 mod support;
 
 use hotline::core::event::EventKind;
-use hotline::core::{Action, AgentState, CallId, Input, OfferOutcome};
-use support::{cfg, H};
+use hotline::core::{Action, AgentState, CallId, ExitReason, Input, OfferOutcome};
+use support::{agents, cfg, H};
+
+/// Queue q (linear, `extra`) with a0, a1 as members; b is an agent of
+/// queue "other" only.
+fn setup(extra: &str) -> String {
+    format!("[[queue]]\nname = \"q\"\nstrategy = \"linear\"\n{extra}\n[[queue]]\nname = \"other\"\n")
+        + &agents("q", 2, "")
+        + "[[agent]]\nname = \"b\"\ncontact = \"Local/b@agents\"\nqueues = [\"other\"]\n"
+}
+
+fn add(h: &mut H, agent: &str, queue: &str, penalty: u32, tier: u8) {
+    h.input(Input::AddMember { agent: agent.into(), queue: queue.into(), penalty, tier });
+}
+
+fn remove(h: &mut H, agent: &str, queue: &str) {
+    h.input(Input::RemoveMember { agent: agent.into(), queue: queue.into() });
+}
+
+fn queues_of(h: &H, agent: &str) -> Vec<String> {
+    h.e.agent_views().into_iter().find(|a| a.name == agent).map(|a| a.queues).unwrap_or_default()
+}
 
 fn contact_of(h: &H, agent: &str) -> String {
     h.e.agent_views().into_iter().find(|a| a.name == agent).map(|a| a.contact).expect("agent")
@@ -27,6 +47,151 @@ fn refusals(h: &H) -> Vec<(String, String)> {
             _ => None,
         })
         .collect()
+}
+
+/// a0 and a1 talking, so new callers of q wait.
+fn both_busy(h: &mut H) -> (CallId, CallId) {
+    let c0 = h.call("q");
+    assert_eq!(h.offered(c0), "a0");
+    h.answer(c0, "a0");
+    let c1 = h.call("q");
+    assert_eq!(h.offered(c1), "a1");
+    h.answer(c1, "a1");
+    (c0, c1)
+}
+
+#[test]
+fn an_added_member_takes_a_waiting_caller_and_a_removed_one_leaves_after_its_call() {
+    let mut h = H::new(&setup(""));
+    both_busy(&mut h);
+    let c = h.call("q");
+    h.no_offer(c);
+    add(&mut h, "b", "q", 0, 1);
+    assert_eq!(h.count_events(|e| matches!(e, EventKind::MemberAdded { agent, queue, penalty: 0, tier: 1 } if &**agent == "b" && &**queue == "q")), 1);
+    assert_eq!(queues_of(&h, "b"), ["other", "q"]);
+    assert_eq!(h.offered(c), "b");
+    // Removed while ringing: stays a member until the call is over.
+    remove(&mut h, "b", "q");
+    assert_eq!(h.count_events(|e| matches!(e, EventKind::MemberRemoved { .. })), 0);
+    assert_eq!(queues_of(&h, "b"), ["other", "q"]);
+    h.answer(c, "b");
+    h.wait(1_000);
+    h.hangup(c);
+    assert_eq!(h.count_events(|e| matches!(e, EventKind::MemberRemoved { agent, queue, .. } if &**agent == "b" && &**queue == "q")), 1);
+    assert_eq!(queues_of(&h, "b"), ["other"]);
+    assert_eq!(h.state("b"), AgentState::Available);
+    let next = h.call("q");
+    h.no_offer(next);
+    // An idle member leaves at once.
+    remove(&mut h, "b", "other");
+    assert!(queues_of(&h, "b").is_empty());
+    assert_eq!(h.count_events(|e| matches!(e, EventKind::MemberRemoved { .. })), 2);
+}
+
+#[test]
+fn a_member_re_added_while_leaving_stays() {
+    let mut h = H::new(&setup(""));
+    let c = h.call("q");
+    assert_eq!(h.offered(c), "a0");
+    h.answer(c, "a0");
+    remove(&mut h, "a0", "q");
+    add(&mut h, "a0", "q", 4, 2);
+    assert_eq!(h.count_events(|e| matches!(e, EventKind::MemberChanged { penalty: 4, tier: 2, .. })), 1);
+    h.hangup(c);
+    assert_eq!(h.count_events(|e| matches!(e, EventKind::MemberRemoved { .. })), 0);
+    assert_eq!(queues_of(&h, "a0"), ["q"]);
+}
+
+#[test]
+fn a_member_added_at_run_time_comes_after_the_others() {
+    // Linear order: a0 removed and added back ranks after a1.
+    let mut h = H::new(&setup(""));
+    remove(&mut h, "a0", "q");
+    add(&mut h, "a0", "q", 0, 1);
+    add(&mut h, "b", "q", 0, 1);
+    let c = h.call("q");
+    assert_eq!(h.offered(c), "a1");
+    let c = h.call("q");
+    assert_eq!(h.offered(c), "a0");
+    let c = h.call("q");
+    assert_eq!(h.offered(c), "b");
+}
+
+#[test]
+fn a_new_penalty_or_tier_applies_to_waiting_callers_at_once() {
+    let mut h = H::new(&setup("max_penalty = 5\nmax_tier = 1"));
+    both_busy(&mut h);
+    add(&mut h, "b", "q", 10, 1);
+    let c = h.call("q");
+    h.no_offer(c);
+    h.input(Input::SetPenalty { agent: "b".into(), queue: "q".into(), penalty: 3, tier: Some(2) });
+    assert_eq!(h.count_events(|e| matches!(e, EventKind::MemberChanged { penalty: 3, tier: 2, .. })), 1);
+    h.no_offer(c);
+    h.input(Input::SetPenalty { agent: "b".into(), queue: "q".into(), penalty: 3, tier: Some(1) });
+    assert_eq!(h.offered(c), "b");
+}
+
+#[test]
+fn unknown_agents_queues_and_memberships_are_counted_and_refused() {
+    let mut h = H::new(&setup(""));
+    add(&mut h, "ghost", "q", 0, 1);
+    assert_eq!(h.e.counters.unknown_agent, 1);
+    add(&mut h, "b", "nowhere", 0, 1);
+    assert_eq!(h.e.counters.unknown_queue, 1);
+    add(&mut h, "a0", "q", 0, 1);
+    add(&mut h, "b", "q", 0, 0);
+    remove(&mut h, "b", "q");
+    h.input(Input::SetPenalty { agent: "b".into(), queue: "q".into(), penalty: 1, tier: None });
+    h.input(Input::AgentLogout { agent: "ghost".into() });
+    let r = refusals(&h);
+    let commands: Vec<&str> = r.iter().map(|(c, _)| c.as_str()).collect();
+    assert_eq!(commands, ["add-member", "add-member", "add-member", "add-member", "remove-member", "set-penalty", "logout"], "{r:?}");
+    assert!(r[0].1.contains("unknown agent") && r[1].1.contains("unknown queue"), "{r:?}");
+    assert!(r[2].1.contains("already a member") && r[3].1.contains("tier"), "{r:?}");
+    assert!(r[4].1.contains("not a member") && r[5].1.contains("not a member"), "{r:?}");
+    assert_eq!(h.e.counters.unknown_agent, 2);
+    assert_eq!(queues_of(&h, "b"), ["other"]);
+}
+
+#[test]
+fn removing_the_last_logged_in_member_empties_a_leave_when_empty_queue() {
+    let mut h = H::new(&setup("leave_when_empty = true"));
+    h.input(Input::AgentBreak { agent: "a0".into(), reason: "x".into() });
+    h.input(Input::AgentBreak { agent: "a1".into(), reason: "x".into() });
+    let c = h.call("q");
+    remove(&mut h, "a0", "q");
+    assert_eq!(h.exit_of(c), None);
+    remove(&mut h, "a1", "q");
+    assert_eq!(h.exit_of(c), Some(ExitReason::LeaveEmpty));
+}
+
+#[test]
+fn reload_keeps_run_time_members_and_restores_configured_ones() {
+    let text = setup("max_tier = 1");
+    let mut h = H::new(&text);
+    add(&mut h, "b", "q", 7, 2);
+    remove(&mut h, "a0", "q");
+    h.input(Input::Reload(cfg(&text)));
+    assert_eq!(queues_of(&h, "b"), ["other", "q"]);
+    assert_eq!(queues_of(&h, "a0"), ["q"], "the file's membership is back");
+    // Still tier 2 and after the configured members.
+    let c = h.call("q");
+    assert_eq!(h.offered(c), "a0");
+    let c = h.call("q");
+    assert_eq!(h.offered(c), "a1");
+    let c = h.call("q");
+    h.no_offer(c);
+    // The file now lists b in q: the file's membership replaces the run-time one.
+    let listed = text.replace("queues = [\"other\"]", "queues = [\"other\", \"q\"]");
+    h.input(Input::Reload(cfg(&listed)));
+    assert_eq!(h.offered(c), "b", "tier 1 from the file");
+    assert_eq!(queues_of(&h, "b"), ["other", "q"]);
+    // A queue gone takes its run-time members with it.
+    let mut h = H::new(&text);
+    add(&mut h, "b", "q", 0, 1);
+    let without_q = "[[queue]]\nname = \"other\"\n[[agent]]\nname = \"b\"\ncontact = \"Local/b@agents\"\nqueues = [\"other\"]\n";
+    h.input(Input::Reload(cfg(without_q)));
+    assert_eq!(queues_of(&h, "b"), ["other"]);
 }
 
 #[test]

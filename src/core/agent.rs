@@ -57,8 +57,14 @@ pub struct Member {
     pub queue: u32,
     pub tier: u8,
     pub penalty: u32,
-    /// Order among the queue's members (config order).
+    /// Order among the queue's members (config order, then run-time
+    /// members in the order they were added).
     pub position: u32,
+    /// Added at run time (not in the configuration): kept across reloads.
+    pub added: bool,
+    /// Removed while the agent was ringing or talking: it leaves the queue
+    /// when that is over.
+    pub leaving: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -51,6 +51,11 @@ pub enum EventKind {
     /// on (a hot-desk contact, or the configured one); also sent with `from`
     /// equal to `to` when a logged-in agent logs in from another phone.
     AgentStateChanged { agent: Arc<str>, from: AgentState, to: AgentState, contact: Option<Arc<str>> },
+    /// Membership changes, by operator command; `MemberRemoved` when the
+    /// removal takes effect (after the call of a busy agent).
+    MemberAdded { agent: Arc<str>, queue: Arc<str>, penalty: u32, tier: u8 },
+    MemberRemoved { agent: Arc<str>, queue: Arc<str>, penalty: u32, tier: u8 },
+    MemberChanged { agent: Arc<str>, queue: Arc<str>, penalty: u32, tier: u8 },
     /// An operator or dialplan command that could not apply: unknown agent
     /// or queue, not a member, a bad contact... `queue` is empty when the
     /// command names none.
@@ -76,6 +81,9 @@ impl EventKind {
             EventKind::CallbackRequested { .. } => "CallbackRequested",
             EventKind::CallbackRefused { .. } => "CallbackRefused",
             EventKind::AgentStateChanged { .. } => "AgentState",
+            EventKind::MemberAdded { .. } => "MemberAdded",
+            EventKind::MemberRemoved { .. } => "MemberRemoved",
+            EventKind::MemberChanged { .. } => "MemberChanged",
             EventKind::CommandRefused { .. } => "CommandRefused",
             EventKind::OfferWatchdog { .. } => "OfferWatchdog",
             EventKind::ConfigReloaded { .. } => "ConfigReloaded",
@@ -160,6 +168,14 @@ impl EventKind {
                 if let Some(c) = contact {
                     f.push(("Contact".into(), c.to_string()));
                 }
+            }
+            EventKind::MemberAdded { agent, queue, penalty, tier }
+            | EventKind::MemberRemoved { agent, queue, penalty, tier }
+            | EventKind::MemberChanged { agent, queue, penalty, tier } => {
+                f.push(("Agent".into(), agent.to_string()));
+                f.push(("Queue".into(), queue.to_string()));
+                f.push(("Penalty".into(), penalty.to_string()));
+                f.push(("Tier".into(), tier.to_string()));
             }
             EventKind::CommandRefused { command, agent, queue, reason } => {
                 f.push(("Command".into(), command.to_string()));

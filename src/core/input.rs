@@ -37,6 +37,15 @@ pub enum Input {
     AgentBreak { agent: String, reason: String },
     /// Back from break (unpause).
     AgentReady { agent: String },
+    /// Make an agent a member of a queue at run time (tier from 1). Kept
+    /// across reloads while the agent and the queue exist.
+    AddMember { agent: String, queue: String, penalty: u32, tier: u8 },
+    /// End a membership (from the configuration or run time; a reload
+    /// restores the configured ones). A ringing or talking agent leaves
+    /// after its call.
+    RemoveMember { agent: String, queue: String },
+    /// Change a member's penalty, and its tier if given.
+    SetPenalty { agent: String, queue: String, penalty: u32, tier: Option<u8> },
 
     /// The PBX's device state for an agent's device: busy = in use, ringing,
     /// on hold, unavailable; an agent on a direct call is not offered.

@@ -194,10 +194,13 @@ impl Stats {
                 }
                 a.state = Some((to.clone(), t));
             }
-            // Refused commands change no figure.
+            // Membership and commands change no figure.
             EventKind::OfferWatchdog { .. }
             | EventKind::ConfigReloaded { .. }
             | EventKind::CallbackRefused { .. }
+            | EventKind::MemberAdded { .. }
+            | EventKind::MemberRemoved { .. }
+            | EventKind::MemberChanged { .. }
             | EventKind::CommandRefused { .. } => {}
         }
     }

@@ -150,6 +150,7 @@ impl Engine {
     pub(super) fn free_agent(&mut self, a: u32, now: Time) {
         let next = self.agents[a as usize].after_call.take().unwrap_or(AgentState::Available);
         self.set_state(a, next, now);
+        self.leave_pending(a, now);
     }
 
     /// The agent named `name`, or `None` counted and refused: not in the

@@ -51,6 +51,7 @@ impl Engine {
             }
             None => self.set_state(a, AgentState::Available, now),
         }
+        self.leave_pending(a, now);
         self.try_match_agent(a, now);
     }
 

@@ -51,6 +51,10 @@ impl Engine {
         for a in &mut self.agents {
             a.retired = true;
         }
+        // Members added at run time are not in the file: they stay where
+        // their agent and queue still exist and the file does not list the
+        // membership itself, after the file's members, in their old order.
+        let mut added: Vec<(u32, Member)> = Vec::new();
         for ac in &cfg.agents {
             let ix = match self.agent_by_name.get(ac.name.as_str()) {
                 Some(&ix) => ix,
@@ -88,13 +92,23 @@ impl Engine {
             a.contact = a.hot_desk.clone().unwrap_or_else(|| Arc::from(ac.contact.as_str()));
             a.device = a.hot_desk.as_deref().map(device_of).unwrap_or_else(|| ac.device.clone());
             a.retired = false;
+            added.extend(a.members.iter().filter(|m| m.added).map(|m| (ix, *m)));
             a.members.clear();
             for m in &ac.members {
                 if let Some(&q) = self.queue_by_name.get(m.queue.as_str()) {
                     let queue = &mut self.queues[q as usize];
-                    a.members.push(Member { queue: q, tier: m.tier, penalty: m.penalty, position: queue.members.len() as u32 });
+                    let position = queue.members.len() as u32;
+                    a.members.push(Member { queue: q, tier: m.tier, penalty: m.penalty, position, added: false, leaving: false });
                     queue.members.push(ix);
                 }
+            }
+        }
+        added.sort_by_key(|(_, m)| (m.queue, m.position));
+        for (ix, m) in added {
+            let (queue, a) = (&mut self.queues[m.queue as usize], &mut self.agents[ix as usize]);
+            if !queue.retired && a.member(m.queue).is_none() {
+                a.members.push(Member { position: queue.members.len() as u32, ..m });
+                queue.members.push(ix);
             }
         }
         // Agents removed from the configuration leave now if idle, else

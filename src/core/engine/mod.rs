@@ -33,6 +33,7 @@ mod callers;
 mod config;
 mod invariants;
 mod matching;
+mod members;
 mod offers;
 mod timers;
 
@@ -54,6 +55,7 @@ pub const NO_ANSWER_BREAK: &str = "no-answer";
 pub struct Counters {
     pub stale_inputs: u64,
     pub unknown_agent: u64,
+    pub unknown_queue: u64,
     pub watchdog_fired: u64,
     pub decisions: u64,
     pub callbacks_refused: u64,
@@ -126,6 +128,9 @@ impl Engine {
             Input::AgentBreak { agent, reason } => self.agent_command(&agent, now, AgentCommand::Break(reason)),
             Input::AgentReady { agent } => self.agent_command(&agent, now, AgentCommand::Ready),
             Input::DeviceState { device, busy } => self.device_state(&device, busy, now),
+            Input::AddMember { agent, queue, penalty, tier } => self.add_member(&agent, &queue, penalty, tier, now),
+            Input::RemoveMember { agent, queue } => self.remove_member(&agent, &queue, now),
+            Input::SetPenalty { agent, queue, penalty, tier } => self.set_penalty(&agent, &queue, penalty, tier, now),
 
             Input::Reload(cfg) => {
                 self.apply_config(cfg, now);

@@ -127,6 +127,7 @@ impl Engine {
             if let Some(d) = break_for {
                 self.timers.arm(now + d, TimerKind::NoAnswerBreakEnd { agent: a, since: now });
             }
+            self.leave_pending(a, now);
         } else {
             self.free_agent(a, now);
         }
