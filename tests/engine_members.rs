@@ -1,9 +1,10 @@
-//! Run-time members and hot desking, on the engine with a virtual clock.
+//! Run-time members, hot desking, operator resets of stuck agents and the
+//! long-call sweep, on the engine with a virtual clock.
 
 mod support;
 
 use hotline::core::event::EventKind;
-use hotline::core::{Action, AgentState, CallId, ExitReason, Input, OfferOutcome};
+use hotline::core::{Action, AgentState, CallId, CallerInfo, EndedBy, ExitReason, Input, OfferOutcome};
 use support::{agents, cfg, H};
 
 /// Queue q (linear, `extra`) with a0, a1 as members; b is an agent of
@@ -142,13 +143,14 @@ fn unknown_agents_queues_and_memberships_are_counted_and_refused() {
     add(&mut h, "b", "q", 0, 0);
     remove(&mut h, "b", "q");
     h.input(Input::SetPenalty { agent: "b".into(), queue: "q".into(), penalty: 1, tier: None });
+    h.input(Input::AgentReset { agent: "a0".into() });
     h.input(Input::AgentLogout { agent: "ghost".into() });
     let r = refusals(&h);
     let commands: Vec<&str> = r.iter().map(|(c, _)| c.as_str()).collect();
-    assert_eq!(commands, ["add-member", "add-member", "add-member", "add-member", "remove-member", "set-penalty", "logout"], "{r:?}");
+    assert_eq!(commands, ["add-member", "add-member", "add-member", "add-member", "remove-member", "set-penalty", "reset", "logout"], "{r:?}");
     assert!(r[0].1.contains("unknown agent") && r[1].1.contains("unknown queue"), "{r:?}");
     assert!(r[2].1.contains("already a member") && r[3].1.contains("tier"), "{r:?}");
-    assert!(r[4].1.contains("not a member") && r[5].1.contains("not a member"), "{r:?}");
+    assert!(r[4].1.contains("not a member") && r[6].1.contains("not ringing or on a call"), "{r:?}");
     assert_eq!(h.e.counters.unknown_agent, 2);
     assert_eq!(queues_of(&h, "b"), ["other"]);
 }
@@ -251,4 +253,73 @@ fn a_hot_desk_contact_that_is_not_one_dial_string_is_refused() {
         h.input(Input::AgentLogin { agent: "a".into(), contact: Some(good.into()) });
         assert_eq!(contact_of(&h, "a"), good);
     }
+}
+
+#[test]
+fn reset_ends_a_stuck_talk_and_frees_the_agent_at_once() {
+    let mut h = H::new(&setup("wrapup_seconds = 30"));
+    let stuck = h.call("q");
+    assert_eq!(h.offered(stuck), "a0");
+    h.answer(stuck, "a0");
+    let other = h.call("q");
+    assert_eq!(h.offered(other), "a1");
+    h.answer(other, "a1");
+    let waiting = h.call("q");
+    h.wait(3_600_000);
+    h.input(Input::AgentReset { agent: "a0".into() });
+    assert_eq!(h.count_events(|e| matches!(e, EventKind::AgentReset { agent, call } if &**agent == "a0" && *call == stuck)), 1);
+    assert_eq!(
+        h.count_events(|e| matches!(e, EventKind::CallEnded { call, by: EndedBy::Failed, wrapup: 0, .. } if *call == stuck)),
+        1
+    );
+    // No wrap-up after a call nobody reported: the waiting caller at once.
+    assert_eq!(h.offered(waiting), "a0");
+    // The PBX's late report changes nothing.
+    let stale = h.e.counters.stale_inputs;
+    h.input(Input::CallEnded { call: stuck, by: EndedBy::Agent });
+    assert_eq!(h.e.counters.stale_inputs, stale + 1);
+}
+
+#[test]
+fn reset_cancels_a_stuck_offer_and_the_caller_waits_again() {
+    let mut h = H::new(&setup(""));
+    let c = h.call("q");
+    assert_eq!(h.offered(c), "a0");
+    h.input(Input::AgentBreak { agent: "a1".into(), reason: "x".into() });
+    // Logout asked for while ringing still applies after the reset.
+    h.input(Input::AgentLogout { agent: "a0".into() });
+    h.input(Input::AgentReset { agent: "a0".into() });
+    assert_eq!(h.count_events(|e| matches!(e, EventKind::AgentReset { call, .. } if *call == c)), 1);
+    assert_eq!(h.count_events(|e| matches!(e, EventKind::OfferFailed { outcome: OfferOutcome::Cancelled, .. })), 1);
+    assert_eq!(h.state("a0"), AgentState::LoggedOut);
+    assert_eq!(h.e.call_views(h.now)[0].phase, hotline::core::call::CallPhase::Waiting);
+    h.input(Input::AgentReady { agent: "a1".into() });
+    assert_eq!(h.offered(c), "a1");
+}
+
+#[test]
+fn long_calls_are_listed_and_a_gone_call_frees_its_agent() {
+    let mut h = H::new(&setup(""));
+    let data = vec![("uniqueid".to_string(), "1700000000.1".to_string())];
+    let old = h.call_with("q", CallerInfo { data: data.clone(), ..Default::default() });
+    assert_eq!(h.offered(old), "a0");
+    h.answer(old, "a0");
+    h.wait(100_000);
+    let young = h.call("q");
+    assert_eq!(h.offered(young), "a1");
+    h.answer(young, "a1");
+    let waiting = h.call("q");
+    h.wait(100_000);
+    assert_eq!(h.e.long_calls(h.now, 150_000), [(old, 0, data)]);
+    assert_eq!(h.e.long_calls(h.now, 50_000).len(), 2);
+    h.input(Input::CallGone { call: old });
+    assert_eq!(h.count_events(|e| matches!(e, EventKind::CallGone { call, agent, .. } if *call == old && &**agent == "a0")), 1);
+    assert_eq!(h.count_events(|e| matches!(e, EventKind::CallEnded { call, by: EndedBy::Failed, .. } if *call == old)), 1);
+    assert_eq!(h.offered(waiting), "a0");
+    assert!(h.e.long_calls(h.now, 50_000).iter().all(|(c, ..)| *c == young));
+    // Only talking calls can be gone.
+    let stale = h.e.counters.stale_inputs;
+    h.input(Input::CallGone { call: waiting });
+    h.input(Input::CallGone { call: CallId(999) });
+    assert_eq!(h.e.counters.stale_inputs, stale + 2);
 }

@@ -56,6 +56,10 @@ pub enum EventKind {
     MemberAdded { agent: Arc<str>, queue: Arc<str>, penalty: u32, tier: u8 },
     MemberRemoved { agent: Arc<str>, queue: Arc<str>, penalty: u32, tier: u8 },
     MemberChanged { agent: Arc<str>, queue: Arc<str>, penalty: u32, tier: u8 },
+    /// An operator freed an agent stuck on `call` (ringing or talking).
+    AgentReset { agent: Arc<str>, call: CallId },
+    /// A talking call's channels were gone (router sweep); it is ended.
+    CallGone { call: CallId, queue: Arc<str>, agent: Arc<str> },
     /// An operator or dialplan command that could not apply: unknown agent
     /// or queue, not a member, a bad contact... `queue` is empty when the
     /// command names none.
@@ -84,6 +88,8 @@ impl EventKind {
             EventKind::MemberAdded { .. } => "MemberAdded",
             EventKind::MemberRemoved { .. } => "MemberRemoved",
             EventKind::MemberChanged { .. } => "MemberChanged",
+            EventKind::AgentReset { .. } => "AgentReset",
+            EventKind::CallGone { .. } => "CallGone",
             EventKind::CommandRefused { .. } => "CommandRefused",
             EventKind::OfferWatchdog { .. } => "OfferWatchdog",
             EventKind::ConfigReloaded { .. } => "ConfigReloaded",
@@ -176,6 +182,15 @@ impl EventKind {
                 f.push(("Queue".into(), queue.to_string()));
                 f.push(("Penalty".into(), penalty.to_string()));
                 f.push(("Tier".into(), tier.to_string()));
+            }
+            EventKind::AgentReset { agent, call } => {
+                f.push(("Agent".into(), agent.to_string()));
+                f.push(("CallId".into(), call.to_string()));
+            }
+            EventKind::CallGone { call, queue, agent } => {
+                f.push(("CallId".into(), call.to_string()));
+                f.push(("Queue".into(), queue.to_string()));
+                f.push(("Agent".into(), agent.to_string()));
             }
             EventKind::CommandRefused { command, agent, queue, reason } => {
                 f.push(("Command".into(), command.to_string()));

@@ -19,7 +19,15 @@ impl Engine {
             // Ended before an agent answered: the caller gave up.
             return self.caller_hangup(id, now);
         }
-        let c = self.calls.remove(&id).expect("call present");
+        self.end_talk(id, by, true, now);
+    }
+
+    /// End talking call `id`. `reported`: the PBX saw the talk end. If not
+    /// (an operator reset, channels found gone), when it really ended is
+    /// unknown: the agent is freed without wrap-up, and the talk does not
+    /// feed the handle-time estimate callers are told.
+    pub(super) fn end_talk(&mut self, id: CallId, by: EndedBy, reported: bool, now: Time) {
+        let Some(c) = self.calls.remove(&id) else { return };
         let Some(a) = c.agent else { return };
         let talk = now.saturating_sub(c.answered_at);
         let qix = c.queue as usize;
@@ -29,7 +37,7 @@ impl Engine {
         agent.calls += 1;
         agent.talk_ms += talk;
         agent.idle_since = now;
-        let wrapup = agent.cfg.wrapup.unwrap_or(queue_wrapup);
+        let wrapup = if reported { agent.cfg.wrapup.unwrap_or(queue_wrapup) } else { 0 };
         let after = agent.after_call.take();
         let name = agent.name.clone();
         if sticky && !c.caller.number.is_empty() {
@@ -38,7 +46,9 @@ impl Engine {
             let window = || queues.iter().filter_map(|q| q.cfg.sticky).max().unwrap_or(0);
             self.prefs.remember(c.caller.number.clone(), a, now, window);
         }
-        self.handle_time[qix].observe(talk + wrapup);
+        if reported {
+            self.handle_time[qix].observe(talk + wrapup);
+        }
         let qname = self.queues[qix].name.clone();
         let wrapup_used = if after.is_some() { 0 } else { wrapup };
         self.event(now, EventKind::CallEnded { call: id, queue: qname, agent: name, talk, wrapup: wrapup_used, by });

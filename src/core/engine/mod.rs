@@ -35,6 +35,7 @@ mod invariants;
 mod matching;
 mod members;
 mod offers;
+mod stuck;
 mod timers;
 
 use agents::AgentCommand;
@@ -128,10 +129,11 @@ impl Engine {
             Input::AgentBreak { agent, reason } => self.agent_command(&agent, now, AgentCommand::Break(reason)),
             Input::AgentReady { agent } => self.agent_command(&agent, now, AgentCommand::Ready),
             Input::DeviceState { device, busy } => self.device_state(&device, busy, now),
+            Input::AgentReset { agent } => self.agent_reset(&agent, now),
             Input::AddMember { agent, queue, penalty, tier } => self.add_member(&agent, &queue, penalty, tier, now),
             Input::RemoveMember { agent, queue } => self.remove_member(&agent, &queue, now),
             Input::SetPenalty { agent, queue, penalty, tier } => self.set_penalty(&agent, &queue, penalty, tier, now),
-
+            Input::CallGone { call } => self.call_gone(call, now),
             Input::Reload(cfg) => {
                 self.apply_config(cfg, now);
                 self.rematch_all(now);
