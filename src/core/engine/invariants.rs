@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use super::{wait_key, Engine};
 use crate::core::agent::AgentState;
 use crate::core::call::CallPhase;
+use crate::core::config::device_of;
+use crate::core::strategy::Strategy;
 use crate::core::Time;
 
 impl Engine {
@@ -42,8 +44,16 @@ impl Engine {
                 if !present {
                     return Err(format!("agent {} filed key missing from queue {}", a.name, queue.name));
                 }
+                // Filed under its membership as it is now (a penalty or
+                // tier change refiles).
+                let m = a.member(*q).ok_or(format!("agent {} filed in queue {} it is not a member of", a.name, queue.name))?;
+                let penalty = if matches!(queue.cfg.strategy, Strategy::RoundRobin | Strategy::Random) { 0 } else { m.penalty };
+                if key.tier != m.tier || key.penalty != penalty {
+                    return Err(format!("agent {} filed in queue {} with a stale tier or penalty", a.name, queue.name));
+                }
             }
         }
+        self.check_members_and_contacts()?;
         for q in &self.queues {
             let in_lines: usize = q.lines.iter().map(|(_, l)| l.len()).sum();
             if in_lines != q.waiting.len() {
@@ -96,6 +106,56 @@ impl Engine {
         let waiting = self.calls.values().filter(|c| c.phase == CallPhase::Waiting).count();
         if lines != waiting {
             return Err(format!("{lines} entries in queue lines but {waiting} waiting calls"));
+        }
+        Ok(())
+    }
+
+    /// Memberships agree between agents and queues (run-time changes
+    /// included), each queue's logged-in count is its members', a pending
+    /// removal only waits for a call, and every agent is rung and followed
+    /// at one contact and device.
+    fn check_members_and_contacts(&self) -> Result<(), String> {
+        for (ix, a) in self.agents.iter().enumerate() {
+            let ix = ix as u32;
+            for (i, m) in a.members.iter().enumerate() {
+                let queue = &self.queues[m.queue as usize];
+                if a.members[..i].iter().any(|o| o.queue == m.queue) {
+                    return Err(format!("agent {} is twice a member of queue {}", a.name, queue.name));
+                }
+                if !queue.members.contains(&ix) {
+                    return Err(format!("agent {} is a member of queue {} which does not list it", a.name, queue.name));
+                }
+                if m.leaving && !a.is_busy() {
+                    return Err(format!("agent {} is free but still leaving queue {}", a.name, queue.name));
+                }
+            }
+            if a.retired && !a.members.is_empty() {
+                return Err(format!("removed agent {} is still a member", a.name));
+            }
+            let (contact, device) = match &a.hot_desk {
+                Some(c) if !a.state.is_logged_in() => return Err(format!("logged-out agent {} keeps hot-desk contact {c}", a.name)),
+                Some(c) => (&**c, device_of(c)),
+                None => (a.cfg.contact.as_str(), a.cfg.device.clone()),
+            };
+            if *a.contact != *contact || a.device != device {
+                return Err(format!("agent {} rung at {} (device {}), expected {contact} ({device})", a.name, a.contact, a.device));
+            }
+            let indexed: Vec<&String> = self.agents_by_device.iter().filter(|(_, l)| l.contains(&ix)).map(|(d, _)| d).collect();
+            let expected: Vec<&String> = if a.retired { vec![] } else { vec![&a.device] };
+            if indexed != expected {
+                return Err(format!("agent {} followed at devices {indexed:?}, expected {expected:?}", a.name));
+            }
+        }
+        for (qi, q) in self.queues.iter().enumerate() {
+            for (i, &a) in q.members.iter().enumerate() {
+                if q.members[..i].contains(&a) || self.agents[a as usize].member(qi as u32).is_none() {
+                    return Err(format!("queue {} lists agent {} twice or as a non-member", q.name, self.agents[a as usize].name));
+                }
+            }
+            let logged_in = q.members.iter().filter(|&&a| self.agents[a as usize].state.is_logged_in()).count();
+            if q.logged_in != logged_in {
+                return Err(format!("queue {} counts {} logged in, its members {logged_in}", q.name, q.logged_in));
+            }
         }
         Ok(())
     }
