@@ -117,8 +117,16 @@ static const struct {
 	  "Usage: hotline show calls\n"
 	  "       Show calls currently handled by Hotline.\n" },
 	{ "hotline agent",
-	  "Usage: hotline agent {login|logout|pause|unpause} <id> [queue...]\n"
-	  "       Change an agent's state.\n" },
+	  "Usage: hotline agent login <id> [contact]\n"
+	  "       hotline agent {logout|ready|reset} <id>\n"
+	  "       hotline agent {break|pause} <id> [reason...]\n"
+	  "       Change an agent's state; a contact logs in from that phone\n"
+	  "       (hot desking); reset frees an agent stuck on a call.\n" },
+	{ "hotline queue",
+	  "Usage: hotline queue add <queue> <id> [penalty] [tier]\n"
+	  "       hotline queue remove <queue> <id>\n"
+	  "       hotline queue penalty <queue> <id> <penalty> [tier]\n"
+	  "       Change a queue's members at run time.\n" },
 	{ "hotline reload",
 	  "Usage: hotline reload\n"
 	  "       Reload the Hotline configuration.\n" },
@@ -132,6 +140,7 @@ static struct ast_cli_entry cli_entries[] = {
 	AST_CLI_DEFINE(cli_handler, "Show Hotline agents"),
 	AST_CLI_DEFINE(cli_handler, "Show Hotline calls"),
 	AST_CLI_DEFINE(cli_handler, "Change a Hotline agent's state"),
+	AST_CLI_DEFINE(cli_handler, "Change a Hotline queue's members"),
 	AST_CLI_DEFINE(cli_handler, "Reload the Hotline configuration"),
 	AST_CLI_DEFINE(cli_handler, "Show Hotline statistics"),
 };

@@ -74,6 +74,10 @@ impl admin::Host for Service {
     fn has_agent(&self, name: &str) -> bool {
         self.config().agent(name).is_some()
     }
+
+    fn has_queue(&self, name: &str) -> bool {
+        self.config().queue(name).is_some()
+    }
 }
 
 /// Counts a call in a Hotline application for as long as it lives.
