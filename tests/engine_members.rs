@@ -52,13 +52,7 @@ fn refusals(h: &H) -> Vec<(String, String)> {
 
 /// a0 and a1 talking, so new callers of q wait.
 fn both_busy(h: &mut H) -> (CallId, CallId) {
-    let c0 = h.call("q");
-    assert_eq!(h.offered(c0), "a0");
-    h.answer(c0, "a0");
-    let c1 = h.call("q");
-    assert_eq!(h.offered(c1), "a1");
-    h.answer(c1, "a1");
-    (c0, c1)
+    (h.talking("q", "a0"), h.talking("q", "a1"))
 }
 
 #[test]
@@ -92,9 +86,7 @@ fn an_added_member_takes_a_waiting_caller_and_a_removed_one_leaves_after_its_cal
 #[test]
 fn a_member_re_added_while_leaving_stays() {
     let mut h = H::new(&setup(""));
-    let c = h.call("q");
-    assert_eq!(h.offered(c), "a0");
-    h.answer(c, "a0");
+    let c = h.talking("q", "a0");
     remove(&mut h, "a0", "q");
     add(&mut h, "a0", "q", 4, 2);
     assert_eq!(h.count_events(|e| matches!(e, EventKind::MemberChanged { penalty: 4, tier: 2, .. })), 1);
@@ -258,12 +250,7 @@ fn a_hot_desk_contact_that_is_not_one_dial_string_is_refused() {
 #[test]
 fn reset_ends_a_stuck_talk_and_frees_the_agent_at_once() {
     let mut h = H::new(&setup("wrapup_seconds = 30"));
-    let stuck = h.call("q");
-    assert_eq!(h.offered(stuck), "a0");
-    h.answer(stuck, "a0");
-    let other = h.call("q");
-    assert_eq!(h.offered(other), "a1");
-    h.answer(other, "a1");
+    let (stuck, _) = both_busy(&mut h);
     let waiting = h.call("q");
     h.wait(3_600_000);
     h.input(Input::AgentReset { agent: "a0".into() });
@@ -301,13 +288,9 @@ fn reset_cancels_a_stuck_offer_and_the_caller_waits_again() {
 fn long_calls_are_listed_and_a_gone_call_frees_its_agent() {
     let mut h = H::new(&setup(""));
     let data = vec![("uniqueid".to_string(), "1700000000.1".to_string())];
-    let old = h.call_with("q", CallerInfo { data: data.clone(), ..Default::default() });
-    assert_eq!(h.offered(old), "a0");
-    h.answer(old, "a0");
+    let old = h.talking_with("q", "a0", CallerInfo { data: data.clone(), ..Default::default() });
     h.wait(100_000);
-    let young = h.call("q");
-    assert_eq!(h.offered(young), "a1");
-    h.answer(young, "a1");
+    let young = h.talking("q", "a1");
     let waiting = h.call("q");
     h.wait(100_000);
     assert_eq!(h.e.long_calls(h.now, 150_000), [(old, 0, data)]);

@@ -434,9 +434,7 @@ fn ringing_across_a_rule(rule: &str, x_extra: &str) -> (H, hotline::core::CallId
          [[agent]]\nname = \"y\"\ncontact = \"Local/y@x\"\nqueues = [\"b\"]\n"
     );
     let mut h = H::new(&text);
-    let busy = h.call("a");
-    assert_eq!(h.offered(busy), "x");
-    h.answer(busy, "x");
+    let busy = h.talking("a", "x");
     let c = h.call("a");
     h.wait(25_000);
     h.hangup(busy);
@@ -477,31 +475,30 @@ fn two_queues(a: &str, b: &str, overflow: bool) -> H {
     H::new(&format!("[[queue]]\nname = \"a\"\n{a}\n{rule}[[queue]]\nname = \"b\"\n{b}\n"))
 }
 
+/// `c` still waits `ms` - 1 ms from now, and leaves with TIMEOUT at `ms`.
+fn times_out_after(h: &mut H, c: hotline::core::CallId, ms: hotline::core::Time) {
+    h.wait(ms - 1);
+    assert_eq!(h.exit_of(c), None);
+    h.wait(1);
+    assert_eq!(h.exit_of(c), Some(ExitReason::Timeout));
+}
+
 #[test]
 fn max_wait_of_the_queue_moved_into_counts_from_entering_it() {
     // No limit where the caller came from: b's 60 s count from the move.
     let mut h = two_queues("", "max_wait_seconds = 60", true);
     let c = h.call("a");
-    h.wait(30_000 + 59_999);
-    assert_eq!(h.exit_of(c), None);
-    h.wait(1);
-    assert_eq!(h.exit_of(c), Some(ExitReason::Timeout));
+    times_out_after(&mut h, c, 30_000 + 60_000);
     // A longer limit: 120 s from the move at 30 s, not from first entry.
     let mut h = two_queues("max_wait_seconds = 60", "max_wait_seconds = 120", true);
     let c = h.call("a");
-    h.wait(30_000 + 119_999);
-    assert_eq!(h.exit_of(c), None);
-    h.wait(1);
-    assert_eq!(h.exit_of(c), Some(ExitReason::Timeout));
+    times_out_after(&mut h, c, 30_000 + 120_000);
     // A transfer restarts the count the same way.
     let mut h = two_queues("max_wait_seconds = 60", "max_wait_seconds = 60", false);
     let c = h.call("a");
     h.wait(50_000);
     h.input(Input::Transfer { call: c, queue: "b".into() });
-    h.wait(59_999);
-    assert_eq!(h.exit_of(c), None);
-    h.wait(1);
-    assert_eq!(h.exit_of(c), Some(ExitReason::Timeout));
+    times_out_after(&mut h, c, 60_000);
     let waited = h.events.iter().find_map(|e| match e.kind {
         EventKind::CallExited { call, wait, .. } if call == c => Some(wait),
         _ => None,
@@ -520,6 +517,5 @@ fn max_wait_of_the_first_queue_counts_only_while_the_caller_is_there() {
     // Staying in a, it counts from first entry.
     let mut h = two_queues("max_wait_seconds = 20", "", true);
     let c = h.call("a");
-    h.wait(20_000);
-    assert_eq!(h.exit_of(c), Some(ExitReason::Timeout));
+    times_out_after(&mut h, c, 20_000);
 }

@@ -110,7 +110,7 @@ impl EventKind {
                     f.push((Cow::Owned(data_key(k)), v.clone()));
                 }
             }
-            EventKind::CallOffered { call, queue, agent } => {
+            EventKind::CallOffered { call, queue, agent } | EventKind::CallGone { call, queue, agent } => {
                 f.push(("CallId".into(), call.to_string()));
                 f.push(("Queue".into(), queue.to_string()));
                 f.push(("Agent".into(), agent.to_string()));
@@ -187,11 +187,6 @@ impl EventKind {
                 f.push(("Agent".into(), agent.to_string()));
                 f.push(("CallId".into(), call.to_string()));
             }
-            EventKind::CallGone { call, queue, agent } => {
-                f.push(("CallId".into(), call.to_string()));
-                f.push(("Queue".into(), queue.to_string()));
-                f.push(("Agent".into(), agent.to_string()));
-            }
             EventKind::CommandRefused { command, agent, queue, reason } => {
                 f.push(("Command".into(), command.to_string()));
                 f.push(("Agent".into(), agent.clone()));
@@ -223,4 +218,35 @@ fn data_key(k: &str) -> String {
             c.next().map(|f| f.to_uppercase().chain(c).collect::<String>()).unwrap_or_default()
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(kind: EventKind) -> Vec<String> {
+        kind.fields().into_iter().map(|(k, _)| k.into_owned()).collect()
+    }
+
+    #[test]
+    fn member_reset_and_refusal_events_carry_their_fields() {
+        let (agent, queue): (Arc<str>, Arc<str>) = ("1001".into(), "q".into());
+        for kind in [
+            EventKind::MemberAdded { agent: agent.clone(), queue: queue.clone(), penalty: 3, tier: 2 },
+            EventKind::MemberRemoved { agent: agent.clone(), queue: queue.clone(), penalty: 3, tier: 2 },
+            EventKind::MemberChanged { agent: agent.clone(), queue: queue.clone(), penalty: 3, tier: 2 },
+        ] {
+            let values: Vec<String> = kind.fields().into_iter().map(|(_, v)| v).collect();
+            assert_eq!(keys(kind), ["Agent", "Queue", "Penalty", "Tier"]);
+            assert_eq!(values, ["1001", "q", "3", "2"]);
+        }
+        assert_eq!(keys(EventKind::AgentReset { agent: agent.clone(), call: CallId(4) }), ["Agent", "CallId"]);
+        assert_eq!(keys(EventKind::CallGone { call: CallId(4), queue: queue.clone(), agent: agent.clone() }), ["CallId", "Queue", "Agent"]);
+        let refused = |queue: &str| EventKind::CommandRefused { command: "login", agent: "x".into(), queue: queue.into(), reason: "unknown agent".into() };
+        assert_eq!(keys(refused("")), ["Command", "Agent", "Reason"]);
+        assert_eq!(keys(refused("q")), ["Command", "Agent", "Queue", "Reason"]);
+        let login = |contact: Option<Arc<str>>| EventKind::AgentStateChanged { agent: agent.clone(), from: AgentState::LoggedOut, to: AgentState::Available, contact };
+        assert_eq!(keys(login(Some("PJSIP/2002".into()))), ["Agent", "From", "State", "Contact"]);
+        assert_eq!(keys(login(None)), ["Agent", "From", "State"]);
+    }
 }

@@ -11,8 +11,9 @@
 //! One [`Engine`], its `impl` spread by concern: `matching` (who may take
 //! whom, and the seeks), `callers` (entering, moving, leaving), `offers`
 //! (ringing and its reports), `call_end` (the end of a talk), `agents`
-//! (agent state, commands and the ready indexes), `timers`, `config`
-//! (reload) and `invariants`.
+//! (agent state, commands, hot desking and the ready indexes), `members`
+//! (run-time membership), `stuck` (resets, gone calls, the long-call
+//! query), `timers`, `config` (reload) and `invariants`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -37,6 +38,8 @@ mod members;
 mod offers;
 mod stuck;
 mod timers;
+
+pub use stuck::LongCall;
 
 use agents::AgentCommand;
 use call_end::HandleTime;

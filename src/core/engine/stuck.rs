@@ -10,6 +10,9 @@ use crate::core::event::EventKind;
 use crate::core::input::{EndedBy, OfferOutcome};
 use crate::core::Time;
 
+/// A talking call for the sweep: (call, answered at, the caller's data).
+pub type LongCall = (CallId, Time, Vec<(String, String)>);
+
 impl Engine {
     /// Free a ringing or talking agent: its offer is cancelled (the caller
     /// waits again) or its talk ended as failed. The agent is available at
@@ -45,7 +48,7 @@ impl Engine {
     /// (call, answered at, the caller's data, which carries the PBX's
     /// channel and unique id). For the router's sweep, which asks the PBX
     /// whether their channels still exist; a scan of the live calls.
-    pub fn long_calls(&self, now: Time, older_than: Time) -> Vec<(CallId, Time, Vec<(String, String)>)> {
+    pub fn long_calls(&self, now: Time, older_than: Time) -> Vec<LongCall> {
         let mut v: Vec<_> = self
             .calls
             .values()
