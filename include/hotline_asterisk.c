@@ -120,9 +120,16 @@ static const struct {
 	  "Usage: hotline show calls\n"
 	  "       Show calls currently handled by Hotline.\n" },
 	{ "hotline agent",
-	  "Usage: hotline agent {login|logout|ready} <agent>\n"
-	  "       hotline agent break <agent> [reason...]\n"
-	  "       Change an agent's state (pause = break, unpause = ready).\n" },
+	  "Usage: hotline agent login <id> [contact]\n"
+	  "       hotline agent {logout|ready|reset} <id>\n"
+	  "       hotline agent {break|pause} <id> [reason...]\n"
+	  "       Change an agent's state; a contact logs in from that phone\n"
+	  "       (hot desking); reset frees an agent stuck on a call.\n" },
+	{ "hotline queue",
+	  "Usage: hotline queue add <queue> <id> [penalty] [tier]\n"
+	  "       hotline queue remove <queue> <id>\n"
+	  "       hotline queue penalty <queue> <id> <penalty> [tier]\n"
+	  "       Change a queue's members at run time.\n" },
 	{ "hotline reload",
 	  "Usage: hotline reload\n"
 	  "       Reload the Hotline configuration.\n" },
@@ -135,9 +142,6 @@ static const struct {
 	{ "hotline show store",
 	  "Usage: hotline show store\n"
 	  "       Show the durable store's health.\n" },
-	{ "hotline queue",
-	  "Usage: hotline queue {add|remove|penalty} <queue> <agent> [penalty] [tier]\n"
-	  "       Change a queue's members at run time.\n" },
 };
 
 static struct ast_cli_entry cli_entries[] = {
@@ -145,11 +149,11 @@ static struct ast_cli_entry cli_entries[] = {
 	AST_CLI_DEFINE(cli_handler, "Show Hotline agents"),
 	AST_CLI_DEFINE(cli_handler, "Show Hotline calls"),
 	AST_CLI_DEFINE(cli_handler, "Change a Hotline agent's state"),
+	AST_CLI_DEFINE(cli_handler, "Change a Hotline queue's members"),
 	AST_CLI_DEFINE(cli_handler, "Reload the Hotline configuration"),
 	AST_CLI_DEFINE(cli_handler, "Show Hotline statistics"),
 	AST_CLI_DEFINE(cli_handler, "Show Hotline event sinks"),
 	AST_CLI_DEFINE(cli_handler, "Show the Hotline store"),
-	AST_CLI_DEFINE(cli_handler, "Change Hotline queue members"),
 };
 
 static char *cli_handler(struct ast_cli_entry *e, int cmd, struct ast_cli_args *a)

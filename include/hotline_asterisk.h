@@ -75,7 +75,7 @@ int hotline_unregister_app(const char *name);
 
 /* ---- CLI -------------------------------------------------------------------
  * Registers "hotline show queues|agents|calls", "hotline agent",
- * "hotline reload", "hotline stats". Every one calls the Rust function
+ * "hotline queue", "hotline reload", "hotline stats". Every one calls the Rust function
  * hotline_cli() below with the full argv. */
 int hotline_cli_register(void);
 int hotline_cli_unregister(void);

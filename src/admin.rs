@@ -5,12 +5,19 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use crate::core::agent::check_contact;
 use crate::core::call::CallPhase;
-use crate::core::Input;
+use crate::core::{AgentState, Input};
 use crate::router::{Query, Reply, Router};
 
 pub const USAGE: &str = "hotline show queues|agents|calls|sinks|store | hotline stats | \
-hotline agent login|logout|ready <agent> | hotline agent break <agent> [reason...] | hotline reload";
+hotline agent login <agent> [contact] | hotline agent logout|ready|reset <agent> | \
+hotline agent break <agent> [reason...] | hotline queue add <queue> <agent> [penalty] [tier] | \
+hotline queue remove <queue> <agent> | hotline queue penalty <queue> <agent> <penalty> [tier] | hotline reload";
+
+/// Agent actions (dialplan and operator); `pause` and `unpause` are
+/// app_queue's names for break and ready.
+const AGENT_ACTIONS: &[&str] = &["login", "logout", "break", "pause", "ready", "unpause", "reset"];
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -27,6 +34,7 @@ pub trait Host {
     fn has_agent(&self, name: &str) -> bool;
     /// The durable store's health (or why there is none).
     fn store_status(&self) -> String;
+    fn has_queue(&self, name: &str) -> bool;
 }
 
 /// How long an operator command (or a web request) waits for the router.
@@ -121,27 +129,55 @@ pub fn run(router: &Router, host: &dyn Host, words: &[&str]) -> Outcome {
             ),
             _ => String::new(),
         }),
-        ["agent", action, name, rest @ ..] => {
-            // Only a break takes more words (its reason); anything else is
-            // refused rather than silently taken for a reason.
-            let takes_reason = matches!(*action, "break" | "pause");
-            if !rest.is_empty() && !takes_reason {
-                return Outcome::Text(format!(
-                    "Hotline: `hotline agent {action} <agent>` takes no more arguments (got {:?}); usage: {USAGE}\n",
-                    rest.join(" ")
-                ));
-            }
-            let reason = (!rest.is_empty()).then(|| rest.join(" "));
-            let input = match agent_input(action, name, reason.as_deref()) {
+        ["agent", action, name, rest @ ..] if AGENT_ACTIONS.contains(action) => {
+            // A break takes words (its reason), a login one (a contact);
+            // anything else is refused rather than silently taken for one.
+            let arg = match (*action, rest) {
+                (_, []) => None,
+                ("break" | "pause", words) => Some(words.join(" ")),
+                ("login", [contact]) => Some(contact.to_string()),
+                ("login", [_, more @ ..]) => return extra_words(&format!("agent {action} <agent> [contact]"), more),
+                _ => return extra_words(&format!("agent {action} <agent>"), rest),
+            };
+            let input = match agent_input(action, name, arg.as_deref()) {
                 Ok(i) => i,
-                Err(_) => return Outcome::Usage,
+                Err(e) => return Outcome::Text(format!("Hotline: agent {name}: {e}\n")),
             };
             if !host.has_agent(name) {
                 return Outcome::Text(format!("Hotline: no agent named {name:?}\n"));
             }
+            if matches!(input, Input::AgentReset { .. }) {
+                if let Some(state) = agent_state(router, name).filter(|s| !matches!(s, AgentState::Ringing(_) | AgentState::OnCall(_))) {
+                    return Outcome::Text(format!("Hotline: agent {name} is {state}: not ringing or on a call, nothing to reset\n"));
+                }
+            }
             match router.send(input) {
                 Ok(()) => Outcome::Text(format!("Hotline: agent {name}: {action}\n")),
                 Err(e) => Outcome::Text(format!("Hotline: agent {name}: {action} failed: {e}\n")),
+            }
+        }
+        ["queue", action @ ("add" | "remove" | "penalty"), queue, agent, rest @ ..] => {
+            let (form, most) = match *action {
+                "add" => ("queue add <queue> <agent> [penalty] [tier]", 2),
+                "remove" => ("queue remove <queue> <agent>", 0),
+                _ => ("queue penalty <queue> <agent> <penalty> [tier]", 2),
+            };
+            if rest.len() > most {
+                return extra_words(form, &rest[most..]);
+            }
+            let input = match member_input(action, queue, agent, rest) {
+                Ok(i) => i,
+                Err(e) => return Outcome::Text(format!("Hotline: {e}; usage: hotline {form}\n")),
+            };
+            if !host.has_queue(queue) {
+                return Outcome::Text(format!("Hotline: no queue named {queue:?}\n"));
+            }
+            if !host.has_agent(agent) {
+                return Outcome::Text(format!("Hotline: no agent named {agent:?}\n"));
+            }
+            match router.send(input) {
+                Ok(()) => Outcome::Text(format!("Hotline: queue {queue}: {action} {agent}\n")),
+                Err(e) => Outcome::Text(format!("Hotline: queue {queue}: {action} {agent} failed: {e}\n")),
             }
         }
         ["reload"] => Outcome::Text(match host.reload() {
@@ -159,21 +195,67 @@ fn query(router: &Router, q: Query, f: impl FnOnce(Reply) -> String) -> Outcome 
     })
 }
 
-/// The router input for an agent command (dialplan or operator), or why not.
-pub fn agent_input(action: &str, agent: &str, reason: Option<&str>) -> Result<Input, String> {
+/// Words past what `hotline <form>` takes: refused, not ignored.
+fn extra_words(form: &str, extra: &[&str]) -> Outcome {
+    Outcome::Text(format!("Hotline: `hotline {form}` takes no more arguments (got {:?}); usage: {USAGE}\n", extra.join(" ")))
+}
+
+/// The agent's state as the router has it now (`None`: no answer).
+fn agent_state(router: &Router, name: &str) -> Option<AgentState> {
+    match router.query(Query::Agents, QUERY_TIMEOUT) {
+        Ok(Reply::Agents(agents)) => agents.into_iter().find(|a| a.name == name).map(|a| a.state),
+        _ => None,
+    }
+}
+
+/// The router input for an agent command (dialplan or operator), or why
+/// not. `arg`: the reason of a break, the hot-desk contact of a login
+/// (checked here, so a bad one is refused before it reaches the router);
+/// other actions ignore it.
+pub fn agent_input(action: &str, agent: &str, arg: Option<&str>) -> Result<Input, String> {
     let agent = agent.trim().to_string();
     if agent.is_empty() {
         return Err("missing agent name".into());
     }
+    let arg = arg.map(str::trim);
     Ok(match action.trim() {
-        "login" => Input::AgentLogin { agent },
+        "login" => {
+            let contact = arg.map(|c| check_contact(c).map(|()| c.to_string())).transpose()?;
+            Input::AgentLogin { agent, contact }
+        }
         "logout" => Input::AgentLogout { agent },
         "break" | "pause" => {
-            let reason = reason.map(str::trim).filter(|r| !r.is_empty()).unwrap_or("break").to_string();
+            let reason = arg.filter(|r| !r.is_empty()).unwrap_or("break").to_string();
             Input::AgentBreak { agent, reason }
         }
         "ready" | "unpause" => Input::AgentReady { agent },
-        other => return Err(format!("unknown action {other:?} (login, logout, break, ready)")),
+        "reset" => Input::AgentReset { agent },
+        other => return Err(format!("unknown action {other:?} (login, logout, break, ready, reset)")),
+    })
+}
+
+/// The router input for a membership command (`add`: `[penalty] [tier]`,
+/// default 0 and 1; `remove`; `penalty`: `<penalty> [tier]`), or why not.
+pub fn member_input(action: &str, queue: &str, agent: &str, args: &[&str]) -> Result<Input, String> {
+    let (queue, agent) = (queue.to_string(), agent.to_string());
+    let penalty = |v: &str| v.parse::<u32>().map_err(|_| format!("penalty {v:?} is not a whole number"));
+    let tier = |v: &str| match v.parse::<u8>() {
+        Ok(t) if t >= 1 => Ok(t),
+        _ => Err(format!("tier {v:?} is not 1-255 (tiers start at 1)")),
+    };
+    Ok(match (action, args) {
+        ("add", [..]) if args.len() <= 2 => Input::AddMember {
+            agent,
+            queue,
+            penalty: args.first().map(|p| penalty(p)).transpose()?.unwrap_or(0),
+            tier: args.get(1).map(|t| tier(t)).transpose()?.unwrap_or(1),
+        },
+        ("remove", []) => Input::RemoveMember { agent, queue },
+        ("penalty", [p, rest @ ..]) if rest.len() <= 1 => {
+            Input::SetPenalty { agent, queue, penalty: penalty(p)?, tier: rest.first().map(|t| tier(t)).transpose()? }
+        }
+        ("penalty", []) => return Err("missing penalty".into()),
+        _ => return Err(format!("bad arguments for queue {action}: {args:?}")),
     })
 }
 
@@ -195,12 +277,15 @@ mod tests {
         fn store_status(&self) -> String {
             "store: fine\n".into()
         }
+        fn has_queue(&self, name: &str) -> bool {
+            name == "q" || name == "r"
+        }
     }
 
     #[test]
     fn commands_answer_from_the_router() {
         let cfg = Arc::new(
-            Config::parse("[[queue]]\nname = \"q\"\n[[agent]]\nname = \"a\"\ncontact = \"Local/a@x\"\nqueues = [\"q\"]\n", "t").expect("cfg"),
+            Config::parse("[[queue]]\nname = \"q\"\n[[queue]]\nname = \"r\"\n[[agent]]\nname = \"a\"\ncontact = \"Local/a@x\"\nqueues = [\"q\"]\n", "t").expect("cfg"),
         );
         let router = Router::start(cfg, RouterOptions::default()).expect("router");
         let text = |w: &[&str]| match run(&router, &FakeHost, w) {
@@ -223,18 +308,76 @@ mod tests {
         let refused = text(&["agent", "ready", "a", "support"]);
         assert!(refused.contains("takes no more arguments") && refused.contains("\"support\""), "{refused}");
         assert!(text(&["show", "agents"]).contains("break (lunch time)"), "the refused command changed nothing");
-        // Every form the usage text names is accepted.
+        // Every form the usage text names is accepted, with and without
+        // its optional arguments.
         for form in USAGE.split(" | ") {
             let words: Vec<&str> = form.split_whitespace().skip(1).collect();
             let first = words.iter().position(|w| w.contains('|')).map(|i| (i, words[i].split('|').collect::<Vec<_>>()));
-            let variants: Vec<Vec<String>> = match first {
+            let mut variants: Vec<Vec<String>> = match first {
                 Some((i, alts)) => alts.iter().map(|alt| { let mut w: Vec<String> = words.iter().map(|s| s.to_string()).collect(); w[i] = alt.to_string(); w }).collect(),
                 None => vec![words.iter().map(|s| s.to_string()).collect()],
             };
+            for v in variants.clone() {
+                let mut v = v;
+                while v.last().is_some_and(|w| w.starts_with('[')) {
+                    v.pop();
+                    variants.push(v.clone());
+                }
+            }
             for v in variants {
-                let v: Vec<&str> = v.iter().map(|w| match w.as_str() { "<agent>" => "a", "[reason...]" => "tea", w => w }).collect();
+                let v: Vec<&str> = v
+                    .iter()
+                    .map(|w| match w.as_str() {
+                        "<agent>" => "a",
+                        "<queue>" => "r",
+                        "[reason...]" => "tea",
+                        "[contact]" => "PJSIP/desk-7",
+                        "<penalty>" | "[penalty]" => "3",
+                        "[tier]" => "2",
+                        w => w,
+                    })
+                    .collect();
                 assert_ne!(run(&router, &FakeHost, &v), Outcome::Usage, "usage advertises {v:?}");
+                assert!(!text(&v).contains("usage"), "usage advertises {v:?}: {}", text(&v));
             }
         }
+    }
+
+    #[test]
+    fn queue_members_hot_desks_and_resets_from_the_command_line() {
+        let text = "[[queue]]\nname = \"q\"\n[[queue]]\nname = \"r\"\n[[agent]]\nname = \"a\"\ncontact = \"Local/a@x\"\nqueues = [\"q\"]\n";
+        let router = Router::start(Arc::new(Config::parse(text, "t").expect("cfg")), RouterOptions::default()).expect("router");
+        let text = |w: &[&str]| match run(&router, &FakeHost, w) {
+            Outcome::Text(t) => t,
+            Outcome::Usage => panic!("usage for {w:?}"),
+        };
+        let agents = |router: &Router| match router.query(Query::Agents, QUERY_TIMEOUT) {
+            Ok(Reply::Agents(a)) => a.into_iter().next().expect("agent a"),
+            r => panic!("{r:?}"),
+        };
+        assert!(text(&["queue", "add", "r", "a", "5", "2"]).contains("queue r: add a"));
+        assert_eq!(agents(&router).queues, ["q", "r"]);
+        assert!(text(&["queue", "penalty", "r", "a", "1"]).contains("queue r: penalty a"));
+        assert!(text(&["queue", "remove", "r", "a"]).contains("queue r: remove a"));
+        assert_eq!(agents(&router).queues, ["q"]);
+        assert!(text(&["queue", "add", "nowhere", "a"]).contains("no queue named \"nowhere\""));
+        assert!(text(&["queue", "add", "r", "ghost"]).contains("no agent named \"ghost\""));
+        assert!(text(&["queue", "add", "r", "a", "high"]).contains("penalty \"high\""));
+        assert!(text(&["queue", "add", "r", "a", "1", "0"]).contains("tier"));
+        assert!(text(&["queue", "add", "r", "a", "1", "2", "3"]).contains("takes no more arguments"));
+        assert!(text(&["queue", "remove", "r", "a", "now"]).contains("takes no more arguments"));
+        assert_eq!(run(&router, &FakeHost, &["queue", "dance", "r", "a"]), Outcome::Usage);
+        assert_eq!(run(&router, &FakeHost, &["queue", "add", "r"]), Outcome::Usage);
+        assert_eq!(agents(&router).queues, ["q"], "refused commands changed nothing");
+        // Hot desking: the contact is checked before it reaches the router.
+        let bad = text(&["agent", "login", "a", "PJSIP/1&PJSIP/2"]);
+        assert!(bad.contains("contact") && bad.contains("'&'"), "{bad}");
+        assert!(text(&["agent", "login", "a", "PJSIP/desk-7", "x"]).contains("takes no more arguments"));
+        assert_eq!(agents(&router).contact, "Local/a@x");
+        assert!(text(&["agent", "login", "a", "PJSIP/desk-7"]).contains("agent a: login"));
+        assert_eq!(agents(&router).contact, "PJSIP/desk-7");
+        // Nothing to reset on an idle agent: said, not sent.
+        assert!(text(&["agent", "reset", "a"]).contains("not ringing or on a call"));
+        assert!(text(&["agent", "reset", "a", "now"]).contains("takes no more arguments"));
     }
 }

@@ -7,7 +7,9 @@
 //!   the caller keeps its place and hangs up.
 //! - `data=key:value+key:value`: the call's data.
 //!
-//! `HotlineAgent` / `hotline_agent`: `action,agent[,reason]`.
+//! `HotlineAgent` / `hotline_agent`: `action,agent[,reason|contact]`: the
+//! third argument is a break's reason, or the contact a login rings from
+//! then on (hot desking: `login,1001,PJSIP/2002`).
 
 /// Parsed application arguments.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -70,7 +72,7 @@ pub fn parse_skills(s: &str) -> Result<Vec<(String, u8)>, String> {
     Ok(v)
 }
 
-/// `hotline_agent` arguments: `action,agent[,reason]`.
+/// `hotline_agent` arguments: `action,agent[,reason|contact]`.
 pub fn split_agent_args(args: &str) -> (&str, &str, Option<&str>) {
     let mut parts = args.splitn(3, ',');
     let action = parts.next().unwrap_or("").trim();
@@ -96,5 +98,6 @@ mod tests {
         assert!(parse_args("q,callback=12").unwrap_err().contains("DTMF"));
         assert_eq!(split_agent_args("break, a1 ,lunch, long"), ("break", "a1", Some("lunch, long")));
         assert_eq!(split_agent_args("login"), ("login", "", None));
+        assert_eq!(split_agent_args("login,1001,PJSIP/2002"), ("login", "1001", Some("PJSIP/2002")));
     }
 }

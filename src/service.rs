@@ -157,8 +157,8 @@ impl Service {
             let agent = a.name.clone();
             let inputs = match snap.initial_state(a) {
                 AgentState::LoggedOut => vec![Input::AgentLogout { agent }],
-                AgentState::Break(reason) => vec![Input::AgentLogin { agent: agent.clone() }, Input::AgentBreak { agent, reason }],
-                _ => vec![Input::AgentLogin { agent: agent.clone() }, Input::AgentReady { agent }],
+                AgentState::Break(reason) => vec![Input::AgentLogin { agent: agent.clone(), contact: None }, Input::AgentBreak { agent, reason }],
+                _ => vec![Input::AgentLogin { agent: agent.clone(), contact: None }, Input::AgentReady { agent }],
             };
             for i in inputs {
                 self.router.report(i);
@@ -273,6 +273,10 @@ impl admin::Host for ServiceCore {
             Ok(s) => s.to_string(),
             Err(why) => format!("Hotline: no durable store: {why}\n"),
         }
+    }
+
+    fn has_queue(&self, name: &str) -> bool {
+        self.config().queue(name).is_some()
     }
 }
 

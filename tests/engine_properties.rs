@@ -1,6 +1,7 @@
-//! Property tests: random sequences of PBX inputs never break the engine's
-//! invariants (no agent offered two calls, no caller waiting beside an
-//! eligible idle agent, no caller lost or served twice).
+//! Property tests: random sequences of PBX inputs and operator commands
+//! (run-time members, hot desking, resets, reloads) never break the
+//! engine's invariants (no agent offered two calls, no caller waiting
+//! beside an eligible idle agent, no caller lost or served twice).
 
 mod support;
 
@@ -71,6 +72,10 @@ enum Step {
     End { pick: u8 },
     Callback { pick: u8 },
     Agent { agent: u8, op: u8 },
+    Member { agent: u8, queue: u8, op: u8, penalty: u8 },
+    Reset { agent: u8 },
+    Gone { pick: u8 },
+    Reload,
     Wait { ms: u32 },
 }
 
@@ -81,7 +86,11 @@ fn step() -> impl Strategy<Value = Step> {
         1 => any::<u8>().prop_map(|pick| Step::Hangup { pick }),
         2 => any::<u8>().prop_map(|pick| Step::End { pick }),
         1 => any::<u8>().prop_map(|pick| Step::Callback { pick }),
-        1 => (0u8..4, 0u8..6).prop_map(|(agent, op)| Step::Agent { agent, op }),
+        1 => (0u8..4, 0u8..9).prop_map(|(agent, op)| Step::Agent { agent, op }),
+        2 => (0u8..4, 0u8..3, 0u8..3, 0u8..8).prop_map(|(agent, queue, op, penalty)| Step::Member { agent, queue, op, penalty }),
+        1 => (0u8..4).prop_map(|agent| Step::Reset { agent }),
+        1 => any::<u8>().prop_map(|pick| Step::Gone { pick }),
+        1 => Just(Step::Reload),
         2 => (1u32..30_000).prop_map(|ms| Step::Wait { ms }),
     ]
 }
@@ -95,7 +104,8 @@ proptest! {
 
     #[test]
     fn invariants_hold_under_random_inputs(steps in proptest::collection::vec(step(), 1..120)) {
-        let mut e = Engine::new(support::cfg(CONFIG), 0, 7);
+        let config = support::cfg(CONFIG);
+        let mut e = Engine::new(config.clone(), 0, 7);
         let mut now = 0u64;
         let mut next = 1u64;
         // (call, agent) offers outstanding, as the PBX sees them.
@@ -152,14 +162,45 @@ proptest! {
                 Step::Agent { agent, op } => {
                     let agent = agents[agent as usize].to_string();
                     Some(match op {
-                        0 => Input::AgentLogin { agent },
+                        0 => Input::AgentLogin { agent, contact: None },
                         1 => Input::AgentLogout { agent },
                         2 => Input::AgentBreak { agent, reason: "x".into() },
                         3 => Input::AgentReady { agent },
                         4 => Input::DeviceState { device: format!("Local/{agent}@t"), busy: true },
-                        _ => Input::DeviceState { device: format!("Local/{agent}@t"), busy: false },
+                        5 => Input::DeviceState { device: format!("Local/{agent}@t"), busy: false },
+                        // Hot desking, and the desk phone's state.
+                        6 => Input::AgentLogin { contact: Some(format!("Local/{agent}-desk@t")), agent },
+                        7 => Input::DeviceState { device: format!("Local/{agent}-desk@t"), busy: true },
+                        _ => Input::DeviceState { device: format!("Local/{agent}-desk@t"), busy: false },
                     })
                 }
+                Step::Member { agent, queue, op, penalty } => {
+                    let (agent, queue) = (agents[agent as usize].to_string(), ["a", "b", "c"][queue as usize].to_string());
+                    let penalty = penalty as u32;
+                    Some(match op {
+                        0 => Input::AddMember { agent, queue, penalty, tier: 1 + penalty as u8 % 2 },
+                        1 => Input::RemoveMember { agent, queue },
+                        _ => Input::SetPenalty { agent, queue, penalty, tier: (penalty > 4).then_some(2) },
+                    })
+                }
+                Step::Reset { agent } => {
+                    // The operator frees the agent; the model PBX forgets
+                    // the leg it had for it.
+                    let name = agents[agent as usize];
+                    if let Some(hotline::core::AgentState::OnCall(c)) = e.agent_state(name) {
+                        let c = *c;
+                        talking.retain(|x| *x != c);
+                        live.retain(|x| *x != c);
+                    }
+                    ringing.retain(|(_, a)| *a != agent as u32);
+                    Some(Input::AgentReset { agent: name.to_string() })
+                }
+                Step::Gone { pick } if !talking.is_empty() => {
+                    let call = talking.remove(pick as usize % talking.len());
+                    live.retain(|c| *c != call);
+                    Some(Input::CallGone { call })
+                }
+                Step::Reload => Some(Input::Reload(config.clone())),
                 Step::Wait { ms } => {
                     now += ms as u64;
                     e.advance(now);

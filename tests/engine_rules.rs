@@ -181,7 +181,7 @@ fn leave_when_empty_and_join_when_empty() {
     assert_eq!(h.state("a"), AgentState::OnCall(busy));
     h.hangup(busy);
     assert_eq!(h.state("a"), AgentState::LoggedOut);
-    h.input(Input::AgentLogin { agent: "a".into() });
+    h.input(Input::AgentLogin { agent: "a".into(), contact: None });
     h.input(Input::AgentLogout { agent: "a".into() });
     // w was offered when a logged in again: report that first.
     if let Some(v) = h.offer_of(w) {
@@ -422,4 +422,100 @@ fn position_announcements_repeat_with_expected_wait() {
     assert_eq!(ann, [(c, 1), (c2, 2)]);
     h.wait(20_000);
     assert_eq!(h.actions.iter().filter(|a| matches!(a, hotline::core::Action::Announce { .. })).count(), 4);
+}
+
+/// Queue "a" (ring timeout 60 s) with `rule`; agent x in a (and `x_extra`),
+/// y only in b. x is busy until 25 s, then rings for the caller while the
+/// rule's 30 s pass, and does not answer at 35 s.
+fn ringing_across_a_rule(rule: &str, x_extra: &str) -> (H, hotline::core::CallId) {
+    let text = format!(
+        "[[queue]]\nname = \"a\"\nring_timeout_seconds = 60\nmax_tier = 1\n{rule}\n[[queue]]\nname = \"b\"\n\
+         [[agent]]\nname = \"x\"\ncontact = \"Local/x@x\"\nqueues = [\"a\"]\n{x_extra}\n\
+         [[agent]]\nname = \"y\"\ncontact = \"Local/y@x\"\nqueues = [\"b\"]\n"
+    );
+    let mut h = H::new(&text);
+    let busy = h.talking("a", "x");
+    let c = h.call("a");
+    h.wait(25_000);
+    h.hangup(busy);
+    assert_eq!(h.offered(c), "x");
+    h.wait(10_000);
+    h.result(c, "x", OfferOutcome::NoAnswer);
+    (h, c)
+}
+
+#[test]
+fn timed_overflow_due_while_the_offer_rings_moves_the_caller_when_it_fails() {
+    let (mut h, c) = ringing_across_a_rule("[[queue.overflow]]\nto = \"b\"\nafter_seconds = 30\n", "");
+    assert!(h.actions.iter().any(|x| matches!(x, hotline::core::Action::Moved { call, queue, .. } if *call == c && &**queue == "b")));
+    assert_eq!(h.offered(c), "y");
+}
+
+#[test]
+fn widening_due_while_the_offer_rings_applies_when_it_fails() {
+    let tier2 = "[[agent]]\nname = \"z\"\ncontact = \"Local/z@x\"\n  [[agent.member]]\n  queue = \"a\"\n  tier = 2\n";
+    let (mut h, c) = ringing_across_a_rule("[[queue.widen]]\nafter_seconds = 30\nmax_tier = 2\n", tier2);
+    assert_eq!(h.offered(c), "z");
+}
+
+#[test]
+fn overflow_loop_stops_and_the_caller_is_served_where_it_stands() {
+    let text = "[[queue]]\nname = \"a\"\n[[queue.overflow]]\nto = \"b\"\n[[queue]]\nname = \"b\"\n[[queue.overflow]]\nto = \"a\"\n\
+        [[agent]]\nname = \"x\"\ncontact = \"Local/x@x\"\nqueues = [\"a\", \"b\"]\n";
+    let mut h = H::new(text);
+    let c = h.call("a");
+    assert_eq!(h.count_events(|e| matches!(e, EventKind::CallMoved { .. })), 8);
+    assert_eq!(h.offered(c), "x");
+}
+
+/// Queues a and b (no agents) with the given extra lines; a overflows to b
+/// after 30 s when `overflow`.
+fn two_queues(a: &str, b: &str, overflow: bool) -> H {
+    let rule = if overflow { "[[queue.overflow]]\nto = \"b\"\nafter_seconds = 30\n" } else { "" };
+    H::new(&format!("[[queue]]\nname = \"a\"\n{a}\n{rule}[[queue]]\nname = \"b\"\n{b}\n"))
+}
+
+/// `c` still waits `ms` - 1 ms from now, and leaves with TIMEOUT at `ms`.
+fn times_out_after(h: &mut H, c: hotline::core::CallId, ms: hotline::core::Time) {
+    h.wait(ms - 1);
+    assert_eq!(h.exit_of(c), None);
+    h.wait(1);
+    assert_eq!(h.exit_of(c), Some(ExitReason::Timeout));
+}
+
+#[test]
+fn max_wait_of_the_queue_moved_into_counts_from_entering_it() {
+    // No limit where the caller came from: b's 60 s count from the move.
+    let mut h = two_queues("", "max_wait_seconds = 60", true);
+    let c = h.call("a");
+    times_out_after(&mut h, c, 30_000 + 60_000);
+    // A longer limit: 120 s from the move at 30 s, not from first entry.
+    let mut h = two_queues("max_wait_seconds = 60", "max_wait_seconds = 120", true);
+    let c = h.call("a");
+    times_out_after(&mut h, c, 30_000 + 120_000);
+    // A transfer restarts the count the same way.
+    let mut h = two_queues("max_wait_seconds = 60", "max_wait_seconds = 60", false);
+    let c = h.call("a");
+    h.wait(50_000);
+    h.input(Input::Transfer { call: c, queue: "b".into() });
+    times_out_after(&mut h, c, 60_000);
+    let waited = h.events.iter().find_map(|e| match e.kind {
+        EventKind::CallExited { call, wait, .. } if call == c => Some(wait),
+        _ => None,
+    });
+    assert_eq!(waited, Some(110_000), "the wait reported is the whole wait");
+}
+
+#[test]
+fn max_wait_of_the_first_queue_counts_only_while_the_caller_is_there() {
+    // a's 60 s would have run out at 60 s; the caller left a at 30 s.
+    let mut h = two_queues("max_wait_seconds = 60", "", true);
+    let c = h.call("a");
+    h.wait(600_000);
+    assert_eq!(h.exit_of(c), None);
+    assert_eq!(h.e.call_views(h.now)[0].queue, "b");
+    // Staying in a, it counts from first entry.
+    let mut h = two_queues("max_wait_seconds = 20", "", true);
+    let c = h.call("a");
+    times_out_after(&mut h, c, 20_000);
 }

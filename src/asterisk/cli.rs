@@ -2,8 +2,8 @@
 //! `hotline ...` CLI commands.
 //!
 //! The shim registers the command entries (`hotline show queues`, `hotline
-//! show agents`, `hotline show calls`, `hotline agent`, `hotline reload`,
-//! `hotline stats`) and sends every invocation to [`hotline_cli`] with the
+//! show agents`, `hotline show calls`, `hotline agent`, `hotline queue`,
+//! `hotline reload`, `hotline stats`) and sends every invocation to [`hotline_cli`] with the
 //! full argv. [`run`] parses the words and produces the text to print.
 
 use std::os::raw::{c_char, c_int};

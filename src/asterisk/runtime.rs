@@ -103,7 +103,12 @@ pub fn uninstall() -> bool {
 /// One router event as an AMI event `Hotline<Name>`.
 fn ami_event(e: &Event) {
     let kind = match e.kind {
-        EventKind::AgentStateChanged { .. } => sys::hotline_ami_kind::HOTLINE_AMI_AGENT,
+        EventKind::AgentStateChanged { .. }
+        | EventKind::MemberAdded { .. }
+        | EventKind::MemberRemoved { .. }
+        | EventKind::MemberChanged { .. }
+        | EventKind::AgentReset { .. }
+        | EventKind::CommandRefused { .. } => sys::hotline_ami_kind::HOTLINE_AMI_AGENT,
         _ => sys::hotline_ami_kind::HOTLINE_AMI_CALL,
     };
     let mut body = String::with_capacity(128);

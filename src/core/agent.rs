@@ -57,14 +57,27 @@ pub struct Member {
     pub queue: u32,
     pub tier: u8,
     pub penalty: u32,
-    /// Order among the queue's members (config order).
+    /// Order among the queue's members (config order, then run-time
+    /// members in the order they were added).
     pub position: u32,
+    /// Added at run time (not in the configuration): kept across reloads.
+    pub added: bool,
+    /// Removed while the agent was ringing or talking: it leaves the queue
+    /// when that is over.
+    pub leaving: bool,
 }
 
 #[derive(Debug, Clone)]
 pub struct Agent {
     pub name: Arc<str>,
+    /// The dial string offers ring: the hot-desk contact while there is
+    /// one, else the configured contact.
     pub contact: Arc<str>,
+    /// Hot desking: the contact given at login, until logout.
+    pub hot_desk: Option<Arc<str>>,
+    /// The device whose state marks the agent busy: the configured one, or
+    /// the hot-desk contact's.
+    pub device: String,
     /// Configuration (cold: behind a pointer so the hot fields stay close).
     pub cfg: Arc<AgentConfig>,
     pub members: Vec<Member>,
@@ -103,6 +116,29 @@ impl Agent {
 
     pub fn meets(&self, needs: &[(Arc<str>, u8)]) -> bool {
         needs.iter().all(|(s, p)| self.proficiency(s) >= *p)
+    }
+
+    /// Ringing or talking: commands wait until the call is over.
+    pub fn is_busy(&self) -> bool {
+        matches!(self.state, AgentState::Ringing(_) | AgentState::OnCall(_))
+    }
+}
+
+/// Check a hot-desk contact given at login: one dial string `TECH/resource`
+/// (`PJSIP/2002`, `Local/100@agents`, `sofia/internal/1000@host`). It goes
+/// into the PBX's dial command, so what would make it several devices or
+/// options there (`,` `&` `|` `^`, whitespace) is refused.
+pub fn check_contact(contact: &str) -> Result<(), String> {
+    let (tech, resource) = contact.split_once('/').unwrap_or((contact, ""));
+    let bad = contact.chars().find(|c| matches!(c, ',' | '&' | '|' | '^') || c.is_whitespace() || c.is_control());
+    if contact.is_empty() {
+        Err("empty contact (want TECH/resource, e.g. PJSIP/2002)".into())
+    } else if let Some(c) = bad {
+        Err(format!("contact {contact:?} has {c:?}: one dial string TECH/resource, no options or lists"))
+    } else if tech.is_empty() || resource.is_empty() || !tech.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        Err(format!("contact {contact:?} is not TECH/resource (e.g. PJSIP/2002)"))
+    } else {
+        Ok(())
     }
 }
 

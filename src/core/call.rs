@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::input::AgentId;
+use super::preference::Preference;
 use super::Time;
 
 /// A call's identity, chosen by the PBX side.
@@ -63,7 +64,8 @@ pub struct Call {
     pub rank: i64,
     /// First entry (for statistics: waits count from here).
     pub entered: Time,
-    /// Entry into the current queue (rules over time count from here).
+    /// Entry into the current queue (rules over time and its max wait
+    /// count from here).
     pub queue_entered: Time,
     /// Bumped on every queue change; stale timers compare it.
     pub epoch: u32,
@@ -73,9 +75,8 @@ pub struct Call {
     pub skills_dropped: bool,
     /// Active needs (empty once widening dropped the skills).
     pub needs: Needs,
-    /// Preferred agents (sticky, owner, area group) until `prefer_until`.
-    pub preferred: Vec<AgentId>,
-    pub prefer_until: Time,
+    /// Preferred agents (owner, sticky, area group) and until when.
+    pub preference: Preference,
     /// Agents that just failed this call, skipped until the given time.
     pub excluded: Vec<(AgentId, Time)>,
     pub callback: Option<String>,
@@ -86,6 +87,9 @@ pub struct Call {
     pub answered_at: Time,
     /// Max wait passed while an offer was out: leave if the offer fails.
     pub expired: bool,
+    /// Overflow rules whose time came while an offer rang (a ringing
+    /// caller cannot move): checked when the offer ends unanswered.
+    pub overflow_due: Vec<u16>,
     pub moves: u8,
 }
 

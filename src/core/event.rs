@@ -47,7 +47,23 @@ pub enum EventKind {
     CallbackRequested { call: CallId, queue: Arc<str>, number: String },
     /// A callback was asked for and refused; the caller keeps waiting.
     CallbackRefused { call: CallId, queue: Arc<str>, number: String, reason: &'static str },
-    AgentStateChanged { agent: Arc<str>, from: AgentState, to: AgentState },
+    /// `contact`: on a login, the dial string the agent is rung at from now
+    /// on (a hot-desk contact, or the configured one); also sent with `from`
+    /// equal to `to` when a logged-in agent logs in from another phone.
+    AgentStateChanged { agent: Arc<str>, from: AgentState, to: AgentState, contact: Option<Arc<str>> },
+    /// Membership changes, by operator command; `MemberRemoved` when the
+    /// removal takes effect (after the call of a busy agent).
+    MemberAdded { agent: Arc<str>, queue: Arc<str>, penalty: u32, tier: u8 },
+    MemberRemoved { agent: Arc<str>, queue: Arc<str>, penalty: u32, tier: u8 },
+    MemberChanged { agent: Arc<str>, queue: Arc<str>, penalty: u32, tier: u8 },
+    /// An operator freed an agent stuck on `call` (ringing or talking).
+    AgentReset { agent: Arc<str>, call: CallId },
+    /// A talking call's channels were gone (router sweep); it is ended.
+    CallGone { call: CallId, queue: Arc<str>, agent: Arc<str> },
+    /// An operator or dialplan command that could not apply: unknown agent
+    /// or queue, not a member, a bad contact... `queue` is empty when the
+    /// command names none.
+    CommandRefused { command: &'static str, agent: String, queue: String, reason: String },
     /// An offer got no report within its timeout plus grace: the router
     /// freed the agents itself (self-healing).
     OfferWatchdog { call: CallId, agent: Arc<str> },
@@ -69,6 +85,12 @@ impl EventKind {
             EventKind::CallbackRequested { .. } => "CallbackRequested",
             EventKind::CallbackRefused { .. } => "CallbackRefused",
             EventKind::AgentStateChanged { .. } => "AgentState",
+            EventKind::MemberAdded { .. } => "MemberAdded",
+            EventKind::MemberRemoved { .. } => "MemberRemoved",
+            EventKind::MemberChanged { .. } => "MemberChanged",
+            EventKind::AgentReset { .. } => "AgentReset",
+            EventKind::CallGone { .. } => "CallGone",
+            EventKind::CommandRefused { .. } => "CommandRefused",
             EventKind::OfferWatchdog { .. } => "OfferWatchdog",
             EventKind::ConfigReloaded { .. } => "ConfigReloaded",
         }
@@ -88,7 +110,7 @@ impl EventKind {
                     f.push((Cow::Owned(data_key(k)), v.clone()));
                 }
             }
-            EventKind::CallOffered { call, queue, agent } => {
+            EventKind::CallOffered { call, queue, agent } | EventKind::CallGone { call, queue, agent } => {
                 f.push(("CallId".into(), call.to_string()));
                 f.push(("Queue".into(), queue.to_string()));
                 f.push(("Agent".into(), agent.to_string()));
@@ -142,13 +164,36 @@ impl EventKind {
                 f.push(("Number".into(), number.clone()));
                 f.push(("Reason".into(), reason.to_string()));
             }
-            EventKind::AgentStateChanged { agent, from, to } => {
+            EventKind::AgentStateChanged { agent, from, to, contact } => {
                 f.push(("Agent".into(), agent.to_string()));
                 f.push(("From".into(), from.name().to_string()));
                 f.push(("State".into(), to.name().to_string()));
                 if let AgentState::Break(r) = to {
                     f.push(("Reason".into(), r.clone()));
                 }
+                if let Some(c) = contact {
+                    f.push(("Contact".into(), c.to_string()));
+                }
+            }
+            EventKind::MemberAdded { agent, queue, penalty, tier }
+            | EventKind::MemberRemoved { agent, queue, penalty, tier }
+            | EventKind::MemberChanged { agent, queue, penalty, tier } => {
+                f.push(("Agent".into(), agent.to_string()));
+                f.push(("Queue".into(), queue.to_string()));
+                f.push(("Penalty".into(), penalty.to_string()));
+                f.push(("Tier".into(), tier.to_string()));
+            }
+            EventKind::AgentReset { agent, call } => {
+                f.push(("Agent".into(), agent.to_string()));
+                f.push(("CallId".into(), call.to_string()));
+            }
+            EventKind::CommandRefused { command, agent, queue, reason } => {
+                f.push(("Command".into(), command.to_string()));
+                f.push(("Agent".into(), agent.clone()));
+                if !queue.is_empty() {
+                    f.push(("Queue".into(), queue.clone()));
+                }
+                f.push(("Reason".into(), reason.clone()));
             }
             EventKind::OfferWatchdog { call, agent } => {
                 f.push(("CallId".into(), call.to_string()));
@@ -173,4 +218,35 @@ fn data_key(k: &str) -> String {
             c.next().map(|f| f.to_uppercase().chain(c).collect::<String>()).unwrap_or_default()
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(kind: EventKind) -> Vec<String> {
+        kind.fields().into_iter().map(|(k, _)| k.into_owned()).collect()
+    }
+
+    #[test]
+    fn member_reset_and_refusal_events_carry_their_fields() {
+        let (agent, queue): (Arc<str>, Arc<str>) = ("1001".into(), "q".into());
+        for kind in [
+            EventKind::MemberAdded { agent: agent.clone(), queue: queue.clone(), penalty: 3, tier: 2 },
+            EventKind::MemberRemoved { agent: agent.clone(), queue: queue.clone(), penalty: 3, tier: 2 },
+            EventKind::MemberChanged { agent: agent.clone(), queue: queue.clone(), penalty: 3, tier: 2 },
+        ] {
+            let values: Vec<String> = kind.fields().into_iter().map(|(_, v)| v).collect();
+            assert_eq!(keys(kind), ["Agent", "Queue", "Penalty", "Tier"]);
+            assert_eq!(values, ["1001", "q", "3", "2"]);
+        }
+        assert_eq!(keys(EventKind::AgentReset { agent: agent.clone(), call: CallId(4) }), ["Agent", "CallId"]);
+        assert_eq!(keys(EventKind::CallGone { call: CallId(4), queue: queue.clone(), agent: agent.clone() }), ["CallId", "Queue", "Agent"]);
+        let refused = |queue: &str| EventKind::CommandRefused { command: "login", agent: "x".into(), queue: queue.into(), reason: "unknown agent".into() };
+        assert_eq!(keys(refused("")), ["Command", "Agent", "Reason"]);
+        assert_eq!(keys(refused("q")), ["Command", "Agent", "Queue", "Reason"]);
+        let login = |contact: Option<Arc<str>>| EventKind::AgentStateChanged { agent: agent.clone(), from: AgentState::LoggedOut, to: AgentState::Available, contact };
+        assert_eq!(keys(login(Some("PJSIP/2002".into()))), ["Agent", "From", "State", "Contact"]);
+        assert_eq!(keys(login(None)), ["Agent", "From", "State"]);
+    }
 }

@@ -32,11 +32,31 @@ pub enum Input {
     /// A callback that was pending when the PBX stopped, back in line after
     /// the restart (no caller thread: it is served like any callback).
     CallbackRestore { call: CallId, queue: String, caller: CallerInfo, number: String },
-    AgentLogin { agent: String },
+    /// `contact`: hot desking, the agent logs in from another phone; offers
+    /// ring that dial string (`TECH/resource`) instead of the configured
+    /// contact until it logs out. Given while logged in, it changes phones.
+    AgentLogin { agent: String, contact: Option<String> },
     AgentLogout { agent: String },
     AgentBreak { agent: String, reason: String },
     /// Back from break (unpause).
     AgentReady { agent: String },
+    /// Operator: free an agent whose call end was never reported (ringing
+    /// or on a call). A talk is ended as [`EndedBy::Failed`]; an offer is
+    /// cancelled and its caller waits again.
+    AgentReset { agent: String },
+    /// Make an agent a member of a queue at run time (tier from 1). Kept
+    /// across reloads while the agent and the queue exist.
+    AddMember { agent: String, queue: String, penalty: u32, tier: u8 },
+    /// End a membership (from the configuration or run time; a reload
+    /// restores the configured ones). A ringing or talking agent leaves
+    /// after its call.
+    RemoveMember { agent: String, queue: String },
+    /// Change a member's penalty, and its tier if given.
+    SetPenalty { agent: String, queue: String, penalty: u32, tier: Option<u8> },
+    /// The PBX says a talking call's channels no longer exist (the router's
+    /// sweep of [`crate::core::Engine::long_calls`]): end it as
+    /// [`EndedBy::Failed`] and free its agent.
+    CallGone { call: CallId },
     /// The PBX's device state for an agent's device: busy = in use, ringing,
     /// on hold, unavailable; an agent on a direct call is not offered.
     DeviceState { device: String, busy: bool },

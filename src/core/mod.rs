@@ -12,6 +12,7 @@ pub mod erlang;
 pub mod event;
 pub mod index;
 pub mod input;
+pub mod preference;
 pub mod queue;
 pub mod stats;
 pub mod strategy;

@@ -194,7 +194,17 @@ impl Stats {
                 }
                 a.state = Some((to.clone(), t));
             }
-            EventKind::OfferWatchdog { .. } | EventKind::ConfigReloaded { .. } | EventKind::CallbackRefused { .. } => {}
+            // Membership and commands change no figure; a reset or gone
+            // call is counted by the CallEnded that follows.
+            EventKind::OfferWatchdog { .. }
+            | EventKind::ConfigReloaded { .. }
+            | EventKind::CallbackRefused { .. }
+            | EventKind::MemberAdded { .. }
+            | EventKind::MemberRemoved { .. }
+            | EventKind::MemberChanged { .. }
+            | EventKind::AgentReset { .. }
+            | EventKind::CallGone { .. }
+            | EventKind::CommandRefused { .. } => {}
         }
     }
 

@@ -10,8 +10,10 @@ use super::Time;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum TimerKind {
-    /// `max_wait_seconds` since first entry.
-    MaxWait { call: CallId },
+    /// `max_wait_seconds` of the current queue, counted from entering it
+    /// (epoch = queue entry), as app_queue's timeout restarts with each
+    /// Queue().
+    MaxWait { call: CallId, epoch: u32 },
     /// Rule `step` of the current queue's widen list (epoch = queue entry).
     Widen { call: CallId, epoch: u32, step: u16 },
     /// Overflow rule `rule` with `after_seconds`.

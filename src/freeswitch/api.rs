@@ -3,8 +3,10 @@
 //! words as the Asterisk CLI, run by [`crate::admin::run`]:
 //!
 //! `hotline show queues|agents|calls`, `hotline stats`,
-//! `hotline agent login|logout|break|ready <agent> [reason]`,
-//! `hotline reload`.
+//! `hotline agent login <agent> [contact]`, `hotline agent
+//! logout|ready|reset <agent>`, `hotline agent break <agent> [reason]`,
+//! `hotline queue add|remove|penalty <queue> <agent> ...`, `hotline reload`
+//! ([`crate::admin::USAGE`]).
 
 use std::os::raw::c_char;
 
@@ -16,7 +18,9 @@ use super::runtime;
 use super::sys;
 
 /// `hotline` API syntax (shown by `show api` and on bad arguments).
-pub const SYNTAX: &std::ffi::CStr = c"show queues|agents|calls | stats | agent login|logout|break|ready <agent> [reason] | reload";
+pub const SYNTAX: &std::ffi::CStr = c"show queues|agents|calls | stats | agent login <agent> [contact] | \
+agent logout|ready|reset <agent> | agent break <agent> [reason] | queue add <queue> <agent> [penalty] [tier] | \
+queue remove <queue> <agent> | queue penalty <queue> <agent> <penalty> [tier] | reload";
 
 /// The text for one command line (the words after `hotline`).
 pub fn run(cmd: &str) -> String {

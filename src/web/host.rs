@@ -124,16 +124,14 @@ impl WebHost for ServiceCore {
         if !admin::Host::has_agent(self, agent) {
             return Err(HostError::NotFound(format!("no agent named {agent:?}")));
         }
-        let reason = match &cmd {
-            // The router rings the configured contact; a per-login contact
-            // would be silently ignored, so it is refused instead.
-            AgentCommand::Login { contact: Some(_) } => {
-                return Err(HostError::BadRequest("this module rings the agent's configured contact; leave out \"contact\"".into()))
-            }
+        // A login's hot-desk contact, a break's reason (checked by
+        // agent_input: a bad contact is a bad request).
+        let arg = match &cmd {
+            AgentCommand::Login { contact } => contact.as_deref(),
             AgentCommand::Break { reason } => reason.as_deref(),
             _ => None,
         };
-        let input = admin::agent_input(cmd.action(), agent, reason).map_err(HostError::BadRequest)?;
+        let input = admin::agent_input(cmd.action(), agent, arg).map_err(HostError::BadRequest)?;
         Ok(self.router.send(input)?)
     }
 
@@ -163,8 +161,13 @@ mod tests {
         host.agent_command("a", AgentCommand::Ready).unwrap();
         assert_eq!(host.agents().unwrap()[0].state, AgentState::Available);
         assert!(matches!(host.agent_command("b", AgentCommand::Logout), Err(HostError::NotFound(_))));
+        // Hot desking: a contact given at login is rung from then on; one
+        // that is not a single dial string is a bad request.
         let contact = AgentCommand::Login { contact: Some("PJSIP/9".into()) };
-        assert!(matches!(host.agent_command("a", contact), Err(HostError::BadRequest(_))));
+        host.agent_command("a", contact).unwrap();
+        assert_eq!(host.agents().unwrap()[0].contact, "PJSIP/9");
+        let bad = AgentCommand::Login { contact: Some("PJSIP/9,20".into()) };
+        assert!(matches!(host.agent_command("a", bad), Err(HostError::BadRequest(m)) if m.contains("contact")));
         assert!(host.stats().unwrap().agents.iter().any(|a| a.name == "a"));
         let timeout: HostError = RouterError::Timeout.into();
         assert!(matches!(timeout, HostError::Unavailable(_)));

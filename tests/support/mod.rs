@@ -66,6 +66,19 @@ impl H {
         self.call_with(queue, CallerInfo { number: number.into(), ..Default::default() })
     }
 
+    /// A caller of `queue` that `agent` is offered and answers (to keep the
+    /// agent busy).
+    pub fn talking(&mut self, queue: &str, agent: &str) -> CallId {
+        self.talking_with(queue, agent, CallerInfo::default())
+    }
+
+    pub fn talking_with(&mut self, queue: &str, agent: &str, caller: CallerInfo) -> CallId {
+        let c = self.call_with(queue, caller);
+        assert_eq!(self.offered(c), agent);
+        self.answer(c, agent);
+        c
+    }
+
     /// Take the pending offer for `call`: the agent names rung.
     pub fn offer_of(&mut self, call: CallId) -> Option<Vec<String>> {
         let pos = self.actions.iter().position(|a| matches!(a, Action::Offer { call: c, .. } | Action::Callback { call: c, .. } if *c == call))?;
