@@ -272,6 +272,17 @@ void hotline_leg_from_caller(struct ast_channel *leg, struct ast_channel *caller
 	ast_channel_unlock(caller);
 }
 
+int hotline_channel_exists(const char *name_or_uniqueid)
+{
+	struct ast_channel *chan = ast_channel_get_by_name(name_or_uniqueid);
+
+	if (!chan) {
+		return 0;
+	}
+	ast_channel_unref(chan);
+	return 1;
+}
+
 void hotline_channel_vars(struct ast_channel *chan, const char *prefix, hotline_var_cb cb, void *user)
 {
 	struct ast_var_t *var;

@@ -98,6 +98,8 @@ int hotline_channel_caller_number(struct ast_channel *chan, char *buf, int len);
  *  id), and the leg inherits the caller's inheritable variables, datastores
  *  and account code. Both channels are locked meanwhile. */
 void hotline_leg_from_caller(struct ast_channel *leg, struct ast_channel *caller);
+/*! 1 if a channel with this name or unique id exists, else 0. */
+int hotline_channel_exists(const char *name_or_uniqueid);
 /*! Called for each channel variable whose name starts with the prefix. */
 typedef void (*hotline_var_cb)(void *user, const char *name, const char *value);
 /*! Every variable of chan whose name starts with prefix (case-insensitive),

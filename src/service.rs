@@ -35,6 +35,27 @@ pub struct PbxSide {
     /// The store's file when `[store] path` is not set (the PBX's data
     /// directory).
     pub default_store: PathBuf,
+    /// Whether the caller's channel named in a call's data (channel name,
+    /// unique id, UUID) still exists: `None` when the data names none.
+    /// Asked by the sweep, on its own thread, for long talks only.
+    pub channel_alive: Option<Box<dyn Fn(&[(String, String)]) -> Option<bool> + Send>>,
+    pub sweep: Sweep,
+}
+
+/// How the sweep looks for talks whose end was never reported (a panic
+/// mid-call, an end report lost under overload): every `every`, each talk
+/// longer than `older_than` whose caller's channel is gone ends as failed
+/// and frees its agent (event `CallGone`).
+#[derive(Debug, Clone, Copy)]
+pub struct Sweep {
+    pub every: Duration,
+    pub older_than: Duration,
+}
+
+impl Default for Sweep {
+    fn default() -> Self {
+        Sweep { every: Duration::from_secs(60), older_than: Duration::from_secs(60) }
+    }
 }
 
 /// The part of the service that other threads (the web port) share.
@@ -54,6 +75,8 @@ pub struct Service {
     sinks: Mutex<Vec<JoinHandle<()>>>,
     /// What the store kept, until [`Service::restore_saved`] puts it back.
     saved: Mutex<Option<crate::store::Snapshot>>,
+    /// Dropping it ends the sweep thread.
+    sweep_stop: Mutex<Option<crossbeam_channel::Sender<()>>>,
 }
 
 impl std::ops::Deref for Service {
@@ -72,7 +95,7 @@ impl Service {
     /// Read the configuration and start the router with no PBX attached
     /// (tests, tools). Errors name the file, line and key.
     pub fn start(config_path: PathBuf) -> Result<Service, ConfigError> {
-        let pbx = PbxSide { fire: Box::new(|_| {}), default_store: PathBuf::new() };
+        let pbx = PbxSide { fire: Box::new(|_| {}), default_store: PathBuf::new(), channel_alive: None, sweep: Sweep::default() };
         let service = Service::start_with(config_path, RouterOptions::default(), pbx)?;
         service.restore_saved();
         Ok(service)
@@ -99,7 +122,23 @@ impl Service {
         let router = Router::start(cfg.clone(), options)
             .map_err(|e| setup_error(&config_path, format!("cannot start the router thread: {e}")))?;
         let core = Arc::new(ServiceCore { router, config_path, config: RwLock::new(cfg.clone()), active: AtomicUsize::new(0), store, store_error });
-        let service = Service { core, web: Mutex::new(None), sinks: Mutex::new(Vec::new()), saved: Mutex::new(snapshot) };
+        let (sweep_stop, sweep_stopped) = crossbeam_channel::bounded::<()>(0);
+        let service = Service {
+            core,
+            web: Mutex::new(None),
+            sinks: Mutex::new(Vec::new()),
+            saved: Mutex::new(snapshot),
+            sweep_stop: Mutex::new(Some(sweep_stop)),
+        };
+        if let Some(alive) = pbx.channel_alive {
+            let core = service.core.clone();
+            let sweep = pbx.sweep;
+            let t = std::thread::Builder::new()
+                .name("hotline-sweep".into())
+                .spawn(move || sweep_loop(&core, sweep, &*alive, &sweep_stopped))
+                .map_err(|e| setup_error(&service.config_path, format!("cannot start the sweep thread: {e}")))?;
+            service.sinks.lock().unwrap_or_else(|e| e.into_inner()).push(t);
+        }
         // Sinks first, so they see everything from the restore on.
         let sub = service.subscribe("pbx", SinkKind::BestEffort, PBX_SINK_CAPACITY)?;
         let fire = pbx.fire;
@@ -141,8 +180,9 @@ impl Service {
         Ok(())
     }
 
-    /// Put back what the store kept (once): agents in the state they were
-    /// in (the stored state wins over the configuration's), then pending
+    /// Put back what the store kept (once): run-time queue memberships,
+    /// agents in the state they were in (the stored state wins over the
+    /// configuration's) on the phone they logged in from, then pending
     /// callbacks in line order.
     pub fn restore_saved(&self) {
         let Some(snap) = self.saved.lock().unwrap_or_else(|e| e.into_inner()).take() else { return };
@@ -151,14 +191,31 @@ impl Service {
 
     fn restore(&self, cfg: &Config, snap: &crate::store::Snapshot) {
         for a in &cfg.agents {
+            // Memberships changed at run time: removals (tombstones), then
+            // additions and changed penalties or tiers.
+            for m in snap.members.iter().filter(|m| m.agent == a.name) {
+                let (agent, queue) = (a.name.clone(), m.queue.clone());
+                let configured = a.members.iter().find(|c| c.queue == m.queue);
+                let input = match (m.removed, configured) {
+                    (true, Some(_)) => Input::RemoveMember { agent, queue },
+                    (true, None) => continue,
+                    (false, Some(c)) if c.penalty == m.penalty && c.tier == m.tier => continue,
+                    (false, Some(_)) => Input::SetPenalty { agent, queue, penalty: m.penalty, tier: Some(m.tier) },
+                    (false, None) => Input::AddMember { agent, queue, penalty: m.penalty, tier: m.tier },
+                };
+                self.router.report(input);
+            }
             if snap.agent(&a.name).is_none() {
                 continue;
             }
             let agent = a.name.clone();
+            // A hot-desk login comes back on the phone it was made from.
+            let contact = snap.contact(&a.name).map(str::to_string);
+            let login = Input::AgentLogin { agent: agent.clone(), contact };
             let inputs = match snap.initial_state(a) {
                 AgentState::LoggedOut => vec![Input::AgentLogout { agent }],
-                AgentState::Break(reason) => vec![Input::AgentLogin { agent: agent.clone(), contact: None }, Input::AgentBreak { agent, reason }],
-                _ => vec![Input::AgentLogin { agent: agent.clone(), contact: None }, Input::AgentReady { agent }],
+                AgentState::Break(reason) => vec![login, Input::AgentBreak { agent, reason }],
+                _ => vec![login, Input::AgentReady { agent }],
             };
             for i in inputs {
                 self.router.report(i);
@@ -181,6 +238,7 @@ impl Service {
         if let Some(web) = self.web.lock().unwrap_or_else(|e| e.into_inner()).take() {
             web.stop(WEB_STOP_DEADLINE);
         }
+        drop(self.sweep_stop.lock().unwrap_or_else(|e| e.into_inner()).take());
         self.router.stop();
         let sinks = std::mem::take(&mut *self.sinks.lock().unwrap_or_else(|e| e.into_inner()));
         for t in sinks {
@@ -197,6 +255,23 @@ impl Service {
 impl Drop for Service {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// Until `stop` disconnects: every `sweep.every`, end the long talks whose
+/// caller's channel is gone.
+fn sweep_loop(core: &ServiceCore, sweep: Sweep, alive: &dyn Fn(&[(String, String)]) -> Option<bool>, stop: &crossbeam_channel::Receiver<()>) {
+    let older = sweep.older_than.as_millis() as crate::core::Time;
+    while let Err(crossbeam_channel::RecvTimeoutError::Timeout) = stop.recv_timeout(sweep.every) {
+        let Ok(crate::router::Reply::LongCalls(calls)) = core.router.query(crate::router::Query::LongCalls(older), admin::QUERY_TIMEOUT) else {
+            continue;
+        };
+        for (call, _, data) in calls {
+            if alive(&data) == Some(false) {
+                log::warn!("Hotline: call {call}: its caller's channel is gone but its end was never reported; ending it");
+                core.router.report(Input::CallGone { call });
+            }
+        }
     }
 }
 

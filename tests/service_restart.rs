@@ -26,8 +26,10 @@ fn setup() -> (Dir, PathBuf) {
         &cfg,
         format!(
             "[store]\npath = \"{}\"\n[[queue]]\nname = \"q\"\ncallback_contact = \"Local/{{number}}@out\"\n\
-             [[agent]]\nname = \"a\"\ncontact = \"Local/a@x\"\nqueues = [\"q\"]\n\
-             [[agent]]\nname = \"b\"\ncontact = \"Local/b@x\"\nqueues = [\"q\"]\n",
+             [[agent]]\nname = \"a\"\ncontact = \"Local/a@x\"\nqueues = [\"q\", \"r\"]\n\
+             [[agent]]\nname = \"b\"\ncontact = \"Local/b@x\"\nqueues = [\"q\"]\n\
+             [[queue]]\nname = \"r\"\n\
+             [[agent]]\nname = \"c\"\ncontact = \"Local/c@x\"\nqueues = [\"r\"]\n",
             dir.join("state/hotline.db").display()
         ),
     )
@@ -56,6 +58,11 @@ fn agents_and_pending_callbacks_survive_a_restart() {
         let s = Service::start(cfg.clone()).expect("start");
         s.router.send(Input::AgentBreak { agent: "a".into(), reason: "lunch".into() }).expect("send");
         s.router.send(Input::AgentLogout { agent: "b".into() }).expect("send");
+        // Run-time members: c joins q, a leaves r; c logs in from another phone.
+        s.router.send(Input::AddMember { agent: "c".into(), queue: "q".into(), penalty: 3, tier: 2 }).expect("send");
+        s.router.send(Input::RemoveMember { agent: "a".into(), queue: "r".into() }).expect("send");
+        s.router.send(Input::AgentLogin { agent: "c".into(), contact: Some("Local/2002@desk".into()) }).expect("send");
+        s.router.send(Input::AgentBreak { agent: "c".into(), reason: "coffee".into() }).expect("send");
         let h = s.router.enter("q", CallerInfo { number: "0901234567".into(), priority: 3, ..Default::default() }).expect("enter");
         first_call = h.id;
         s.router.send(Input::CallbackRequest { call: h.id, number: "0901234567".into() }).expect("send");
@@ -70,6 +77,14 @@ fn agents_and_pending_callbacks_survive_a_restart() {
     let s = Service::start(cfg).expect("restart");
     assert_eq!(state(&s, "a"), AgentState::Break("lunch".into()));
     assert_eq!(state(&s, "b"), AgentState::LoggedOut);
+    assert_eq!(state(&s, "c"), AgentState::Break("coffee".into()));
+    let Reply::Agents(v) = s.router.query(Query::Agents, Duration::from_secs(2)).expect("agents") else { panic!() };
+    let view = |n: &str| v.iter().find(|a| &*a.name == n).cloned().expect("agent");
+    assert_eq!(&*view("c").contact, "Local/2002@desk", "the hot-desk phone is kept");
+    let mut cq: Vec<String> = view("c").queues.iter().map(|q| q.to_string()).collect();
+    cq.sort();
+    assert_eq!(cq, ["q", "r"], "a run-time membership is kept");
+    assert!(!view("a").queues.iter().any(|q| &**q == "r"), "a run-time removal is kept");
     // The callback is back in line, under its old id; new calls get new ids.
     let Reply::Calls(calls) = s.router.query(Query::Calls, Duration::from_secs(2)).expect("calls") else { panic!() };
     assert_eq!(calls.iter().map(|c| (c.id, c.callback)).collect::<Vec<_>>(), [(first_call, true)]);

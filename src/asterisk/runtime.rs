@@ -16,7 +16,7 @@ use std::thread::JoinHandle;
 use crate::core::event::EventKind;
 use crate::core::{ConfigError, Event};
 use crate::router::RouterOptions;
-use crate::service::{setup_error, Loaded, PbxSide, Service};
+use crate::service::{setup_error, Loaded, PbxSide, Service, Sweep};
 
 use super::sys;
 
@@ -58,9 +58,24 @@ fn default_store() -> PathBuf {
     PathBuf::from(dir).join("hotline.db")
 }
 
+/// Whether the caller's channel of a call still exists, found by its
+/// unique id (which never changes, unlike a name after a masquerade).
+fn channel_alive(data: &[(String, String)]) -> Option<bool> {
+    let (_, id) = data.iter().find(|(k, _)| k == "uniqueid")?;
+    let id = crate::ffi::cstr::to_cstring(id);
+    // SAFETY: a valid C string; the shim looks the channel up and drops
+    // its reference before returning.
+    Some(unsafe { sys::hotline_channel_exists(id.as_ptr()) } != 0)
+}
+
 /// Start everything and publish it. Errors name the configuration problem.
 pub fn install() -> Result<(), ConfigError> {
-    let pbx = PbxSide { fire: Box::new(|e| ami_event(&e.event)), default_store: default_store() };
+    let pbx = PbxSide {
+        fire: Box::new(|e| ami_event(&e.event)),
+        default_store: default_store(),
+        channel_alive: Some(Box::new(channel_alive)),
+        sweep: Sweep::default(),
+    };
     let service = Service::start_with(config_path(), RouterOptions::default(), pbx)?;
     let path = service.config_path.clone();
     let rx = service.router.global_actions();

@@ -19,7 +19,7 @@ use std::thread::JoinHandle;
 
 use crate::core::{ConfigError, Event};
 use crate::ffi::cstr::{to_cstring, to_string_lossy};
-use crate::service::{setup_error, Loaded, PbxSide, Service};
+use crate::service::{setup_error, Loaded, PbxSide, Service, Sweep};
 
 pub use crate::service::ActiveCall;
 
@@ -80,6 +80,14 @@ fn default_store() -> PathBuf {
     PathBuf::from(dir).join("hotline.db")
 }
 
+/// Whether the caller's session of a call still exists (by UUID).
+fn channel_alive(data: &[(String, String)]) -> Option<bool> {
+    let (_, uuid) = data.iter().find(|(k, _)| k == "uuid")?;
+    let uuid = to_cstring(uuid);
+    // SAFETY: a valid C string; the shim locates and releases the session.
+    Some(unsafe { sys::hotline_fs_uuid_state(uuid.as_ptr()) } >= 0)
+}
+
 /// Start everything and publish it. Errors name the configuration problem
 /// (file:line: key: message).
 pub fn install() -> Result<(), ConfigError> {
@@ -89,7 +97,12 @@ pub fn install() -> Result<(), ConfigError> {
     }
     // Offers go to the ringing threads (see dialer.rs).
     let options = crate::router::RouterOptions { offers_to_globals: true, ..Default::default() };
-    let pbx = PbxSide { fire: Box::new(|e| fire_event(&e.event)), default_store: default_store() };
+    let pbx = PbxSide {
+        fire: Box::new(|e| fire_event(&e.event)),
+        default_store: default_store(),
+        channel_alive: Some(Box::new(channel_alive)),
+        sweep: Sweep::default(),
+    };
     let service = Service::start_with(path.clone(), options, pbx)?;
     let router = &service.router;
     let waker = Waker::start().map_err(|e| setup_error(&path, format!("cannot start the waker thread: {e}")))?;

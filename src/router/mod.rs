@@ -106,6 +106,8 @@ pub enum Query {
     LiveCalls,
     /// The event bus's sinks.
     Sinks,
+    /// Talking calls answered more than this many ms ago (the sweep).
+    LongCalls(Time),
 }
 
 #[derive(Debug, Clone)]
@@ -116,6 +118,7 @@ pub enum Reply {
     Stats(StatsReport, crate::core::engine::Counters),
     Count(usize),
     Sinks(Vec<SinkView>),
+    LongCalls(Vec<crate::core::engine::LongCall>),
 }
 
 enum Command {
@@ -418,6 +421,7 @@ impl Worker {
                     Query::Stats => Reply::Stats(self.stats.report(now), self.engine.counters.clone()),
                     Query::LiveCalls => Reply::Count(self.ports.len()),
                     Query::Sinks => Reply::Sinks(self.bus.views()),
+                    Query::LongCalls(older) => Reply::LongCalls(self.engine.long_calls(now, older)),
                 };
                 let _ = reply.try_send(r);
             }

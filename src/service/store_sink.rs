@@ -1,14 +1,14 @@
 //! The store's durable sink: every bus event goes into the event log under
-//! its bus id, agents' presence is kept current, and a callback stays in
-//! the store from its request until it is over, so a PBX restart puts it
-//! back in line.
+//! its bus id; agents' presence, hot-desk contacts and run-time queue
+//! memberships are kept current; and a callback stays in the store from its
+//! request until it is over, so a PBX restart puts it back in line.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::core::{CallId, EventKind, ExitReason};
+use crate::core::{AgentState, CallId, EventKind, ExitReason};
 use crate::router::BusEvent;
 use crate::store::{presence, unix_ms, CallbackRecord, Store};
 
@@ -36,10 +36,26 @@ impl StoreSink {
         let now = unix_ms();
         let _ = self.store.log_bus_event(e.id, &e.event, now);
         match &e.event.kind {
-            EventKind::AgentStateChanged { agent, to, .. } => {
+            EventKind::AgentStateChanged { agent, to, contact, .. } => {
                 if let Some((state, reason)) = presence(to) {
                     let _ = self.store.set_agent_state(agent, state, reason);
                 }
+                match (contact, to) {
+                    (Some(c), _) => {
+                        let _ = self.store.set_contact(agent, c);
+                    }
+                    // Logging out gives the agent its configured phone back.
+                    (None, AgentState::LoggedOut) => {
+                        let _ = self.store.clear_contact(agent);
+                    }
+                    _ => {}
+                }
+            }
+            EventKind::MemberAdded { agent, queue, penalty, tier } | EventKind::MemberChanged { agent, queue, penalty, tier } => {
+                let _ = self.store.add_member(agent, queue, *tier, *penalty);
+            }
+            EventKind::MemberRemoved { agent, queue, .. } => {
+                let _ = self.store.remove_member(agent, queue);
             }
             EventKind::CallEntered { call, priority, data, .. } => {
                 let data = Value::Object(data.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect());

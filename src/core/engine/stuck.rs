@@ -48,11 +48,13 @@ impl Engine {
     /// (call, answered at, the caller's data, which carries the PBX's
     /// channel and unique id). For the router's sweep, which asks the PBX
     /// whether their channels still exist; a scan of the live calls.
+    /// Callbacks are left out: their caller's channel is long gone while the
+    /// agent talks to the customer on legs of their own.
     pub fn long_calls(&self, now: Time, older_than: Time) -> Vec<LongCall> {
         let mut v: Vec<_> = self
             .calls
             .values()
-            .filter(|c| c.phase == CallPhase::Talking && now.saturating_sub(c.answered_at) > older_than)
+            .filter(|c| c.phase == CallPhase::Talking && c.callback.is_none() && now.saturating_sub(c.answered_at) > older_than)
             .map(|c| (c.id, c.answered_at, c.caller.data.clone()))
             .collect();
         v.sort_by_key(|(id, at, _)| (*at, *id));
