@@ -526,6 +526,12 @@ fn the_calls_data_reaches_the_events_and_the_agent_leg() {
     let agent = p.ami.wait_n(from, 1, Duration::from_secs(10), |m| is(m, "UserEvent") && field(m, "UserEvent") == "HotlineTestAgentData");
     let a = &agent[0];
     assert_eq!((field(a, "CallId"), field(a, "Account"), field(a, "Tier")), (id.as_str(), "123", "gold"), "{a:?}");
+    // CallAnswered names the agent's leg (for recording and screen pop) and
+    // carries the data.
+    let ans = p.wait_hotline(from, "CallAnswered", 1, 10, |m| field(m, "CallId") == id);
+    let m = &ans[0];
+    assert!(field(m, "AgentChannel").starts_with("Local/277@hotline-agents"), "{m:?}");
+    assert!(!field(m, "AgentUniqueid").is_empty() && field(m, "DataAccount") == "123", "{m:?}");
     p.wait_hotline(from, "CallEnded", 1, 15, |m| field(m, "CallId") == id);
     p.settle();
 }

@@ -272,3 +272,22 @@ fn a_short_abandon_threshold_is_inclusive_and_a_longer_wait_is_not_short() {
     assert_eq!(q.service_level, Some(0.0));
     let _ = (CallerInfo::default(), EndedBy::Agent);
 }
+
+#[test]
+fn offered_and_answered_events_carry_the_callers_data_and_the_agent_leg() {
+    let mut h = H::new(&(q("") + &agents("q", 1, "")));
+    let caller = CallerInfo { data: vec![("uniqueid".into(), "1.1".into()), ("data_account".into(), "123".into())], ..Default::default() };
+    let c = h.call_with("q", caller);
+    assert_eq!(h.offered(c), "a0");
+    let a0 = h.id("a0");
+    h.input(Input::AgentLeg { call: c, agent: a0, leg: vec![("channel".into(), "PJSIP/1001-0001".into())] });
+    h.answer(c, "a0");
+    let field = |kind: &str, key: &str| -> Option<String> {
+        h.events.iter().filter(|e| e.kind.name() == kind).flat_map(|e| e.kind.fields()).find(|(k, _)| k == key).map(|(_, v)| v)
+    };
+    assert_eq!(field("CallOffered", "DataAccount").as_deref(), Some("123"));
+    assert_eq!(field("CallAnswered", "DataAccount").as_deref(), Some("123"));
+    assert_eq!(field("CallAnswered", "Uniqueid").as_deref(), Some("1.1"));
+    assert_eq!(field("CallAnswered", "AgentChannel").as_deref(), Some("PJSIP/1001-0001"));
+    let _ = EndedBy::Agent;
+}

@@ -621,6 +621,11 @@ fn the_calls_data_reaches_the_events_and_the_agent_leg() {
     assert_eq!((field(l, "variable_hotline_data_account"), field(l, "variable_hotline_data_tier")), ("123", "gold"), "{l:?}");
     // Every agent leg names its caller's session.
     assert_eq!(field(l, "variable_hotline_caller_uuid"), field(e, "Hotline-Uuid"), "{l:?}");
+    // CallAnswered names the agent's leg (for recording and screen pop) and
+    // carries the data.
+    let ans = s.hotline(from, "CallAnswered").into_iter().find(|a| field(a, "Hotline-CallId") == id).expect("answered");
+    assert_eq!(field(&ans, "Hotline-AgentUuid"), field(l, "Unique-ID"), "{ans:?}");
+    assert_eq!(field(&ans, "Hotline-DataAccount"), "123", "{ans:?}");
     s.settle();
 }
 

@@ -262,6 +262,12 @@ impl Primitives for AstCaller<'_, '_> {
         true
     }
 
+    fn leg_identity(&self, leg: &Leg) -> Vec<(String, String)> {
+        // SAFETY: our own live agent leg, borrowed for this call only.
+        let Some(chan) = (unsafe { Channel::from_raw(leg.chan) }) else { return Vec::new() };
+        vec![("channel".into(), chan.name()), ("uniqueid".into(), chan.uniqueid())]
+    }
+
     /// Bridge caller and agent until one hangs up.
     fn bridge(&mut self, leg: Leg) -> EndedBy {
         // SAFETY: zero is the documented "no features" bridge configuration.

@@ -85,6 +85,10 @@ pub struct Call {
     pub offer_seq: u32,
     pub agent: Option<AgentId>,
     pub answered_at: Time,
+    /// The caller's data, shared by the events that carry it.
+    pub data: std::sync::Arc<[(String, String)]>,
+    /// The answered agent leg's PBX identity (channel and unique id, UUID).
+    pub agent_leg: Vec<(String, String)>,
     /// Max wait passed while an offer was out: leave if the offer fails.
     pub expired: bool,
     /// Overflow rules whose time came while an offer rang (a ringing

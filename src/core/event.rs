@@ -37,9 +37,13 @@ pub enum EventKind {
     /// `data`: what the caller brought (IVR digits, CRM fields, the PBX's
     /// channel and unique id), for screen pops.
     CallEntered { call: CallId, queue: Arc<str>, number: String, priority: i32, position: usize, data: Vec<(String, String)> },
-    CallOffered { call: CallId, queue: Arc<str>, agent: Arc<str> },
+    /// `data`: the caller's (as in CallEntered), for a pop while ringing.
+    CallOffered { call: CallId, queue: Arc<str>, agent: Arc<str>, data: Arc<[(String, String)]> },
     OfferFailed { call: CallId, queue: Arc<str>, agent: Arc<str>, outcome: OfferOutcome },
-    CallAnswered { call: CallId, queue: Arc<str>, agent: Arc<str>, wait: Time },
+    /// `leg`: the answered agent leg's PBX identity (fields `Agent<Key>`:
+    /// `AgentChannel`, `AgentUniqueid` on Asterisk, `AgentUuid` on
+    /// FreeSWITCH), for recording and screen pop to refer to the leg.
+    CallAnswered { call: CallId, queue: Arc<str>, agent: Arc<str>, wait: Time, data: Arc<[(String, String)]>, leg: Vec<(String, String)> },
     CallEnded { call: CallId, queue: Arc<str>, agent: Arc<str>, talk: Time, wrapup: Time, by: EndedBy },
     CallAbandoned { call: CallId, queue: Arc<str>, wait: Time, position: usize },
     CallExited { call: CallId, queue: Arc<str>, wait: Time, reason: ExitReason },
@@ -110,7 +114,15 @@ impl EventKind {
                     f.push((Cow::Owned(data_key(k)), v.clone()));
                 }
             }
-            EventKind::CallOffered { call, queue, agent } | EventKind::CallGone { call, queue, agent } => {
+            EventKind::CallOffered { call, queue, agent, data } => {
+                f.push(("CallId".into(), call.to_string()));
+                f.push(("Queue".into(), queue.to_string()));
+                f.push(("Agent".into(), agent.to_string()));
+                for (k, v) in data.iter() {
+                    f.push((Cow::Owned(data_key(k)), v.clone()));
+                }
+            }
+            EventKind::CallGone { call, queue, agent } => {
                 f.push(("CallId".into(), call.to_string()));
                 f.push(("Queue".into(), queue.to_string()));
                 f.push(("Agent".into(), agent.to_string()));
@@ -121,11 +133,17 @@ impl EventKind {
                 f.push(("Agent".into(), agent.to_string()));
                 f.push(("Outcome".into(), outcome.name().to_string()));
             }
-            EventKind::CallAnswered { call, queue, agent, wait } => {
+            EventKind::CallAnswered { call, queue, agent, wait, data, leg } => {
                 f.push(("CallId".into(), call.to_string()));
                 f.push(("Queue".into(), queue.to_string()));
                 f.push(("Agent".into(), agent.to_string()));
                 f.push(("WaitMs".into(), wait.to_string()));
+                for (k, v) in leg {
+                    f.push((Cow::Owned(format!("Agent{}", data_key(k))), v.clone()));
+                }
+                for (k, v) in data.iter() {
+                    f.push((Cow::Owned(data_key(k)), v.clone()));
+                }
             }
             EventKind::CallEnded { call, queue, agent, talk, wrapup, by } => {
                 f.push(("CallId".into(), call.to_string()));

@@ -22,6 +22,10 @@ pub enum Input {
     /// connected to the caller and every other leg of the same offer
     /// (ring-all) has been hung up.
     OfferResult { call: CallId, agent: AgentId, outcome: OfferOutcome },
+    /// The PBX identity of the agent leg that answered (channel and unique
+    /// id, UUID), sent just before that leg's `Answered`: it rides in the
+    /// `CallAnswered` event.
+    AgentLeg { call: CallId, agent: AgentId, leg: Vec<(String, String)> },
     /// The bridge between caller and agent is over.
     CallEnded { call: CallId, by: EndedBy },
     /// A waiting caller moves to another queue (keeps its place in time).

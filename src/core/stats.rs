@@ -139,7 +139,7 @@ impl Stats {
                     self.a(agent).missed += 1;
                 }
             }
-            EventKind::CallAnswered { call, queue, agent, wait } => {
+            EventKind::CallAnswered { call, queue, agent, wait, .. } => {
                 self.waiting.remove(call);
                 let sl = self.service_level;
                 let q = self.q(queue);

@@ -128,6 +128,11 @@ pub trait Primitives {
     /// `talk` is the talk's end, shared with anything of the adapter's that
     /// sees the agent hang up first.
     fn claim(&mut self, leg: &mut Self::Leg, talk: &Arc<TalkEnd>) -> bool;
+    /// A claimed leg's PBX identity for the `CallAnswered` event
+    /// (`channel` and `uniqueid` on Asterisk, `uuid` on FreeSWITCH).
+    fn leg_identity(&self, _leg: &Self::Leg) -> Vec<(String, String)> {
+        Vec::new()
+    }
     /// Set `vars` on a claimed leg that was rung elsewhere (FreeSWITCH's
     /// ringing threads); an adapter that set them when dialling does nothing.
     fn set_leg_vars(&mut self, _leg: &mut Self::Leg, _vars: &[(String, String)]) {}

@@ -310,6 +310,11 @@ impl QueueFlow<'_> {
         }
         pbx.set_leg_vars(&mut leg, &self.leg_vars);
         let guard = TalkGuard { talk: Arc::clone(&talk), router: self.router };
+        // Before the answer, from the same thread: it rides in CallAnswered.
+        let identity = pbx.leg_identity(&leg);
+        if !identity.is_empty() {
+            self.router.report(Input::AgentLeg { call: self.id, agent: agent.agent, leg: identity });
+        }
         self.router.report(Input::OfferResult { call: self.id, agent: agent.agent, outcome: OfferOutcome::Answered });
         pbx.music_off();
         let var = pbx.hotline_var("agent");

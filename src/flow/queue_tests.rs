@@ -200,6 +200,9 @@ impl Primitives for Fake {
         self.talk = Some(talk.clone());
         self.claim_ok
     }
+    fn leg_identity(&self, leg: &u32) -> Vec<(String, String)> {
+        vec![("uuid".into(), format!("leg-{leg}"))]
+    }
     fn set_leg_vars(&mut self, _leg: &mut u32, vars: &[(String, String)]) {
         self.leg_vars.push(vars.to_vec());
     }
@@ -513,4 +516,13 @@ fn a_caller_transferred_into_another_queue_brings_its_history() {
     assert_eq!((get("transfer_note"), get("transfers"), get("data_account")), (Some("wants a refund"), Some("support>sales"), Some("9")));
     assert_eq!(fake.vars.get("hotline_transfer_note"), None, "a note is taken once");
     assert_eq!(fake.vars.get("hotline_callid").map(String::as_str), Some("7"));
+}
+
+#[test]
+fn the_answered_legs_identity_is_reported_just_before_the_answer() {
+    let (_, inputs, _) = go("support", vec![offer(&[3], 15_000), answered(3)], |_| {});
+    let at = |f: &dyn Fn(&Input) -> bool| inputs.iter().position(|i| f(i)).expect("reported");
+    let leg = at(&|i| matches!(i, Input::AgentLeg { agent: 3, leg, .. } if leg == &[("uuid".to_string(), "leg-3".to_string())]));
+    let answer = at(&|i| matches!(i, Input::OfferResult { outcome: OfferOutcome::Answered, .. }));
+    assert_eq!(leg + 1, answer);
 }

@@ -347,6 +347,10 @@ impl Primitives for FsCaller<'_, '_> {
         true
     }
 
+    fn leg_identity(&self, leg: &Answered) -> Vec<(String, String)> {
+        vec![("uuid".into(), leg.uuid.clone())]
+    }
+
     fn set_leg_vars(&mut self, _leg: &mut Answered, vars: &[(String, String)]) {
         let Some(bleg) = self.bleg else { return };
         for (k, v) in vars {

@@ -24,9 +24,12 @@ impl Engine {
             return;
         };
         self.seq += 1;
+        let data: std::sync::Arc<[(String, String)]> = caller.data.clone().into();
         let call = Call {
             id,
             caller,
+            data,
+            agent_leg: Vec::new(),
             queue: q,
             seq: self.seq,
             rank: 0,

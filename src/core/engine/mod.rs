@@ -122,6 +122,10 @@ impl Engine {
         self.advance(now);
         match input {
             Input::CallEnter { call, queue, caller } => self.call_enter(call, &queue, caller, None, now),
+            Input::AgentLeg { call, agent, leg } => match self.calls.get_mut(&call) {
+                Some(c) if c.ringing.contains(&agent) => c.agent_leg = leg,
+                _ => self.counters.stale_inputs += 1,
+            },
             Input::CallbackRestore { call, queue, caller, number } => self.call_enter(call, &queue, caller, Some(number), now),
             Input::CallerHangup { call } => self.caller_hangup(call, now),
             Input::OfferResult { call, agent, outcome } => self.offer_result(call, agent, outcome, now),

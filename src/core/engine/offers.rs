@@ -37,12 +37,13 @@ impl Engine {
         let timeout = q.cfg.ring_timeout;
         let qname = q.name.clone();
         let mut out = Vec::with_capacity(targets.len());
+        let data = self.calls.get(&id).map(|c| c.data.clone()).unwrap_or_else(|| Vec::new().into());
         for &a in &targets {
             self.set_state(a, AgentState::Ringing(id), now);
             let agent = &self.agents[a as usize];
             out.push(OfferTarget { agent: a, name: agent.name.clone(), contact: agent.contact.clone() });
             let name = agent.name.clone();
-            self.event(now, EventKind::CallOffered { call: id, queue: qname.clone(), agent: name });
+            self.event(now, EventKind::CallOffered { call: id, queue: qname.clone(), agent: name, data: data.clone() });
         }
         match callback {
             Some(number) => {
@@ -91,10 +92,11 @@ impl Engine {
             c.answered_at = now;
             let others = std::mem::take(&mut c.ringing);
             let wait = now.saturating_sub(c.entered);
+            let (data, leg) = (c.data.clone(), c.agent_leg.clone());
             let agent = &mut self.agents[a as usize];
             agent.misses = 0;
             self.set_state(a, AgentState::OnCall(id), now);
-            self.event(now, EventKind::CallAnswered { call: id, queue: qname.clone(), agent: aname, wait });
+            self.event(now, EventKind::CallAnswered { call: id, queue: qname.clone(), agent: aname, wait, data, leg });
             for o in others {
                 let oname = self.agents[o as usize].name.clone();
                 self.event(now, EventKind::OfferFailed { call: id, queue: qname.clone(), agent: oname, outcome: OfferOutcome::Cancelled });
