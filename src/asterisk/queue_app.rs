@@ -91,13 +91,11 @@ impl Primitives for AstCaller<'_, '_> {
     }
 
     fn data_vars(&self) -> Vec<(String, String)> {
-        let mut all: Vec<(String, String)> = Vec::new();
-        // SAFETY: our live channel; the shim locks it and calls `collect`
-        // with `all`, which lives across the call and is borrowed nowhere else.
-        unsafe {
-            sys::hotline_channel_vars(self.chan.as_ptr(), c"HOTLINE_DATA_".as_ptr(), Some(crate::ffi::vars::collect), &mut all as *mut _ as *mut std::ffi::c_void)
-        };
-        crate::ffi::vars::strip_prefix(all, "HOTLINE_DATA_")
+        crate::ffi::vars::read_prefixed(c"HOTLINE_DATA_", |prefix, cb, user| {
+            // SAFETY: our live channel; the shim locks it and calls `cb`
+            // with `user`, which read_prefixed keeps alive across the call.
+            unsafe { sys::hotline_channel_vars(self.chan.as_ptr(), prefix.as_ptr(), Some(cb), user) }
+        })
     }
 
     fn caller_number(&self) -> String {

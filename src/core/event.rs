@@ -110,17 +110,13 @@ impl EventKind {
                 f.push(("CallerNumber".into(), number.clone()));
                 f.push(("Priority".into(), priority.to_string()));
                 f.push(("Position".into(), position.to_string()));
-                for (k, v) in data {
-                    f.push((Cow::Owned(data_key(k)), v.clone()));
-                }
+                push_data(&mut f, "", data);
             }
             EventKind::CallOffered { call, queue, agent, data } => {
                 f.push(("CallId".into(), call.to_string()));
                 f.push(("Queue".into(), queue.to_string()));
                 f.push(("Agent".into(), agent.to_string()));
-                for (k, v) in data.iter() {
-                    f.push((Cow::Owned(data_key(k)), v.clone()));
-                }
+                push_data(&mut f, "", data);
             }
             EventKind::CallGone { call, queue, agent } => {
                 f.push(("CallId".into(), call.to_string()));
@@ -138,12 +134,8 @@ impl EventKind {
                 f.push(("Queue".into(), queue.to_string()));
                 f.push(("Agent".into(), agent.to_string()));
                 f.push(("WaitMs".into(), wait.to_string()));
-                for (k, v) in leg {
-                    f.push((Cow::Owned(format!("Agent{}", data_key(k))), v.clone()));
-                }
-                for (k, v) in data.iter() {
-                    f.push((Cow::Owned(data_key(k)), v.clone()));
-                }
+                push_data(&mut f, "Agent", leg);
+                push_data(&mut f, "", data);
             }
             EventKind::CallEnded { call, queue, agent, talk, wrapup, by } => {
                 f.push(("CallId".into(), call.to_string()));
@@ -224,6 +216,11 @@ impl EventKind {
         }
         f
     }
+}
+
+/// Key/value pairs as event fields, each key as [`data_key`] after `prefix`.
+fn push_data(f: &mut Vec<(Cow<'static, str>, String)>, prefix: &str, data: &[(String, String)]) {
+    f.extend(data.iter().map(|(k, v)| (Cow::Owned(format!("{prefix}{}", data_key(k))), v.clone())));
 }
 
 /// A caller data key as an event field name: `uniqueid` -> `Uniqueid`,

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! Channel variables handed out by a shim's iterator, one callback each.
 
+use std::ffi::CStr;
 use std::os::raw::{c_char, c_void};
 
 use super::cstr::to_string_lossy;
@@ -17,6 +18,18 @@ pub unsafe extern "C" fn collect(user: *mut c_void, name: *const c_char, value: 
         let (out, name, value) = unsafe { (&mut *(user as *mut Vec<(String, String)>), to_string_lossy(name), to_string_lossy(value)) };
         out.push((name, value));
     })
+}
+
+/// The shims' iterator callback type.
+pub type VarCallback = unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char);
+
+/// Every variable a shim's iterator hands out for `prefix`, as (key without
+/// the prefix, value). `iterate` calls the shim with the prefix, [`collect`]
+/// and the user pointer it is given.
+pub fn read_prefixed(prefix: &CStr, iterate: impl FnOnce(&CStr, VarCallback, *mut c_void)) -> Vec<(String, String)> {
+    let mut all: Vec<(String, String)> = Vec::new();
+    iterate(prefix, collect, &mut all as *mut _ as *mut c_void);
+    strip_prefix(all, &prefix.to_string_lossy())
 }
 
 /// `(key, value)` for each `(prefix<key>, value)`, the prefix matched

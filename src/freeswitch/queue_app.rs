@@ -204,13 +204,11 @@ impl Primitives for FsCaller<'_, '_> {
     }
 
     fn data_vars(&self) -> Vec<(String, String)> {
-        let mut all: Vec<(String, String)> = Vec::new();
-        // SAFETY: our live session; the shim calls `collect` with `all`,
-        // which lives across the call and is borrowed nowhere else.
-        unsafe {
-            sys::hotline_fs_channel_vars(self.s.as_ptr(), c"hotline_data_".as_ptr(), Some(crate::ffi::vars::collect), &mut all as *mut _ as *mut c_void)
-        };
-        crate::ffi::vars::strip_prefix(all, "hotline_data_")
+        crate::ffi::vars::read_prefixed(c"hotline_data_", |prefix, cb, user| {
+            // SAFETY: our live session; the shim calls `cb` with `user`,
+            // which read_prefixed keeps alive across the call.
+            unsafe { sys::hotline_fs_channel_vars(self.s.as_ptr(), prefix.as_ptr(), Some(cb), user) }
+        })
     }
 
     fn caller_number(&self) -> String {
