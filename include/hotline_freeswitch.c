@@ -119,11 +119,33 @@ int hotline_fs_fire_custom(const char *subclass, const char *const *names, const
 }
 
 static hotline_fs_leg_hangup_cb leg_hangup_cb = NULL;
+static hotline_fs_device_cb device_cb = NULL;
 /* Hang-up handlers running now (unbinding waits for them). */
 static int leg_hangups_running = 0;
 
 /* Global CS_HANGUP state handler: runs in the hanging-up session's own
  * thread, as it hangs up, rather than later on an event dispatch thread. */
+static void device_change(switch_core_session_t *session, int up)
+{
+	switch_channel_t *channel = switch_core_session_get_channel(session);
+	switch_caller_profile_t *profile = switch_channel_get_caller_profile(channel);
+	hotline_fs_device_cb cb = __atomic_load_n(&device_cb, __ATOMIC_SEQ_CST);
+
+	if (cb) {
+		cb(session, switch_channel_get_name(channel), profile ? profile->destination_number : NULL,
+			profile ? profile->context : NULL, up);
+	}
+}
+
+/* Global CS_INIT state handler: a channel starts (device tracking). */
+static switch_status_t leg_on_init(switch_core_session_t *session)
+{
+	__atomic_add_fetch(&leg_hangups_running, 1, __ATOMIC_SEQ_CST);
+	device_change(session, 1);
+	__atomic_sub_fetch(&leg_hangups_running, 1, __ATOMIC_SEQ_CST);
+	return SWITCH_STATUS_SUCCESS;
+}
+
 static switch_status_t leg_on_hangup(switch_core_session_t *session)
 {
 	switch_channel_t *channel = switch_core_session_get_channel(session);
@@ -131,6 +153,9 @@ static switch_status_t leg_on_hangup(switch_core_session_t *session)
 	hotline_fs_leg_hangup_cb cb;
 
 	__atomic_add_fetch(&leg_hangups_running, 1, __ATOMIC_SEQ_CST);
+	/* The device is free before the leg's outcome is reported, so the
+	 * router can offer the agent its next call at once. */
+	device_change(session, 0);
 	cb = __atomic_load_n(&leg_hangup_cb, __ATOMIC_SEQ_CST);
 	offer = switch_channel_get_variable(channel, "hotline_offer");
 	agent = switch_channel_get_variable(channel, "hotline_agent_id");
@@ -142,7 +167,12 @@ static switch_status_t leg_on_hangup(switch_core_session_t *session)
 	return SWITCH_STATUS_SUCCESS;
 }
 
-static switch_state_handler_table_t leg_state_handlers = { .on_hangup = leg_on_hangup };
+static switch_state_handler_table_t leg_state_handlers = { .on_init = leg_on_init, .on_hangup = leg_on_hangup };
+
+void hotline_fs_bind_devices(hotline_fs_device_cb cb)
+{
+	__atomic_store_n(&device_cb, cb, __ATOMIC_SEQ_CST);
+}
 
 int hotline_fs_bind_leg_hangup(hotline_fs_leg_hangup_cb cb)
 {
@@ -158,6 +188,7 @@ void hotline_fs_unbind_leg_hangup(void)
 {
 	switch_core_remove_state_handler(&leg_state_handlers);
 	__atomic_store_n(&leg_hangup_cb, NULL, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&device_cb, NULL, __ATOMIC_SEQ_CST);
 	/* A session thread may have read the table just before: wait for it. */
 	while (__atomic_load_n(&leg_hangups_running, __ATOMIC_SEQ_CST) > 0) {
 		switch_yield(1000);

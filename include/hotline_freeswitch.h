@@ -71,8 +71,17 @@ typedef void (*hotline_fs_leg_hangup_cb)(const char *offer, const char *agent_id
 /*! Install the hang-up handler (a global state handler,
  *  switch_core_add_state_handler). */
 int hotline_fs_bind_leg_hangup(hotline_fs_leg_hangup_cb cb);
-/*! Remove it; returns once no callback runs any more. */
+/*! Remove it (and the device callback); returns once no callback runs any
+ *  more. */
 void hotline_fs_unbind_leg_hangup(void);
+/*! Called in every session's own thread as it enters CS_INIT (up = 1) and
+ *  CS_HANGUP (up = 0), with its channel name and its caller profile's
+ *  destination number and context (NULL if none): device tracking. The
+ *  session is valid for the call only. Runs from the state handler that
+ *  hotline_fs_bind_leg_hangup installs. */
+typedef void (*hotline_fs_device_cb)(switch_core_session_t *session, const char *name, const char *destination,
+	const char *context, int up);
+void hotline_fs_bind_devices(hotline_fs_device_cb cb);
 
 /* ---- the caller's session (its own thread only) -------------------------- */
 const char *hotline_fs_session_uuid(switch_core_session_t *session);

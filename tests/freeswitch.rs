@@ -651,3 +651,42 @@ fn the_web_port_answers_and_streams_events() {
     assert!(s.api("hotline show store").contains("healthy"), "{}", s.api("hotline show store"));
     s.settle();
 }
+
+/// FreeSWITCH has no device state of its own: the module follows the
+/// agent's device channels, so an agent whose phone is on a direct call is
+/// offered a queue call only once that call is over (issue 10).
+#[test]
+fn an_agent_on_a_direct_call_is_offered_only_after_it_ends() {
+    let Some((s, _g)) = switch() else { return };
+    s.agent_mode(301, "answer", 2_500);
+    let from = s.mark();
+    // A direct call to the agent's phone, not through any queue.
+    s.esl.bgapi("originate {origination_caller_id_number=5550301}loopback/301/hotline-agents &park()");
+    let created = s.esl.wait_n(from, 1, Duration::from_secs(10), |e| {
+        field(e, "Event-Name") == "CHANNEL_CREATE" && field(e, "Channel-Name") == "loopback/301-b"
+    });
+    let direct = field(&created[0], "Unique-ID").to_string();
+    // The phone's channel is counted against the agent's device.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let v = s.api(&format!("uuid_getvar {direct} hotline_devices"));
+        if v.trim() == "loopback/301/hotline-agents" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the direct call was not counted: {v}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    s.call("devstate", "9301000", 20_000);
+    let entered = s.wait_hotline(from, "CallEntered", 1, 10, |e| field(e, "Hotline-CallerNumber") == "9301000");
+    let offered = s.wait_hotline(from, "CallOffered", 1, 20, |e| field(e, "Hotline-Agent") == "a301");
+    // CHANNEL_HANGUP fires as the hang-up starts, before the module's state
+    // handler frees the device.
+    let ended = s.esl.events_since(from, |e| field(e, "Event-Name") == "CHANNEL_HANGUP" && field(e, "Unique-ID") == direct);
+    assert_eq!(ended.len(), 1, "the offer came while the direct call was still up");
+    assert!(stamp(&entered[0]) < stamp(&ended[0]), "the caller entered after the direct call ended");
+    assert!(stamp(&ended[0]) <= stamp(&offered[0]), "offered at {} while on the direct call (ended {})", stamp(&offered[0]), stamp(&ended[0]));
+    let done = s.caller_done(from, "devstate", 1, 20);
+    assert_eq!(field(&done[0], "variable_hotline_result"), "ANSWERED");
+    s.api("hupall NORMAL_CLEARING origination_caller_id_number 5550301");
+    s.settle();
+}

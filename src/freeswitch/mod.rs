@@ -42,6 +42,7 @@ compile_error!(
 pub mod agent_app;
 pub mod api;
 pub mod callback;
+pub mod devices;
 pub mod dialer;
 pub mod logging;
 pub mod module;

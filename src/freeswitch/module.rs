@@ -131,6 +131,8 @@ fn load(mi: *mut *mut sys::switch_loadable_module_interface_t, pool: *mut sys::s
         runtime::uninstall();
         return status::SWITCH_STATUS_FALSE;
     }
+    // SAFETY: a function valid until unbound with the hang-up handler.
+    unsafe { sys::hotline_fs_bind_devices(Some(super::devices::device_change)) };
     log::info!("Hotline {} loaded", env!("CARGO_PKG_VERSION"));
     status::SWITCH_STATUS_SUCCESS
 }

@@ -24,6 +24,7 @@ use crate::service::{setup_error, Loaded, PbxSide, Service, Sweep};
 pub use crate::service::ActiveCall;
 
 use super::callback::Callbacks;
+use super::devices::Devices;
 use super::dialer::Dialer;
 use super::offers::Offers;
 use super::sys;
@@ -53,6 +54,7 @@ pub struct Runtime {
     pub offers: Offers,
     pub callbacks: Callbacks,
     pub dialer: Dialer,
+    pub devices: Devices,
     executor: Option<JoinHandle<()>>,
 }
 
@@ -117,6 +119,7 @@ pub fn install() -> Result<(), ConfigError> {
         offers: Offers::default(),
         callbacks: Callbacks::default(),
         dialer: Dialer::default(),
+        devices: Devices::default(),
         executor: Some(executor),
     });
     CURRENT.publish(rt);
