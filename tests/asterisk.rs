@@ -334,27 +334,37 @@ fn running(p: &Pbx) -> bool {
     p.cli("module show like hotline").lines().any(|l| l.contains("app_hotline.so") && l.contains("Running") && !l.contains("Not Running"))
 }
 
-#[test]
-fn a_sip_phone_agent_answers_talks_and_hangs_up() {
-    let (p, _g) = pbx();
-    let scenario = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pbx/sipp/agent_uas.xml");
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
+/// A SIPp UAS (tests/pbx/sipp/<scenario>) on 127.0.0.1:`port`, killed when
+/// dropped.
+struct Sipp(std::process::Child);
+
+impl Drop for Sipp {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
-    let messages = std::env::temp_dir().join(format!("hotline-sipp-agent-{}.log", std::process::id()));
-    let _ = std::fs::remove_file(&messages);
-    let mut sipp = Kill(std::process::Command::new("sipp")
-        .args(["-sf", scenario.to_str().expect("utf8"), "-i", "127.0.0.1", "-p", "25090", "-m", "1", "-nostdin", "-timeout", "30"])
-        .args(["-trace_msg", "-message_file", messages.to_str().expect("utf8")])
+}
+
+fn sipp_uas(scenario: &str, port: u16, args: &[&str]) -> Sipp {
+    let scenario = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pbx/sipp").join(scenario);
+    let child = std::process::Command::new("sipp")
+        .args(["-sf", scenario.to_str().expect("utf8"), "-i", "127.0.0.1", "-p", &port.to_string(), "-nostdin", "-timeout", "120"])
+        .args(args)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
-        .expect("sipp (Debian package sip-tester) must be installed"));
+        .expect("sipp (Debian package sip-tester) must be installed");
+    // SIPp binds its socket at once; give it a moment before it is rung.
     std::thread::sleep(Duration::from_millis(300));
+    Sipp(child)
+}
+
+#[test]
+fn a_sip_phone_agent_answers_talks_and_hangs_up() {
+    let (p, _g) = pbx();
+    let messages = std::env::temp_dir().join(format!("hotline-sipp-agent-{}.log", std::process::id()));
+    let _ = std::fs::remove_file(&messages);
+    let mut sipp = sipp_uas("agent_uas.xml", 25090, &["-m", "1", "-trace_msg", "-message_file", messages.to_str().expect("utf8")]);
     let from = p.ami.mark();
     p.call("sip", "9501000", 60.0, &[]);
     let ans = p.wait_hotline(from, "CallAnswered", 1, 15, |_| true);
@@ -487,19 +497,106 @@ fn load_run_loses_nobody_and_serves_nobody_twice() {
     let distinct: HashSet<&str> = answered.iter().map(|m| field(m, "CallId")).collect();
     assert_eq!(distinct.len(), n, "each call answered once");
     assert_eq!(answered.len(), n, "no call answered twice");
-    // No agent had two calls at once: replay answered/ended per agent.
+    assert_no_double_service(p, from, "load");
+    p.settle();
+}
+
+/// Replay a queue's answered and ended calls since `from`, per agent: no
+/// agent had two calls at once and no call was answered twice.
+fn assert_no_double_service(p: &Pbx, from: usize, queue: &str) {
     let mut on: HashMap<String, String> = HashMap::new();
+    let mut answered = HashSet::new();
     for m in p.ami.events_since(from, |m| is(m, "HotlineCallAnswered") || is(m, "HotlineCallEnded")) {
-        if field(&m, "Queue") != "load" {
+        if field(&m, "Queue") != queue {
             continue;
         }
         let agent = field(&m, "Agent").to_string();
         if is(&m, "HotlineCallAnswered") {
+            assert!(answered.insert(field(&m, "CallId").to_string()), "call {} answered twice", field(&m, "CallId"));
             assert!(on.insert(agent.clone(), field(&m, "CallId").into()).is_none(), "{agent} double-served");
         } else {
             assert_eq!(on.remove(&agent).as_deref(), Some(field(&m, "CallId")), "{agent} ended a call it did not have");
         }
     }
+}
+
+/// Issue 10's fault run, small enough for CI: ten real SIP phones (one
+/// SIPp) that answer busy, ring out or hang up at once on some calls, fifty
+/// callers of whom a fifth give up, then a fault-free burst. Nobody is lost
+/// or served twice, and every agent is offered a call in the burst (no
+/// agent lost for the day to a run of busy answers).
+#[test]
+fn sip_phones_that_fail_lose_nobody_and_every_agent_serves_the_final_burst() {
+    let (p, _g) = pbx();
+    let agents: Vec<String> = (701..711).map(|i| format!("a{i}")).collect();
+    let faults = sipp_uas("agent_faults.xml", 25092, &[]);
+    let from = p.ami.mark();
+    let n = 50;
+    let mut rng = 977u64;
+    for i in 0..n {
+        // Every fifth caller gives up after 3 s.
+        let hold = if i % 5 == 4 { 3.0 } else { 90.0 };
+        p.call("sipfault", &format!("96{i:05}"), hold, &[]);
+        rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        std::thread::sleep(Duration::from_millis(40 + (rng >> 57)));
+    }
+    let done = p.caller_done(from, "sipfault", n, 120);
+    let entered = p.hotline(from, "CallEntered");
+    let patient: HashSet<&str> = entered
+        .iter()
+        .filter(|m| field(m, "Queue") == "sipfault")
+        .filter(|m| field(m, "CallerNumber").parse::<u64>().map(|x| x % 5 != 4).unwrap_or(false))
+        .map(|m| field(m, "CallId"))
+        .collect();
+    assert_eq!(patient.len(), 40, "every patient caller entered");
+    let answered: HashSet<String> =
+        p.hotline(from, "CallAnswered").iter().filter(|m| field(m, "Queue") == "sipfault").map(|m| field(m, "CallId").to_string()).collect();
+    for id in &patient {
+        let history = || {
+            let evs = p.ami.events_since(from, |m| field(m, "CallId") == *id);
+            evs.iter().map(|m| format!("{m:?}")).collect::<Vec<_>>().join("; ")
+        };
+        assert!(answered.contains(*id), "patient call {id} was never answered: {}", history());
+    }
+    for m in &done {
+        assert!(matches!(field(m, "Result"), "ANSWERED" | "ABANDONED"), "{m:?}");
+    }
+    assert_no_double_service(p, from, "sipfault");
+    // The faults happened: busy answers, ring-outs and short calls.
+    let failed = p.hotline(from, "OfferFailed");
+    for outcome in ["busy", "no-answer"] {
+        assert!(failed.iter().any(|m| field(m, "Outcome") == outcome), "no {outcome} offer in the fault run");
+    }
+    let short = p.hotline(from, "CallEnded").iter().filter(|m| field(m, "Queue") == "sipfault" && field(m, "EndedBy") == "agent")
+        .filter(|m| field(m, "TalkMs").parse::<u64>().is_ok_and(|t| t < 450)).count();
+    assert!(short > 0, "no short agent call in the fault run");
+    p.settle();
+    drop(faults);
+
+    // Every agent free again (a no-answer break ends by itself after 2 s).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let table = p.cli("hotline show agents");
+        let free = agents.iter().filter(|a| table.lines().any(|l| l.split_whitespace().take(2).eq([a.as_str(), "available"]))).count();
+        if free == agents.len() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "agents not back after the fault run:\n{table}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // The fault-free burst: twice as many callers as agents, at once.
+    let _phones = sipp_uas("agent_uas.xml", 25092, &[]);
+    let burst = p.ami.mark();
+    for i in 0..20 {
+        p.call("sipfault", &format!("97{i:05}"), 90.0, &[]);
+    }
+    let done = p.caller_done(burst, "sipfault", 20, 60);
+    assert!(done.iter().all(|m| field(m, "Result") == "ANSWERED"), "{done:?}");
+    let offered: HashSet<String> = agents_offered(p, burst, "sipfault").into_iter().collect();
+    for a in &agents {
+        assert!(offered.contains(a), "{a} was not offered a call in the final burst (offered: {offered:?})");
+    }
+    assert_no_double_service(p, burst, "sipfault");
     p.settle();
 }
 
