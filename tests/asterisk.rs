@@ -415,6 +415,44 @@ fn a_callback_keeps_the_place_and_calls_the_customer_back() {
     p.settle();
 }
 
+/// Issue 11: the store on a volume survives a restart of the Asterisk
+/// process. An agent on break comes back on break (the stored state wins
+/// over the configuration's), and a callback that was waiting for it is
+/// still served, under its old call id, once the agent is ready.
+#[test]
+fn an_agents_break_and_a_pending_callback_survive_a_restart_of_asterisk() {
+    let (p, _g) = pbx();
+    p.agent_mode(721, "answer", 3.0);
+    assert!(p.cli("hotline agent break a721 lunch").contains("break"), "break refused");
+    let from = p.ami.mark();
+    p.call("restart", "9721000", 60.0, &[("HOTLINE_CALLBACK_KEY", "*")]);
+    let entered = p.wait_hotline(from, "CallEntered", 1, 10, |m| field(m, "CallerNumber") == "9721000");
+    let id = field(&entered[0], "CallId").to_string();
+    let outer = field(&entered[0], "Channel").replace(";2", ";1");
+    let r = p.ami.action("PlayDTMF", &[("Channel", &outer), ("Digit", "*")]);
+    assert_eq!(field(&r, "Response"), "Success", "{r:?}");
+    p.wait_hotline(from, "CallbackRequested", 1, 10, |_| true);
+    assert_eq!(field(&p.caller_done(from, "restart", 1, 10)[0], "Result"), "CALLBACK");
+
+    p.restart();
+    let store = p.cli("hotline show store");
+    assert!(store.contains("/var/lib/hotline/hotline.db (healthy)"), "{store}");
+    let agents = p.cli("hotline show agents");
+    let line = agents.lines().find(|l| l.starts_with("a721 ")).unwrap_or_default().to_string();
+    assert!(line.contains("break (lunch)"), "a721 after the restart: {line:?}\n{agents}");
+    let calls = p.cli("hotline show calls");
+    assert!(calls.lines().any(|l| l.split_whitespace().next() == Some(id.as_str())), "callback {id} not back in line:\n{calls}");
+
+    let from = p.ami.mark();
+    assert!(p.cli("hotline agent ready a721").contains("ready"), "ready refused");
+    let ans = p.wait_hotline(from, "CallAnswered", 1, 20, |m| field(m, "Agent") == "a721");
+    assert_eq!(field(&ans[0], "CallId"), id, "the callback kept its id");
+    let ended = p.wait_hotline(from, "CallEnded", 1, 20, |m| field(m, "CallId") == id);
+    let talk: u64 = field(&ended[0], "TalkMs").parse().expect("TalkMs");
+    assert!(talk >= 1500, "the customer was called back and talked, not {talk} ms");
+    p.settle();
+}
+
 #[test]
 fn a_transferred_caller_ends_the_call_as_a_transfer() {
     let (p, _g) = pbx();

@@ -32,11 +32,41 @@ impl Ami {
         let s2 = shared.clone();
         std::thread::spawn(move || read_loop(reader, s2));
         let ami = Ami { writer: Mutex::new(stream), shared, next: AtomicU64::new(1) };
-        let r = ami.action("Login", &[("Username", user), ("Secret", secret), ("Events", "on")]);
+        ami.login(user, secret)?;
+        Ok(ami)
+    }
+
+    fn login(&self, user: &str, secret: &str) -> std::io::Result<()> {
+        let r = self.action("Login", &[("Username", user), ("Secret", secret), ("Events", "on")]);
         if r.get("Response").map(String::as_str) != Some("Success") {
             return Err(std::io::Error::other(format!("AMI login failed: {r:?}")));
         }
-        Ok(ami)
+        Ok(())
+    }
+
+    /// Connect again after the PBX restarted: events go on into the same
+    /// list (marks stay valid).
+    pub fn reconnect(&self, port: u16, user: &str, secret: &str) -> std::io::Result<()> {
+        // The old connection's reader has seen the end (else it could mark
+        // the new one closed).
+        {
+            let (lock, cv) = &*self.shared;
+            let mut g = lock.lock().unwrap_or_else(|e| e.into_inner());
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while !g.closed {
+                let left = deadline.saturating_duration_since(Instant::now());
+                assert!(!left.is_zero(), "the old AMI connection did not close");
+                g = cv.wait_timeout(g, left).unwrap_or_else(|e| e.into_inner()).0;
+            }
+        }
+        let stream = TcpStream::connect(("127.0.0.1", port))?;
+        stream.set_nodelay(true)?;
+        let reader = stream.try_clone()?;
+        *self.writer.lock().unwrap_or_else(|e| e.into_inner()) = stream;
+        self.shared.0.lock().unwrap_or_else(|e| e.into_inner()).closed = false;
+        let s2 = self.shared.clone();
+        std::thread::spawn(move || read_loop(reader, s2));
+        self.login(user, secret)
     }
 
     /// Send an action and wait for its response.

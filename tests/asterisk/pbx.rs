@@ -65,6 +65,25 @@ fn path(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
 
+impl Pbx {
+    /// Restart the Asterisk process (same container and volumes: the
+    /// store survives) and connect AMI again.
+    pub fn restart(&self) {
+        let (ok, out) = pbx_script(&["restart"]);
+        assert!(ok, "docker/pbx restart failed:\n{out}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            match self.ami.reconnect(AMI_PORT, "hotline", "hotline") {
+                Ok(()) => return,
+                Err(e) => {
+                    assert!(Instant::now() < deadline, "AMI after the restart: {e}");
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            }
+        }
+    }
+}
+
 fn connect() -> Ami {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
