@@ -527,6 +527,48 @@ fn a_callback_keeps_the_place_and_calls_the_customer_back() {
     s.settle();
 }
 
+/// Issue 11: the store survives a restart of the FreeSWITCH process. An
+/// agent on break comes back on break (the stored state wins over the
+/// configuration's), and a callback that was waiting for it is still served,
+/// under its old call id, once the agent is ready.
+#[test]
+fn an_agents_break_and_a_pending_callback_survive_a_restart_of_freeswitch() {
+    let Some((s, _g)) = switch() else { return };
+    let out = s.api("hotline agent break a311 lunch");
+    assert!(out.contains("break"), "{out}");
+    let from = s.mark();
+    s.call("cbk-restart", "9311001", 60_000);
+    let entered = s.wait_hotline(from, "CallEntered", 1, 10, |e| field(e, "Hotline-CallerNumber") == "9311001");
+    let id = field(&entered[0], "Hotline-CallId").to_string();
+    let uuid = field(&entered[0], "Hotline-Uuid").to_string();
+    assert!(s.api(&format!("uuid_recv_dtmf {uuid} *")).starts_with("+OK"), "DTMF to {uuid}");
+    s.wait_hotline(from, "CallbackRequested", 1, 10, |_| true);
+    assert_eq!(field(&s.caller_done(from, "restart", 1, 15)[0], "variable_hotline_result"), "CALLBACK");
+
+    s.restart();
+    let store = s.api("hotline show store");
+    assert!(store.contains("hotline.db (healthy)"), "{store}");
+    let agents = s.api("hotline show agents");
+    let line = agents.lines().find(|l| l.starts_with("a311 ")).unwrap_or_default().to_string();
+    assert!(line.contains("break (lunch)"), "a311 after the restart: {line:?}\n{agents}");
+    let calls = s.api("hotline show calls");
+    assert!(calls.lines().any(|l| l.split_whitespace().next() == Some(id.as_str())), "callback {id} not back in line:\n{calls}");
+
+    // Global variables went with the old process: script the agent and the
+    // customer now.
+    s.agent_mode(311, "answer", 3000);
+    s.agent_mode(9311001, "answer", 2000);
+    let from = s.mark();
+    let out = s.api("hotline agent ready a311");
+    assert!(out.contains("ready"), "{out}");
+    let ans = s.wait_hotline(from, "CallAnswered", 1, 20, |e| field(e, "Hotline-Agent") == "a311");
+    assert_eq!(field(&ans[0], "Hotline-CallId"), id, "the callback kept its id");
+    let ended = s.wait_hotline(from, "CallEnded", 1, 20, |e| field(e, "Hotline-CallId") == id);
+    let talk: u64 = field(&ended[0], "Hotline-TalkMs").parse().expect("TalkMs");
+    assert!(talk >= 1500, "the customer was called back and talked, not {talk} ms");
+    s.settle();
+}
+
 #[test]
 fn a_callback_whose_customer_does_not_answer_frees_the_agent() {
     let Some((s, _g)) = switch() else { return };

@@ -35,20 +35,55 @@ impl Esl {
         let s2 = shared.clone();
         std::thread::spawn(move || read_loop(reader, s2));
         let esl = Esl { writer: Mutex::new(stream), shared };
+        esl.greet(password, events)?;
+        Ok(esl)
+    }
+
+    /// Connect again after FreeSWITCH restarted: events go on into the same
+    /// list (marks stay valid).
+    pub fn reconnect(&self, port: u16, password: &str, events: &str) -> std::io::Result<()> {
+        // The old connection's reader has seen the end (else it could mark
+        // the new one closed).
+        {
+            let (lock, cv) = &*self.shared;
+            let mut g = lock.lock().unwrap_or_else(|e| e.into_inner());
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while !g.closed {
+                let left = deadline.saturating_duration_since(Instant::now());
+                assert!(!left.is_zero(), "the old event socket connection did not close");
+                g = cv.wait_timeout(g, left).unwrap_or_else(|e| e.into_inner()).0;
+            }
+        }
+        let stream = TcpStream::connect(("127.0.0.1", port))?;
+        stream.set_nodelay(true)?;
+        let reader = stream.try_clone()?;
+        *self.writer.lock().unwrap_or_else(|e| e.into_inner()) = stream;
+        {
+            let mut g = self.shared.0.lock().unwrap_or_else(|e| e.into_inner());
+            g.closed = false;
+            g.replies.clear();
+        }
+        let s2 = self.shared.clone();
+        std::thread::spawn(move || read_loop(reader, s2));
+        self.greet(password, events)
+    }
+
+    /// Authenticate and subscribe.
+    fn greet(&self, password: &str, events: &str) -> std::io::Result<()> {
         // The server speaks first: "Content-Type: auth/request".
-        let (hello, _) = esl.next_reply(Duration::from_secs(10)).ok_or_else(|| std::io::Error::other("no auth/request"))?;
+        let (hello, _) = self.next_reply(Duration::from_secs(10)).ok_or_else(|| std::io::Error::other("no auth/request"))?;
         if hello.get("Content-Type").map(String::as_str) != Some("auth/request") {
             return Err(std::io::Error::other(format!("unexpected greeting {hello:?}")));
         }
-        let (r, _) = esl.command(&format!("auth {password}"));
+        let (r, _) = self.command(&format!("auth {password}"));
         if !r.get("Reply-Text").is_some_and(|t| t.starts_with("+OK")) {
             return Err(std::io::Error::other(format!("ESL auth failed: {r:?}")));
         }
-        let (r, _) = esl.command(&format!("event plain {events}"));
+        let (r, _) = self.command(&format!("event plain {events}"));
         if !r.get("Reply-Text").is_some_and(|t| t.starts_with("+OK")) {
             return Err(std::io::Error::other(format!("ESL event subscription failed: {r:?}")));
         }
-        Ok(esl)
+        Ok(())
     }
 
     fn next_reply(&self, timeout: Duration) -> Option<(Event, String)> {

@@ -34,6 +34,7 @@ const EVENTS: &str = "CHANNEL_CREATE CHANNEL_BRIDGE CHANNEL_HANGUP CHANNEL_HANGU
 pub struct Switch {
     pub esl: Esl,
     pub root: PathBuf,
+    bin: PathBuf,
 }
 
 struct Install {
@@ -251,8 +252,19 @@ fn start(inst: &Install) -> Switch {
     }
     std::os::unix::fs::symlink(&module, root.join("mod/mod_hotline.so")).expect("symlink mod_hotline.so");
 
+    let pid = spawn(&inst.bin, &root);
+    // SAFETY: registering a plain extern "C" function.
+    unsafe { libc::atexit(stop_at_exit) };
+    let esl = wait_for_socket(pid, &root, || Esl::connect(ESL_PORT, "ClueCon", EVENTS));
+    let sw = Switch { esl, root, bin: inst.bin.clone() };
+    sw.check_loaded();
+    sw
+}
+
+/// Start FreeSWITCH on the run directory `root`; its pid.
+fn spawn(bin: &Path, root: &Path) -> i32 {
     let dir = |d: &str| root.join(d).display().to_string();
-    let mut cmd = Command::new(&inst.bin);
+    let mut cmd = Command::new(bin);
     cmd.args(["-nonat", "-nc", "-nf", "-np"])
         .args(["-base", &dir("")])
         .args(["-conf", &dir("conf")])
@@ -294,15 +306,17 @@ fn start(inst: &Install) -> Switch {
             }
         })
         .expect("keeper thread");
-    let pid = rx.recv().expect("keeper").unwrap_or_else(|e| panic!("cannot start {}: {e}", inst.bin.display()));
+    let pid = rx.recv().expect("keeper").unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
     *CHILD.lock().unwrap_or_else(|e| e.into_inner()) = Some(pid);
-    // SAFETY: registering a plain extern "C" function.
-    unsafe { libc::atexit(stop_at_exit) };
+    pid
+}
 
+/// Retry `connect` until the event socket answers (60 s at most).
+fn wait_for_socket<T>(pid: i32, root: &Path, mut connect: impl FnMut() -> std::io::Result<T>) -> T {
     let deadline = Instant::now() + Duration::from_secs(60);
-    let esl = loop {
-        match Esl::connect(ESL_PORT, "ClueCon", EVENTS) {
-            Ok(e) => break e,
+    loop {
+        match connect() {
+            Ok(e) => return e,
             Err(e) => {
                 let mut status = 0;
                 // SAFETY: our child.
@@ -313,12 +327,26 @@ fn start(inst: &Install) -> Switch {
                 std::thread::sleep(Duration::from_millis(200));
             }
         }
-    };
-    let sw = Switch { esl, root };
-    // Modules load before the event socket answers; make sure ours did.
-    let loaded = sw.api("module_exists mod_hotline");
-    assert_eq!(loaded.trim(), "true", "mod_hotline did not load; see {}", sw.root.join("log/freeswitch.log").display());
-    sw
+    }
+}
+
+impl Switch {
+    /// Modules load before the event socket answers; make sure ours did.
+    fn check_loaded(&self) {
+        let loaded = self.api("module_exists mod_hotline");
+        assert_eq!(loaded.trim(), "true", "mod_hotline did not load; see {}", self.root.join("log/freeswitch.log").display());
+    }
+
+    /// Restart the FreeSWITCH process on the same run directory (its db
+    /// directory, and Hotline's store in it, stay): a clean shutdown
+    /// (SIGTERM), a new process, the event socket connected again.
+    pub fn restart(&self) {
+        let pid = CHILD.lock().unwrap_or_else(|e| e.into_inner()).take().expect("FreeSWITCH is running");
+        stop(pid);
+        let pid = spawn(&self.bin, &self.root);
+        wait_for_socket(pid, &self.root, || self.esl.reconnect(ESL_PORT, "ClueCon", EVENTS));
+        self.check_loaded();
+    }
 }
 
 impl Switch {
