@@ -97,6 +97,12 @@ fn etc_dir(agents: usize) -> PathBuf {
         q.push_str(&format!("member => Local/{id}@hotline-agents,0,b{id}\n"));
     }
     std::fs::write(dir.join("queues.conf"), q).expect("write");
+    // Two RTP ports per SIP call: the test PBX's 4,000 (61000-65000) would
+    // turn callers away past 2,000; below the ephemeral range instead.
+    let rtp = std::fs::read_to_string(dir.join("rtp.conf")).expect("rtp.conf");
+    let rtp = rtp.replace("rtpstart = 61000", "rtpstart = 10000").replace("rtpend = 65000", "rtpend = 32000");
+    assert!(rtp.contains("rtpstart = 10000") && rtp.contains("rtpend = 32000"), "rtp.conf changed: {rtp}");
+    std::fs::write(dir.join("rtp.conf"), rtp).expect("write");
     let mut x = std::fs::read_to_string(dir.join("extensions.conf")).expect("extensions.conf");
     // Exact extensions win over the context's pattern.
     x.push_str(
