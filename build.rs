@@ -89,7 +89,7 @@ mod asterisk {
         "ast_request",
         "ast_call",
         "ast_bridge_call",
-        "ast_waitfor_nandfds",
+        "ast_waitfor_n",
         "ast_read",
         "ast_write",
         "ast_indicate",

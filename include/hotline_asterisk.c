@@ -272,6 +272,34 @@ void hotline_leg_from_caller(struct ast_channel *leg, struct ast_channel *caller
 	ast_channel_unlock(caller);
 }
 
+int hotline_wake_channel(const char *name, const char *uniqueid)
+{
+	struct ast_frame wake = { .frametype = AST_FRAME_NULL, };
+	struct ast_channel *chan = ast_channel_get_by_name(name);
+
+	if (chan) {
+		int same;
+
+		/* A name is looked up in a hash; a rename (masquerade) makes it
+		 * someone else's or nobody's: then the unique id decides. */
+		ast_channel_lock(chan);
+		same = !strcmp(ast_channel_uniqueid(chan), uniqueid);
+		ast_channel_unlock(chan);
+		if (!same) {
+			chan = ast_channel_unref(chan);
+		}
+	}
+	if (!chan) {
+		chan = ast_channel_get_by_uniqueid(uniqueid);
+	}
+	if (!chan) {
+		return -1;
+	}
+	ast_queue_frame(chan, &wake);
+	ast_channel_unref(chan);
+	return 0;
+}
+
 int hotline_channel_exists(const char *name_or_uniqueid)
 {
 	struct ast_channel *chan = ast_channel_get_by_name(name_or_uniqueid);

@@ -98,6 +98,11 @@ int hotline_channel_caller_number(struct ast_channel *chan, char *buf, int len);
  *  id), and the leg inherits the caller's inheritable variables, datastores
  *  and account code. Both channels are locked meanwhile. */
 void hotline_leg_from_caller(struct ast_channel *leg, struct ast_channel *caller);
+/*! Wake the thread waiting on a channel (found again by name, checked
+ *  against its unique id, else by unique id): queue a null frame on it,
+ *  whose alert ends its ast_waitfor(); the frame reads as nothing. From any
+ *  thread; holds no channel after it returns. 0 if the channel was found. */
+int hotline_wake_channel(const char *name, const char *uniqueid);
 /*! 1 if a channel with this name or unique id exists, else 0. */
 int hotline_channel_exists(const char *name_or_uniqueid);
 /*! Called for each channel variable whose name starts with the prefix. */

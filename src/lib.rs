@@ -6,8 +6,9 @@
 //!   no clock of its own: every input carries the time, so tests and the
 //!   simulation run on a virtual clock.
 //! - [`router`]: the background thread that owns an engine, fed by bounded
-//!   channels from PBX threads and answering each call on its own channel
-//!   plus a wake-up descriptor.
+//!   channels from PBX threads and answering each call on its own channel,
+//!   then waking the call's thread through the adapter's `Wake` (the PBX's
+//!   own means: no descriptor per call).
 //! - [`admin`]: the operator commands (`hotline show queues`...) shared by
 //!   both PBXes.
 //! - [`store`]: the durable store (SQLite, one writer thread): what must

@@ -693,3 +693,49 @@ fn the_web_port_answers_and_streams_events() {
     assert!(p.cli("hotline show store").contains("healthy"), "{}", p.cli("hotline show store"));
     p.settle();
 }
+
+/// A waiting caller costs Asterisk its own channels' descriptors and none of
+/// Hotline's: N callers waiting in a queue with no members hold no more
+/// descriptors than N callers on the same Local channels waiting in plain
+/// `Wait()` (Hotline once held an eventfd per waiting call: N more). Files
+/// on disk are left out of both counts: music on hold in files mode opens
+/// its file for each listener when it plays the first frame, so how many
+/// are open depends on the moment.
+#[test]
+fn waiting_callers_cost_no_descriptor_of_ours() {
+    const N: usize = 30;
+    let (p, _g) = pbx();
+    p.settle();
+    p.wait_no_channels();
+    // Hotline first: anything left over would only make the baseline smaller.
+    let before = p.open_non_file_descriptors();
+    let from = p.ami.mark();
+    for i in 0..N {
+        p.call("fdwait", &format!("{}", 9_300_000 + i), 60.0, &[]);
+    }
+    p.wait_hotline(from, "CallEntered", N, 30, |m| field(m, "Queue") == "fdwait");
+    let waiting = p.open_non_file_descriptors().saturating_sub(before);
+    p.hangup_matching("^Local/fdwait@hotline-callers");
+    p.caller_done(from, "fdwait", N, 30);
+    p.wait_no_channels();
+
+    let before = p.open_non_file_descriptors();
+    let from = p.ami.mark();
+    for i in 0..N {
+        let number = format!("{}", 9_301_000 + i);
+        p.call_to(&format!("Local/{number}@hotline-plainwait"), &number, 60.0, &[]);
+    }
+    p.ami.wait_n(from, N, Duration::from_secs(30), |m| is(m, "UserEvent") && field(m, "UserEvent") == "HotlineTestPlainWaiting");
+    let plain = p.open_non_file_descriptors().saturating_sub(before);
+    p.hangup_matching("^Local/[0-9]+@hotline-plainwait");
+    p.ami.wait_n(from, N, Duration::from_secs(30), |m| is(m, "UserEvent") && field(m, "UserEvent") == "HotlineTestPlainDone");
+    p.wait_no_channels();
+
+    println!("descriptors: {N} callers waiting in Hotline {waiting}, without it {plain}");
+    // The count sees the channels' own descriptors (alert pipe, timer)...
+    assert!(plain >= N, "{N} plain callers opened only {plain} descriptors");
+    // ...and Hotline's waiting adds none per call (slack for the odd
+    // socket of a CLI or originate thread at the moment of counting).
+    assert!(waiting <= plain + N / 3, "{N} callers waiting in Hotline hold {waiting} descriptors, in Wait() {plain}");
+    p.settle();
+}

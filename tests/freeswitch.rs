@@ -732,3 +732,47 @@ fn an_agent_on_a_direct_call_is_offered_only_after_it_ends() {
     s.api("hupall NORMAL_CLEARING origination_caller_id_number 5550301");
     s.settle();
 }
+
+/// A waiting caller costs FreeSWITCH its own sessions' descriptors and none
+/// of Hotline's: N callers waiting in a queue with no members hold no more
+/// descriptors than N callers on the same loopback channels hearing the
+/// same music without Hotline (Hotline once held an eventfd per waiting
+/// call, all polled by one thread: N more). Files on disk are left out.
+#[test]
+fn waiting_callers_cost_no_descriptor_of_ours() {
+    const N: usize = 30;
+    let Some((s, _g)) = switch() else { return };
+    s.settle();
+    s.wait_no_channels();
+    // Hotline first: anything left over would only make the baseline smaller.
+    let before = s.open_non_file_descriptors();
+    let from = s.mark();
+    for i in 0..N {
+        s.call("fdwait", &format!("{}", 9_300_000 + i), 60_000);
+    }
+    s.wait_hotline(from, "CallEntered", N, 30, |e| field(e, "Hotline-Queue") == "fdwait");
+    let waiting = s.open_non_file_descriptors().saturating_sub(before);
+    assert!(s.api("hupall NORMAL_CLEARING test_queue fdwait").starts_with("+OK"));
+    s.caller_done(from, "fdwait", N, 30);
+    s.wait_no_channels();
+
+    let before = s.open_non_file_descriptors();
+    let from = s.mark();
+    for i in 0..N {
+        s.esl.bgapi(&format!("originate loopback/{}/hotline-plainwait &sleep(60000)", 9_301_000 + i));
+    }
+    s.esl.wait_n(from, N, Duration::from_secs(30), |e| field(e, "Event-Subclass") == "hotline::test" && field(e, "Hotline-Test") == "PlainWaiting");
+    let plain = s.open_non_file_descriptors().saturating_sub(before);
+    assert!(s.api("hupall NORMAL_CLEARING test_plain yes").starts_with("+OK"));
+    s.esl.wait_n(from, N, Duration::from_secs(30), |e| {
+        field(e, "Event-Name") == "CHANNEL_HANGUP_COMPLETE" && field(e, "variable_test_plain") == "yes"
+    });
+    s.wait_no_channels();
+
+    println!("descriptors: {N} callers waiting in Hotline {waiting}, without it {plain}");
+    // Both counts hold the sessions' own descriptors; Hotline's waiting
+    // must add none per call (slack for the odd socket at the moment of
+    // counting).
+    assert!(waiting <= plain + N / 3, "{N} callers waiting in Hotline hold {waiting} descriptors, hearing music without it {plain}");
+    s.settle();
+}

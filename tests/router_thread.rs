@@ -1,11 +1,18 @@
-//! The router thread: bounded channels in, per-call channels plus a wake-up
-//! descriptor out, queries, events, shutdown joins.
+//! The router thread: bounded channels in, per-call channels plus the
+//! adapter's wake-up out, queries, events, shutdown joins.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hotline::core::{Action, CallerInfo, Config, EndedBy, Input, OfferOutcome};
-use hotline::router::{Query, Reply, Router, RouterError, RouterOptions, SinkKind};
+use hotline::router::{CallHandle, Query, Reply, Router, RouterError, RouterOptions, Signal, SinkKind};
+
+/// Enter a call whose wake-up is a [`Signal`] to sleep on.
+fn enter_signalled(router: &Router, caller: CallerInfo) -> (CallHandle, Arc<Signal>) {
+    let signal = Arc::new(Signal::default());
+    let h = router.enter_as(router.new_call_id(), "q", caller, signal.clone()).expect("enter");
+    (h, signal)
+}
 
 fn config() -> Arc<Config> {
     Arc::new(
@@ -23,12 +30,11 @@ fn config() -> Arc<Config> {
 fn a_call_is_offered_answered_and_ended_through_the_thread() {
     let router = Router::start(config(), RouterOptions::default()).expect("start");
     let events = router.subscribe("test", SinkKind::BestEffort, 1024).expect("sink").events;
-    let h = router.enter("q", CallerInfo { number: "0901".into(), ..Default::default() }).expect("enter");
-    // The wake-up descriptor becomes readable when the decision is queued.
+    let (h, signal) = enter_signalled(&router, CallerInfo { number: "0901".into(), ..Default::default() });
+    // The call's wake-up is called once the decision is queued.
     let t = Instant::now();
-    assert!(h.wake.wait(2000), "woken");
+    assert!(signal.wait(Duration::from_secs(2)), "woken");
     let woke_after = t.elapsed();
-    h.wake.clear();
     let Some(Action::Offer { targets, .. }) = h.actions.try_recv().ok() else { panic!("offer expected") };
     assert_eq!(&*targets[0].name, "a");
     assert!(woke_after < Duration::from_millis(500), "decision took {woke_after:?}");
@@ -69,9 +75,11 @@ fn a_full_command_channel_is_an_error_not_a_wait() {
 #[test]
 fn shutdown_joins_and_later_sends_fail() {
     let router = Router::start(config(), RouterOptions::default()).expect("start");
-    let h = router.enter("q", CallerInfo::default()).expect("enter");
-    assert!(h.wake.wait(2000));
+    let (h, signal) = enter_signalled(&router, CallerInfo::default());
+    assert!(signal.wait(Duration::from_secs(2)));
     drop(router);
+    // Shutting down wakes every caller still waiting, so its thread leaves.
+    assert!(signal.wait(Duration::from_secs(2)), "woken at shutdown");
     // The router is gone: the call's channel is closed (disconnected, not
     // merely empty after a wait).
     let _ = h.actions.try_recv();

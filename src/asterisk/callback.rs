@@ -9,7 +9,6 @@
 //! refused meanwhile) and joined when the runtime stops.
 
 use std::os::raw::c_int;
-use std::ptr;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -122,12 +121,9 @@ fn wait_answer(leg: Leg, watch: Option<*mut sys::ast_channel>, timeout: Duration
         }
         let mut chans: Vec<*mut sys::ast_channel> = std::iter::once(leg.chan).chain(watch).collect();
         let mut ms: c_int = left.as_millis().min(c_int::MAX as u128) as c_int;
-        let mut outfd: c_int = -1;
         // SAFETY: live channels we own (or watch for the duration of the
-        // call); valid out-parameters; no extra descriptors.
-        let winner = unsafe {
-            sys::ast_waitfor_nandfds(chans.as_mut_ptr(), chans.len() as c_int, ptr::null_mut(), 0, ptr::null_mut(), &mut outfd, &mut ms)
-        };
+        // call); a valid out-parameter.
+        let winner = unsafe { sys::ast_waitfor_n(chans.as_mut_ptr(), chans.len() as c_int, &mut ms) };
         if winner.is_null() {
             continue;
         }

@@ -3,8 +3,10 @@
 //! the shared queue flow ([`crate::flow::queue`]) over Asterisk's
 //! primitives.
 //!
-//! The thread sleeps in `ast_waitfor_nandfds` on the caller's channel, the
-//! agent legs it rings and the call's wake-up descriptor at once. Ringing,
+//! The thread sleeps in `ast_waitfor_n` on the caller's channel and the
+//! agent legs it rings, nothing else: the router wakes it by queueing a
+//! null frame on the caller's channel, found again by name and unique id
+//! ([`AstWake`]), whose alert pipe ends the wait at once. Ringing,
 //! answer detection and bridging happen here with Asterisk's own calls
 //! (`ast_request`, `ast_call`, `ast_read`, `ast_bridge_call`); every leg's
 //! outcome goes back to the flow, which reports it to the router at once.
@@ -17,7 +19,7 @@
 //! `HOTLINE_CALLBACK_KEY` in; `HOTLINE_RESULT`, `HOTLINE_AGENT`,
 //! `HOTLINE_CALLID`, `HOTLINE_QUEUE` out).
 
-use std::os::fd::AsRawFd;
+use std::ffi::CString;
 use std::os::raw::c_int;
 use std::ptr;
 use std::sync::Arc;
@@ -28,7 +30,7 @@ use crossbeam_channel::Receiver;
 use crate::core::{Action, CallId, EndedBy, OfferOutcome, OfferTarget, Time};
 use crate::ffi::cstr::to_cstring;
 use crate::flow::{self, Happening, Primitives, Ringing, Sound, TalkEnd, Wait};
-use crate::router::{CallHandle, WakeFd};
+use crate::router::{Latch, Wake};
 
 use super::apps::AppResult;
 use super::channel::Channel;
@@ -55,15 +57,29 @@ pub fn exec(chan: &Channel<'_>, args: &str) -> AppResult {
 struct AstCaller<'a, 'c> {
     chan: &'a Channel<'c>,
     started: Instant,
-    wake: Option<Arc<WakeFd>>,
+    wake: Option<Arc<AstWake>>,
     legs: Vec<Leg>,
     /// The music-on-hold class playing, if any.
     music: Option<String>,
 }
 
-impl AstCaller<'_, '_> {
-    fn wake_fd(&self) -> c_int {
-        self.wake.as_ref().map_or(-1, |w| w.as_raw_fd())
+/// How the router wakes the caller's thread: a null frame queued on the
+/// caller's channel, found again by name (a hash lookup) and unique id
+/// (after a rename), at most once between two looks of the thread.
+struct AstWake {
+    name: CString,
+    uniqueid: CString,
+    latch: Latch,
+}
+
+impl Wake for AstWake {
+    fn wake(&self) {
+        if self.latch.raise() {
+            // SAFETY: valid C strings; the shim finds the channel, queues
+            // the frame and drops its reference before it returns. A caller
+            // already gone is not found, which is fine.
+            unsafe { sys::hotline_wake_channel(self.name.as_ptr(), self.uniqueid.as_ptr()) };
+        }
     }
 }
 
@@ -155,16 +171,22 @@ impl Primitives for AstCaller<'_, '_> {
         unsafe { sys::ast_say_number(chan, n.min(c_int::MAX as u64) as c_int, c"".as_ptr(), sys::ast_channel_language(chan), ptr::null()) };
     }
 
-    fn entered(&mut self, handle: &CallHandle) {
-        self.wake = Some(handle.wake.clone());
+    fn waker(&mut self) -> Arc<dyn Wake> {
+        let wake = Arc::new(AstWake {
+            name: to_cstring(&self.chan.name()),
+            uniqueid: to_cstring(&self.chan.uniqueid()),
+            latch: Latch::default(),
+        });
+        self.wake = Some(wake.clone());
+        wake
     }
 
     fn wait(&mut self, mode: Wait, actions: &Receiver<Action>) -> Happening<Leg> {
-        let fd = self.wake_fd();
-        // Reset the wake-up, then look: a signal after this point wakes
-        // the wait below, so no decision is lost.
+        // Reset the wake-up, then look: a decision queued after this point
+        // queues a frame that ends the wait below, so none is lost (a frame
+        // from before reads as nothing: one spurious Woken).
         if let Some(w) = &self.wake {
-            w.clear();
+            w.latch.reset();
         }
         if matches!(mode, Wait::Holding) && !actions.is_empty() {
             return Happening::Woken;
@@ -181,19 +203,9 @@ impl Primitives for AstCaller<'_, '_> {
             }
         };
         let mut chans: Vec<*mut sys::ast_channel> = std::iter::once(caller).chain(self.legs.iter().map(|l| l.chan)).collect();
-        let mut fds = [fd];
-        let nfds = if fd >= 0 { 1 } else { 0 };
-        let mut outfd: c_int = -1;
         // SAFETY: the caller and our own (live, not yet hung up) agent
-        // legs, one valid descriptor; out-parameters point to locals.
-        let winner = unsafe {
-            sys::ast_waitfor_nandfds(chans.as_mut_ptr(), chans.len() as c_int, fds.as_mut_ptr(), nfds, ptr::null_mut(), &mut outfd, &mut ms)
-        };
-        if outfd >= 0 && outfd == fd {
-            // While ringing the flow leaves decisions queued until the
-            // offer is over; the descriptor was reset above.
-            return Happening::Woken;
-        }
+        // legs; the out-parameter points to a local.
+        let winner = unsafe { sys::ast_waitfor_n(chans.as_mut_ptr(), chans.len() as c_int, &mut ms) };
         if winner.is_null() {
             if self.chan.is_hungup() {
                 return Happening::CallerGone;
@@ -204,6 +216,8 @@ impl Primitives for AstCaller<'_, '_> {
             };
         }
         if winner == caller {
+            // A wake-up is a null frame (Other). While ringing the flow
+            // leaves decisions queued until the offer is over.
             return match read_frame(caller) {
                 FrameKind::Hangup => Happening::CallerGone,
                 FrameKind::Dtmf(d) => Happening::Dtmf(d),

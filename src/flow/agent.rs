@@ -26,7 +26,7 @@ mod tests {
 
     use super::*;
     use crate::core::{CallId, CallerInfo, Input};
-    use crate::router::{CallHandle, RouterError};
+    use crate::router::{CallHandle, RouterError, Wake};
 
     /// Keeps what the application sends.
     #[derive(Default)]
@@ -36,7 +36,7 @@ mod tests {
         fn new_call_id(&self) -> CallId {
             CallId(1)
         }
-        fn enter(&self, _: CallId, _: &str, _: CallerInfo) -> Result<CallHandle, RouterError> {
+        fn enter(&self, _: CallId, _: &str, _: CallerInfo, _: std::sync::Arc<dyn Wake>) -> Result<CallHandle, RouterError> {
             Err(RouterError::Full)
         }
         fn send(&self, input: Input) -> Result<(), RouterError> {

@@ -13,7 +13,7 @@ use crossbeam_channel::Receiver;
 
 use crate::core::input::AgentId;
 use crate::core::{Action, CallId, CallerInfo, EndedBy, OfferOutcome, OfferTarget, Time};
-use crate::router::CallHandle;
+use crate::router::{CallHandle, Wake};
 
 use super::TalkEnd;
 
@@ -107,6 +107,11 @@ pub trait Primitives {
 
     /// About to join the router as `call` (before it can decide anything).
     fn entering(&mut self, _call: CallId, _caller: &CallerInfo, _queue: &str) {}
+    /// How the router wakes this caller's [`Primitives::wait`] after
+    /// queueing a decision (asked once, as the call joins, after
+    /// [`Primitives::entering`]). No descriptor per call: the PBX's own
+    /// means, finding the call again by name or UUID.
+    fn waker(&mut self) -> Arc<dyn Wake>;
     /// Joined: decisions will arrive on `handle`.
     fn entered(&mut self, _handle: &CallHandle) {}
     /// The caller now waits in `queue`.
@@ -117,7 +122,8 @@ pub trait Primitives {
 
     /// Sleep until something happens. Must return [`Happening::Woken`]
     /// at once if `actions` is not empty when the wait starts (after the
-    /// adapter reset its wake-up), so no decision is missed.
+    /// adapter reset its wake-up, e.g. its [`crate::router::Latch`]), so no
+    /// decision is missed.
     fn wait(&mut self, mode: Wait, actions: &Receiver<Action>) -> Happening<Self::Leg>;
     /// Ring `targets` at once for up to `timeout` ms; `vars` go on every
     /// agent leg (the call's data, by the PBX's variable names).

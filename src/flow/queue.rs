@@ -87,7 +87,8 @@ fn enter<'r, P: Primitives>(pbx: &mut P, router: &'r dyn RouterPort, cfg: &Confi
     let caller = CallerInfo { number: number.clone(), name: pbx.caller_name(), priority: req.priority, language: pbx.language(), skills: req.skills, data };
     let id = router.new_call_id();
     pbx.entering(id, &caller, &req.queue);
-    let handle = router.enter(id, &req.queue, caller).map_err(|e| fail(pbx, e.to_string()))?;
+    let wake = pbx.waker();
+    let handle = router.enter(id, &req.queue, caller, wake).map_err(|e| fail(pbx, e.to_string()))?;
     pbx.entered(&handle);
     for (var, value) in [("callid", Some(id.to_string())), ("queue", Some(req.queue.clone())), ("agent", None)] {
         let name = pbx.hotline_var(var);

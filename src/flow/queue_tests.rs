@@ -12,7 +12,7 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 use super::*;
 use crate::core::{ExitReason, OfferTarget};
 use crate::flow::{Sound, TalkEnd};
-use crate::router::{CallHandle, RouterError, WakeFd};
+use crate::router::{CallHandle, NoWake, RouterError, Wake};
 
 /// One thing the fake PBX does when the flow waits.
 enum Step {
@@ -38,14 +38,14 @@ impl RouterPort for Recorder {
     fn new_call_id(&self) -> CallId {
         CallId(7)
     }
-    fn enter(&self, id: CallId, _queue: &str, caller: CallerInfo) -> Result<CallHandle, RouterError> {
+    fn enter(&self, id: CallId, _queue: &str, caller: CallerInfo, _wake: Arc<dyn Wake>) -> Result<CallHandle, RouterError> {
         self.entered.borrow_mut().push(caller);
         if self.refuse_enter {
             return Err(RouterError::Full);
         }
         let (tx, rx) = bounded(16);
         *self.tx.borrow_mut() = Some(tx);
-        Ok(CallHandle { id, actions: rx, wake: Arc::new(WakeFd::new().expect("eventfd")) })
+        Ok(CallHandle { id, actions: rx })
     }
     fn send(&self, input: Input) -> Result<(), RouterError> {
         self.inputs.borrow_mut().push(input);
@@ -102,6 +102,10 @@ impl Fake {
 
 impl Primitives for Fake {
     type Leg = u32;
+    fn waker(&mut self) -> Arc<dyn Wake> {
+        // The script drives every wait: nothing to wake.
+        Arc::new(NoWake)
+    }
     fn now(&self) -> Time {
         self.now
     }
@@ -451,8 +455,8 @@ fn a_stopped_router_sends_the_caller_on_with_an_error() {
         fn new_call_id(&self) -> CallId {
             CallId(7)
         }
-        fn enter(&self, id: CallId, q: &str, c: CallerInfo) -> Result<CallHandle, RouterError> {
-            let h = self.0.enter(id, q, c);
+        fn enter(&self, id: CallId, q: &str, c: CallerInfo, w: Arc<dyn Wake>) -> Result<CallHandle, RouterError> {
+            let h = self.0.enter(id, q, c, w);
             self.0.tx.borrow_mut().take();
             h
         }

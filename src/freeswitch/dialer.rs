@@ -34,7 +34,7 @@ use crossbeam_channel::Receiver;
 use crate::core::input::AgentId;
 use crate::core::{Action, CallId, Input, OfferOutcome, OfferTarget};
 use crate::ffi::cstr::{to_cstring, to_string_lossy};
-use crate::router::WakeFd;
+use crate::router::Wake;
 
 use super::runtime::{self, Runtime};
 use super::sys;
@@ -68,7 +68,7 @@ pub struct Slot {
     /// The caller's session, named on every agent leg (`hotline_caller_uuid`).
     uuid: String,
     /// Set once the router has the call.
-    wake: OnceLock<Arc<WakeFd>>,
+    wake: OnceLock<Arc<dyn Wake>>,
     /// `switch_call_cause_t` read by originate: non-zero cancels.
     cancel: AtomicU32,
     state: Mutex<SlotState>,
@@ -79,7 +79,7 @@ impl Slot {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn set_wake(&self, wake: Arc<WakeFd>) {
+    pub fn set_wake(&self, wake: Arc<dyn Wake>) {
         let _ = self.wake.set(wake);
     }
 
@@ -112,7 +112,7 @@ impl Slot {
             st.answered = Some(a);
         }
         if let Some(w) = self.wake.get() {
-            w.signal();
+            w.wake();
         }
         Ok(())
     }

@@ -16,9 +16,9 @@
 //!   accessors the applications need.
 //! - [`runtime`]: router, configuration, CUSTOM event sink, waker thread and
 //!   offer registry while the module is loaded.
-//! - [`waker`]: the thread that turns router wake-ups into `CF_BREAK` on the
-//!   waiting caller's channel (see its doc: how a caller waits without
-//!   polling).
+//! - [`waker`]: the thread that turns wake-ups (one queue of calls, no
+//!   descriptor per call) into `CF_BREAK` on the waiting caller's channel
+//!   (see its doc: how a caller waits without polling).
 //! - [`offers`]: agent legs being rung, so that each leg's outcome is
 //!   reported once, as soon as it is known.
 //! - [`dialer`]: rings agents from threads of its own (offers and

@@ -36,13 +36,13 @@ use crate::core::{Action, CallId, CallerInfo, EndedBy, OfferTarget, Time};
 use crate::ffi::cstr::to_cstring;
 use crate::ffi::guard::guard;
 use crate::flow::{self, Happening, Primitives, Ringing, Sound, TalkEnd, Wait};
-use crate::router::{CallHandle, WakeFd};
+use crate::router::Wake;
 
 use super::dialer::{Answered, SlotGuard};
 use super::runtime::{self, ActiveCall, Runtime};
 use super::session::Session;
 use super::sys;
-use super::waker::Registration;
+use super::waker::CallWake;
 
 /// Silence that never ends (mod_tone_stream).
 const SILENCE: &str = "silence_stream://-1";
@@ -59,7 +59,7 @@ pub fn exec(s: &Session<'_>, args: &str) {
         s,
         started: Instant::now(),
         slot: None,
-        reg: None,
+        wake: None,
         class: None,
         hold: Hold::Sleep,
         digits: Box::new(Digits::default()),
@@ -101,7 +101,7 @@ enum Hold {
 #[derive(Default)]
 struct Digits {
     pressed: RefCell<Vec<char>>,
-    wake: RefCell<Option<Arc<WakeFd>>>,
+    wake: RefCell<Option<Arc<CallWake>>>,
 }
 
 impl Digits {
@@ -120,7 +120,7 @@ unsafe extern "C" fn on_dtmf(user: *mut c_void, digit: c_char) {
         d.pressed.borrow_mut().push(digit as u8 as char);
         // End the playback so the flow sees the digit now.
         if let Some(w) = d.wake.borrow().as_ref() {
-            w.signal();
+            w.wake();
         }
     })
 }
@@ -131,7 +131,7 @@ struct FsCaller<'a, 's> {
     s: &'a Session<'s>,
     started: Instant,
     slot: Option<SlotGuard<'static>>,
-    reg: Option<Registration>,
+    wake: Option<Arc<CallWake>>,
     class: Option<String>,
     hold: Hold,
     digits: Box<Digits>,
@@ -142,8 +142,8 @@ struct FsCaller<'a, 's> {
 
 impl FsCaller<'_, '_> {
     fn disarm(&self) {
-        if let Some(r) = &self.reg {
-            r.disarm();
+        if let Some(w) = &self.wake {
+            w.disarm();
         }
         // A break that landed after the playback ended must not cut the
         // next prompt short.
@@ -272,12 +272,14 @@ impl Primitives for FsCaller<'_, '_> {
         self.slot = Some(self.rt.dialer.open(call, &caller.number, &caller.name, &self.s.uuid(), queue));
     }
 
-    fn entered(&mut self, handle: &CallHandle) {
+    fn waker(&mut self) -> Arc<dyn Wake> {
+        let wake = self.rt.waker.call(&self.s.uuid());
         if let Some(g) = &self.slot {
-            g.slot.set_wake(handle.wake.clone());
+            g.slot.set_wake(wake.clone());
         }
-        *self.digits.wake.borrow_mut() = Some(handle.wake.clone());
-        self.reg = Some(self.rt.waker.register(handle.id, &self.s.uuid(), handle.wake.clone()));
+        *self.digits.wake.borrow_mut() = Some(wake.clone());
+        self.wake = Some(wake.clone());
+        wake
     }
 
     fn moved(&mut self, queue: &str) {
@@ -294,9 +296,10 @@ impl Primitives for FsCaller<'_, '_> {
 
     fn wait(&mut self, _mode: Wait, actions: &Receiver<Action>) -> Happening<Answered> {
         // Arm first, then look: a decision queued (or an agent handed
-        // over) after the look breaks the music below (see waker.rs).
-        if let Some(r) = &self.reg {
-            r.arm();
+        // over, or a digit) after the look breaks the music below (see
+        // waker.rs).
+        if let Some(w) = &self.wake {
+            w.arm();
         }
         let answered = self.slot.as_ref().and_then(|g| g.slot.take_answered());
         let happened = if let Some(a) = answered {

@@ -4,10 +4,11 @@
 //!
 //! - commands in: [`Router::send`] / [`Router::enter`] use `try_send`; a full
 //!   channel is an error that is counted and reported, not a wait.
-//! - actions out: each call has its own bounded channel plus a [`WakeFd`]
-//!   the router signals, so the caller's thread sleeps on its PBX channel
-//!   and that descriptor at once. Actions not tied to a live caller
-//!   (callbacks) go to one global channel.
+//! - actions out: each call has its own bounded channel plus the adapter's
+//!   [`Wake`] for it, which the router calls after queueing an action, so
+//!   the caller's thread sleeps on its PBX channel alone (no descriptor of
+//!   ours per call). Actions not tied to a live caller (callbacks) go to
+//!   one global channel.
 //! - events out: every state change, numbered and copied to each sink's
 //!   own queue by the [`bus`] (PBX events, the store, server-sent events).
 //!
@@ -18,7 +19,7 @@ pub mod bus;
 mod wake;
 
 pub use bus::{BusEvent, SinkKind, SinkView, Subscription};
-pub use wake::WakeFd;
+pub use wake::{Latch, NoWake, Signal, Wake};
 
 use std::collections::HashMap;
 use std::fmt;
@@ -131,15 +132,14 @@ enum Command {
 
 struct CallPort {
     tx: Sender<Action>,
-    wake: Arc<WakeFd>,
+    wake: Arc<dyn Wake>,
 }
 
 /// The PBX side of one call in a queue application: read actions from
-/// `actions` when `wake` is readable.
+/// `actions` when the call's [`Wake`] woke its thread.
 pub struct CallHandle {
     pub id: CallId,
     pub actions: Receiver<Action>,
-    pub wake: Arc<WakeFd>,
 }
 
 impl CallHandle {
@@ -199,20 +199,21 @@ impl Router {
         CallId(self.next_call.fetch_add(1, Ordering::Relaxed))
     }
 
-    /// Put a caller into a queue; the router answers on the returned handle.
+    /// Put a caller into a queue; the router answers on the returned handle
+    /// (for a thread that blocks on it: nothing else is woken).
     pub fn enter(&self, queue: &str, caller: CallerInfo) -> Result<CallHandle, RouterError> {
-        self.enter_as(self.new_call_id(), queue, caller)
+        self.enter_as(self.new_call_id(), queue, caller, Arc::new(NoWake))
     }
 
-    /// [`Router::enter`] with an id from [`Router::new_call_id`], for an
+    /// [`Router::enter`] with an id from [`Router::new_call_id`] (for an
     /// adapter that registers the call elsewhere before the router can
-    /// decide anything about it.
-    pub fn enter_as(&self, id: CallId, queue: &str, caller: CallerInfo) -> Result<CallHandle, RouterError> {
+    /// decide anything about it) and the call's `wake`, called after each
+    /// action queued for it.
+    pub fn enter_as(&self, id: CallId, queue: &str, caller: CallerInfo, wake: Arc<dyn Wake>) -> Result<CallHandle, RouterError> {
         let (atx, arx) = bounded(self.call_capacity);
-        let wake = Arc::new(WakeFd::new().map_err(|_| RouterError::Stopped)?);
-        let port = CallPort { tx: atx, wake: wake.clone() };
+        let port = CallPort { tx: atx, wake };
         self.push(Command::Enter { call: id, queue: queue.to_string(), caller, port })?;
-        Ok(CallHandle { id, actions: arx, wake })
+        Ok(CallHandle { id, actions: arx })
     }
 
     /// Send an input without blocking.
@@ -382,7 +383,7 @@ impl Worker {
         }
         // Wake every caller still waiting so its thread can leave.
         for (_, port) in self.ports.drain() {
-            port.wake.signal();
+            port.wake.wake();
         }
     }
 
@@ -489,7 +490,7 @@ impl Worker {
                             log::error!("hotline: action for call {call} dropped: its channel is full");
                         }
                     }
-                    port.wake.signal();
+                    port.wake.wake();
                 }
                 None => {
                     self.counters.actions_dropped.fetch_add(1, Ordering::Relaxed);

@@ -1,55 +1,112 @@
-//! The wake-up descriptor a waiting caller's thread sleeps on beside its
-//! channel: the router signals it after queueing an action for that call,
-//! so a PBX thread blocked in poll()/ast_waitfor_nandfds() wakes at once
-//! without polling.
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! How the router wakes a waiting caller's thread after queueing an action
+//! for it, with no descriptor of ours per call: each adapter implements
+//! [`Wake`] with its PBX's own means (Asterisk queues a frame on the
+//! caller's channel, whose alert pipe ends the thread's `ast_waitfor`;
+//! FreeSWITCH breaks the session's playback), finding the call again by
+//! name or UUID.
+//!
+//! [`Latch`] coalesces the wake-ups of one call between two looks of its
+//! thread, so a burst of decisions costs the PBX one wake-up, and the
+//! adapter's queue of pending wake-ups holds at most one entry per call.
 
-use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
 
-/// A Linux eventfd in non-blocking mode.
-#[derive(Debug)]
-pub struct WakeFd {
-    fd: OwnedFd,
+/// Wakes one waiting call. Called on the router thread (and on an adapter's
+/// own threads): it must not wait for the caller's thread.
+pub trait Wake: Send + Sync {
+    fn wake(&self);
 }
 
-impl WakeFd {
-    pub fn new() -> io::Result<WakeFd> {
-        // SAFETY: plain syscall; a non-negative return is a new descriptor we own.
-        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
+/// For a thread that blocks on its action channel itself
+/// ([`super::CallHandle::recv_timeout`]): nothing to wake.
+#[derive(Debug, Default)]
+pub struct NoWake;
+
+impl Wake for NoWake {
+    fn wake(&self) {}
+}
+
+/// The wake-ups of one call since its thread last looked.
+///
+/// The contract: the caller's thread calls [`Latch::reset`] *before* it
+/// looks at its action channel; the waking side calls [`Latch::raise`]
+/// *after* queueing an action, and wakes the thread only when it returns
+/// true. So an action queued after the look is always followed by a
+/// wake-up, and one queued before it is seen by the look.
+#[derive(Debug, Default)]
+pub struct Latch {
+    pending: AtomicBool,
+}
+
+impl Latch {
+    /// Mark a wake-up pending: true if none was (the thread must be woken).
+    pub fn raise(&self) -> bool {
+        !self.pending.swap(true, Ordering::SeqCst)
+    }
+
+    /// The thread is about to look: later wake-ups must wake it again.
+    pub fn reset(&self) {
+        self.pending.store(false, Ordering::SeqCst);
+    }
+}
+
+/// A wake-up a thread without a PBX channel can sleep on (tests, tools).
+#[derive(Debug, Default)]
+pub struct Signal {
+    woken: Mutex<bool>,
+    cv: Condvar,
+}
+
+impl Signal {
+    /// Sleep until woken or `timeout` passes; true if woken (and reset).
+    pub fn wait(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut woken = self.woken.lock().unwrap_or_else(|e| e.into_inner());
+        while !*woken {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            woken = self.cv.wait_timeout(woken, left).unwrap_or_else(|e| e.into_inner()).0;
         }
-        // SAFETY: fd is a fresh, valid descriptor owned by nobody else.
-        Ok(WakeFd { fd: unsafe { OwnedFd::from_raw_fd(fd) } })
-    }
-
-    /// Make the descriptor readable.
-    pub fn signal(&self) {
-        let one: u64 = 1;
-        // SAFETY: writes 8 bytes from a valid u64 to our own eventfd. A full
-        // counter (EAGAIN) still leaves it readable, which is all we need.
-        unsafe { libc::write(self.fd.as_raw_fd(), &one as *const u64 as *const libc::c_void, 8) };
-    }
-
-    /// Reset after waking (non-blocking; harmless when not signalled).
-    pub fn clear(&self) {
-        let mut v: u64 = 0;
-        // SAFETY: reads 8 bytes into a valid u64 from our own non-blocking eventfd.
-        unsafe { libc::read(self.fd.as_raw_fd(), &mut v as *mut u64 as *mut libc::c_void, 8) };
-    }
-
-    /// Wait until signalled or `timeout_ms` passes (-1: forever). True if
-    /// signalled. For threads that have no PBX channel to wait on as well.
-    pub fn wait(&self, timeout_ms: i32) -> bool {
-        let mut p = libc::pollfd { fd: self.fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
-        // SAFETY: one valid pollfd on the stack.
-        let n = unsafe { libc::poll(&mut p, 1, timeout_ms) };
-        n > 0
+        *woken = false;
+        true
     }
 }
 
-impl AsRawFd for WakeFd {
-    fn as_raw_fd(&self) -> RawFd {
-        self.fd.as_raw_fd()
+impl Wake for Signal {
+    fn wake(&self) {
+        *self.woken.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.cv.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn a_latch_wakes_once_until_reset() {
+        let l = Latch::default();
+        assert!(l.raise(), "first wake-up wakes");
+        assert!(!l.raise(), "further ones coalesce");
+        l.reset();
+        assert!(l.raise(), "after a look, a wake-up wakes again");
+    }
+
+    #[test]
+    fn a_signal_wakes_a_sleeping_thread() {
+        let s = Arc::new(Signal::default());
+        let s2 = s.clone();
+        let t = std::thread::spawn(move || s2.wait(Duration::from_secs(10)));
+        s.wake();
+        assert!(t.join().expect("thread"), "woken, not timed out");
+        // A wake-up before the wait is not lost.
+        s.wake();
+        assert!(s.wait(Duration::from_secs(10)));
     }
 }

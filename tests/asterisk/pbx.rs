@@ -119,8 +119,14 @@ impl Pbx {
     /// A caller into `queue` that stays on the line `hold_secs` at most
     /// (then hangs up), with caller number `number` and extra variables.
     pub fn call(&self, queue: &str, number: &str, hold_secs: f64, vars: &[(&str, &str)]) {
+        self.call_to(&format!("Local/{queue}@hotline-callers"), number, hold_secs, vars)
+    }
+
+    /// A caller on `channel` (a Local channel into some context) that stays
+    /// on the line `hold_secs` at most.
+    pub fn call_to(&self, channel: &str, number: &str, hold_secs: f64, vars: &[(&str, &str)]) {
         let mut headers: Vec<(String, String)> = vec![
-            ("Channel".into(), format!("Local/{queue}@hotline-callers")),
+            ("Channel".into(), channel.to_string()),
             ("Application".into(), "Wait".into()),
             ("Data".into(), format!("{hold_secs}")),
             ("CallerID".into(), format!("\"test\" <{number}>")),
@@ -133,6 +139,41 @@ impl Pbx {
         let h: Vec<(&str, &str)> = headers.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
         let r = self.ami.action("Originate", &h);
         assert_eq!(field(&r, "Response"), "Success", "originate: {r:?}");
+    }
+
+    /// Hang up every channel whose name matches the regular expression.
+    pub fn hangup_matching(&self, regex: &str) {
+        let r = self.ami.action("Hangup", &[("Channel", &format!("/{regex}/"))]);
+        assert_eq!(field(&r, "Response"), "Success", "hangup: {r:?}");
+    }
+
+    /// The Asterisk process's open descriptors that are not files on disk
+    /// (sockets, pipes, eventfds, timerfds...), read in the container from
+    /// /proc/<pid>/fd (the pid from Asterisk's own pid file).
+    pub fn open_non_file_descriptors(&self) -> usize {
+        let out = Command::new("docker")
+            .args(["exec", CONTAINER, "sh", "-c", "for f in /proc/$(cat /var/run/asterisk/asterisk.pid)/fd/*; do readlink \"$f\"; done"])
+            .output()
+            .expect("docker exec");
+        assert!(out.status.success(), "docker exec: {}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8_lossy(&out.stdout);
+        let n = text.lines().filter(|l| !l.is_empty() && !l.starts_with('/')).count();
+        assert!(n > 0, "no descriptors read: {text}");
+        n
+    }
+
+    /// Wait until Asterisk has no channel at all (the scenarios' last legs
+    /// are gone).
+    pub fn wait_no_channels(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let out = self.cli("core show channels count");
+            if out.lines().any(|l| l.trim() == "0 active channels") {
+                return;
+            }
+            assert!(Instant::now() < deadline, "channels still up after 30 s:\n{out}\n{}", self.cli("core show channels"));
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 
     /// Run a dialplan application on a throw-away channel.

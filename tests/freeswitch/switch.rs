@@ -403,6 +403,33 @@ impl Switch {
         })
     }
 
+    /// FreeSWITCH's open descriptors that are not files on disk (sockets,
+    /// pipes, eventfds, timerfds...), from /proc/<pid>/fd.
+    pub fn open_non_file_descriptors(&self) -> usize {
+        let pid = std::fs::read_to_string(self.root.join("run/freeswitch.pid")).expect("pid file");
+        let dir = format!("/proc/{}/fd", pid.trim());
+        let n = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{dir}: {e}"))
+            .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+            .filter(|target| !target.starts_with("/"))
+            .count();
+        assert!(n > 0, "no descriptors in {dir}");
+        n
+    }
+
+    /// Wait until FreeSWITCH has no channel at all.
+    pub fn wait_no_channels(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let out = self.api("show channels count");
+            if out.lines().any(|l| l.trim() == "0 total.") {
+                return;
+            }
+            assert!(Instant::now() < deadline, "channels still up after 30 s:\n{}", self.api("show channels"));
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Wait until no Hotline call is in progress.
     pub fn settle(&self) {
         let deadline = Instant::now() + Duration::from_secs(30);
