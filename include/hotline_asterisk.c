@@ -311,6 +311,19 @@ int hotline_channel_exists(const char *name_or_uniqueid)
 	return 1;
 }
 
+int hotline_withdraw_unload_hangup(struct ast_channel *chan)
+{
+	int withdrawn = 0;
+
+	ast_channel_lock(chan);
+	if (ast_channel_softhangup_internal_flag(chan) == AST_SOFTHANGUP_APPUNLOAD) {
+		ast_channel_clear_softhangup(chan, AST_SOFTHANGUP_APPUNLOAD);
+		withdrawn = 1;
+	}
+	ast_channel_unlock(chan);
+	return withdrawn;
+}
+
 void hotline_channel_vars(struct ast_channel *chan, const char *prefix, hotline_var_cb cb, void *user)
 {
 	struct ast_var_t *var;

@@ -105,6 +105,10 @@ void hotline_leg_from_caller(struct ast_channel *leg, struct ast_channel *caller
 int hotline_wake_channel(const char *name, const char *uniqueid);
 /*! 1 if a channel with this name or unique id exists, else 0. */
 int hotline_channel_exists(const char *name_or_uniqueid);
+/* 1 if the channel's only hang-up request is Asterisk's "module unloading"
+ * one (module unload -f hangs up the module's users before asking the module
+ * to unload), which is then withdrawn; 0 otherwise (nothing changed). */
+int hotline_withdraw_unload_hangup(struct ast_channel *chan);
 /*! Called for each channel variable whose name starts with the prefix. */
 typedef void (*hotline_var_cb)(void *user, const char *name, const char *value);
 /*! Every variable of chan whose name starts with prefix (case-insensitive),

@@ -176,6 +176,11 @@ void hotline_fs_bind_devices(hotline_fs_device_cb cb)
 
 int hotline_fs_bind_leg_hangup(hotline_fs_leg_hangup_cb cb)
 {
+	/* Still bound: a refused unload kept it, and load resumes. */
+	if (__atomic_load_n(&leg_hangup_cb, __ATOMIC_SEQ_CST)) {
+		__atomic_store_n(&leg_hangup_cb, cb, __ATOMIC_SEQ_CST);
+		return 0;
+	}
 	__atomic_store_n(&leg_hangup_cb, cb, __ATOMIC_SEQ_CST);
 	if (switch_core_add_state_handler(&leg_state_handlers) < 0) {
 		__atomic_store_n(&leg_hangup_cb, NULL, __ATOMIC_SEQ_CST);

@@ -370,35 +370,3 @@ impl Drop for ActiveCall<'_> {
         self.0.active.fetch_sub(1, Ordering::AcqRel);
     }
 }
-
-/// The runtime a loaded module publishes to PBX threads, read with one
-/// lock-free pointer load. Sound because a PBX never runs a module's
-/// application or command while that module unloads (Asterisk holds a
-/// module reference during `pbx_exec`; FreeSWITCH read-locks the module
-/// interface), and the adapter takes the runtime back only when idle.
-pub struct Loaded<T>(std::sync::atomic::AtomicPtr<T>);
-
-impl<T> Loaded<T> {
-    pub const fn new() -> Self {
-        Loaded(std::sync::atomic::AtomicPtr::new(std::ptr::null_mut()))
-    }
-
-    pub fn get(&'static self) -> Option<&'static T> {
-        // SAFETY: the pointer is null or came from Box::into_raw in
-        // `publish`, and is freed only after `take` unpublished it (see
-        // the type's doc for why no reader remains then).
-        unsafe { self.0.load(Ordering::Acquire).as_ref() }
-    }
-
-    pub fn publish(&self, value: Box<T>) {
-        self.0.store(Box::into_raw(value), Ordering::Release);
-    }
-
-    /// Unpublish and hand back ownership.
-    pub fn take(&self) -> Option<Box<T>> {
-        let p = self.0.swap(std::ptr::null_mut(), Ordering::AcqRel);
-        // SAFETY: p came from Box::into_raw in `publish` and is no longer
-        // reachable through `get`.
-        (!p.is_null()).then(|| unsafe { Box::from_raw(p) })
-    }
-}

@@ -498,14 +498,49 @@ fn unload_is_refused_while_busy_and_clean_when_idle() {
 fn a_panic_inside_an_app_does_not_take_asterisk_down() {
     let (p, _g) = pbx();
     let from = p.ami.mark();
-    p.run_app("HotlineTestPanic", "");
-    std::thread::sleep(Duration::from_millis(500));
+    let log_from = p.log().len();
+    let token = format!("t{}", std::process::id());
+    p.run_app("HotlineTestPanic", &token);
+    // The panic guard's own line: the entry's name, the panic's message
+    // (with this run's token) and where it happened.
+    let line = p.wait_log(log_from, &["HotlineTestPanic: panic caught at the C boundary", &format!("HotlineTestPanic({token})"), "test_app.rs"], 15);
+    assert!(line.contains("deliberate panic"), "{line}");
     assert!(p.cli("core show uptime").contains("System uptime"));
-    // The module still works.
+    // The module still serves a queue call.
     p.agent_mode(101, "answer", 0.5);
     p.call("linear", "9109000", 60.0, &[]);
     p.wait_hotline(from, "CallAnswered", 1, 15, |_| true);
-    p.caller_done(from, "linear", 1, 15);
+    let done = p.caller_done(from, "linear", 1, 15);
+    assert_eq!(field(&done[0], "Result"), "ANSWERED");
+    p.settle();
+}
+
+/// `module unload -f` skips Asterisk's use count (and asks the waiting
+/// caller's channel to hang up): only Hotline's gate stands between the
+/// unload and a caller inside `HotlineQueue`. It refuses, the module stays
+/// loaded, and the same caller is served afterwards.
+#[test]
+fn a_forced_unload_is_refused_by_hotline_while_a_caller_waits() {
+    let (p, _g) = pbx();
+    p.agent_mode(261, "answer", 0.5);
+    let from = p.ami.mark();
+    p.call("login", "9263000", 60.0, &[]);
+    let id = p.call_id(from, "9263000");
+    let log_from = p.log().len();
+    let out = p.cli("module unload -f app_hotline.so");
+    let line = p.wait_log(log_from, &["Hotline: unload refused", "1 entry is inside Hotline"], 15);
+    assert!(line.contains("keeps serving"), "{line}");
+    assert!(running(p), "unloaded under a waiting caller: {out}");
+    assert!(p.cli("hotline show calls").contains("1 calls"), "the caller still waits");
+    // Still serving: an agent logs in and gets this very caller.
+    p.run_app("HotlineAgent", "login,a261");
+    let ans = p.wait_hotline(from, "CallAnswered", 1, 15, |_| true);
+    assert_eq!((field(&ans[0], "CallId"), field(&ans[0], "Agent")), (id.as_str(), "a261"));
+    let done = p.caller_done(from, "login", 1, 15);
+    assert_eq!(field(&done[0], "Result"), "ANSWERED");
+    let from = p.ami.mark();
+    p.run_app("HotlineAgent", "logout,a261");
+    p.wait_hotline(from, "AgentState", 1, 10, |m| field(m, "Agent") == "a261" && field(m, "State") == "logged-out");
     p.settle();
 }
 

@@ -341,19 +341,78 @@ fn a_configuration_error_declines_the_load_with_its_location() {
 #[test]
 fn a_panic_inside_an_app_does_not_take_freeswitch_down() {
     let Some((s, _g)) = switch() else { return };
-    s.esl.bgapi("originate loopback/panic/hotline-null &park()");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !s.log().contains("panic caught at the C boundary") {
-        assert!(Instant::now() < deadline, "no panic report in the log");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let log_from = s.log().len();
+    let token = format!("t{}", std::process::id());
+    s.esl.bgapi(&format!("originate loopback/panic-{token}/hotline-null &park()"));
+    // The panic guard's own line: the entry's name, the panic's message
+    // (with this run's token) and where it happened.
+    let line = s.wait_log(log_from, &["hotline_test_panic: panic caught at the C boundary", &format!("hotline_test_panic({token})"), "module.rs"], 15);
+    assert!(line.contains("deliberate panic"), "{line}");
     assert!(s.api("status").contains("UP"));
-    // The module still works.
+    // The module still serves a queue call.
     s.agent_mode(100, "answer", 300);
     let from = s.mark();
     s.call("basic", "9100900", 30_000);
     s.wait_hotline(from, "CallAnswered", 1, 15, |_| true);
-    s.caller_done(from, "basic", 1, 15);
+    let done = s.caller_done(from, "basic", 1, 15);
+    assert_eq!(field(&done[0], "variable_hotline_result"), "ANSWERED");
+    s.settle();
+}
+
+/// FreeSWITCH refuses `unload mod_hotline` only while one of its
+/// applications or API calls runs (its module lock). A callback ringing an
+/// agent runs in a thread of ours, in no application: FreeSWITCH
+/// unregisters the applications and calls `shutdown`, where Hotline's gate
+/// sees the ringing thread inside and refuses (logged; the module stays
+/// mapped, still running). `load mod_hotline` resumes that instance, which
+/// still holds the callback and serves new callers.
+#[test]
+fn unload_is_refused_by_hotline_while_a_callback_rings_and_load_resumes_it() {
+    let Some((s, _g)) = switch() else { return };
+    s.agent_mode(285, "answer", 60_000);
+    let from = s.mark();
+    s.call("cb", "9285004", 60_000);
+    s.wait_hotline(from, "CallAnswered", 1, 10, |_| true);
+    s.call("cbk-cb", "9285005", 60_000);
+    let entered = s.wait_hotline(from, "CallEntered", 1, 10, |e| field(e, "Hotline-CallerNumber") == "9285005");
+    let id = field(&entered[0], "Hotline-CallId").to_string();
+    assert!(s.api(&format!("uuid_recv_dtmf {} *", field(&entered[0], "Hotline-Uuid"))).starts_with("+OK"));
+    s.wait_hotline(from, "CallbackRequested", 1, 10, |_| true);
+    s.caller_done(from, "cb", 1, 15);
+    // The callback will ring an agent that does not answer.
+    s.agent_mode(285, "noanswer", 0);
+    let first = s.hotline(from, "CallEntered").into_iter().find(|e| field(e, "Hotline-CallerNumber") == "9285004").expect("first");
+    s.api(&format!("uuid_kill {}", field(&first, "Hotline-Uuid")));
+    s.caller_done(from, "cb", 2, 15);
+    let ringing = s.esl.wait_n(from, 2, Duration::from_secs(15), |e| {
+        field(e, "Event-Name") == "CHANNEL_CREATE" && field(e, "Channel-Name").starts_with("loopback/285-a")
+    });
+    let leg = field(&ringing[1], "Unique-ID").to_string();
+    assert!(s.api("hotline show calls").contains("1 calls"), "only the callback is left");
+    let log_from = s.log().len();
+    let out = s.api("unload mod_hotline");
+    let line = s.wait_log(log_from, &["Hotline: unload refused", "1 entry is inside Hotline"], 15);
+    assert!(line.contains("keeps serving"), "{line}: {out}");
+    assert!(!s.log()[log_from..].contains("Hotline unloaded"), "the runtime was stopped under the ringing callback");
+    let again = s.api("load mod_hotline");
+    assert!(!again.contains("-ERR"), "load again: {again}");
+    s.wait_log(log_from, &["resuming the instance a refused unload kept running"], 10);
+    // The same router: it still holds the callback, and it serves.
+    assert!(s.api("hotline show calls").contains("1 calls"), "the callback is still there");
+    s.agent_mode(100, "answer", 300);
+    let from2 = s.mark();
+    s.call("basic", "9100901", 30_000);
+    s.wait_hotline(from2, "CallAnswered", 1, 15, |_| true);
+    let done = s.caller_done(from2, "basic", 1, 15);
+    assert_eq!(field(&done[0], "variable_hotline_result"), "ANSWERED");
+    // Clean up: the agent answers now and the customer too; the ringing
+    // leg goes (reported by the hang-up handler, through the gate) and the
+    // callback rings the agent again.
+    s.agent_mode(285, "answer", 500);
+    s.agent_mode(9285005, "answer", 500);
+    s.api(&format!("uuid_kill {leg}"));
+    let ended = s.wait_hotline(from, "CallEnded", 1, 40, |e| field(e, "Hotline-CallId") == id);
+    assert_ne!(field(&ended[0], "Hotline-EndedBy"), "failed", "{ended:?}");
     s.settle();
 }
 

@@ -7,10 +7,10 @@
 
 use super::apps::AppResult;
 use super::channel::Channel;
-use super::runtime;
+use super::runtime::Runtime;
 
-pub fn exec(chan: &Channel<'_>, args: &str) -> AppResult {
-    let result = run(args);
+pub fn exec(rt: &Runtime, chan: &Channel<'_>, args: &str) -> AppResult {
+    let result = crate::flow::agent::run(&rt.router, &rt.config(), &rt.config_path, args);
     match &result {
         Ok(()) => chan.set_var("HOTLINE_AGENT_RESULT", Some("OK")),
         Err(e) => {
@@ -19,9 +19,4 @@ pub fn exec(chan: &Channel<'_>, args: &str) -> AppResult {
         }
     }
     AppResult::Continue
-}
-
-fn run(args: &str) -> Result<(), String> {
-    let rt = runtime::current().ok_or("Hotline is not running")?;
-    crate::flow::agent::run(&rt.router, &rt.config(), &rt.config_path, args)
 }

@@ -3,7 +3,8 @@
 //!
 //! An application is a type implementing [`DialplanApp`]; [`register`] hands
 //! Asterisk the generic [`trampoline`] for it, which converts the arguments
-//! and runs [`DialplanApp::exec`] inside the panic guard. Adding an
+//! and runs [`DialplanApp::exec`] through the entry macro (panic guard and
+//! a pass on the running service for the whole exec). Adding an
 //! application = one impl + one line in [`APPS`].
 //!
 
@@ -13,7 +14,7 @@ use std::os::raw::{c_char, c_int};
 use super::channel::Channel;
 use super::sys;
 use crate::ffi::cstr::to_cow_lossy;
-use crate::ffi::guard::guard;
+use super::runtime::{Runtime, GATE};
 
 /// What the application tells the PBX when it returns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,8 +39,9 @@ pub trait DialplanApp {
     const NAME: &'static CStr;
     const SYNOPSIS: &'static CStr;
     const DESCRIPTION: &'static CStr;
-    /// Runs on the channel's thread; may block for the whole call.
-    fn exec(chan: &Channel<'_>, args: &str) -> AppResult;
+    /// Runs on the channel's thread, holding a pass on the running
+    /// runtime `rt`; may block for the whole call.
+    fn exec(rt: &Runtime, chan: &Channel<'_>, args: &str) -> AppResult;
 }
 
 /// The exec function Asterisk calls for application `A`.
@@ -53,7 +55,8 @@ pub unsafe extern "C" fn trampoline<A: DialplanApp>(
 ) -> c_int {
     let name = A::NAME.to_str().unwrap_or("HotlineApp");
     // A panic hangs the channel up: its state in the engine is unknown.
-    guard(name, AppResult::Hangup.code(), || {
+    // Refused (unloading, not running): hang up too.
+    crate::entry!(name, &GATE, AppResult::Hangup.code(), |rt| {
         // SAFETY: Asterisk passes the live channel executing this app; it
         // outlives this call.
         let Some(chan) = (unsafe { Channel::from_raw(chan) }) else {
@@ -61,7 +64,7 @@ pub unsafe extern "C" fn trampoline<A: DialplanApp>(
         };
         // SAFETY: NULL or a NUL-terminated string valid during the call.
         let args = unsafe { to_cow_lossy(data) };
-        A::exec(&chan, &args).code()
+        A::exec(rt, &chan, &args).code()
     })
 }
 
@@ -133,8 +136,8 @@ impl DialplanApp for HotlineQueue {
     const DESCRIPTION: &'static CStr = c"HotlineQueue(queue[,options]): waits in the queue until an agent \
 answers, then bridges to the agent. Sets HOTLINE_RESULT.";
 
-    fn exec(chan: &Channel<'_>, args: &str) -> AppResult {
-        super::queue_app::exec(chan, args)
+    fn exec(rt: &Runtime, chan: &Channel<'_>, args: &str) -> AppResult {
+        super::queue_app::exec(rt, chan, args)
     }
 }
 
@@ -147,8 +150,8 @@ impl DialplanApp for HotlineAgent {
     const DESCRIPTION: &'static CStr = c"HotlineAgent(login|logout|break|ready,agent[,reason]). \
 Sets HOTLINE_AGENT_RESULT to OK or ERROR.";
 
-    fn exec(chan: &Channel<'_>, args: &str) -> AppResult {
-        super::agent_app::exec(chan, args)
+    fn exec(rt: &Runtime, chan: &Channel<'_>, args: &str) -> AppResult {
+        super::agent_app::exec(rt, chan, args)
     }
 }
 
@@ -161,7 +164,7 @@ impl DialplanApp for HotlineTestPanic {
     const DESCRIPTION: &'static CStr = c"HotlineTestPanic(): panics inside the module when hotline.toml has \
 [general] test_hooks = true; otherwise logs an error. The panic guard hangs the channel up.";
 
-    fn exec(chan: &Channel<'_>, args: &str) -> AppResult {
-        super::test_app::exec(chan, args)
+    fn exec(rt: &Runtime, chan: &Channel<'_>, args: &str) -> AppResult {
+        super::test_app::exec(rt, chan, args)
     }
 }

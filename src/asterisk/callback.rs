@@ -18,7 +18,7 @@ use crossbeam_channel::Receiver;
 use crate::core::{Action, CallId, EndedBy, Input, OfferOutcome, OfferTarget};
 
 use super::queue_app::{hangup_outcome, read_frame, FrameKind, Leg, AST_FEATURE_ATXFER, AST_FEATURE_REDIRECT};
-use super::runtime::{self, ActiveCall};
+use super::runtime::{ActiveCall, GATE};
 use super::sys;
 
 /// How long the customer may ring before the callback counts as failed.
@@ -52,8 +52,9 @@ pub fn executor(rx: Receiver<Action>) {
 }
 
 fn run(call: CallId, queue: &str, number: &str, agent: &OfferTarget, timeout: u64) {
-    crate::ffi::guard::guard("hotline callback", (), || {
-        let Some(rt) = runtime::current() else { return };
+    // A thread of ours, through the gate like a PBX entry: while it runs,
+    // unload is refused; once unload has closed the gate it does nothing.
+    crate::entry!("hotline callback", &GATE, (), |rt| {
         let _active = ActiveCall::new(rt);
         let Some(template) = rt.config().queue(queue).and_then(|q| q.callback_contact.clone()) else {
             log::error!("Hotline: callback {call} for queue {queue}, which has no callback_contact");

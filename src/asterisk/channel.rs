@@ -105,4 +105,24 @@ impl<'a> Channel<'a> {
         // SAFETY: live channel; this variant takes the lock itself.
         unsafe { sys::ast_check_hangup_locked(self.as_ptr()) != 0 }
     }
+
+    /// Whether the channel is hung up for a reason other than a forced
+    /// unload of this module (see [`Channel::withdraw_unload_hangup`]).
+    pub fn is_gone(&self) -> bool {
+        self.is_hungup() && !self.withdraw_unload_hangup()
+    }
+
+    /// `module unload -f` asks every channel in a Hotline application to
+    /// hang up before it asks Hotline to unload; Hotline refuses that
+    /// unload while this channel is inside (the gate counts it), so when
+    /// that is the channel's only hang-up request it is withdrawn here and
+    /// the call goes on (true).
+    pub fn withdraw_unload_hangup(&self) -> bool {
+        // SAFETY: live channel; the shim locks it.
+        let withdrawn = unsafe { sys::hotline_withdraw_unload_hangup(self.as_ptr()) } != 0;
+        if withdrawn {
+            log::warn!("Hotline: {}: hang-up request of a forced unload withdrawn (the unload is refused while the call is inside)", self.name());
+        }
+        withdrawn
+    }
 }

@@ -9,9 +9,9 @@
 use std::os::raw::{c_char, c_int};
 
 use crate::ffi::cstr::{free_raw, into_raw, to_string_lossy};
-use crate::ffi::guard::guard;
 
-use super::{runtime, sys};
+use super::runtime::{Runtime, GATE};
+use super::sys;
 use crate::admin;
 
 /// What a command produced.
@@ -23,16 +23,22 @@ pub enum CliOutput {
     ShowUsage,
 }
 
+/// What the CLI prints when the entry is refused (unloading, not running)
+/// or panicked.
+const REFUSED: &str = "Hotline: not running, unloading, or an internal error (see the log)\n";
+
+/// The words after `hotline`, or `None` for anything else.
+fn command(args: &[String]) -> Option<Vec<&str>> {
+    let (first, rest) = args.split_first()?;
+    (first == "hotline").then(|| rest.iter().map(String::as_str).collect())
+}
+
 /// Run one CLI command given its words (`["hotline", "show", "queues"]`).
-pub fn run(args: &[String]) -> CliOutput {
-    let words: Vec<&str> = args.iter().map(String::as_str).collect();
-    let Some(("hotline", rest)) = words.split_first().map(|(a, b)| (*a, b)) else {
+pub fn run(rt: &Runtime, args: &[String]) -> CliOutput {
+    let Some(rest) = command(args) else {
         return CliOutput::ShowUsage;
     };
-    let Some(rt) = runtime::current() else {
-        return CliOutput::Text("Hotline is not running (see the log for the configuration error)\n".into());
-    };
-    match admin::run(&rt.router, &*rt.service, rest) {
+    match admin::run(&rt.router, &*rt.service, &rest) {
         admin::Outcome::Text(t) => CliOutput::Text(t),
         admin::Outcome::Usage => CliOutput::ShowUsage,
     }
@@ -46,8 +52,8 @@ pub fn run(args: &[String]) -> CliOutput {
 /// `ast_cli_args`), valid for the call.
 #[no_mangle]
 pub unsafe extern "C" fn hotline_cli(argc: c_int, argv: *const *const c_char, _fd: c_int) -> *mut c_char {
-    let fallback = into_raw("Hotline: internal error (see the log)\n");
-    let out = guard("hotline_cli", fallback, || {
+    let fallback = into_raw(REFUSED);
+    let out = crate::entry!("hotline_cli", &GATE, fallback, |rt| {
         let n = usize::try_from(argc).unwrap_or(0);
         let args: Vec<String> = if argv.is_null() {
             Vec::new()
@@ -58,7 +64,7 @@ pub unsafe extern "C" fn hotline_cli(argc: c_int, argv: *const *const c_char, _f
                 .map(|i| unsafe { to_string_lossy(*argv.add(i)) })
                 .collect()
         };
-        match run(&args) {
+        match run(rt, &args) {
             CliOutput::Text(t) => into_raw(&t),
             CliOutput::ShowUsage => std::ptr::null_mut(),
         }
@@ -77,7 +83,7 @@ pub unsafe extern "C" fn hotline_cli(argc: c_int, argv: *const *const c_char, _f
 #[no_mangle]
 pub unsafe extern "C" fn hotline_cli_free(text: *mut c_char) {
     // SAFETY: per the contract, text came from into_raw.
-    guard("hotline_cli_free", (), || unsafe { free_raw(text) });
+    crate::entry!("hotline_cli_free", (), || unsafe { free_raw(text) });
 }
 
 /// Register the CLI entries (shim). `false` on failure.
@@ -101,13 +107,9 @@ mod tests {
     }
 
     #[test]
-    fn without_a_runtime_commands_say_so() {
-        for cmd in ["hotline show queues", "hotline agent login 1001", "hotline reload"] {
-            match run(&words(cmd)) {
-                CliOutput::Text(t) => assert!(t.contains("not running"), "{cmd}: {t}"),
-                CliOutput::ShowUsage => panic!("{cmd}"),
-            }
-        }
-        assert_eq!(run(&words("queue show")), CliOutput::ShowUsage);
+    fn only_hotline_commands_are_ours() {
+        assert_eq!(command(&words("hotline show queues")), Some(vec!["show", "queues"]));
+        assert_eq!(command(&words("queue show")), None);
+        assert_eq!(command(&[]), None);
     }
 }

@@ -8,7 +8,6 @@ use std::os::raw::{c_char, c_int};
 use super::sys;
 use crate::core::Input;
 use crate::ffi::cstr::{to_cow_lossy, to_string_lossy};
-use crate::ffi::guard::guard;
 
 /// `enum ast_device_state` as text (`"NOT_INUSE"`, `"INUSE"`, ...).
 pub fn state_name(state: c_int) -> String {
@@ -19,8 +18,7 @@ pub fn state_name(state: c_int) -> String {
 }
 
 extern "C" fn on_devstate(device: *const c_char, state: c_int) {
-    guard("devstate", (), || {
-        let Some(rt) = super::runtime::current() else { return };
+    crate::entry!("hotline devstate", &super::runtime::GATE, (), |rt| {
         // SAFETY: the shim passes the message's device name, valid for
         // the duration of this callback.
         let device = unsafe { to_cow_lossy(device) };

@@ -8,7 +8,7 @@
 //!   module descriptor.
 //! - [`logging`]: routes the `log` facade to `ast_log`/`ast_verb`.
 //! - [`apps`]: dialplan applications: the [`apps::DialplanApp`] trait and the
-//!   one generic trampoline that applies the panic guard.
+//!   one generic trampoline that runs them through the entry macro.
 //! - [`channel`]: a borrowed `ast_channel` with the few safe accessors the
 //!   applications need.
 //! - [`cli`]: the `hotline ...` CLI commands.
@@ -18,7 +18,9 @@
 //! - [`queue_app`], [`agent_app`], [`test_app`]: the application bodies.
 //! - [`callback`]: ACD callbacks (agent first, then the customer).
 //!
-//! Every `extern "C"` entry point goes through [`crate::ffi::guard::guard`].
+//! Every `extern "C"` entry point (and every thread of ours that works on
+//! the service) goes through the one entry macro [`crate::entry!`]: the
+//! panic guard plus a pass on [`runtime::GATE`], which unload closes.
 
 pub mod agent_app;
 pub mod apps;

@@ -9,12 +9,22 @@
 use std::os::raw::c_int;
 
 use super::{apps, cli, devstate, logging, runtime};
-use crate::ffi::guard::{guard, install_panic_hook};
+use crate::entry;
+use crate::ffi::guard::install_panic_hook;
 
 /// `enum ast_module_load_result`.
 const LOAD_SUCCESS: c_int = 0;
 const LOAD_DECLINE: c_int = 1;
 const LOAD_FAILURE: c_int = -1;
+
+/// Undo [`runtime::install`] after a later step of the load failed.
+fn undo_install() {
+    match runtime::close() {
+        Ok(Some(rt)) => runtime::stop(rt),
+        Ok(None) => {}
+        Err(why) => log::error!("Hotline: cannot stop after a failed load: {why}"),
+    }
+}
 
 fn load() -> c_int {
     // Configuration errors name file, line and key; Asterisk keeps running
@@ -25,51 +35,59 @@ fn load() -> c_int {
     }
     if let Err(name) = apps::register() {
         log::error!("Hotline: cannot register application {}", name.to_string_lossy());
-        runtime::uninstall();
+        undo_install();
         return LOAD_DECLINE;
     }
     if !cli::register() {
         log::error!("Hotline: cannot register CLI commands");
         apps::unregister();
-        runtime::uninstall();
+        undo_install();
         return LOAD_DECLINE;
     }
     if !devstate::subscribe() {
         log::error!("Hotline: cannot subscribe to device state changes");
         cli::unregister();
         apps::unregister();
-        runtime::uninstall();
+        undo_install();
         return LOAD_DECLINE;
     }
-    if let Some(rt) = runtime::current() {
+    if let Ok(rt) = runtime::GATE.enter("hotline_ast_load") {
         devstate::snapshot(&rt.router, rt.config().agents.iter().map(|a| a.device.clone()));
     }
     log::info!("Hotline {} loaded", env!("CARGO_PKG_VERSION"));
     LOAD_SUCCESS
 }
 
+/// Unload: close the gate first (new entries are refused from here on).
+/// With an entry inside (a caller in `HotlineQueue`, a CLI command, a
+/// callback thread) or a call active, refuse: the gate opens again and the
+/// module keeps serving; Asterisk keeps it loaded (also on `module unload
+/// -f`, which skips Asterisk's own use count). Otherwise undo the load in
+/// reverse and stop the runtime, joining every thread we started.
 fn unload() -> c_int {
-    // Refuse while callers are inside Hotline applications (Asterisk's own
-    // use count refuses too; this also covers a forced unload attempt).
-    if runtime::current().is_some_and(|rt| rt.active_calls() > 0) {
-        log::warn!("Hotline: calls are in Hotline applications; unload refused");
-        return -1;
-    }
-    // Reverse of load. devstate::unsubscribe joins its thread: after it no
-    // callback into this library runs.
+    let rt = match runtime::close() {
+        Ok(rt) => rt,
+        Err(why) => {
+            log::warn!("Hotline: unload refused: {why}; the module stays loaded and keeps serving");
+            return -1;
+        }
+    };
+    // devstate::unsubscribe joins its thread: after it no callback into
+    // this library runs. CLI and applications: Asterisk waits for running
+    // handlers (which the closed gate refuses anyway).
     devstate::unsubscribe();
     cli::unregister();
     apps::unregister();
-    // Stops and joins the router and event threads.
-    if !runtime::uninstall() {
-        return -1;
+    // Stops and joins the router, sinks and callback threads; the runtime
+    // is dropped here, on the unloading thread.
+    if let Some(rt) = rt {
+        runtime::stop(rt);
     }
     log::info!("Hotline unloaded");
     0
 }
 
-fn reload() -> c_int {
-    let Some(rt) = runtime::current() else { return -1 };
+fn reload(rt: &runtime::Runtime) -> c_int {
     match rt.reload() {
         Ok(c) => {
             devstate::snapshot(&rt.router, c.agents.iter().map(|a| a.device.clone()));
@@ -88,13 +106,13 @@ fn reload() -> c_int {
 pub extern "C" fn hotline_ast_load() -> c_int {
     install_panic_hook();
     logging::init();
-    guard("hotline_ast_load", LOAD_FAILURE, load)
+    entry!("hotline_ast_load", LOAD_FAILURE, || load())
 }
 
 /// Module unload entry point. Non-zero refuses the unload.
 #[no_mangle]
 pub extern "C" fn hotline_ast_unload() -> c_int {
-    let rc = guard("hotline_ast_unload", -1, unload);
+    let rc = entry!("hotline_ast_unload", -1, || unload());
     if rc == 0 {
         logging::shutdown();
     }
@@ -104,5 +122,5 @@ pub extern "C" fn hotline_ast_unload() -> c_int {
 /// Module reload entry point (`module reload app_hotline.so`).
 #[no_mangle]
 pub extern "C" fn hotline_ast_reload() -> c_int {
-    guard("hotline_ast_reload", -1, reload)
+    entry!("hotline_ast_reload", &runtime::GATE, -1, |rt| reload(rt))
 }

@@ -34,15 +34,10 @@ use crate::router::{Latch, Wake};
 
 use super::apps::AppResult;
 use super::channel::Channel;
-use super::runtime::{self, ActiveCall};
+use super::runtime::{ActiveCall, Runtime};
 use super::sys;
 
-pub fn exec(chan: &Channel<'_>, args: &str) -> AppResult {
-    let Some(rt) = runtime::current() else {
-        log::error!("HotlineQueue on {}: Hotline is not running", chan.name());
-        chan.set_var("HOTLINE_RESULT", Some("ERROR"));
-        return AppResult::Continue;
-    };
+pub fn exec(rt: &Runtime, chan: &Channel<'_>, args: &str) -> AppResult {
     let _active = ActiveCall::new(rt);
     let mut caller = AstCaller { chan, started: Instant::now(), wake: None, legs: Vec::new(), music: None };
     let end = flow::queue::run(&mut caller, &rt.router, &rt.config(), args);
@@ -127,7 +122,7 @@ impl Primitives for AstCaller<'_, '_> {
     }
 
     fn caller_up(&self) -> bool {
-        !self.chan.is_hungup()
+        !self.chan.is_gone()
     }
 
     fn music_on(&mut self, class: &str) {
@@ -207,7 +202,7 @@ impl Primitives for AstCaller<'_, '_> {
         // legs; the out-parameter points to a local.
         let winner = unsafe { sys::ast_waitfor_n(chans.as_mut_ptr(), chans.len() as c_int, &mut ms) };
         if winner.is_null() {
-            if self.chan.is_hungup() {
+            if self.chan.is_gone() {
                 return Happening::CallerGone;
             }
             return match mode {
@@ -219,6 +214,7 @@ impl Primitives for AstCaller<'_, '_> {
             // A wake-up is a null frame (Other). While ringing the flow
             // leaves decisions queued until the offer is over.
             return match read_frame(caller) {
+                FrameKind::Hangup if self.chan.withdraw_unload_hangup() => Happening::Woken,
                 FrameKind::Hangup => Happening::CallerGone,
                 FrameKind::Dtmf(d) => Happening::Dtmf(d),
                 _ => Happening::Woken,

@@ -4,10 +4,11 @@
 //! calls (AMI events). Created by `load`, dropped by `unload`, which joins
 //! every thread started here.
 //!
-//! PBX threads reach the runtime through [`current`], a lock-free pointer
-//! load. It is safe because Asterisk never runs an application or CLI
-//! handler of a module while that module unloads (pbx_exec holds a module
-//! reference for the whole exec), and unload refuses while calls are active.
+//! PBX threads (and our callback threads) reach the runtime only through
+//! [`GATE`], by the entry macro [`crate::entry!`]: each call holds a pass
+//! for its duration, and unload ([`close`]) refuses while any pass exists
+//! or calls are active. The runtime is dropped by the unloading thread
+//! after [`stop`] joined every thread started here.
 
 use std::ops::Deref;
 use std::path::PathBuf;
@@ -16,7 +17,8 @@ use std::thread::JoinHandle;
 use crate::core::event::EventKind;
 use crate::core::{ConfigError, Event};
 use crate::router::RouterOptions;
-use crate::service::{setup_error, Loaded, PbxSide, Service, Sweep};
+use crate::ffi::gate::{Close, Gate};
+use crate::service::{setup_error, PbxSide, Service, Sweep};
 
 use super::sys;
 
@@ -42,12 +44,8 @@ impl Deref for Runtime {
     }
 }
 
-static CURRENT: Loaded<Runtime> = Loaded::new();
-
-/// The loaded runtime, if any.
-pub fn current() -> Option<&'static Runtime> {
-    CURRENT.get()
-}
+/// The running runtime, entered through passes (see the module doc).
+pub static GATE: Gate<Runtime> = Gate::new();
 
 /// The store's file when `[store] path` is not set: Asterisk's
 /// variable-data directory (astvarlibdir), where it keeps its own state.
@@ -84,35 +82,46 @@ pub fn install() -> Result<(), ConfigError> {
         .spawn(move || super::callback::executor(rx))
         .map_err(|e| setup_error(&path, format!("cannot start the callback thread: {e}")))?;
     let rt = Box::new(Runtime { service, callbacks: Some(callbacks) });
-    CURRENT.publish(rt);
+    if let Err(rt) = GATE.open(rt) {
+        stop(rt);
+        return Err(setup_error(&path, "a previous instance is still running".into()));
+    }
     // Saved agents' states and pending callbacks, now that the threads
     // that ring callbacks are running.
-    if let Some(rt) = current() {
+    if let Ok(rt) = GATE.enter("hotline load") {
         rt.service.restore_saved();
     }
     Ok(())
 }
 
-/// Stop and join everything. Refused (false) while calls are active.
-pub fn uninstall() -> bool {
-    let Some(rt) = current() else { return true };
-    let active = rt.active_calls();
-    if active > 0 {
-        log::warn!("Hotline: {active} calls are in Hotline applications; not unloading");
-        return false;
+/// Close the gate for unload: `Ok(Some(runtime))` to [`stop`] when no
+/// entry is inside and no call is active, `Ok(None)` when nothing runs,
+/// `Err(why)` (gate open again, still serving) otherwise.
+pub fn close() -> Result<Option<Box<Runtime>>, String> {
+    match GATE.close(|rt| busy(rt.active_calls())) {
+        Close::Closed(rt) => Ok(Some(rt)),
+        Close::NotRunning => Ok(None),
+        Close::Busy(why) => Err(why),
     }
-    let Some(mut rt) = CURRENT.take() else { return true };
-    // Everything stops while the runtime is still allocated: a callback
-    // thread that read `current()` just before `take` keeps a valid
-    // reference until it is joined. Stopping the service joins the router
-    // (its action senders go with it, so the callback executor drains and
-    // ends, joining its callback threads) and every sink.
+}
+
+/// Why calls forbid unloading, if they do.
+pub fn busy(active: usize) -> Option<String> {
+    (active > 0).then(|| format!("{active} {} active in Hotline", if active == 1 { "call is" } else { "calls are" }))
+}
+
+/// Stop and join every thread, then drop the runtime (on this thread: the
+/// last reference to the service goes here).
+pub fn stop(mut rt: Box<Runtime>) {
+    // Stopping the service joins the router (its action senders go with
+    // it, so the callback executor drains and ends, joining its callback
+    // threads) and every sink. A callback thread that starts meanwhile
+    // finds the gate closed.
     rt.service.stop();
     if let Some(t) = rt.callbacks.take() {
         let _ = t.join();
     }
     drop(rt);
-    true
 }
 
 /// One router event as an AMI event `Hotline<Name>`.

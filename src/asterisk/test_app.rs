@@ -5,13 +5,13 @@
 
 use super::apps::AppResult;
 use super::channel::Channel;
-use super::runtime;
+use super::runtime::Runtime;
 
-pub fn exec(chan: &Channel<'_>, _args: &str) -> AppResult {
-    let enabled = runtime::current().is_some_and(|rt| rt.config().general.test_hooks);
+pub fn exec(rt: &Runtime, chan: &Channel<'_>, args: &str) -> AppResult {
+    let enabled = rt.config().general.test_hooks;
     if !enabled {
         log::error!("HotlineTestPanic on {}: disabled (set [general] test_hooks = true)", chan.name());
         return AppResult::Continue;
     }
-    panic!("HotlineTestPanic: deliberate panic on {}", chan.name());
+    panic!("HotlineTestPanic({args}): deliberate panic on {}", chan.name());
 }

@@ -4,8 +4,10 @@
 //! A panic unwinding out of an `extern "C"` function aborts the whole PBX
 //! process. Every function the host calls (module load/unload, dialplan
 //! applications, CLI, event callbacks) therefore runs its body as
-//! `guard("name", fallback, || body)`: a panic is caught, logged with its
-//! message and location, and the entry point returns `fallback` to C.
+//! `guard("name", fallback, || body)` (through the one entry macro,
+//! [`crate::entry!`], which also takes the unload gate): a panic is caught,
+//! logged with its message and location, and the entry point returns
+//! `fallback` to C.
 //!
 //! The location comes from a panic hook installed once by
 //! [`install_panic_hook`] (at module load). The hook records the last panic
@@ -72,8 +74,15 @@ pub fn payload_message(payload: &(dyn Any + Send)) -> String {
 
 /// Run `f`; if it panics, log the panic under `name` and return `fallback`.
 pub fn guard<R>(name: &str, fallback: R, f: impl FnOnce() -> R + UnwindSafe) -> R {
+    catch(name, f).unwrap_or(fallback)
+}
+
+/// Run `f`; if it panics, log the panic under `name` ("`name`: panic
+/// caught at the C boundary: `message` at `file:line:col`") and return
+/// `None`.
+pub fn catch<R>(name: &str, f: impl FnOnce() -> R + UnwindSafe) -> Option<R> {
     match panic::catch_unwind(f) {
-        Ok(r) => r,
+        Ok(r) => Some(r),
         Err(payload) => {
             let what = take_last_panic().unwrap_or_else(|| payload_message(&*payload));
             // A payload whose destructor panics must not escape either.
@@ -81,7 +90,7 @@ pub fn guard<R>(name: &str, fallback: R, f: impl FnOnce() -> R + UnwindSafe) -> 
                 ::log::error!("{name}: panic payload destructor panicked");
             }
             ::log::error!("{name}: panic caught at the C boundary: {what}");
-            fallback
+            None
         }
     }
 }

@@ -5,7 +5,6 @@ use std::ffi::CStr;
 use std::os::raw::{c_char, c_void};
 
 use super::cstr::to_string_lossy;
-use super::guard::guard;
 
 /// The shims' callback: `user` is the `Vec<(String, String)>` being filled.
 ///
@@ -13,7 +12,7 @@ use super::guard::guard;
 /// `user` points to a live `Vec<(String, String)>` not otherwise borrowed;
 /// `name` and `value` are NULL or NUL-terminated strings valid for the call.
 pub unsafe extern "C" fn collect(user: *mut c_void, name: *const c_char, value: *const c_char) {
-    guard("hotline channel variables", (), || {
+    crate::entry!("hotline channel variables", (), || {
         // SAFETY: per the contract above.
         let (out, name, value) = unsafe { (&mut *(user as *mut Vec<(String, String)>), to_string_lossy(name), to_string_lossy(value)) };
         out.push((name, value));

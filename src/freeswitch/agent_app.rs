@@ -5,20 +5,15 @@
 //! channel variable `hotline_agent_result` to `OK` or `ERROR`; a bad argument
 //! fails that call with a log line and nothing else.
 
-use super::runtime;
+use super::runtime::Runtime;
 use super::session::Session;
 
-pub fn exec(session: &Session<'_>, args: &str) {
-    match run(args) {
+pub fn exec(rt: &Runtime, session: &Session<'_>, args: &str) {
+    match crate::flow::agent::run(&rt.router, &rt.config(), &rt.config_path, args) {
         Ok(()) => session.set_var("hotline_agent_result", Some("OK")),
         Err(e) => {
             log::error!("hotline_agent({args}): {e}");
             session.set_var("hotline_agent_result", Some("ERROR"));
         }
     }
-}
-
-fn run(args: &str) -> Result<(), String> {
-    let rt = runtime::current().ok_or("Hotline is not running")?;
-    crate::flow::agent::run(&rt.router, &rt.config(), &rt.config_path, args)
 }

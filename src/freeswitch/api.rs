@@ -12,9 +12,8 @@ use std::os::raw::c_char;
 
 use crate::admin;
 use crate::ffi::cstr::{to_cow_lossy, to_cstring};
-use crate::ffi::guard::guard;
 
-use super::runtime;
+use super::runtime::{Runtime, GATE};
 use super::sys;
 
 /// `hotline` API syntax (shown by `show api` and on bad arguments).
@@ -23,11 +22,8 @@ agent logout|ready|reset <agent> | agent break <agent> [reason] | queue add <que
 queue remove <queue> <agent> | queue penalty <queue> <agent> <penalty> [tier] | reload";
 
 /// The text for one command line (the words after `hotline`).
-pub fn run(cmd: &str) -> String {
+pub fn run(rt: &Runtime, cmd: &str) -> String {
     let words: Vec<&str> = cmd.split_whitespace().collect();
-    let Some(rt) = runtime::current() else {
-        return "-ERR Hotline is not running (see the log for the configuration error)\n".into();
-    };
     match admin::run(&rt.router, &*rt.service, &words) {
         admin::Outcome::Text(t) => t,
         admin::Outcome::Usage => format!("-USAGE: hotline {}\n", SYNTAX.to_string_lossy()),
@@ -44,10 +40,11 @@ pub unsafe extern "C" fn hotline_api(
     _session: *mut sys::switch_core_session_t,
     stream: *mut sys::switch_stream_handle_t,
 ) -> sys::switch_status_t {
-    let text = guard("hotline api", "-ERR Hotline: internal error (see the log)\n".to_string(), || {
+    let refused = "-ERR Hotline: not running, unloading, or an internal error (see the log)\n".to_string();
+    let text = crate::entry!("hotline api", &GATE, refused, |rt| {
         // SAFETY: NULL or a C string valid during the call.
         let cmd = unsafe { to_cow_lossy(cmd) };
-        run(&cmd)
+        run(rt, &cmd)
     });
     let c = to_cstring(&text);
     // SAFETY: the stream FreeSWITCH passed; the shim writes with "%s".

@@ -31,7 +31,6 @@ use super::session::Session;
 use super::{runtime, sys};
 use crate::core::Input;
 use crate::ffi::cstr::to_cow_lossy;
-use crate::ffi::guard::guard;
 
 /// The channel variable holding the keys a channel was counted under.
 const COUNTED_VAR: &str = "hotline_devices";
@@ -129,8 +128,8 @@ pub unsafe extern "C" fn device_change(
     context: *const c_char,
     up: c_int,
 ) {
-    guard("hotline device state", (), || {
-        let Some(rt) = runtime::current() else { return };
+    // The gate first: nothing is touched once unload has closed it.
+    crate::entry!("hotline device state", &runtime::GATE, (), |rt| {
         // SAFETY: per the contract above; the session is not kept.
         let Some(session) = (unsafe { Session::from_raw(session) }) else { return };
         let changed = if up != 0 {

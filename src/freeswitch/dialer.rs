@@ -245,19 +245,17 @@ pub fn spawn(call: CallId, targets: Vec<OfferTarget>, timeout: u64) -> std::io::
 /// caller, who stays in line.
 pub fn cannot_ring(call: CallId, agents: Vec<AgentId>, e: std::io::Error) {
     log::error!("Hotline: call {call}: cannot start a ringing thread: {e}");
-    if let Some(rt) = runtime::current() {
+    crate::entry!("hotline ring", &runtime::GATE, (), |rt| {
         for agent in agents {
             rt.router.report(Input::OfferResult { call, agent, outcome: OfferOutcome::Unavailable });
         }
-    }
+    })
 }
 
 fn ring_guarded(call: CallId, targets: &[OfferTarget], timeout: u64) {
-    crate::ffi::guard::guard("hotline ring", (), || {
-        if let Some(rt) = runtime::current() {
-            ring(rt, call, targets, timeout);
-        }
-    })
+    // A thread of ours, through the gate like a PBX entry: refused once
+    // unload has closed the gate.
+    crate::entry!("hotline ring", &runtime::GATE, (), |rt| ring(rt, call, targets, timeout))
 }
 
 /// Ring `targets` at once for `call`; the first to answer is handed to the

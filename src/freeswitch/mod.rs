@@ -29,7 +29,9 @@
 //! - [`queue_app`], [`agent_app`], [`api`]: `hotline_queue`,
 //!   `hotline_agent` and the `hotline` API command.
 //!
-//! Every `extern "C"` entry point goes through [`crate::ffi::guard::guard`];
+//! Every `extern "C"` entry point (and every thread of ours that works on
+//! the service) goes through the one entry macro [`crate::entry!`]: the
+//! panic guard plus a pass on [`runtime::GATE`], which `shutdown` closes;
 //! session pointers never leave the callback that received them (other
 //! threads find a session again by UUID).
 

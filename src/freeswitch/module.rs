@@ -15,12 +15,18 @@
 //! Unload: `unload mod_hotline` is refused by FreeSWITCH itself while a
 //! Hotline application or API call runs: executing an application read-locks
 //! the module interface, and unloading first try-write-locks it ("Module in
-//! use."). Only then is `shutdown` called; it stops and joins every thread
-//! of the module. A forced unload (`unload -f`) or a system shutdown with
-//! callers still inside `hotline_queue` makes `shutdown` keep everything
-//! running and return `SWITCH_STATUS_NOUNLOAD`, so the library stays mapped
-//! under the calls that still execute its code. No `runtime` function: the
-//! module has no polling loop.
+//! use."). That is the only refusal FreeSWITCH offers: by the time
+//! `shutdown` is called the applications and the API are already
+//! unregistered. `shutdown` then closes the unload gate
+//! ([`crate::ffi::gate`]): with no entry inside (hang-up handler, ringing
+//! thread) and no call or pending callback active it stops and joins every
+//! thread of the module and drops the runtime. Otherwise (a forced `unload
+//! -f`, a system shutdown with callers inside) Hotline refuses: it logs
+//! "Hotline: unload refused: ...", keeps everything running (the callers
+//! inside are still served) and returns `SWITCH_STATUS_NOUNLOAD`, so the
+//! library stays mapped; a later `load mod_hotline` resumes that running
+//! instance (registers the applications and the API again). No `runtime`
+//! function: the module has no polling loop.
 
 use std::os::raw::{c_char, c_int};
 
@@ -29,7 +35,9 @@ use super::sys::switch_status_t as status;
 use super::{agent_app, api, callback, logging, offers, queue_app, runtime};
 use crate::ffi::cstr::to_cow_lossy;
 use crate::ffi::cstr::to_cstring;
-use crate::ffi::guard::{guard, install_panic_hook};
+use crate::entry;
+use crate::ffi::guard::install_panic_hook;
+use super::runtime::{Runtime, GATE};
 use super::session::Session;
 
 /// What FreeSWITCH looks up after dlopen().
@@ -88,15 +96,33 @@ error. The panic guard hangs the channel up; FreeSWITCH keeps running.",
     },
 ];
 
+/// Undo [`runtime::install`] after a later step of the load failed (a
+/// resumed instance keeps running).
+fn undo_install(resumed: bool) {
+    if resumed {
+        return;
+    }
+    match runtime::close() {
+        Ok(Some(rt)) => runtime::stop(rt),
+        Ok(None) => {}
+        Err(why) => log::error!("Hotline: cannot stop after a failed load: {why}"),
+    }
+}
+
 fn load(mi: *mut *mut sys::switch_loadable_module_interface_t, pool: *mut sys::switch_memory_pool_t) -> status {
-    if let Err(e) = runtime::install() {
+    // A refused unload left the runtime running (and the library mapped):
+    // serve on with it.
+    let resumed = GATE.is_loaded();
+    if resumed {
+        log::warn!("Hotline: resuming the instance a refused unload kept running");
+    } else if let Err(e) = runtime::install() {
         log::error!("Hotline not loaded: {e}");
         return status::SWITCH_STATUS_FALSE;
     }
     // SAFETY: the out-pointer and pool FreeSWITCH passed to load.
     if unsafe { sys::hotline_fs_module_create(mi, pool, MODULE_NAME.as_ptr()) } != 0 {
         log::error!("Hotline: cannot create the module interface");
-        runtime::uninstall();
+        undo_install(resumed);
         return status::SWITCH_STATUS_FALSE;
     }
     for app in APPS {
@@ -105,7 +131,7 @@ fn load(mi: *mut *mut sys::switch_loadable_module_interface_t, pool: *mut sys::s
         let rc = unsafe { sys::hotline_fs_add_app(mi, app.name.as_ptr(), app.short.as_ptr(), app.long.as_ptr(), app.syntax.as_ptr(), Some(app.function)) };
         if rc != 0 {
             log::error!("Hotline: cannot add application {}", app.name.to_string_lossy());
-            runtime::uninstall();
+            undo_install(resumed);
             return status::SWITCH_STATUS_FALSE;
         }
     }
@@ -113,7 +139,7 @@ fn load(mi: *mut *mut sys::switch_loadable_module_interface_t, pool: *mut sys::s
     let rc = unsafe { sys::hotline_fs_add_api(mi, c"hotline".as_ptr(), c"Hotline call center".as_ptr(), api::SYNTAX.as_ptr(), Some(api::hotline_api)) };
     if rc != 0 {
         log::error!("Hotline: cannot add the hotline API");
-        runtime::uninstall();
+        undo_install(resumed);
         return status::SWITCH_STATUS_FALSE;
     }
     let subclass = to_cstring(runtime::EVENT_SUBCLASS);
@@ -128,7 +154,7 @@ fn load(mi: *mut *mut sys::switch_loadable_module_interface_t, pool: *mut sys::s
         log::error!("Hotline: cannot install the hang-up state handler");
         // SAFETY: as above.
         unsafe { sys::hotline_fs_free_subclass(subclass.as_ptr()) };
-        runtime::uninstall();
+        undo_install(resumed);
         return status::SWITCH_STATUS_FALSE;
     }
     // SAFETY: a function valid until unbound with the hang-up handler.
@@ -138,18 +164,22 @@ fn load(mi: *mut *mut sys::switch_loadable_module_interface_t, pool: *mut sys::s
 }
 
 fn shutdown() -> status {
-    if let Some(rt) = runtime::current() {
-        let active = rt.active_calls();
-        if active > 0 {
-            log::warn!("Hotline: {active} calls are still in Hotline applications; the module stays in memory until restart");
+    // Close the gate first: from here on every entry is refused.
+    let rt = match runtime::close() {
+        Ok(rt) => rt,
+        Err(why) => {
+            // The applications are already unregistered, so this is no
+            // refusal FreeSWITCH honours: the module stays mapped and keeps
+            // serving the calls inside; `load mod_hotline` resumes it.
+            log::warn!("Hotline: unload refused: {why}; the module stays in memory and keeps serving them (load mod_hotline resumes it)");
             return status::SWITCH_STATUS_NOUNLOAD;
         }
-    }
+    };
     // After this no hang-up handler runs (it waits for one running).
     // SAFETY: plain call.
     unsafe { sys::hotline_fs_unbind_leg_hangup() };
-    if !runtime::uninstall() {
-        return status::SWITCH_STATUS_NOUNLOAD;
+    if let Some(rt) = rt {
+        runtime::stop(rt);
     }
     let subclass = to_cstring(runtime::EVENT_SUBCLASS);
     // SAFETY: valid C string.
@@ -168,7 +198,7 @@ unsafe extern "C" fn mod_hotline_load(
 ) -> status {
     install_panic_hook();
     logging::init();
-    let st = guard("mod_hotline load", status::SWITCH_STATUS_FALSE, || load(mi, pool));
+    let st = entry!("mod_hotline load", status::SWITCH_STATUS_FALSE, || load(mi, pool));
     if st != status::SWITCH_STATUS_SUCCESS {
         logging::shutdown();
     }
@@ -177,26 +207,28 @@ unsafe extern "C" fn mod_hotline_load(
 
 /// `shutdown` of the function table.
 unsafe extern "C" fn mod_hotline_shutdown() -> status {
-    let st = guard("mod_hotline shutdown", status::SWITCH_STATUS_NOUNLOAD, shutdown);
+    let st = entry!("mod_hotline shutdown", status::SWITCH_STATUS_NOUNLOAD, || shutdown());
     if st == status::SWITCH_STATUS_SUCCESS {
         logging::shutdown();
     }
     st
 }
 
-/// Runs an application body with the session wrapped, its UUID on the log
-/// lines and the panic guard; a panic hangs the call up (its state in the
-/// engine is unknown).
-fn run_app(name: &str, session: *mut sys::switch_core_session_t, data: *const c_char, body: fn(&Session<'_>, &str)) {
-    guard(name, (), || {
+/// Runs an application body through the entry macro (panic guard and a
+/// pass on the running runtime for the whole call) with the session
+/// wrapped and its UUID on the log lines. A panic or a refusal (unloading)
+/// fails the call: `hotline_result=ERROR` and a hang-up (after a panic its
+/// state in the engine is unknown).
+fn run_app(name: &str, session: *mut sys::switch_core_session_t, data: *const c_char, body: fn(&Runtime, &Session<'_>, &str)) {
+    entry!(name, (), || {
         // SAFETY: FreeSWITCH passes the live session executing the app; it
         // outlives this call.
         let Some(s) = (unsafe { Session::from_raw(session) }) else { return };
-        let ok = guard(name, false, || {
-            let _scope = logging::CallScope::new(&s.uuid());
+        let _scope = logging::CallScope::new(&s.uuid());
+        let ok = entry!(name, &GATE, false, |rt| {
             // SAFETY: NULL or a NUL-terminated string valid during the call.
             let args = unsafe { to_cow_lossy(data) };
-            body(&s, &args);
+            body(rt, &s, &args);
             true
         });
         if !ok {
@@ -219,12 +251,11 @@ unsafe extern "C" fn app_callback(session: *mut sys::switch_core_session_t, data
 }
 
 unsafe extern "C" fn app_test_panic(session: *mut sys::switch_core_session_t, data: *const c_char) {
-    run_app("hotline_test_panic", session, data, |s, _| {
-        let enabled = runtime::current().is_some_and(|rt| rt.config().general.test_hooks);
-        if !enabled {
+    run_app("hotline_test_panic", session, data, |rt, s, args| {
+        if !rt.config().general.test_hooks {
             log::error!("hotline_test_panic: disabled (set [general] test_hooks = true)");
             return;
         }
-        panic!("hotline_test_panic: deliberate panic on {}", s.uuid());
+        panic!("hotline_test_panic({args}): deliberate panic on {}", s.uuid());
     });
 }

@@ -33,7 +33,6 @@ use std::sync::{Arc, Mutex};
 use crate::core::input::AgentId;
 use crate::core::{CallId, Input};
 use crate::ffi::cstr::to_cow_lossy;
-use crate::ffi::guard::guard;
 use crate::flow::TalkEnd;
 
 use super::runtime;
@@ -115,11 +114,11 @@ impl Offers {
 /// `offer` and `agent` are NUL-terminated strings valid for the call;
 /// `callback` is NULL or one.
 pub unsafe extern "C" fn leg_hangup(offer: *const c_char, agent: *const c_char, callback: *const c_char, c: c_int, answered: c_int) {
-    guard("hotline leg hangup", (), || {
+    // The gate first: nothing is touched once unload has closed it.
+    crate::entry!("hotline leg hangup", &runtime::GATE, (), |rt| {
         // SAFETY: per the contract above.
         let (offer, agent) = unsafe { (to_cow_lossy(offer), to_cow_lossy(agent)) };
         let (Ok(key), Ok(agent)) = (offer.trim().parse::<u64>(), agent.trim().parse::<AgentId>()) else { return };
-        let Some(rt) = runtime::current() else { return };
         if answered != 0 {
             // An answered leg: a callback's agent who hung up before the
             // callback's application started, or a talking agent who hung

@@ -34,12 +34,11 @@ use crossbeam_channel::Receiver;
 
 use crate::core::{Action, CallId, CallerInfo, EndedBy, OfferTarget, Time};
 use crate::ffi::cstr::to_cstring;
-use crate::ffi::guard::guard;
 use crate::flow::{self, Happening, Primitives, Ringing, Sound, TalkEnd, Wait};
 use crate::router::Wake;
 
 use super::dialer::{Answered, SlotGuard};
-use super::runtime::{self, ActiveCall, Runtime};
+use super::runtime::{ActiveCall, Runtime};
 use super::session::Session;
 use super::sys;
 use super::waker::CallWake;
@@ -47,12 +46,7 @@ use super::waker::CallWake;
 /// Silence that never ends (mod_tone_stream).
 const SILENCE: &str = "silence_stream://-1";
 
-pub fn exec(s: &Session<'_>, args: &str) {
-    let Some(rt) = runtime::current() else {
-        log::error!("hotline_queue: Hotline is not running");
-        s.set_var("hotline_result", Some("ERROR"));
-        return;
-    };
+pub fn exec(rt: &Runtime, s: &Session<'_>, args: &str) {
     let _active = ActiveCall::new(rt);
     let mut caller = FsCaller {
         rt,
@@ -113,7 +107,7 @@ impl Digits {
 }
 
 unsafe extern "C" fn on_dtmf(user: *mut c_void, digit: c_char) {
-    guard("hotline_queue dtmf", (), || {
+    crate::entry!("hotline_queue dtmf", (), || {
         // SAFETY: `user` is the boxed Digits of the FsCaller whose playback
         // calls us, on the same thread; it outlives the playback.
         let d = unsafe { &*(user as *const Digits) };
@@ -127,10 +121,10 @@ unsafe extern "C" fn on_dtmf(user: *mut c_void, digit: c_char) {
 
 /// The caller's session and its registrations, for the flow.
 struct FsCaller<'a, 's> {
-    rt: &'static Runtime,
+    rt: &'a Runtime,
     s: &'a Session<'s>,
     started: Instant,
-    slot: Option<SlotGuard<'static>>,
+    slot: Option<SlotGuard<'a>>,
     wake: Option<Arc<CallWake>>,
     class: Option<String>,
     hold: Hold,

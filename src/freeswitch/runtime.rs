@@ -5,12 +5,12 @@
 //! and pending callbacks. Created by `load`, dropped by `shutdown`, which joins
 //! every thread started here.
 //!
-//! Applications, the API and the hang-up handler reach the runtime through
-//! [`current`], a lock-free pointer load. It is safe because FreeSWITCH
-//! read-locks the module's interface while one of its applications or API
-//! functions runs, and `unload mod_hotline` needs the write lock first
-//! ("Module in use." otherwise); the hang-up state handler is removed
-//! (waiting for a running callback) before the runtime is freed.
+//! Applications, the API, the hang-up handler and our ringing threads
+//! reach the runtime only through [`GATE`], by the entry macro
+//! [`crate::entry!`]: each holds a pass for its duration, and `shutdown`
+//! ([`close`]) stops the runtime only when no pass exists and no call or
+//! pending callback is active. The runtime is dropped by the unloading
+//! thread after [`stop`] joined every thread started here.
 
 use std::ops::Deref;
 use std::os::raw::c_char;
@@ -19,7 +19,8 @@ use std::thread::JoinHandle;
 
 use crate::core::{ConfigError, Event};
 use crate::ffi::cstr::{to_cstring, to_string_lossy};
-use crate::service::{setup_error, Loaded, PbxSide, Service, Sweep};
+use crate::ffi::gate::{Close, Gate};
+use crate::service::{setup_error, PbxSide, Service, Sweep};
 
 pub use crate::service::ActiveCall;
 
@@ -65,12 +66,8 @@ impl Deref for Runtime {
     }
 }
 
-static CURRENT: Loaded<Runtime> = Loaded::new();
-
-/// The loaded runtime, if any.
-pub fn current() -> Option<&'static Runtime> {
-    CURRENT.get()
-}
+/// The running runtime, entered through passes (see the module doc).
+pub static GATE: Gate<Runtime> = Gate::new();
 
 /// The store's file when `[store] path` is not set: FreeSWITCH's db
 /// directory, where it keeps its own SQLite files.
@@ -94,9 +91,6 @@ fn channel_alive(data: &[(String, String)]) -> Option<bool> {
 /// (file:line: key: message).
 pub fn install() -> Result<(), ConfigError> {
     let path = config_path();
-    if current().is_some() {
-        return Err(setup_error(&path, "a previous instance is still draining calls (forced unload); restart FreeSWITCH".into()));
-    }
     // Offers go to the ringing threads (see dialer.rs).
     let options = crate::router::RouterOptions { offers_to_globals: true, ..Default::default() };
     let pbx = PbxSide {
@@ -122,38 +116,53 @@ pub fn install() -> Result<(), ConfigError> {
         devices: Devices::default(),
         executor: Some(executor),
     });
-    CURRENT.publish(rt);
+    if let Err(rt) = GATE.open(rt) {
+        stop(rt);
+        return Err(setup_error(&path, "a previous instance is still running".into()));
+    }
     // Saved agents' states and pending callbacks, now that the threads
     // that ring callbacks are running.
-    if let Some(rt) = current() {
+    if let Ok(rt) = GATE.enter("mod_hotline load") {
         rt.service.restore_saved();
     }
     Ok(())
 }
 
-/// Stop and join everything. Refused (false) while calls are active.
-pub fn uninstall() -> bool {
-    let Some(rt) = current() else { return true };
-    let active = rt.active_calls();
-    if active > 0 {
-        log::warn!("Hotline: {active} calls are in Hotline applications; not stopping");
-        return false;
+/// Close the gate for unload: `Ok(Some(runtime))` to [`stop`] when no
+/// entry is inside and no call or pending callback is active, `Ok(None)`
+/// when nothing runs, `Err(why)` (gate open again, still serving)
+/// otherwise.
+pub fn close() -> Result<Option<Box<Runtime>>, String> {
+    match GATE.close(|rt| busy(rt.active_calls(), rt.callbacks.len())) {
+        Close::Closed(rt) => Ok(Some(rt)),
+        Close::NotRunning => Ok(None),
+        Close::Busy(why) => Err(why),
     }
-    let Some(mut rt) = CURRENT.take() else { return true };
-    // Everything stops while the runtime is still allocated: a callback
-    // thread that read `current()` just before `take` keeps a valid
-    // reference until it is joined.
+}
+
+/// Why calls forbid unloading, if they do.
+fn busy(active: usize, callbacks: usize) -> Option<String> {
+    match (active, callbacks) {
+        (0, 0) => None,
+        (a, 0) => Some(format!("{a} {} active in Hotline", if a == 1 { "call is" } else { "calls are" })),
+        (a, c) => Some(format!("{a} calls and {c} answered callbacks are active in Hotline")),
+    }
+}
+
+/// Stop and join every thread, then drop the runtime (on this thread: the
+/// last reference to the service goes here).
+pub fn stop(mut rt: Box<Runtime>) {
     rt.waker.stop();
     // Joins the router thread (its action senders go with it, so the
     // ringing executor drains what is left and ends, joining its ringing
-    // and callback threads), the web port and every sink.
+    // and callback threads), the web port and every sink. A ringing
+    // thread that starts meanwhile finds the gate closed.
     rt.service.stop();
     if let Some(t) = rt.executor.take() {
         let _ = t.join();
     }
     rt.dialer.join();
     drop(rt);
-    true
 }
 
 /// One router event as a CUSTOM `hotline::info` event: `Hotline-Event:

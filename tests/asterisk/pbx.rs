@@ -105,6 +105,27 @@ impl Pbx {
         out
     }
 
+    /// Asterisk's log file (`messages.log`: notice and up, debug) so far.
+    pub fn log(&self) -> String {
+        let out = Command::new("docker").args(["exec", CONTAINER, "cat", "/var/log/asterisk/messages.log"]).output().expect("docker exec");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Wait until a line of the log written after byte `from` contains
+    /// every one of `parts`; returns that line.
+    pub fn wait_log(&self, from: usize, parts: &[&str], secs: u64) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let log = self.log();
+            let new = log.get(from..).unwrap_or("");
+            if let Some(l) = new.lines().find(|l| parts.iter().all(|p| l.contains(p))) {
+                return l.to_string();
+            }
+            assert!(Instant::now() < deadline, "no log line with {parts:?} within {secs} s; new log:\n{new}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Set an agent's scripted behaviour (see tests/pbx/asterisk/extensions.conf).
     pub fn agent_mode(&self, id: u32, mode: &str, talk_secs: f64) {
         self.setvar(&format!("AGENT_MODE_{id}"), mode);

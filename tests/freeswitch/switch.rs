@@ -359,6 +359,21 @@ impl Switch {
         std::fs::read_to_string(self.root.join("log/freeswitch.log")).unwrap_or_default()
     }
 
+    /// Wait until a line of the log written after byte `from` contains
+    /// every one of `parts`; returns that line.
+    pub fn wait_log(&self, from: usize, parts: &[&str], secs: u64) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let log = self.log();
+            let new = log.get(from..).unwrap_or("");
+            if let Some(l) = new.lines().find(|l| parts.iter().all(|p| l.contains(p))) {
+                return l.to_string();
+            }
+            assert!(Instant::now() < deadline, "no log line with {parts:?} within {secs} s; new log:\n{new}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Script an agent (see tests/fs/dialplan.xml).
     pub fn agent_mode(&self, id: u32, mode: &str, talk_ms: u64) {
         assert!(self.api(&format!("global_setvar agent_mode_{id}={mode}")).starts_with("+OK"));
