@@ -32,7 +32,7 @@ pub use host::{AgentCommand, HostError, WebHost};
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::Request;
@@ -93,6 +93,10 @@ pub struct WebServer {
     drained: mpsc::Receiver<()>,
     publisher: EventPublisher,
     calls: HostCalls,
+    /// Kernel thread ids of the runtime's threads, so stop can wait until
+    /// each has really exited (tokio's shutdown returns once they are
+    /// told to, a moment before the last of them is gone).
+    threads: Arc<Mutex<Vec<libc::pid_t>>>,
 }
 
 impl WebServer {
@@ -105,10 +109,16 @@ impl WebServer {
         let listener = std::net::TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
         let addr = listener.local_addr().map_err(|e| format!("cannot listen on {addr}: {e}"))?;
         listener.set_nonblocking(true).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        let threads: Arc<Mutex<Vec<libc::pid_t>>> = Arc::default();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(WORKER_THREADS)
             .max_blocking_threads(BLOCKING_THREADS)
             .thread_name(THREAD_NAME)
+            .on_thread_start({
+                let threads = Arc::clone(&threads);
+                // SAFETY: gettid has no preconditions.
+                move || threads.lock().unwrap_or_else(|e| e.into_inner()).push(unsafe { libc::gettid() })
+            })
             .enable_io()
             .enable_time()
             .build()
@@ -135,7 +145,7 @@ impl WebServer {
             let _ = drained_tx.send(());
         });
         log::info!("hotline web: listening on {}://{addr}{}", if cfg.tls.is_some() { "https" } else { "http" }, api::BASE);
-        Ok(WebServer { runtime: Some(runtime), addr, shutdown, drained, publisher, calls })
+        Ok(WebServer { runtime: Some(runtime), addr, shutdown, drained, publisher, calls, threads })
     }
 
     /// The address bound (the real port when `listen` asked for port 0).
@@ -173,6 +183,17 @@ impl WebServer {
         // Every task is dropped now; workers and idle blocking threads exit
         // and are joined.
         runtime.shutdown_timeout(deadline.saturating_sub(start.elapsed()).max(Duration::from_secs(1)));
+        // Until the kernel has no thread of ours left (bounded): unload may
+        // unmap the code right after.
+        let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|e| e.into_inner()));
+        let gone_by = Instant::now() + Duration::from_secs(1);
+        while threads.iter().any(|t| std::path::Path::new(&format!("/proc/self/task/{t}")).exists()) {
+            if Instant::now() > gone_by {
+                log::error!("hotline web: a runtime thread is still there 1 s after shutdown");
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
         log::info!("hotline web: stopped ({} ms)", start.elapsed().as_millis());
     }
 }
