@@ -3,12 +3,12 @@
 //! `reload_module` (in `include/hotline_asterisk.c`) forward here.
 //!
 //! Load order: panic hook and logger first (so that everything after can
-//! report), then applications, CLI, device state. Unload undoes it in
+//! report), then applications, CLI, AMI actions, device state. Unload undoes it in
 //! reverse. A failed load undoes whatever was done and declines.
 
 use std::os::raw::c_int;
 
-use super::{apps, cli, devstate, logging, runtime};
+use super::{apps, cli, devstate, logging, manager, runtime};
 use crate::ffi::guard::{guard, install_panic_hook};
 
 /// `enum ast_module_load_result`.
@@ -34,8 +34,16 @@ fn load() -> c_int {
         runtime::uninstall();
         return LOAD_DECLINE;
     }
+    if !manager::register() {
+        log::error!("Hotline: cannot register the AMI actions");
+        cli::unregister();
+        apps::unregister();
+        runtime::uninstall();
+        return LOAD_DECLINE;
+    }
     if !devstate::subscribe() {
         log::error!("Hotline: cannot subscribe to device state changes");
+        manager::unregister();
         cli::unregister();
         apps::unregister();
         runtime::uninstall();
@@ -58,6 +66,7 @@ fn unload() -> c_int {
     // Reverse of load. devstate::unsubscribe joins its thread: after it no
     // callback into this library runs.
     devstate::unsubscribe();
+    manager::unregister();
     cli::unregister();
     apps::unregister();
     // Stops and joins the router and event threads.

@@ -193,7 +193,7 @@ mod tests {
         let svc: &'static crate::service::Service = Box::leak(Box::new(crate::service::Service::start(path.clone()).expect("start")));
         let _ = std::fs::remove_file(&path);
         let c = Callbacks::default();
-        let agent = OfferTarget { agent: 1, name: "a".into(), contact: "null/1".into() };
+        let agent = OfferTarget { agent: 1, name: "a".into(), contact: "null/1".into(), auto_answer: false };
         c.insert(CallId(4), Pending { queue: "q".into(), number: "5".into(), agent, _active: ActiveCall::new(svc) });
         assert_eq!(svc.active_calls(), 1);
         assert!(c.take(CallId(4)).is_some());

@@ -378,7 +378,7 @@ mod tests {
 
     #[test]
     fn dial_strings_tag_every_leg_and_show_the_caller() {
-        let t = |agent, name: &str, contact: &str| OfferTarget { agent, name: Arc::from(name), contact: Arc::from(contact) };
+        let t = |agent, name: &str, contact: &str| OfferTarget { agent, name: Arc::from(name), contact: Arc::from(contact), auto_answer: false };
         let d = dial_string(&[t(3, "a,1", "user/1000"), t(4, "b", "loopback/102/agents")], CallId(9), "sup port", 17, 5, "0901", "Mr X", "u-1");
         assert!(d.starts_with("{hotline_offer=17,hotline_callid=9,hotline_queue=sup_port,hotline_caller_uuid=u-1,"), "{d}");
         assert!(d.contains("originate_timeout=5"), "{d}");
@@ -391,7 +391,7 @@ mod tests {
     #[test]
     fn a_closed_slot_refuses_the_hand_over_and_cancels() {
         let slot = Slot::new("1", "n", "u", "q");
-        let a = |k| Answered { uuid: String::new(), winner: OfferTarget { agent: 1, name: "a".into(), contact: "null/1".into() }, key: k };
+        let a = |k| Answered { uuid: String::new(), winner: OfferTarget { agent: 1, name: "a".into(), contact: "null/1".into(), auto_answer: false }, key: k };
         assert!(slot.hand_over(a(1)).is_ok());
         assert_eq!(slot.take_answered().map(|a| a.key), Some(1));
         assert!(slot.hand_over(a(2)).is_ok());
