@@ -149,6 +149,7 @@ mod asterisk {
         "ast_module_load_result",
         "hotline_log_level",
         "hotline_ami_kind",
+        "hotline_leg_prompt",
     ];
 
     /// Constants from `#define`s and anonymous enums.

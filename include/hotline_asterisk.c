@@ -86,6 +86,66 @@ int hotline_ami_event(int kind, const char *event, const char *body)
 	return manager_event(category, event, "%s", body ? body : "");
 }
 
+/* ---- AMI actions ------------------------------------------------------------ */
+
+#define HOTLINE_AMI_MAX 16
+static const char *ami_names[HOTLINE_AMI_MAX];
+static int ami_count;
+static hotline_ami_action_fn ami_fn;
+static hotline_ami_free_fn ami_free_fn;
+
+static int ami_handler(struct mansession *s, const struct message *m)
+{
+	hotline_ami_action_fn fn = ami_fn;
+	char *text;
+
+	if (!fn) {
+		astman_send_error(s, m, "Hotline is not running");
+		return 0;
+	}
+	text = fn((int) m->hdrcount, (const char *const *) m->headers);
+	if (!text) {
+		astman_send_error(s, m, "Hotline is not running, is unloading, or failed (see the log)");
+		return 0;
+	}
+	if (text[0] == '+') {
+		astman_send_ack(s, m, text + 1);
+	} else {
+		astman_send_error(s, m, text[0] == '-' ? text + 1 : text);
+	}
+	ami_free_fn(text);
+	return 0;
+}
+
+int hotline_ami_register(const char *const *names, const char *const *synopses, int n,
+	hotline_ami_action_fn fn, hotline_ami_free_fn free_fn)
+{
+	int i;
+
+	if (!fn || !free_fn || n < 0 || n > HOTLINE_AMI_MAX || ami_count) {
+		return -1;
+	}
+	ami_fn = fn;
+	ami_free_fn = free_fn;
+	for (i = 0; i < n; i++) {
+		/* The manager keeps the action's name pointer: ours are static. */
+		if (ast_manager_register2(names[i], EVENT_FLAG_AGENT, ami_handler, AST_MODULE_SELF, synopses[i], NULL)) {
+			hotline_ami_unregister();
+			return -1;
+		}
+		ami_names[ami_count++] = names[i];
+	}
+	return 0;
+}
+
+void hotline_ami_unregister(void)
+{
+	while (ami_count > 0) {
+		ast_manager_unregister(ami_names[--ami_count]);
+	}
+	ami_fn = NULL;
+}
+
 /* ---- applications ----------------------------------------------------------- */
 
 int hotline_register_app(const char *name, hotline_app_exec exec,
@@ -298,6 +358,58 @@ int hotline_wake_channel(const char *name, const char *uniqueid)
 	ast_queue_frame(chan, &wake);
 	ast_channel_unref(chan);
 	return 0;
+}
+
+int hotline_play_to_leg(struct ast_channel *leg, struct ast_channel *caller, int kind, const char *file, const char *text)
+{
+	int serviced = !ast_autoservice_start(caller);
+	int caller_gone;
+	char lang[64];
+
+	ast_channel_lock(leg);
+	ast_copy_string(lang, ast_channel_language(leg), sizeof(lang));
+	ast_channel_unlock(leg);
+	if (!file) {
+		file = "";
+	}
+	if (!text) {
+		text = "";
+	}
+	switch (kind) {
+	case HOTLINE_PROMPT_FILE_OR_SPELL:
+		if (ast_fileexists(file, NULL, lang) > 0) {
+			ast_stream_and_wait(leg, file, "");
+		} else {
+			ast_say_character_str(leg, text, "", lang, AST_SAY_CASE_NONE);
+		}
+		break;
+	case HOTLINE_PROMPT_DIGITS:
+		ast_say_digit_str(leg, text, "", lang);
+		break;
+	case HOTLINE_PROMPT_SPELL:
+		ast_say_character_str(leg, text, "", lang, AST_SAY_CASE_NONE);
+		break;
+	case HOTLINE_PROMPT_FILE:
+	default:
+		ast_stream_and_wait(leg, file, "");
+		break;
+	}
+	ast_stopstream(leg);
+	caller_gone = serviced ? ast_autoservice_stop(caller) != 0 : 0;
+	if (caller_gone || ast_check_hangup_locked(caller)) {
+		return 2;
+	}
+	return ast_check_hangup_locked(leg) ? 1 : 0;
+}
+
+int hotline_pjsip_auto_answer(struct ast_channel *leg)
+{
+	/* A name ending in ')' is a function write (PJSIP_HEADER on the new
+	 * channel's session, sent with its INVITE), as a pre-dial handler does. */
+	if (pbx_builtin_setvar_helper(leg, "PJSIP_HEADER(add,Call-Info)", "<sip:127.0.0.1>;answer-after=0")) {
+		return -1;
+	}
+	return pbx_builtin_setvar_helper(leg, "PJSIP_HEADER(add,Alert-Info)", "<http://localhost>;info=alert-autoanswer;delay=0");
 }
 
 int hotline_channel_exists(const char *name_or_uniqueid)

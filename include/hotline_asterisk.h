@@ -66,6 +66,21 @@ enum hotline_ami_kind {
  *  empty or NULL). Returns 0 on success. */
 int hotline_ami_event(int kind, const char *event, const char *body);
 
+/* ---- AMI actions -------------------------------------------------------------
+ * One handler for every Hotline action (HotlineQueueAdd, ...): it passes the
+ * message's "Name: value" header lines to fn, which returns a string that
+ * starts with '+' (Response: Success) or '-' (Response: Error), then the
+ * Message: text; NULL is an internal error. free_fn frees it. */
+typedef char *(*hotline_ami_action_fn)(int n, const char *const *headers);
+typedef void (*hotline_ami_free_fn)(char *text);
+/*! ast_manager_register2() each of names[i] (EVENT_FLAG_AGENT, with
+ *  synopses[i]; both must outlive the registration). 0 on success; on
+ *  failure nothing stays registered. */
+int hotline_ami_register(const char *const *names, const char *const *synopses, int n,
+	hotline_ami_action_fn fn, hotline_ami_free_fn free_fn);
+/*! Unregister every action hotline_ami_register() registered. */
+void hotline_ami_unregister(void);
+
 /* ---- dialplan applications ------------------------------------------------- */
 typedef int (*hotline_app_exec)(struct ast_channel *chan, const char *data);
 /*! ast_register_application2() on behalf of this module. 0 on success. */
@@ -103,6 +118,21 @@ void hotline_leg_from_caller(struct ast_channel *leg, struct ast_channel *caller
  *  whose alert ends its ast_waitfor(); the frame reads as nothing. From any
  *  thread; holds no channel after it returns. 0 if the channel was found. */
 int hotline_wake_channel(const char *name, const char *uniqueid);
+/*! What hotline_play_to_leg() says. */
+enum hotline_leg_prompt {
+	HOTLINE_PROMPT_FILE = 0,		/* the file */
+	HOTLINE_PROMPT_FILE_OR_SPELL = 1,	/* the file if it exists, else text spelled */
+	HOTLINE_PROMPT_DIGITS = 2,		/* text as digits */
+	HOTLINE_PROMPT_SPELL = 3,		/* text spelled */
+};
+/*! Play to an answered agent leg that is not bridged yet, in the leg's
+ *  language, while the caller is under autoservice (its music on hold goes
+ *  on). Returns 0 when played, 1 if the leg hung up, 2 if the caller did. */
+int hotline_play_to_leg(struct ast_channel *leg, struct ast_channel *caller, int kind, const char *file, const char *text);
+/*! Ask the phone behind a new, not yet called PJSIP leg to answer by itself:
+ *  the Call-Info (answer-after=0) and Alert-Info (alert-autoanswer) headers
+ *  on its INVITE, through PJSIP_HEADER(add,...). 0 on success. */
+int hotline_pjsip_auto_answer(struct ast_channel *leg);
 /*! 1 if a channel with this name or unique id exists, else 0. */
 int hotline_channel_exists(const char *name_or_uniqueid);
 /* 1 if the channel's only hang-up request is Asterisk's "module unloading"

@@ -311,14 +311,39 @@ int hotline_fs_say(switch_core_session_t *session, const char *text, const char 
 	return switch_ivr_say(session, text, NULL, type, method, NULL, NULL) == SWITCH_STATUS_SUCCESS ? 0 : -1;
 }
 
+/* The originate variables as an event (NULL if none). */
+static switch_event_t *originate_vars(const char *const *names, const char *const *values, int n)
+{
+	switch_event_t *ovars = NULL;
+	int i;
+
+	if (n <= 0 || !names || !values) {
+		return NULL;
+	}
+	if (switch_event_create_plain(&ovars, SWITCH_EVENT_CHANNEL_DATA) != SWITCH_STATUS_SUCCESS) {
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		if (names[i] && values[i]) {
+			switch_event_add_header_string(ovars, SWITCH_STACK_BOTTOM, names[i], values[i]);
+		}
+	}
+	return ovars;
+}
+
 int hotline_fs_originate(switch_core_session_t *session, const char *dial, unsigned timeout_sec,
+	const char *const *var_names, const char *const *var_values, int nvars,
 	switch_core_session_t **bleg, int *cause)
 {
 	switch_call_cause_t c = SWITCH_CAUSE_NONE;
 	switch_status_t status;
+	switch_event_t *ovars = originate_vars(var_names, var_values, nvars);
 
 	*bleg = NULL;
-	status = switch_ivr_originate(session, bleg, &c, dial, timeout_sec, NULL, NULL, NULL, NULL, NULL, SOF_NONE, NULL, NULL);
+	status = switch_ivr_originate(session, bleg, &c, dial, timeout_sec, NULL, NULL, NULL, NULL, ovars, SOF_NONE, NULL, NULL);
+	if (ovars) {
+		switch_event_destroy(&ovars);
+	}
 	*cause = (int) c;
 	if (status != SWITCH_STATUS_SUCCESS || !*bleg) {
 		*bleg = NULL;
@@ -328,15 +353,20 @@ int hotline_fs_originate(switch_core_session_t *session, const char *dial, unsig
 }
 
 int hotline_fs_originate_cancellable(const char *dial, unsigned timeout_sec, const unsigned *cancel,
+	const char *const *var_names, const char *const *var_values, int nvars,
 	switch_core_session_t **bleg, int *cause)
 {
 	switch_call_cause_t c = SWITCH_CAUSE_NONE;
 	switch_status_t status;
+	switch_event_t *ovars = originate_vars(var_names, var_values, nvars);
 
 	*bleg = NULL;
 	/* originate reads *cancel_cause in its ring loop and never writes it. */
-	status = switch_ivr_originate(NULL, bleg, &c, dial, timeout_sec, NULL, NULL, NULL, NULL, NULL, SOF_NONE,
+	status = switch_ivr_originate(NULL, bleg, &c, dial, timeout_sec, NULL, NULL, NULL, NULL, ovars, SOF_NONE,
 		(switch_call_cause_t *) cancel, NULL);
+	if (ovars) {
+		switch_event_destroy(&ovars);
+	}
 	*cause = (int) c;
 	if (status != SWITCH_STATUS_SUCCESS || !*bleg) {
 		*bleg = NULL;

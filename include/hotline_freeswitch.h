@@ -126,11 +126,16 @@ int hotline_fs_say(switch_core_session_t *session, const char *text, const char 
  *  (0) *bleg is the answered leg, READ-LOCKED: hand it to hotline_fs_bridge
  *  which unlocks it. On failure (-1) *cause is the Q.850 cause. */
 int hotline_fs_originate(switch_core_session_t *session, const char *dial, unsigned timeout_sec,
+	const char *const *var_names, const char *const *var_values, int nvars,
 	switch_core_session_t **bleg, int *cause);
+/*! Both originate wrappers take nvars originate variables (var_names[i] =
+ *  var_values[i], set on every leg as channel variables, never pasted into
+ *  the dial string: switch_ivr_originate's ovars). */
 /*! hotline_fs_originate with no originator, cancellable from another thread:
  *  originate gives up (hanging up every leg) once *cancel (a
  *  switch_call_cause_t; 0 = go on) is set non-zero. */
 int hotline_fs_originate_cancellable(const char *dial, unsigned timeout_sec, const unsigned *cancel,
+	const char *const *var_names, const char *const *var_values, int nvars,
 	switch_core_session_t **bleg, int *cause);
 /*! The value of a variable of the answered leg (copy from its pool). */
 const char *hotline_fs_leg_var(switch_core_session_t *bleg, const char *name);

@@ -10,6 +10,8 @@ use crate::core::call::CallPhase;
 use crate::core::{AgentState, Input};
 use crate::router::{Query, Reply, Router};
 
+pub mod ami;
+
 pub const USAGE: &str = "hotline show queues|agents|calls|sinks|store | hotline stats | \
 hotline agent login <agent> [contact] | hotline agent logout|ready|reset <agent> | \
 hotline agent break <agent> [reason...] | hotline queue add <queue> <agent> [penalty] [tier] | \
@@ -143,18 +145,9 @@ pub fn run(router: &Router, host: &dyn Host, words: &[&str]) -> Outcome {
                 Ok(i) => i,
                 Err(e) => return Outcome::Text(format!("Hotline: agent {name}: {e}\n")),
             };
-            if !host.has_agent(name) {
-                return Outcome::Text(format!("Hotline: no agent named {name:?}\n"));
-            }
-            if matches!(input, Input::AgentReset { .. }) {
-                if let Some(state) = agent_state(router, name).filter(|s| !matches!(s, AgentState::Ringing(_) | AgentState::OnCall(_))) {
-                    return Outcome::Text(format!("Hotline: agent {name} is {state}: not ringing or on a call, nothing to reset\n"));
-                }
-            }
-            match router.send(input) {
-                Ok(()) => Outcome::Text(format!("Hotline: agent {name}: {action}\n")),
-                Err(e) => Outcome::Text(format!("Hotline: agent {name}: {action} failed: {e}\n")),
-            }
+            Outcome::Text(match send_agent(router, host, input) {
+                Ok(m) | Err(m) => format!("Hotline: {m}\n"),
+            })
         }
         ["queue", action @ ("add" | "remove" | "penalty"), queue, agent, rest @ ..] => {
             let (form, most) = match *action {
@@ -169,16 +162,9 @@ pub fn run(router: &Router, host: &dyn Host, words: &[&str]) -> Outcome {
                 Ok(i) => i,
                 Err(e) => return Outcome::Text(format!("Hotline: {e}; usage: hotline {form}\n")),
             };
-            if !host.has_queue(queue) {
-                return Outcome::Text(format!("Hotline: no queue named {queue:?}\n"));
-            }
-            if !host.has_agent(agent) {
-                return Outcome::Text(format!("Hotline: no agent named {agent:?}\n"));
-            }
-            match router.send(input) {
-                Ok(()) => Outcome::Text(format!("Hotline: queue {queue}: {action} {agent}\n")),
-                Err(e) => Outcome::Text(format!("Hotline: queue {queue}: {action} {agent} failed: {e}\n")),
-            }
+            Outcome::Text(match send_member(router, host, input) {
+                Ok(m) | Err(m) => format!("Hotline: {m}\n"),
+            })
         }
         ["reload"] => Outcome::Text(match host.reload() {
             Ok(msg) => format!("Hotline: reloaded: {msg}\n"),
@@ -198,6 +184,53 @@ fn query(router: &Router, q: Query, f: impl FnOnce(Reply) -> String) -> Outcome 
 /// Words past what `hotline <form>` takes: refused, not ignored.
 fn extra_words(form: &str, extra: &[&str]) -> Outcome {
     Outcome::Text(format!("Hotline: `hotline {form}` takes no more arguments (got {:?}); usage: {USAGE}\n", extra.join(" ")))
+}
+
+/// Check an agent command's agent and send it: `Ok` says what was done,
+/// `Err` why not (one line each). Shared by the CLI, the FreeSWITCH API
+/// and the Asterisk AMI actions.
+pub fn send_agent(router: &Router, host: &dyn Host, input: Input) -> Result<String, String> {
+    let (name, action) = match &input {
+        Input::AgentLogin { agent, .. } => (agent.clone(), "login"),
+        Input::AgentLogout { agent } => (agent.clone(), "logout"),
+        Input::AgentBreak { agent, .. } => (agent.clone(), "break"),
+        Input::AgentReady { agent } => (agent.clone(), "ready"),
+        Input::AgentReset { agent } => (agent.clone(), "reset"),
+        other => return Err(format!("not an agent command: {other:?}")),
+    };
+    if !host.has_agent(&name) {
+        return Err(format!("no agent named {name:?}"));
+    }
+    if matches!(input, Input::AgentReset { .. }) {
+        if let Some(state) = agent_state(router, &name).filter(|s| !matches!(s, AgentState::Ringing(_) | AgentState::OnCall(_))) {
+            return Err(format!("agent {name} is {state}: not ringing or on a call, nothing to reset"));
+        }
+    }
+    match router.send(input) {
+        Ok(()) => Ok(format!("agent {name}: {action}")),
+        Err(e) => Err(format!("agent {name}: {action} failed: {e}")),
+    }
+}
+
+/// Check a membership command's queue and agent and send it (see
+/// [`send_agent`]).
+pub fn send_member(router: &Router, host: &dyn Host, input: Input) -> Result<String, String> {
+    let (queue, agent, action) = match &input {
+        Input::AddMember { queue, agent, .. } => (queue.clone(), agent.clone(), "add"),
+        Input::RemoveMember { queue, agent } => (queue.clone(), agent.clone(), "remove"),
+        Input::SetPenalty { queue, agent, .. } => (queue.clone(), agent.clone(), "penalty"),
+        other => return Err(format!("not a membership command: {other:?}")),
+    };
+    if !host.has_queue(&queue) {
+        return Err(format!("no queue named {queue:?}"));
+    }
+    if !host.has_agent(&agent) {
+        return Err(format!("no agent named {agent:?}"));
+    }
+    match router.send(input) {
+        Ok(()) => Ok(format!("queue {queue}: {action} {agent}")),
+        Err(e) => Err(format!("queue {queue}: {action} {agent} failed: {e}")),
+    }
 }
 
 /// The agent's state as the router has it now (`None`: no answer).

@@ -6,10 +6,14 @@
 //! - `callback=D`: DTMF digit D asks for a callback to the caller number;
 //!   the caller keeps its place and hangs up.
 //! - `data=key:value+key:value`: the call's data.
+//! - `agent_announce=<file>|queue|data:<key>|none`: what the answered agent
+//!   hears before the bridge, over the queue's `agent_announce`.
 //!
 //! `HotlineAgent` / `hotline_agent`: `action,agent[,reason|contact]`: the
 //! third argument is a break's reason, or the contact a login rings from
 //! then on (hot desking: `login,1001,PJSIP/2002`).
+
+use crate::core::agent_announce::AgentAnnounce;
 
 /// Parsed application arguments.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -20,6 +24,8 @@ pub struct QueueArgs {
     pub callback_digit: Option<char>,
     /// `data=key:value+key:value`: the call's data (see [`crate::flow::data`]).
     pub data: Option<Vec<(String, String)>>,
+    /// `agent_announce=`: `Some(None)` is `none` (no announcement).
+    pub agent_announce: Option<Option<AgentAnnounce>>,
 }
 
 pub fn parse_args(args: &str) -> Result<QueueArgs, String> {
@@ -36,10 +42,19 @@ pub fn parse_args(args: &str) -> Result<QueueArgs, String> {
             "skills" => a.skills = Some(parse_skills(v)?),
             "callback" => a.callback_digit = Some(parse_callback_digit(v).map_err(|e| format!("callback={e}"))?),
             "data" => a.data = Some(crate::flow::data::parse_list(v)?),
-            other => return Err(format!("unknown option {other:?} (priority, skills, callback, data)")),
+            "agent_announce" => a.agent_announce = Some(parse_agent_announce(v).map_err(|e| format!("agent_announce={e}"))?),
+            other => return Err(format!("unknown option {other:?} (priority, skills, callback, data, agent_announce)")),
         }
     }
     Ok(a)
+}
+
+/// An announcement to the agent, or `none`.
+pub fn parse_agent_announce(v: &str) -> Result<Option<AgentAnnounce>, String> {
+    if v.trim() == "none" {
+        return Ok(None);
+    }
+    AgentAnnounce::parse(v).map(Some)
 }
 
 pub fn parse_priority(v: &str) -> Result<i32, String> {
@@ -96,6 +111,9 @@ mod tests {
         assert!(parse_args("q,colour=red").unwrap_err().contains("unknown option"));
         assert!(parse_args("q,skills=x:11").unwrap_err().contains("1-10"));
         assert!(parse_args("q,callback=12").unwrap_err().contains("DTMF"));
+        assert_eq!(parse_args("q,agent_announce=data:account").expect("ok").agent_announce, Some(Some(AgentAnnounce::Data("account".into()))));
+        assert_eq!(parse_args("q,agent_announce=none").expect("ok").agent_announce, Some(None));
+        assert!(parse_args("q,agent_announce=data:").unwrap_err().starts_with("agent_announce="));
         assert_eq!(split_agent_args("break, a1 ,lunch, long"), ("break", "a1", Some("lunch, long")));
         assert_eq!(split_agent_args("login"), ("login", "", None));
         assert_eq!(split_agent_args("login,1001,PJSIP/2002"), ("login", "1001", Some("PJSIP/2002")));

@@ -359,14 +359,14 @@ fn sipp_uas(scenario: &str, port: u16, args: &[&str]) -> Sipp {
     Sipp(child)
 }
 
-#[test]
-fn a_sip_phone_agent_answers_talks_and_hangs_up() {
-    let (p, _g) = pbx();
-    let messages = std::env::temp_dir().join(format!("hotline-sipp-agent-{}.log", std::process::id()));
+/// One call into `queue` answered by the SIPp agent phone (PJSIP/sippagent,
+/// agent a501), which hangs up after 1 s; the SIP messages SIPp saw.
+fn sipp_agent_call(p: &Pbx, queue: &str, number: &str) -> String {
+    let messages = std::env::temp_dir().join(format!("hotline-sipp-agent-{}-{queue}.log", std::process::id()));
     let _ = std::fs::remove_file(&messages);
     let mut sipp = sipp_uas("agent_uas.xml", 25090, &["-m", "1", "-trace_msg", "-message_file", messages.to_str().expect("utf8")]);
     let from = p.ami.mark();
-    p.call("sip", "9501000", 60.0, &[]);
+    p.call(queue, number, 60.0, &[]);
     let ans = p.wait_hotline(from, "CallAnswered", 1, 15, |_| true);
     assert_eq!(field(&ans[0], "Agent"), "a501");
     // The phone hangs up after 1 s: the agent ended the call.
@@ -374,16 +374,51 @@ fn a_sip_phone_agent_answers_talks_and_hangs_up() {
     assert_eq!(field(&ended[0], "EndedBy"), "agent");
     let talk: u64 = field(&ended[0], "TalkMs").parse().expect("TalkMs");
     assert!((800..5000).contains(&talk), "talked {talk} ms");
-    let done = p.caller_done(from, "sip", 1, 10);
+    let done = p.caller_done(from, queue, 1, 10);
     assert_eq!(field(&done[0], "Result"), "ANSWERED");
     let status = sipp.0.wait().expect("sipp exit");
     assert!(status.success(), "sipp reported a failed call: {status}");
+    let log = std::fs::read_to_string(&messages).expect("sipp message log");
+    let _ = std::fs::remove_file(&messages);
+    log
+}
+
+/// The headers of the first INVITE in a SIPp message log, lower-cased.
+fn invite_headers(log: &str) -> Vec<String> {
+    log.lines()
+        .skip_while(|l| !l.starts_with("INVITE "))
+        .take_while(|l| !l.trim().is_empty())
+        .map(|l| l.to_ascii_lowercase())
+        .collect()
+}
+
+#[test]
+fn a_sip_phone_agent_answers_talks_and_hangs_up() {
+    let (p, _g) = pbx();
+    let log = sipp_agent_call(p, "sip", "9501000");
     // The phone showed who is calling: the INVITE's identity is the caller's
     // (connected line from the caller, as app_queue does).
-    let log = std::fs::read_to_string(&messages).expect("sipp message log");
-    let from = log.lines().skip_while(|l| !l.starts_with("INVITE ")).find(|l| l.to_ascii_lowercase().starts_with("from:")).expect("INVITE From");
+    let invite = invite_headers(&log);
+    let from = invite.iter().find(|l| l.starts_with("from:")).expect("INVITE From");
     assert!(from.contains("9501000") && from.contains("\"test\""), "{from}");
-    let _ = std::fs::remove_file(&messages);
+    // Queue "sip" does not auto-answer: no such headers.
+    assert!(!invite.iter().any(|l| l.contains("answer-after") || l.contains("alert-autoanswer")), "{invite:?}");
+    p.settle();
+}
+
+/// Queue "sipauto" has `auto_answer = true`: the agent's INVITE asks the
+/// phone to answer by itself (Call-Info answer-after=0, Alert-Info
+/// alert-autoanswer).
+#[test]
+fn an_auto_answer_queue_asks_the_agents_phone_to_answer_by_itself() {
+    let (p, _g) = pbx();
+    let log = sipp_agent_call(p, "sipauto", "9502000");
+    let invite = invite_headers(&log);
+    assert!(invite.iter().any(|l| l.starts_with("call-info:") && l.contains("<sip:127.0.0.1>;answer-after=0")), "{invite:?}");
+    assert!(
+        invite.iter().any(|l| l.starts_with("alert-info:") && l.contains("<http://localhost>;info=alert-autoanswer;delay=0")),
+        "{invite:?}"
+    );
     p.settle();
 }
 
@@ -772,5 +807,114 @@ fn waiting_callers_cost_no_descriptor_of_ours() {
     // ...and Hotline's waiting adds none per call (slack for the odd
     // socket of a CLI or originate thread at the moment of counting).
     assert!(waiting <= plain + N / 3, "{N} callers waiting in Hotline hold {waiting} descriptors, in Wait() {plain}");
+    p.settle();
+}
+
+/// An AMI action's response.
+fn ami_ok(p: &Pbx, action: &str, headers: &[(&str, &str)]) -> Message {
+    let r = p.ami.action(action, headers);
+    assert_eq!(field(&r, "Response"), "Success", "{action} {headers:?}: {r:?}");
+    r
+}
+
+fn ami_err(p: &Pbx, action: &str, headers: &[(&str, &str)]) -> String {
+    let r = p.ami.action(action, headers);
+    assert_eq!(field(&r, "Response"), "Error", "{action} {headers:?}: {r:?}");
+    field(&r, "Message").to_string()
+}
+
+/// Who a call into `queue` from `number` is answered by.
+fn answered_by(p: &Pbx, queue: &str, number: &str) -> String {
+    let from = p.ami.mark();
+    p.call(queue, number, 60.0, &[]);
+    let id = p.call_id(from, number);
+    let ans = p.wait_hotline(from, "CallAnswered", 1, 15, |m| field(m, "CallId") == id);
+    p.wait_hotline(from, "CallEnded", 1, 15, |m| field(m, "CallId") == id);
+    p.caller_done(from, queue, 1, 10);
+    field(&ans[0], "Agent").to_string()
+}
+
+/// Members at run time over AMI (HotlineQueueAdd / Pause / Penalty /
+/// Remove, HotlineAgentLogin / Logout): each change decides who the next
+/// call reaches; bad input is answered `Response: Error` with the reason.
+#[test]
+fn ami_actions_change_members_and_calls_follow() {
+    let (p, _g) = pbx();
+    set_all(p, &[601, 602], "answer", 0.5);
+    // Nobody is a member of "members" until added.
+    ami_ok(p, "HotlineQueueAdd", &[("Queue", "members"), ("Interface", "a601"), ("Penalty", "0")]);
+    assert!(p.cli("hotline show agents").lines().any(|l| l.starts_with("a601 ") && l.ends_with("members")), "{}", p.cli("hotline show agents"));
+    assert_eq!(answered_by(p, "members", "9601000"), "a601");
+    // A second member with a higher penalty: a601 still first.
+    ami_ok(p, "HotlineQueueAdd", &[("Queue", "members"), ("Interface", "a602"), ("Penalty", "3"), ("Tier", "1")]);
+    assert_eq!(answered_by(p, "members", "9601001"), "a601");
+    // Penalty: a601 now worse than a602.
+    ami_ok(p, "HotlineQueuePenalty", &[("Queue", "members"), ("Interface", "a601"), ("Penalty", "5")]);
+    assert_eq!(answered_by(p, "members", "9601002"), "a602");
+    // Pause a602 (with a reason): a601 takes the call; unpause: a602 again.
+    ami_ok(p, "HotlineQueuePause", &[("Interface", "a602"), ("Paused", "true"), ("Reason", "coffee")]);
+    assert!(p.cli("hotline show agents").lines().any(|l| l.starts_with("a602 ") && l.contains("break (coffee)")));
+    assert_eq!(answered_by(p, "members", "9601003"), "a601");
+    ami_ok(p, "HotlineQueuePause", &[("Interface", "a602"), ("Paused", "false")]);
+    assert_eq!(answered_by(p, "members", "9601004"), "a602");
+    // Remove a602: a601 again, despite its penalty.
+    ami_ok(p, "HotlineQueueRemove", &[("Queue", "members"), ("Interface", "a602")]);
+    assert_eq!(answered_by(p, "members", "9601005"), "a601");
+    // Hot desking over AMI: log in at another phone, then log out.
+    ami_ok(p, "HotlineAgentLogin", &[("Agent", "a602"), ("Contact", "Local/612@hotline-agents")]);
+    assert!(p.cli("hotline show agents").lines().any(|l| l.starts_with("a602 ") && l.contains("Local/612@hotline-agents")));
+    ami_ok(p, "HotlineAgentLogout", &[("Agent", "a602")]);
+    assert!(p.cli("hotline show agents").lines().any(|l| l.starts_with("a602 ") && l.contains("logged-out")));
+    ami_ok(p, "HotlineAgentLogin", &[("Agent", "a602")]);
+    // Bad input: a clear error each, nothing changed.
+    assert!(ami_err(p, "HotlineQueueAdd", &[("Queue", "nowhere"), ("Interface", "a601")]).contains("no queue named \"nowhere\""));
+    assert!(ami_err(p, "HotlineQueueAdd", &[("Queue", "members"), ("Interface", "ghost")]).contains("no agent named \"ghost\""));
+    assert!(ami_err(p, "HotlineQueueAdd", &[("Interface", "a601")]).contains("missing header Queue"));
+    assert!(ami_err(p, "HotlineQueueRemove", &[("Queue", "members")]).contains("missing header Interface"));
+    assert!(ami_err(p, "HotlineQueuePause", &[("Interface", "a601")]).contains("missing header Paused"));
+    assert!(ami_err(p, "HotlineQueuePenalty", &[("Queue", "members"), ("Interface", "a601"), ("Penalty", "high")]).contains("penalty \"high\""));
+    assert!(ami_err(p, "HotlineAgentLogin", &[("Agent", "a601"), ("Contact", "PJSIP/1&PJSIP/2")]).contains("'&'"));
+    ami_ok(p, "HotlineQueueRemove", &[("Queue", "members"), ("Interface", "a601")]);
+    assert!(p.cli("hotline show queues").lines().any(|l| l.starts_with("members ") && l.split_whitespace().nth(3) == Some("0")), "{}", p.cli("hotline show queues"));
+    p.settle();
+}
+
+/// `agent_announce`: the answered agent hears the prompt before the bridge
+/// (its leg's TALK_DETECT sees audio while nobody else talks to it), an
+/// agent who hangs up during it is a failed offer and the caller goes to
+/// the next agent; the call's option says the queue's name instead.
+#[test]
+fn the_agent_hears_the_announcement_before_the_bridge() {
+    let (p, _g) = pbx();
+    p.agent_mode(611, "answershort", 1.0);
+    p.agent_mode(612, "listen", 5.0);
+    // The agent's leg heard audio before the talk began: its
+    // ChannelTalkingStart comes before the CallAnswered that starts the
+    // bridge (nobody else sends it audio: the test caller is silent).
+    let heard_first = |from: usize, agent: &str, prefix: &str| {
+        let ans = p.wait_hotline(from, "CallAnswered", 1, 20, |m| field(m, "Agent") == agent);
+        let id = field(&ans[0], "CallId").to_string();
+        p.ami.wait_n(from, 1, Duration::from_secs(15), |m| is(m, "ChannelTalkingStart") && field(m, "Channel").starts_with(prefix));
+        let order = p.ami.events_since(from, |m| {
+            (is(m, "ChannelTalkingStart") && field(m, "Channel").starts_with(prefix)) || (is(m, "HotlineCallAnswered") && field(m, "CallId") == id)
+        });
+        assert_eq!(field(&order[0], "Event"), "ChannelTalkingStart", "{order:#?}");
+        id
+    };
+    let from = p.ami.mark();
+    p.call("announce", "9611000", 30.0, &[]);
+    let id = heard_first(from, "a612", "Local/612@hotline-agents");
+    // a611 answered and hung up during the announcement: a failed offer,
+    // no talk with it; the caller went on to a612.
+    assert_eq!(agents_offered(p, from, "announce"), ["a611", "a612"]);
+    p.wait_hotline(from, "CallEnded", 1, 15, |m| field(m, "CallId") == id);
+    assert!(p.hotline(from, "CallAnswered").iter().all(|m| field(m, "Agent") != "a611"));
+    p.caller_done(from, "announce", 1, 10);
+    // The call's own option: the queue's name, spelled (no prompt file).
+    p.agent_mode(611, "listen", 12.0);
+    let from = p.ami.mark();
+    p.call("annqueue", "9611001", 30.0, &[]);
+    heard_first(from, "a611", "Local/611@hotline-agents");
+    p.caller_done(from, "annqueue", 1, 30);
     p.settle();
 }

@@ -113,3 +113,22 @@ fn web_port_errors_are_named() {
     let e = err(&format!("{HTTP_BASE}[http]\nlisen = \"127.0.0.1:8090\"\n"));
     assert!(e.starts_with("hotline.toml:8:") && e.contains("lisen"), "{e}");
 }
+
+#[test]
+fn agent_announcements_and_auto_answer_are_checked() {
+    let e = err("[[queue]]\nname = \"q\"\nagent_announce = \"data:\"\n");
+    assert!(e.starts_with("hotline.toml:3: queue[q].agent_announce:"), "{e}");
+    let e = err("[[queue]]\nname = \"q\"\nauto_answer = \"yes\"\n");
+    assert!(e.starts_with("hotline.toml:3: auto_answer:"), "{e}");
+    let e = err("[[queue]]\nname = \"q\"\n[[agent]]\nname = \"a\"\ncontact = \"PJSIP/1\"\nauto_answer = 1\n");
+    assert!(e.starts_with("hotline.toml:6: auto_answer:"), "{e}");
+    let cfg = Config::parse(
+        "[[queue]]\nname = \"q\"\nagent_announce = \"queue\"\nauto_answer = true\n[[agent]]\nname = \"a\"\ncontact = \"PJSIP/1\"\nauto_answer = false\n",
+        "hotline.toml",
+    )
+    .expect("valid");
+    let q = cfg.queue("q").expect("q");
+    assert_eq!(q.agent_announce, Some(hotline::core::agent_announce::AgentAnnounce::QueueName));
+    assert!(q.auto_answer);
+    assert_eq!(cfg.agents[0].auto_answer, Some(false));
+}

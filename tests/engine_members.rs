@@ -306,3 +306,29 @@ fn long_calls_are_listed_and_a_gone_call_frees_its_agent() {
     h.input(Input::CallGone { call: CallId(999) });
     assert_eq!(h.e.counters.stale_inputs, stale + 2);
 }
+
+/// Offers carry auto-answer: the agent's own setting, else the queue's.
+#[test]
+fn offers_carry_the_agents_auto_answer_over_the_queues() {
+    let text = "[[queue]]\nname = \"q\"\nstrategy = \"ring-all\"\nauto_answer = true\n\
+                [[agent]]\nname = \"inherits\"\ncontact = \"PJSIP/1\"\nqueues = [\"q\"]\n\
+                [[agent]]\nname = \"refuses\"\ncontact = \"PJSIP/2\"\nqueues = [\"q\"]\nauto_answer = false\n\
+                [[queue]]\nname = \"plain\"\nstrategy = \"linear\"\n\
+                [[agent]]\nname = \"headset\"\ncontact = \"PJSIP/3\"\nqueues = [\"plain\"]\nauto_answer = true\n";
+    let mut h = H::new(text);
+    let offered = |h: &mut H, call: CallId| -> Vec<(String, bool)> {
+        let pos = h.actions.iter().position(|a| matches!(a, Action::Offer { call: c, .. } if *c == call)).expect("an offer");
+        match h.actions.remove(pos) {
+            Action::Offer { targets, .. } => {
+                let mut v: Vec<(String, bool)> = targets.iter().map(|t| (t.name.to_string(), t.auto_answer)).collect();
+                v.sort();
+                v
+            }
+            _ => unreachable!(),
+        }
+    };
+    let c = h.call("q");
+    assert_eq!(offered(&mut h, c), [("inherits".to_string(), true), ("refuses".to_string(), false)]);
+    let c = h.call("plain");
+    assert_eq!(offered(&mut h, c), [("headset".to_string(), true)]);
+}

@@ -722,6 +722,8 @@ fn the_calls_data_reaches_the_events_and_the_agent_leg() {
     assert_eq!((field(l, "variable_hotline_data_account"), field(l, "variable_hotline_data_tier")), ("123", "gold"), "{l:?}");
     // Every agent leg names its caller's session.
     assert_eq!(field(l, "variable_hotline_caller_uuid"), field(e, "Hotline-Uuid"), "{l:?}");
+    // Queue "data" does not auto-answer.
+    assert_eq!(field(l, "variable_sip_auto_answer"), "", "{l:?}");
     // CallAnswered names the agent's leg (for recording and screen pop) and
     // carries the data.
     let ans = s.hotline(from, "CallAnswered").into_iter().find(|a| field(a, "Hotline-CallId") == id).expect("answered");
@@ -833,5 +835,103 @@ fn waiting_callers_cost_no_descriptor_of_ours() {
     // must add none per call (slack for the odd socket at the moment of
     // counting).
     assert!(waiting <= plain + N / 3, "{N} callers waiting in Hotline hold {waiting} descriptors, hearing music without it {plain}");
+    s.settle();
+}
+
+/// Who a call into `queue` from `number` is answered by.
+fn answered_by(s: &Switch, queue: &str, number: &str) -> String {
+    let from = s.mark();
+    s.call(queue, number, 60_000);
+    let id = s.call_id(from, number);
+    let ans = s.wait_hotline(from, "CallAnswered", 1, 15, |e| field(e, "Hotline-CallId") == id);
+    s.wait_hotline(from, "CallEnded", 1, 15, |e| field(e, "Hotline-CallId") == id);
+    s.caller_done(from, queue, 1, 10);
+    field(&ans[0], "Hotline-Agent").to_string()
+}
+
+/// Members at run time over the FreeSWITCH API (`api hotline queue
+/// add|penalty|remove`, `hotline agent pause|unpause|login|logout`): each
+/// change decides who the next call reaches; bad input is refused with
+/// its reason.
+#[test]
+fn api_member_commands_change_members_and_calls_follow() {
+    let Some((s, _g)) = switch() else { return };
+    s.agent_mode(601, "answer", 500);
+    s.agent_mode(602, "answer", 500);
+    let ok = |cmd: &str, want: &str| {
+        let out = s.api(cmd);
+        assert!(out.contains(want), "{cmd}: {out}");
+    };
+    ok("hotline queue add members a601 0", "queue members: add a601");
+    assert!(s.api("hotline show agents").lines().any(|l| l.starts_with("a601 ") && l.ends_with("members")), "{}", s.api("hotline show agents"));
+    assert_eq!(answered_by(s, "members", "9601000"), "a601");
+    ok("hotline queue add members a602 3 1", "queue members: add a602");
+    assert_eq!(answered_by(s, "members", "9601001"), "a601");
+    ok("hotline queue penalty members a601 5", "queue members: penalty a601");
+    assert_eq!(answered_by(s, "members", "9601002"), "a602");
+    ok("hotline agent pause a602 coffee", "agent a602: break");
+    assert!(s.api("hotline show agents").lines().any(|l| l.starts_with("a602 ") && l.contains("break (coffee)")));
+    assert_eq!(answered_by(s, "members", "9601003"), "a601");
+    ok("hotline agent unpause a602", "agent a602: ready");
+    assert_eq!(answered_by(s, "members", "9601004"), "a602");
+    ok("hotline queue remove members a602", "queue members: remove a602");
+    assert_eq!(answered_by(s, "members", "9601005"), "a601");
+    // Hot desking: log in at another phone, then log out.
+    ok("hotline agent login a602 loopback/612/hotline-agents", "agent a602: login");
+    assert!(s.api("hotline show agents").lines().any(|l| l.starts_with("a602 ") && l.contains("loopback/612/hotline-agents")));
+    ok("hotline agent logout a602", "agent a602: logout");
+    assert!(s.api("hotline show agents").lines().any(|l| l.starts_with("a602 ") && l.contains("logged-out")));
+    ok("hotline agent login a602", "agent a602: login");
+    // Bad input: refused with the reason.
+    ok("hotline queue add nowhere a601", "no queue named \"nowhere\"");
+    ok("hotline queue add members ghost", "no agent named \"ghost\"");
+    ok("hotline queue penalty members a601 high", "penalty \"high\"");
+    ok("hotline queue add members a601 1 0", "tier");
+    ok("hotline agent login a601 loopback/1|loopback/2", "contact");
+    assert!(s.api("hotline queue add members").starts_with("-USAGE"), "missing words give the usage");
+    ok("hotline queue remove members a601", "queue members: remove a601");
+    assert!(s.api("hotline show queues").lines().any(|l| l.starts_with("members ") && l.split_whitespace().nth(3) == Some("0")), "{}", s.api("hotline show queues"));
+    s.settle();
+}
+
+/// `agent_announce`: the answered agent's leg plays the prompt (its own
+/// PLAYBACK_START) before the bridge (before CallAnswered); an agent who
+/// hangs up during it is a failed offer and the caller goes to the next.
+#[test]
+fn the_agent_hears_the_announcement_before_the_bridge() {
+    let Some((s, _g)) = switch() else { return };
+    s.agent_mode(611, "answershort", 0);
+    s.agent_mode(612, "answer", 2_000);
+    let from = s.mark();
+    s.call("announce", "9611000", 30_000);
+    let id = s.call_id(from, "9611000");
+    let ans = s.wait_hotline(from, "CallAnswered", 1, 20, |e| field(e, "Hotline-CallId") == id);
+    assert_eq!(field(&ans[0], "Hotline-Agent"), "a612");
+    let leg = field(&ans[0], "Hotline-AgentUuid").to_string();
+    let order = s.esl.events_since(from, |e| {
+        (field(e, "Event-Name") == "PLAYBACK_START" && field(e, "Unique-ID") == leg)
+            || (freeswitch::switch::is_hotline(e, "CallAnswered") && field(e, "Hotline-CallId") == id)
+    });
+    assert_eq!(field(&order[0], "Event-Name"), "PLAYBACK_START", "{order:#?}");
+    assert!(field(&order[0], "Playback-File-Path").contains("tone_stream://"), "{order:#?}");
+    assert_eq!(agents_offered(s, from, "announce"), ["a611", "a612"]);
+    s.wait_hotline(from, "CallEnded", 1, 15, |e| field(e, "Hotline-CallId") == id);
+    assert!(s.hotline(from, "CallAnswered").iter().all(|e| field(e, "Hotline-Agent") != "a611"));
+    s.caller_done(from, "announce", 1, 10);
+    s.settle();
+}
+
+/// Queue "autoans" has `auto_answer = true`: the agent's leg carries
+/// `sip_auto_answer=true` (sofia then adds the auto-answer headers).
+#[test]
+fn an_auto_answer_queue_sets_sip_auto_answer_on_the_agent_leg() {
+    let Some((s, _g)) = switch() else { return };
+    s.agent_mode(621, "answer", 500);
+    let from = s.mark();
+    assert_eq!(answered_by(s, "autoans", "9621000"), "a621");
+    let leg = s.esl.wait_n(from, 1, Duration::from_secs(10), |e| {
+        field(e, "Event-Name") == "CHANNEL_HANGUP_COMPLETE" && field(e, "variable_hotline_agent") == "a621" && field(e, "variable_loopback_leg") == "A"
+    });
+    assert_eq!(field(&leg[0], "variable_sip_auto_answer"), "true", "{:?}", leg[0]);
     s.settle();
 }

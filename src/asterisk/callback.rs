@@ -76,6 +76,7 @@ fn run(call: CallId, queue: &str, number: &str, agent: &OfferTarget, timeout: u6
             agent: u32::MAX,
             name: Arc::from(format!("customer {number}")),
             contact: Arc::from(crate::flow::callback::customer_dial(&template, number)),
+            auto_answer: false,
         };
         // The agent hears ringback while the customer's phone rings.
         // SAFETY: our live, answered agent channel.

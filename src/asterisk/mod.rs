@@ -12,6 +12,7 @@
 //! - [`channel`]: a borrowed `ast_channel` with the few safe accessors the
 //!   applications need.
 //! - [`cli`]: the `hotline ...` CLI commands.
+//! - [`manager`]: the Hotline AMI actions (`HotlineQueueAdd`, ...).
 //! - [`devstate`]: device state change subscription.
 //! - [`runtime`]: router thread, configuration and AMI event sink while
 //!   the module is loaded.
@@ -29,6 +30,7 @@ pub mod channel;
 pub mod cli;
 pub mod devstate;
 pub mod logging;
+pub mod manager;
 pub mod module;
 pub mod queue_app;
 pub mod runtime;

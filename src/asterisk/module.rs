@@ -3,12 +3,12 @@
 //! `reload_module` (in `include/hotline_asterisk.c`) forward here.
 //!
 //! Load order: panic hook and logger first (so that everything after can
-//! report), then applications, CLI, device state. Unload undoes it in
+//! report), then applications, CLI, AMI actions, device state. Unload undoes it in
 //! reverse. A failed load undoes whatever was done and declines.
 
 use std::os::raw::c_int;
 
-use super::{apps, cli, devstate, logging, runtime};
+use super::{apps, cli, devstate, logging, manager, runtime};
 use crate::entry;
 use crate::ffi::guard::install_panic_hook;
 
@@ -44,8 +44,16 @@ fn load() -> c_int {
         undo_install();
         return LOAD_DECLINE;
     }
+    if !manager::register() {
+        log::error!("Hotline: cannot register the AMI actions");
+        cli::unregister();
+        apps::unregister();
+        undo_install();
+        return LOAD_DECLINE;
+    }
     if !devstate::subscribe() {
         log::error!("Hotline: cannot subscribe to device state changes");
+        manager::unregister();
         cli::unregister();
         apps::unregister();
         undo_install();
@@ -76,6 +84,7 @@ fn unload() -> c_int {
     // this library runs. CLI and applications: Asterisk waits for running
     // handlers (which the closed gate refuses anyway).
     devstate::unsubscribe();
+    manager::unregister();
     cli::unregister();
     apps::unregister();
     // Stops and joins the router, sinks and callback threads; the runtime

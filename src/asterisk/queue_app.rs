@@ -29,7 +29,7 @@ use crossbeam_channel::Receiver;
 
 use crate::core::{Action, CallId, EndedBy, OfferOutcome, OfferTarget, Time};
 use crate::ffi::cstr::to_cstring;
-use crate::flow::{self, Happening, Primitives, Ringing, Sound, TalkEnd, Wait};
+use crate::flow::{self, Happening, LegPlayed, LegPrompt, Primitives, Ringing, Sound, TalkEnd, Wait};
 use crate::router::{Latch, Wake};
 
 use super::apps::AppResult;
@@ -266,6 +266,28 @@ impl Primitives for AstCaller<'_, '_> {
         }
     }
 
+    fn play_to_leg(&mut self, leg: &mut Leg, prompt: &LegPrompt) -> LegPlayed {
+        let (kind, file, text) = match prompt {
+            LegPrompt::File(f) => (sys::hotline_leg_prompt::HOTLINE_PROMPT_FILE, f.as_str(), ""),
+            LegPrompt::FileOrSpell { file, spell } => (sys::hotline_leg_prompt::HOTLINE_PROMPT_FILE_OR_SPELL, file.as_str(), spell.as_str()),
+            LegPrompt::Digits(d) => (sys::hotline_leg_prompt::HOTLINE_PROMPT_DIGITS, "", d.as_str()),
+            LegPrompt::Spell(t) => (sys::hotline_leg_prompt::HOTLINE_PROMPT_SPELL, "", t.as_str()),
+        };
+        let (file, text) = (to_cstring(file), to_cstring(text));
+        // SAFETY: our own answered agent leg and the caller's channel, both
+        // live on this thread; valid C strings. The shim autoservices the
+        // caller meanwhile, so its music goes on.
+        match unsafe { sys::hotline_play_to_leg(leg.chan, self.chan.as_ptr(), kind.0 as c_int, file.as_ptr(), text.as_ptr()) } {
+            0 => LegPlayed::Done,
+            1 => LegPlayed::LegGone,
+            _ => LegPlayed::CallerGone,
+        }
+    }
+
+    fn drop_leg(&mut self, leg: Leg) {
+        leg.hangup();
+    }
+
     fn claim(&mut self, _leg: &mut Leg, _talk: &Arc<TalkEnd>) -> bool {
         true
     }
@@ -330,6 +352,7 @@ impl Leg {
                 return Err(OfferOutcome::Unavailable);
             }
         };
+        let pjsip = tech.eq_ignore_ascii_case("PJSIP");
         let tech = to_cstring(tech);
         let data = to_cstring(data);
         let mut cause: c_int = 0;
@@ -364,7 +387,15 @@ impl Leg {
             unsafe { sys::hotline_leg_from_caller(chan, caller) };
         }
         // Screen-pop data for the agent's side.
-        let ids = [("HOTLINE_CALLID".to_string(), call.to_string()), ("HOTLINE_QUEUE".to_string(), queue.to_string())];
+        let mut ids = vec![("HOTLINE_CALLID".to_string(), call.to_string()), ("HOTLINE_QUEUE".to_string(), queue.to_string())];
+        if t.auto_answer {
+            // A Local contact's dialplan can add the headers itself from this.
+            ids.push(("HOTLINE_AUTO_ANSWER".to_string(), "1".to_string()));
+            // SAFETY: our new, not yet called PJSIP channel.
+            if pjsip && unsafe { sys::hotline_pjsip_auto_answer(chan) } != 0 {
+                log::warn!("Hotline: cannot add the auto-answer headers for agent {} at {}", t.name, t.contact);
+            }
+        }
         for (k, v) in ids.iter().chain(vars) {
             let (k, v) = (to_cstring(k), to_cstring(v));
             // SAFETY: our new channel; the helper locks it.

@@ -16,6 +16,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::agent_announce::AgentAnnounce;
 use super::strategy::Strategy;
 use super::{secs, Time};
 
@@ -210,6 +211,13 @@ struct RawQueue {
     overflow: Vec<Spanned<RawOverflow>>,
     #[serde(default)]
     area: Vec<Spanned<RawArea>>,
+    /// Said to the answered agent before the bridge: a prompt file,
+    /// "queue" or "data:<key>".
+    #[serde(default)]
+    agent_announce: Option<Spanned<String>>,
+    /// Members' phones answer by themselves (agents may override).
+    #[serde(default)]
+    auto_answer: bool,
 }
 
 #[derive(Deserialize)]
@@ -267,6 +275,10 @@ struct RawAgent {
     max_no_answer: Option<u32>,
     #[serde(default)]
     state: InitialState,
+    /// The agent's phone answers offers by itself (a headset); default: the
+    /// queue's `auto_answer`.
+    #[serde(default)]
+    auto_answer: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -436,6 +448,10 @@ pub struct QueueConfig {
     pub widen: Vec<Widen>,
     pub overflow: Vec<Overflow>,
     pub areas: Vec<Area>,
+    /// Said to the answered agent before the bridge.
+    pub agent_announce: Option<AgentAnnounce>,
+    /// Members' phones answer by themselves unless the agent says otherwise.
+    pub auto_answer: bool,
 }
 
 /// A whole-number pattern for caller numbers (a regular expression).
@@ -494,6 +510,8 @@ pub struct AgentConfig {
     pub wrapup: Option<Time>,
     pub max_no_answer: Option<u32>,
     pub initial: InitialState,
+    /// `Some`: the agent's own auto-answer setting, over the queue's.
+    pub auto_answer: Option<bool>,
 }
 
 impl AgentConfig {
@@ -790,6 +808,10 @@ impl Config {
                 Some(p) => NumberPattern::new(p.get_ref()).map_err(|e| err(p.span(), &key("callback_number_pattern"), e))?,
                 None => NumberPattern::default(),
             };
+            let agent_announce = match &q.agent_announce {
+                Some(a) => Some(AgentAnnounce::parse(a.get_ref()).map_err(|e| err(a.span(), &key("agent_announce"), e))?),
+                None => None,
+            };
             queues.push(QueueConfig {
                 name: q.name.get_ref().clone(),
                 strategy: q.strategy,
@@ -819,6 +841,8 @@ impl Config {
                 widen,
                 overflow,
                 areas,
+                agent_announce,
+                auto_answer: q.auto_answer,
             });
         }
 
@@ -868,6 +892,7 @@ impl Config {
                 wrapup,
                 max_no_answer: a.max_no_answer,
                 initial: a.state,
+                auto_answer: a.auto_answer,
             });
         }
 

@@ -128,6 +128,9 @@ pub struct OfferTarget {
     pub name: Arc<str>,
     /// Dial string (`PJSIP/1001`, `Local/100@agents`, `user/1000`...).
     pub contact: Arc<str>,
+    /// Ask the phone to answer by itself (the agent's `auto_answer`, else
+    /// the queue's).
+    pub auto_answer: bool,
 }
 
 /// Why a caller leaves the queue application without an agent.

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod agent;
+pub mod agent_announce;
 pub mod call;
 pub mod config;
 pub mod engine;

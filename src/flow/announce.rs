@@ -2,9 +2,32 @@
 //! "You are caller number N; the expected wait is M minutes": which prompts,
 //! in which order. Each PBX names its own sound files ([`Sound`]); a sound
 //! a PBX lacks is left out (FreeSWITCH has no hold-time prompt).
+//!
+//! And what an answered agent hears before the bridge ([`to_agent`]).
 
-use super::pbx::{Primitives, Sound};
+use super::data::CallData;
+use super::pbx::{LegPrompt, Primitives, Sound};
+use crate::core::agent_announce::AgentAnnounce;
 use crate::core::Time;
+
+/// The prompt for an agent announcement: a file as is; the queue's name as
+/// the prompt `hotline/queue-<name>` or spelled; a data value said (digits
+/// as digits, anything else spelled). `None`: nothing to say (the data key
+/// is not set on this call).
+pub fn to_agent(announce: &AgentAnnounce, queue: &str, data: &CallData) -> Option<LegPrompt> {
+    Some(match announce {
+        AgentAnnounce::File(f) => LegPrompt::File(f.clone()),
+        AgentAnnounce::QueueName => LegPrompt::FileOrSpell { file: format!("hotline/queue-{queue}"), spell: queue.to_string() },
+        AgentAnnounce::Data(key) => {
+            let v = data.entries().iter().find(|(k, _)| k == key).map(|(_, v)| v.trim()).filter(|v| !v.is_empty())?;
+            if v.chars().all(|c| c.is_ascii_digit()) {
+                LegPrompt::Digits(v.to_string())
+            } else {
+                LegPrompt::Spell(v.to_string())
+            }
+        }
+    })
+}
 
 /// Play the announcement; stops early when the caller leaves.
 pub fn position<P: Primitives>(pbx: &mut P, position: usize, expected_wait: Option<Time>) {
@@ -38,4 +61,24 @@ pub fn position<P: Primitives>(pbx: &mut P, position: usize, expected_wait: Opti
 enum Step {
     Sound(Sound),
     Number(u64),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agent_announcements_say_files_queue_names_and_data() {
+        let mut data = CallData::default();
+        data.set("account", "0123").expect("ok");
+        data.set("tier", "gold").expect("ok");
+        assert_eq!(to_agent(&AgentAnnounce::File("beep".into()), "q", &data), Some(LegPrompt::File("beep".into())));
+        assert_eq!(
+            to_agent(&AgentAnnounce::QueueName, "sales", &data),
+            Some(LegPrompt::FileOrSpell { file: "hotline/queue-sales".into(), spell: "sales".into() })
+        );
+        assert_eq!(to_agent(&AgentAnnounce::Data("account".into()), "q", &data), Some(LegPrompt::Digits("0123".into())));
+        assert_eq!(to_agent(&AgentAnnounce::Data("tier".into()), "q", &data), Some(LegPrompt::Spell("gold".into())));
+        assert_eq!(to_agent(&AgentAnnounce::Data("missing".into()), "q", &data), None);
+    }
 }

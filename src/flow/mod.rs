@@ -29,7 +29,7 @@ pub mod port;
 pub mod queue;
 pub mod talk;
 
-pub use pbx::{Happening, Primitives, Ringing, Sound, Wait};
+pub use pbx::{Happening, LegPlayed, LegPrompt, Primitives, Ringing, Sound, Wait};
 pub use port::RouterPort;
 pub use queue::AppEnd;
 pub use talk::TalkEnd;

@@ -3,7 +3,8 @@
 //! the channel's `hotline_priority` / `hotline_skills` /
 //! `hotline_callback_key` variables (upper case on Asterisk).
 
-use crate::app_args::{parse_args, parse_callback_digit, parse_priority, parse_skills};
+use crate::app_args::{parse_agent_announce, parse_args, parse_callback_digit, parse_priority, parse_skills};
+use crate::core::agent_announce::AgentAnnounce;
 
 use super::data::CallData;
 
@@ -15,6 +16,10 @@ pub struct QueueRequest {
     pub skills: Vec<(String, u8)>,
     pub callback_digit: Option<char>,
     pub data: CallData,
+    /// The call's own announcement to the agent (`agent_announce=` option or
+    /// `hotline_agent_announce` variable), over the queue's; `Some(None)`:
+    /// none at all.
+    pub agent_announce: Option<Option<AgentAnnounce>>,
 }
 
 /// Resolve arguments and variables. `var(suffix)` reads the PBX's Hotline
@@ -42,11 +47,15 @@ pub fn resolve(
         Some(d) => Some(d),
         None => from_var("callback_key").map(|v| parse_callback_digit(&v).map_err(|e| named("callback_key", e))).transpose()?,
     };
+    let agent_announce = match a.agent_announce {
+        Some(x) => Some(x),
+        None => from_var("agent_announce").map(|v| parse_agent_announce(&v).map_err(|e| named("agent_announce", e))).transpose()?,
+    };
     let mut data = CallData::default();
     for (k, v) in data_vars.iter().chain(a.data.iter().flatten()) {
         data.set(k, v)?;
     }
-    Ok(QueueRequest { queue: a.queue, priority, skills, callback_digit, data })
+    Ok(QueueRequest { queue: a.queue, priority, skills, callback_digit, data, agent_announce })
 }
 
 #[cfg(test)]

@@ -27,6 +27,30 @@ pub enum Sound {
     Minutes,
 }
 
+/// What an answered agent hears before the bridge
+/// ([`Primitives::play_to_leg`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LegPrompt {
+    /// A prompt file.
+    File(String),
+    /// `file` if the PBX has it, else `spell` spelled (the queue's name).
+    FileOrSpell { file: String, spell: String },
+    /// Said digit by digit.
+    Digits(String),
+    /// Spelled letter by letter.
+    Spell(String),
+}
+
+/// How playing to an agent leg ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LegPlayed {
+    Done,
+    /// The agent hung up meanwhile.
+    LegGone,
+    /// The caller hung up meanwhile.
+    CallerGone,
+}
+
 /// What the flow is waiting for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wait {
@@ -130,6 +154,11 @@ pub trait Primitives {
     fn ring(&mut self, call: CallId, queue: &str, targets: &[OfferTarget], timeout: Time, vars: &[(String, String)]) -> Ringing;
     /// Hang up every leg still ringing inline (nothing is reported).
     fn stop_ringing(&mut self);
+    /// Play `prompt` to an answered agent leg, not yet claimed, while the
+    /// caller keeps hearing its music; returns when it is over.
+    fn play_to_leg(&mut self, leg: &mut Self::Leg, prompt: &LegPrompt) -> LegPlayed;
+    /// Hang up an answered leg that will not be bridged (not claimed).
+    fn drop_leg(&mut self, leg: Self::Leg);
     /// Take an answered leg for the bridge: false if it is already gone.
     /// `talk` is the talk's end, shared with anything of the adapter's that
     /// sees the agent hang up first.

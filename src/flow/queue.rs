@@ -24,8 +24,10 @@ use crossbeam_channel::{Receiver, TryRecvError};
 use crate::core::input::AgentId;
 use crate::core::{Action, CallId, CallerInfo, Config, EndedBy, Input, OfferOutcome, OfferTarget, Time};
 
+use super::data::CallData;
 use super::options::{resolve, QueueRequest};
-use super::pbx::{Happening, Primitives, Ringing, Wait};
+use super::pbx::{Happening, LegPlayed, Primitives, Ringing, Wait};
+use crate::core::agent_announce::AgentAnnounce;
 use super::talk::{TalkEnd, TalkGuard};
 use super::{announce, RouterPort};
 
@@ -57,7 +59,7 @@ pub fn run<P: Primitives>(pbx: &mut P, router: &dyn RouterPort, cfg: &Config, ar
     end
 }
 
-fn enter<'r, P: Primitives>(pbx: &mut P, router: &'r dyn RouterPort, cfg: &Config, args: &str) -> Result<QueueFlow<'r>, AppEnd> {
+fn enter<'r, 'c, P: Primitives>(pbx: &mut P, router: &'r dyn RouterPort, cfg: &'c Config, args: &str) -> Result<QueueFlow<'r, 'c>, AppEnd> {
     let fail = |pbx: &P, msg: String| {
         log::error!("{}({args}): {msg}", pbx.context());
         AppEnd::leave("ERROR")
@@ -104,6 +106,9 @@ fn enter<'r, P: Primitives>(pbx: &mut P, router: &'r dyn RouterPort, cfg: &Confi
         number,
         ringing: None,
         leg_vars,
+        cfg,
+        agent_announce: req.agent_announce,
+        data: req.data,
     })
 }
 
@@ -136,7 +141,7 @@ struct Inline {
     until: Time,
 }
 
-struct QueueFlow<'r> {
+struct QueueFlow<'r, 'c> {
     id: CallId,
     router: &'r dyn RouterPort,
     actions: Receiver<Action>,
@@ -147,9 +152,13 @@ struct QueueFlow<'r> {
     ringing: Option<Inline>,
     /// The call's data as the PBX's variables, for agent legs.
     leg_vars: Vec<(String, String)>,
+    cfg: &'c Config,
+    /// The call's own agent announcement (over the queue's).
+    agent_announce: Option<Option<AgentAnnounce>>,
+    data: CallData,
 }
 
-impl QueueFlow<'_> {
+impl QueueFlow<'_, '_> {
     fn run<P: Primitives>(&mut self, pbx: &mut P) -> AppEnd {
         pbx.music_on(&self.music);
         let end = loop {
@@ -300,9 +309,35 @@ impl QueueFlow<'_> {
         self.router.report(Input::OfferResult { call: self.id, agent, outcome });
     }
 
+    /// The announcement to the agent for this call in its current queue.
+    fn agent_prompt(&self) -> Option<super::LegPrompt> {
+        let announce = match &self.agent_announce {
+            Some(own) => own.as_ref(),
+            None => self.cfg.queue(&self.queue).and_then(|q| q.agent_announce.as_ref()),
+        }?;
+        announce::to_agent(announce, &self.queue, &self.data)
+    }
+
     /// Bridge the caller with the agent whose leg answered. `None`: the leg
     /// was gone before the bridge; wait for the router's next decision.
     fn talk<P: Primitives>(&mut self, pbx: &mut P, mut leg: P::Leg, agent: OfferTarget) -> Option<AppEnd> {
+        // The agent hears the announcement first (the caller its music); an
+        // agent who hangs up meanwhile is a failed offer like any other.
+        if let Some(prompt) = self.agent_prompt() {
+            match pbx.play_to_leg(&mut leg, &prompt) {
+                LegPlayed::Done => {}
+                LegPlayed::LegGone => {
+                    log::info!("{}: call {}: {} hung up during the announcement", pbx.context(), self.id, agent.name);
+                    pbx.drop_leg(leg);
+                    self.report(pbx, agent.agent, OfferOutcome::Rejected);
+                    return None;
+                }
+                LegPlayed::CallerGone => {
+                    pbx.drop_leg(leg);
+                    return Some(self.caller_left(pbx));
+                }
+            }
+        }
         let talk = TalkEnd::new(self.id);
         if !pbx.claim(&mut leg, &talk) {
             log::info!("{}: call {}: {} answered and hung up at once", pbx.context(), self.id, agent.name);

@@ -11,7 +11,7 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 
 use super::*;
 use crate::core::{ExitReason, OfferTarget};
-use crate::flow::{Sound, TalkEnd};
+use crate::flow::{LegPlayed, LegPrompt, Sound, TalkEnd};
 use crate::router::{CallHandle, NoWake, RouterError, Wake};
 
 /// One thing the fake PBX does when the flow waits.
@@ -77,6 +77,8 @@ struct Fake {
     panic_in_bridge: bool,
     /// The variables each ring and claim put on agent legs.
     leg_vars: Vec<Vec<(String, String)>>,
+    /// How each announcement to an agent ends (default: played).
+    leg_played: VecDeque<LegPlayed>,
 }
 
 impl Fake {
@@ -96,6 +98,7 @@ impl Fake {
             talk: None,
             panic_in_bridge: false,
             leg_vars: Vec::new(),
+            leg_played: VecDeque::new(),
         }
     }
 }
@@ -199,6 +202,17 @@ impl Primitives for Fake {
     fn stop_ringing(&mut self) {
         self.log.push("stop ringing".into());
     }
+    fn play_to_leg(&mut self, leg: &mut u32, prompt: &LegPrompt) -> LegPlayed {
+        self.log.push(format!("announce {leg} {prompt:?}"));
+        let played = self.leg_played.pop_front().unwrap_or(LegPlayed::Done);
+        if played == LegPlayed::CallerGone {
+            self.up = false;
+        }
+        played
+    }
+    fn drop_leg(&mut self, leg: u32) {
+        self.log.push(format!("drop {leg}"));
+    }
     fn claim(&mut self, leg: &mut u32, talk: &Arc<TalkEnd>) -> bool {
         self.log.push(format!("claim {leg}"));
         self.talk = Some(talk.clone());
@@ -224,7 +238,7 @@ impl Primitives for Fake {
 }
 
 fn target(agent: AgentId) -> OfferTarget {
-    OfferTarget { agent, name: format!("a{agent}").into(), contact: format!("null/{agent}").into() }
+    OfferTarget { agent, name: format!("a{agent}").into(), contact: format!("null/{agent}").into(), auto_answer: false }
 }
 
 fn offer(agents: &[AgentId], timeout: Time) -> Step {
@@ -247,7 +261,9 @@ fn config() -> Config {
     Config::parse(
         "[[queue]]\nname = \"support\"\nmusic_class = \"jazz\"\ncallback_contact = \"null/{number}\"\n\
          [[queue]]\nname = \"sales\"\nmusic_class = \"rock\"\n\
-         [[queue]]\nname = \"plain\"\n",
+         [[queue]]\nname = \"plain\"\n\
+         [[queue]]\nname = \"announced\"\nagent_announce = \"agent-beep\"\n\
+         [[queue]]\nname = \"named\"\nagent_announce = \"queue\"\n",
         "test.toml",
     )
     .expect("config")
@@ -529,4 +545,62 @@ fn the_answered_legs_identity_is_reported_just_before_the_answer() {
     let leg = at(&|i| matches!(i, Input::AgentLeg { agent: 3, leg, .. } if leg == &[("uuid".to_string(), "leg-3".to_string())]));
     let answer = at(&|i| matches!(i, Input::OfferResult { outcome: OfferOutcome::Answered, .. }));
     assert_eq!(leg + 1, answer);
+}
+
+#[test]
+fn the_answered_agent_hears_the_announcement_before_the_bridge() {
+    let (end, inputs, fake) = go("announced", vec![offer(&[3], 15_000), answered(3)], |_| {});
+    assert_eq!(end.result, "ANSWERED");
+    assert_eq!(outcomes(&inputs), [(3, OfferOutcome::Answered)]);
+    let log = fake.log.join(", ");
+    // Played to the answered leg while the caller's music goes on (no
+    // "music off" before it), then claimed and bridged.
+    assert!(log.contains("stop ringing, announce 3 File(\"agent-beep\"), claim 3, music off, bridge 3"), "{log}");
+    // The queue's name: its prompt, or spelled.
+    let (_, _, fake) = go("named", vec![offer(&[3], 15_000), answered(3)], |_| {});
+    assert!(fake.log.join(", ").contains("announce 3 FileOrSpell { file: \"hotline/queue-named\", spell: \"named\" }"), "{:?}", fake.log);
+    // No announcement configured: none played.
+    let (_, _, fake) = go("support", vec![offer(&[3], 15_000), answered(3)], |_| {});
+    assert!(!fake.log.iter().any(|l| l.starts_with("announce")), "{:?}", fake.log);
+}
+
+#[test]
+fn the_calls_option_overrides_the_queues_announcement() {
+    let (_, _, fake) = go("support,data=account:0042,agent_announce=data:account", vec![offer(&[3], 15_000), answered(3)], |_| {});
+    assert!(fake.log.contains(&"announce 3 Digits(\"0042\")".to_string()), "{:?}", fake.log);
+    let (_, _, fake) = go("announced,agent_announce=none", vec![offer(&[3], 15_000), answered(3)], |_| {});
+    assert!(!fake.log.iter().any(|l| l.starts_with("announce")), "{:?}", fake.log);
+    // The variable, when the option is not given.
+    let (_, _, fake) = go("support", vec![offer(&[3], 15_000), answered(3)], |f| {
+        f.vars.insert("hotline_agent_announce".into(), "queue".into());
+    });
+    assert!(fake.log.iter().any(|l| l.starts_with("announce 3 FileOrSpell")), "{:?}", fake.log);
+    // A data key the call lacks: nothing to say, the talk goes on.
+    let (end, _, fake) = go("support,agent_announce=data:nothing", vec![offer(&[3], 15_000), answered(3)], |_| {});
+    assert_eq!(end.result, "ANSWERED");
+    assert!(!fake.log.iter().any(|l| l.starts_with("announce")), "{:?}", fake.log);
+}
+
+#[test]
+fn an_agent_gone_during_the_announcement_is_a_failed_offer_and_the_caller_is_offered_again() {
+    let script = vec![offer(&[3], 15_000), answered(3), offer(&[4], 15_000), answered(4)];
+    let (end, inputs, fake) = go("announced", script, |f| f.leg_played.push_back(LegPlayed::LegGone));
+    assert_eq!(end.result, "ANSWERED");
+    assert_eq!(outcomes(&inputs), [(3, OfferOutcome::Rejected), (4, OfferOutcome::Answered)]);
+    assert_eq!(ends(&inputs), [EndedBy::Agent], "one talk, with agent 4");
+    let log = fake.log.join(", ");
+    assert!(log.contains("announce 3 File(\"agent-beep\"), drop 3, music default, ring announced a4"), "{log}");
+    assert!(!log.contains("claim 3") && log.contains("claim 4, music off, bridge 4"), "{log}");
+    assert_eq!(fake.vars.get("hotline_agent").map(String::as_str), Some("a4"));
+}
+
+#[test]
+fn a_caller_gone_during_the_announcement_drops_the_agent_leg_and_abandons() {
+    let (end, inputs, fake) = go("announced", vec![offer(&[3], 15_000), answered(3)], |f| f.leg_played.push_back(LegPlayed::CallerGone));
+    assert_eq!(end, AppEnd { result: "ABANDONED", caller_gone: true, ended_by: None });
+    assert!(outcomes(&inputs).is_empty(), "the router frees the agent with the caller's hang-up");
+    assert!(inputs.iter().any(|i| matches!(i, Input::CallerHangup { .. })), "{inputs:?}");
+    assert!(ends(&inputs).is_empty());
+    let log = fake.log.join(", ");
+    assert!(log.contains("announce 3 File(\"agent-beep\"), drop 3") && !log.contains("claim 3"), "{log}");
 }

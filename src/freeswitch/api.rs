@@ -2,10 +2,11 @@
 //! The `hotline` API command (fs_cli, ESL `api`/`bgapi`, XML-RPC): the same
 //! words as the Asterisk CLI, run by [`crate::admin::run`]:
 //!
-//! `hotline show queues|agents|calls`, `hotline stats`,
+//! `hotline show queues|agents|calls|sinks|store`, `hotline stats`,
 //! `hotline agent login <agent> [contact]`, `hotline agent
 //! logout|ready|reset <agent>`, `hotline agent break <agent> [reason]`,
-//! `hotline queue add|remove|penalty <queue> <agent> ...`, `hotline reload`
+//! `hotline queue add|remove|penalty <queue> <agent> ...` (members at run
+//! time), `hotline reload`; `pause`/`unpause` are accepted for `break`/`ready`
 //! ([`crate::admin::USAGE`]).
 
 use std::os::raw::c_char;
@@ -17,8 +18,8 @@ use super::runtime::{Runtime, GATE};
 use super::sys;
 
 /// `hotline` API syntax (shown by `show api` and on bad arguments).
-pub const SYNTAX: &std::ffi::CStr = c"show queues|agents|calls | stats | agent login <agent> [contact] | \
-agent logout|ready|reset <agent> | agent break <agent> [reason] | queue add <queue> <agent> [penalty] [tier] | \
+pub const SYNTAX: &std::ffi::CStr = c"show queues|agents|calls|sinks|store | stats | agent login <agent> [contact] | \
+agent logout|ready|reset <agent> | agent break <agent> [reason...] | queue add <queue> <agent> [penalty] [tier] | \
 queue remove <queue> <agent> | queue penalty <queue> <agent> <penalty> [tier] | reload";
 
 /// The text for one command line (the words after `hotline`).
@@ -50,4 +51,14 @@ pub unsafe extern "C" fn hotline_api(
     // SAFETY: the stream FreeSWITCH passed; the shim writes with "%s".
     unsafe { sys::hotline_fs_stream_write(stream, c.as_ptr()) };
     sys::switch_status_t::SWITCH_STATUS_SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_syntax_is_the_shared_usage() {
+        assert_eq!(SYNTAX.to_string_lossy(), admin::USAGE.replace("hotline ", ""));
+    }
 }

@@ -105,7 +105,19 @@ hotline_callback_number={},ignore_early_media=true,originate_timeout={secs}}}[ho
         let mut cause: i32 = 0;
         // SAFETY: no originator; out-parameters are locals. On success leg
         // is the answered, read-locked session, unlocked below.
-        let rc = unsafe { sys::hotline_fs_originate(std::ptr::null_mut(), dial_c.as_ptr(), secs, &mut leg, &mut cause) };
+        let (names, values) = super::dialer::OriginateVars::for_targets(std::slice::from_ref(&agent)).pointers();
+        let rc = unsafe {
+            sys::hotline_fs_originate(
+                std::ptr::null_mut(),
+                dial_c.as_ptr(),
+                secs,
+                names.as_ptr(),
+                values.as_ptr(),
+                names.len() as i32,
+                &mut leg,
+                &mut cause,
+            )
+        };
         let unreported = rt.offers.close(key);
         if rc != 0 || leg.is_null() {
             rt.callbacks.take(call);
@@ -158,7 +170,9 @@ pub fn exec(rt: &Runtime, s: &Session<'_>, args: &str) {
     // SAFETY: our live session on its own thread; out-parameters are
     // locals; on success the customer leg is read-locked and handed to
     // hotline_fs_bridge, which unlocks it.
-    let rc = unsafe { sys::hotline_fs_originate(s.as_ptr(), dial_c.as_ptr(), secs, &mut customer, &mut cause) };
+    let rc = unsafe {
+        sys::hotline_fs_originate(s.as_ptr(), dial_c.as_ptr(), secs, std::ptr::null(), std::ptr::null(), 0, &mut customer, &mut cause)
+    };
     if rc != 0 || customer.is_null() {
         log::info!("Hotline: callback {call}: customer {} not reached (cause {cause})", p.number);
         return end(rt, s, call, EndedBy::Failed);
@@ -193,7 +207,7 @@ mod tests {
     #[test]
     fn a_pending_callback_is_taken_once_and_counted_meanwhile() {
         let c = Callbacks::default();
-        let agent = OfferTarget { agent: 1, name: "a".into(), contact: "null/1".into() };
+        let agent = OfferTarget { agent: 1, name: "a".into(), contact: "null/1".into(), auto_answer: false };
         c.insert(CallId(4), Pending { queue: "q".into(), number: "5".into(), agent });
         assert_eq!(c.len(), 1, "unload sees it");
         assert!(c.take(CallId(4)).is_some());

@@ -25,6 +25,8 @@
 //! the offered agents with the caller's hang-up.
 
 use std::collections::HashMap;
+use std::ffi::CStr;
+use std::os::raw::c_char;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
@@ -189,7 +191,15 @@ impl Dialer {
         }
     }
 
-    /// Join the threads of [`Dialer::ring_from_caller`].
+    /// Keep a thread of the module's (an announcement to an agent) to join
+    /// at unload.
+    pub fn track(&self, t: JoinHandle<()>) {
+        let mut extra = self.extra.lock().unwrap_or_else(|e| e.into_inner());
+        extra.retain(|t| !t.is_finished());
+        extra.push(t);
+    }
+
+    /// Join the threads of [`Dialer::ring_from_caller`] and [`Dialer::track`].
     pub fn join(&self) {
         let threads = std::mem::take(&mut *self.extra.lock().unwrap_or_else(|e| e.into_inner()));
         for t in threads {
@@ -277,9 +287,22 @@ fn ring(rt: &Runtime, call: CallId, targets: &[OfferTarget], timeout: u64) {
     let dial_c = to_cstring(&dial);
     let mut leg: *mut sys::switch_core_session_t = std::ptr::null_mut();
     let mut cause: i32 = 0;
-    // SAFETY: valid C string and out-parameters; `cancel` lives in the
-    // slot (an Arc held across the call) and is only read by originate.
-    let rc = unsafe { sys::hotline_fs_originate_cancellable(dial_c.as_ptr(), secs, slot.cancel.as_ptr(), &mut leg, &mut cause) };
+    let (names, values) = OriginateVars::for_targets(targets).pointers();
+    // SAFETY: valid C strings and out-parameters; `cancel` lives in the
+    // slot (an Arc held across the call) and is only read by originate; the
+    // variables are static strings.
+    let rc = unsafe {
+        sys::hotline_fs_originate_cancellable(
+            dial_c.as_ptr(),
+            secs,
+            slot.cancel.as_ptr(),
+            names.as_ptr(),
+            values.as_ptr(),
+            names.len() as i32,
+            &mut leg,
+            &mut cause,
+        )
+    };
     let unreported = rt.offers.close(key);
     let report = |agent, outcome: OfferOutcome| {
         log::debug!("Hotline: call {call} agent #{agent}: {}", outcome.name());
@@ -325,7 +348,34 @@ fn ring(rt: &Runtime, call: CallId, targets: &[OfferTarget], timeout: u64) {
     }
 }
 
-fn hangup_uuid(uuid: &str, cause: i32) {
+/// Originate variables: set on every leg by FreeSWITCH itself
+/// (switch_ivr_originate's `ovars`), never pasted into a dial string.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct OriginateVars(Vec<(&'static CStr, &'static CStr)>);
+
+impl OriginateVars {
+    /// `sip_auto_answer=true` (sofia adds Call-Info answer-after=0 and
+    /// Alert-Info to the INVITE) when every target auto-answers. The
+    /// variables of one originate reach every leg, so a ring-all that mixes
+    /// auto-answer and ordinary phones rings them all the ordinary way.
+    pub fn for_targets(targets: &[OfferTarget]) -> OriginateVars {
+        if !targets.is_empty() && targets.iter().all(|t| t.auto_answer) {
+            OriginateVars(vec![(c"sip_auto_answer", c"true")])
+        } else {
+            if targets.iter().any(|t| t.auto_answer) {
+                log::debug!("Hotline: a ring-all mixes auto-answer and ordinary agents; none auto-answers");
+            }
+            OriginateVars::default()
+        }
+    }
+
+    /// Name and value pointers (static strings) for the shim.
+    pub fn pointers(&self) -> (Vec<*const c_char>, Vec<*const c_char>) {
+        self.0.iter().map(|(k, v)| (k.as_ptr(), v.as_ptr())).unzip()
+    }
+}
+
+pub fn hangup_uuid(uuid: &str, cause: i32) {
     let u = to_cstring(uuid);
     // SAFETY: valid C string; the shim locates and unlocks.
     unsafe { sys::hotline_fs_hangup_uuid(u.as_ptr(), cause) };
@@ -376,7 +426,7 @@ mod tests {
 
     #[test]
     fn dial_strings_tag_every_leg_and_show_the_caller() {
-        let t = |agent, name: &str, contact: &str| OfferTarget { agent, name: Arc::from(name), contact: Arc::from(contact) };
+        let t = |agent, name: &str, contact: &str| OfferTarget { agent, name: Arc::from(name), contact: Arc::from(contact), auto_answer: false };
         let d = dial_string(&[t(3, "a,1", "user/1000"), t(4, "b", "loopback/102/agents")], CallId(9), "sup port", 17, 5, "0901", "Mr X", "u-1");
         assert!(d.starts_with("{hotline_offer=17,hotline_callid=9,hotline_queue=sup_port,hotline_caller_uuid=u-1,"), "{d}");
         assert!(d.contains("originate_timeout=5"), "{d}");
@@ -387,9 +437,20 @@ mod tests {
     }
 
     #[test]
+    fn auto_answer_is_an_originate_variable_only_when_every_target_wants_it() {
+        let t = |agent, auto_answer| OfferTarget { agent, name: Arc::from("a"), contact: Arc::from("user/1"), auto_answer };
+        assert_eq!(OriginateVars::for_targets(&[t(1, true)]).0, [(c"sip_auto_answer", c"true")]);
+        assert_eq!(OriginateVars::for_targets(&[t(1, true), t(2, true)]).0.len(), 1);
+        assert!(OriginateVars::for_targets(&[t(1, true), t(2, false)]).0.is_empty());
+        assert!(OriginateVars::for_targets(&[t(1, false)]).0.is_empty());
+        let d = dial_string(&[t(1, true)], CallId(1), "q", 1, 1, "", "", "u");
+        assert!(!d.contains("auto_answer"), "never in the dial string: {d}");
+    }
+
+    #[test]
     fn a_closed_slot_refuses_the_hand_over_and_cancels() {
         let slot = Slot::new("1", "n", "u", "q");
-        let a = |k| Answered { uuid: String::new(), winner: OfferTarget { agent: 1, name: "a".into(), contact: "null/1".into() }, key: k };
+        let a = |k| Answered { uuid: String::new(), winner: OfferTarget { agent: 1, name: "a".into(), contact: "null/1".into(), auto_answer: false }, key: k };
         assert!(slot.hand_over(a(1)).is_ok());
         assert_eq!(slot.take_answered().map(|a| a.key), Some(1));
         assert!(slot.hand_over(a(2)).is_ok());

@@ -27,6 +27,7 @@
 use std::cell::RefCell;
 use std::ffi::c_void;
 use std::os::raw::c_char;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -34,7 +35,7 @@ use crossbeam_channel::Receiver;
 
 use crate::core::{Action, CallId, CallerInfo, EndedBy, OfferTarget, Time};
 use crate::ffi::cstr::to_cstring;
-use crate::flow::{self, Happening, Primitives, Ringing, Sound, TalkEnd, Wait};
+use crate::flow::{self, Happening, LegPlayed, LegPrompt, Primitives, Ringing, Sound, TalkEnd, Wait};
 use crate::router::Wake;
 
 use super::dialer::{Answered, SlotGuard};
@@ -328,6 +329,54 @@ impl Primitives for FsCaller<'_, '_> {
 
     fn stop_ringing(&mut self) {}
 
+    fn play_to_leg(&mut self, leg: &mut Answered, prompt: &LegPrompt) -> LegPlayed {
+        // The agent's leg is played to from a thread of ours (it is not
+        // bridged: nothing else reads it), so this thread keeps the caller
+        // in music until that thread is done and wakes it.
+        let done = Arc::new(AtomicU8::new(PLAYING));
+        let wake = self.digits.wake.borrow().clone();
+        let (uuid, prompt, flag) = (leg.uuid.clone(), prompt.clone(), done.clone());
+        let spawned = std::thread::Builder::new().name("hotline-announce".into()).spawn(move || {
+            let played = crate::entry!("hotline announce", &super::runtime::GATE, LegPlayed::LegGone, |_rt| play_on_leg(&uuid, &prompt));
+            flag.store(if played == LegPlayed::Done { PLAYED } else { LEG_GONE }, Ordering::Release);
+            if let Some(w) = wake {
+                w.wake();
+            }
+        });
+        match spawned {
+            Ok(t) => self.rt.dialer.track(t),
+            Err(e) => {
+                log::error!("hotline_queue: cannot start the announcement to {}: {e}; bridging without it", leg.winner.name);
+                return LegPlayed::Done;
+            }
+        }
+        loop {
+            match done.load(Ordering::Acquire) {
+                PLAYED => return LegPlayed::Done,
+                LEG_GONE => return LegPlayed::LegGone,
+                _ => {}
+            }
+            if !self.s.ready() {
+                return LegPlayed::CallerGone;
+            }
+            // Arm, then look again: the thread's signal after this point
+            // breaks the music below.
+            if let Some(w) = &self.wake {
+                w.arm();
+            }
+            if done.load(Ordering::Acquire) != PLAYING {
+                self.disarm();
+                continue;
+            }
+            self.hold();
+            self.disarm();
+        }
+    }
+
+    fn drop_leg(&mut self, leg: Answered) {
+        super::dialer::hangup_uuid(&leg.uuid, sys::switch_call_cause_t::SWITCH_CAUSE_ORIGINATOR_CANCEL.0 as i32);
+    }
+
     fn claim(&mut self, leg: &mut Answered, talk: &Arc<TalkEnd>) -> bool {
         let u = to_cstring(&leg.uuid);
         // SAFETY: valid C string; NULL or a read-locked session, released
@@ -377,6 +426,54 @@ impl Primitives for FsCaller<'_, '_> {
 
     fn transferred(&self) -> bool {
         self.s.transferred()
+    }
+}
+
+/// The announcement thread's progress.
+const PLAYING: u8 = 0;
+const PLAYED: u8 = 1;
+const LEG_GONE: u8 = 2;
+
+/// Play `prompt` to the answered agent leg `uuid` (found again by UUID,
+/// read-locked meanwhile); on the announcement's own thread.
+fn play_on_leg(uuid: &str, prompt: &LegPrompt) -> LegPlayed {
+    let u = to_cstring(uuid);
+    // SAFETY: valid C string; NULL or a read-locked session, unlocked below.
+    let leg = unsafe { sys::hotline_fs_locate(u.as_ptr()) };
+    if leg.is_null() {
+        return LegPlayed::LegGone;
+    }
+    let play = |file: &str| {
+        let f = to_cstring(file);
+        // SAFETY: the read-locked leg; valid C string; no input callback.
+        unsafe { sys::hotline_fs_play(leg, f.as_ptr(), None, std::ptr::null_mut()) }
+    };
+    let say = |text: &str, kind: &std::ffi::CStr, method: &std::ffi::CStr| {
+        let t = to_cstring(text);
+        // SAFETY: as above; valid C strings.
+        unsafe { sys::hotline_fs_say(leg, t.as_ptr(), kind.as_ptr(), method.as_ptr()) };
+    };
+    // SAFETY: the read-locked leg.
+    let ready = || unsafe { sys::hotline_fs_ready(leg) } != 0;
+    match prompt {
+        LegPrompt::File(f) => {
+            play(f);
+        }
+        LegPrompt::FileOrSpell { file, spell } => {
+            if play(file) < 0 && ready() {
+                say(spell, c"name_spelled", c"pronounced");
+            }
+        }
+        LegPrompt::Digits(d) => say(d, c"number", c"iterated"),
+        LegPrompt::Spell(t) => say(t, c"name_spelled", c"pronounced"),
+    }
+    let up = ready();
+    // SAFETY: locked above, released once.
+    unsafe { sys::hotline_fs_leg_unlock(leg) };
+    if up {
+        LegPlayed::Done
+    } else {
+        LegPlayed::LegGone
     }
 }
 

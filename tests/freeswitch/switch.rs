@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use super::esl::{field, Esl, Event};
 
 pub const ESL_PORT: u16 = 28021;
-const EVENTS: &str = "CHANNEL_CREATE CHANNEL_BRIDGE CHANNEL_HANGUP CHANNEL_HANGUP_COMPLETE CUSTOM hotline::info hotline::test";
+const EVENTS: &str = "CHANNEL_CREATE CHANNEL_BRIDGE CHANNEL_HANGUP CHANNEL_HANGUP_COMPLETE PLAYBACK_START CUSTOM hotline::info hotline::test";
 
 pub struct Switch {
     pub esl: Esl,

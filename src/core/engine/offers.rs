@@ -35,13 +35,15 @@ impl Engine {
             }
         }
         let timeout = q.cfg.ring_timeout;
+        let queue_auto_answer = q.cfg.auto_answer;
         let qname = q.name.clone();
         let mut out = Vec::with_capacity(targets.len());
         let data = self.calls.get(&id).map(|c| c.data.clone()).unwrap_or_else(|| Vec::new().into());
         for &a in &targets {
             self.set_state(a, AgentState::Ringing(id), now);
             let agent = &self.agents[a as usize];
-            out.push(OfferTarget { agent: a, name: agent.name.clone(), contact: agent.contact.clone() });
+            let auto_answer = agent.cfg.auto_answer.unwrap_or(queue_auto_answer);
+            out.push(OfferTarget { agent: a, name: agent.name.clone(), contact: agent.contact.clone(), auto_answer });
             let name = agent.name.clone();
             self.event(now, EventKind::CallOffered { call: id, queue: qname.clone(), agent: name, data: data.clone() });
         }
