@@ -22,7 +22,7 @@ use super::agent::AgentState;
 use super::call::CallId;
 use super::config::General;
 use super::event::{Event, EventKind};
-use super::input::{ExitReason, OfferOutcome};
+use super::input::ExitReason;
 use super::Time;
 
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -45,6 +45,8 @@ pub struct QueueStats {
     pub offers: u64,
     pub failed_offers: u64,
     pub callbacks: u64,
+    /// Callers sent back to the head of the line after a short talk.
+    pub requeued: u64,
 }
 
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -52,6 +54,8 @@ pub struct AgentStats {
     pub offered: u64,
     pub answered: u64,
     pub missed: u64,
+    /// Short talks this agent ended that requeued the caller.
+    pub requeued: u64,
     pub talk: Time,
     pub wrapup: Time,
     state: Option<(AgentState, Time)>,
@@ -134,7 +138,7 @@ impl Stats {
                 self.a(agent).offered += 1;
             }
             EventKind::OfferFailed { queue, agent, outcome, .. } => {
-                if *outcome != OfferOutcome::Cancelled {
+                if outcome.is_miss() {
                     self.q(queue).failed_offers += 1;
                     self.a(agent).missed += 1;
                 }
@@ -159,6 +163,13 @@ impl Stats {
                 let a = self.a(agent);
                 a.talk += talk;
                 a.wrapup += wrapup;
+            }
+            EventKind::CallRequeued { call, queue, agent, .. } => {
+                // The talk was counted (answered, completed) like any; the
+                // caller waits again and its next answer counts again.
+                self.q(queue).requeued += 1;
+                self.a(agent).requeued += 1;
+                self.waiting.insert(*call, (queue.clone(), t));
             }
             EventKind::CallAbandoned { call, queue, wait, .. } => {
                 self.waiting.remove(call);

@@ -2,7 +2,7 @@
 //! The queue flow against a fake PBX on a virtual clock: every branch a
 //! real call can take, without a PBX.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -32,6 +32,30 @@ struct Recorder {
     entered: RefCell<Vec<CallerInfo>>,
     tx: RefCell<Option<Sender<Action>>>,
     refuse_enter: bool,
+    /// The router's verdict on answers, as the engine would give it: the
+    /// next this many answers are stale (dropped), later ones connect.
+    stale_answers: Cell<u32>,
+    /// Answers are lost (the router's channel stays full).
+    lose_answers: bool,
+}
+
+impl Recorder {
+    /// Answer an answer report as the router does.
+    fn verdict(&self, input: &Input) -> bool {
+        let Input::OfferResult { call, agent, outcome: OfferOutcome::Answered, seq } = *input else { return true };
+        if self.lose_answers {
+            return false;
+        }
+        let stale = self.stale_answers.get();
+        let action = if stale > 0 {
+            self.stale_answers.set(stale - 1);
+            Action::Drop { call, seq, agent }
+        } else {
+            Action::Connect { call, seq, agent }
+        };
+        self.tx.borrow().as_ref().expect("entered").send(action).expect("send");
+        true
+    }
 }
 
 impl RouterPort for Recorder {
@@ -54,8 +78,12 @@ impl RouterPort for Recorder {
     fn report(&self, input: Input) {
         self.inputs.borrow_mut().push(input);
     }
-    fn report_final(&self, input: Input) {
-        self.inputs.borrow_mut().push(input);
+    fn report_final(&self, input: Input) -> bool {
+        let delivered = self.verdict(&input);
+        if delivered {
+            self.inputs.borrow_mut().push(input);
+        }
+        delivered
     }
 }
 
@@ -183,8 +211,9 @@ impl Primitives for Fake {
     fn data_vars(&self) -> Vec<(String, String)> {
         self.vars.iter().filter_map(|(k, v)| k.strip_prefix("hotline_data_").map(|k| (k.to_string(), v.clone()))).collect()
     }
-    fn ring(&mut self, _call: CallId, queue: &str, targets: &[OfferTarget], timeout: Time, vars: &[(String, String)]) -> Ringing {
-        self.log.push(format!("ring {queue} {} for {timeout}", targets.iter().map(|t| t.name.as_ref()).collect::<Vec<_>>().join("+")));
+    fn ring(&mut self, _call: CallId, seq: u32, queue: &str, targets: &[OfferTarget], deadline: Time, vars: &[(String, String)]) -> Ringing {
+        let names = targets.iter().map(|t| t.name.as_ref()).collect::<Vec<_>>().join("+");
+        self.log.push(format!("ring {queue} {names} for {}{}", deadline - self.now, if seq == 1 { String::new() } else { format!(" (offer {seq})") }));
         self.leg_vars.push(vars.to_vec());
         if !self.inline {
             return Ringing::Detached;
@@ -195,10 +224,15 @@ impl Primitives for Fake {
     fn stop_ringing(&mut self) {
         self.log.push("stop ringing".into());
     }
-    fn claim(&mut self, leg: &mut u32, talk: &Arc<TalkEnd>) -> bool {
+    fn claim(&mut self, leg: &mut u32) -> bool {
         self.log.push(format!("claim {leg}"));
-        self.talk = Some(talk.clone());
         self.claim_ok
+    }
+    fn connected(&mut self, _leg: &u32, talk: &Arc<TalkEnd>) {
+        self.talk = Some(talk.clone());
+    }
+    fn drop_leg(&mut self, leg: u32) {
+        self.log.push(format!("drop {leg}"));
     }
     fn leg_identity(&self, leg: &u32) -> Vec<(String, String)> {
         vec![("uuid".into(), format!("leg-{leg}"))]
@@ -223,12 +257,23 @@ fn target(agent: AgentId) -> OfferTarget {
     OfferTarget { agent, name: format!("a{agent}").into(), contact: format!("null/{agent}").into() }
 }
 
+/// Offer 1, made when the fake's clock reads 1000.
 fn offer(agents: &[AgentId], timeout: Time) -> Step {
-    Step::Router(Action::Offer { call: CallId(7), targets: agents.iter().map(|a| target(*a)).collect(), timeout })
+    offer_n(1, agents, 1_000 + timeout)
+}
+
+/// Offer `seq` ringing until `deadline`.
+fn offer_n(seq: u32, agents: &[AgentId], deadline: Time) -> Step {
+    let targets = agents.iter().map(|a| target(*a)).collect();
+    Step::Router(Action::Offer { call: CallId(7), seq, targets, timeout: deadline - 1_000, deadline })
 }
 
 fn answered(agent: AgentId) -> Step {
-    Step::Happen(Happening::Answered { leg: agent, agent: target(agent) })
+    answered_n(1, agent)
+}
+
+fn answered_n(seq: u32, agent: AgentId) -> Step {
+    Step::Happen(Happening::Answered { leg: agent, agent: target(agent), seq })
 }
 
 fn failed(agent: AgentId, outcome: OfferOutcome) -> Step {
@@ -462,7 +507,7 @@ fn a_stopped_router_sends_the_caller_on_with_an_error() {
         fn report(&self, i: Input) {
             self.0.report(i)
         }
-        fn report_final(&self, i: Input) {
+        fn report_final(&self, i: Input) -> bool {
             self.0.report_final(i)
         }
     }

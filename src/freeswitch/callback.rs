@@ -45,6 +45,8 @@ pub struct Pending {
     queue: String,
     number: String,
     agent: OfferTarget,
+    /// The router's offer number.
+    seq: u32,
     _active: ActiveCall<'static>,
 }
 
@@ -68,17 +70,17 @@ impl Callbacks {
 }
 
 /// Step 1: ring the agent; on answer hand the leg to `hotline_callback`.
-pub fn ring_agent(call: CallId, queue: String, number: String, agent: OfferTarget, timeout: u64) {
+pub fn ring_agent(call: CallId, seq: u32, queue: String, number: String, agent: OfferTarget, timeout: u64) {
     crate::ffi::guard::guard("hotline callback", (), || {
         // None: the module is unloading; the router is gone with it.
         let Some(rt) = runtime::current() else { return };
         let active = ActiveCall::new(rt);
-        let report = |outcome| rt.router.report(Input::OfferResult { call, agent: agent.agent, outcome });
+        let report = |outcome| rt.router.report(Input::OfferResult { call, agent: agent.agent, outcome, seq });
         if rt.config().queue(&queue).and_then(|q| q.callback_contact.as_ref()).is_none() {
             log::error!("Hotline: callback {call} for queue {queue}, which has no callback_contact");
             return report(OfferOutcome::Cancelled);
         }
-        let key = rt.offers.open(call, &[agent.agent]);
+        let key = rt.offers.open(call, seq, &[agent.agent]);
         let secs = ring_seconds(timeout);
         let dial = format!(
             "{{hotline_offer={key},hotline_callback={call},hotline_callid={call},hotline_queue={},\
@@ -91,7 +93,7 @@ hotline_callback_number={},ignore_early_media=true,originate_timeout={secs}}}[ho
         );
         log::debug!("Hotline: callback {call} rings {dial}");
         // Pending before the leg can hang up: the hang-up handler must find it.
-        rt.callbacks.insert(call, Pending { queue, number, agent: agent.clone(), _active: active });
+        rt.callbacks.insert(call, Pending { queue, number, agent: agent.clone(), seq, _active: active });
         let dial_c = to_cstring(&dial);
         let mut leg: *mut sys::switch_core_session_t = std::ptr::null_mut();
         let mut cause: i32 = 0;
@@ -118,7 +120,7 @@ hotline_callback_number={},ignore_early_media=true,originate_timeout={secs}}}[ho
 pub fn agent_gone_before_start(rt: &Runtime, call: CallId) {
     if let Some(p) = rt.callbacks.take(call) {
         log::info!("Hotline: callback {call}: agent {} hung up before the customer was called", p.agent.name);
-        rt.router.report(Input::OfferResult { call, agent: p.agent.agent, outcome: OfferOutcome::Answered });
+        rt.router.report(Input::OfferResult { call, agent: p.agent.agent, outcome: OfferOutcome::Answered, seq: p.seq });
         rt.router.report_final(Input::CallEnded { call, by: EndedBy::Agent });
     }
 }
@@ -136,7 +138,7 @@ pub fn exec(s: &Session<'_>, args: &str) {
         s.hangup(sys::switch_call_cause_t::SWITCH_CAUSE_NORMAL_TEMPORARY_FAILURE.0 as i32);
         return;
     };
-    rt.router.report(Input::OfferResult { call, agent: p.agent.agent, outcome: OfferOutcome::Answered });
+    rt.router.report(Input::OfferResult { call, agent: p.agent.agent, outcome: OfferOutcome::Answered, seq: p.seq });
     let Some(template) = rt.config().queue(&p.queue).and_then(|q| q.callback_contact.clone()) else {
         log::error!("hotline_callback: queue {} lost its callback_contact in a reload", p.queue);
         return end(rt, s, call, EndedBy::Failed);
@@ -194,7 +196,7 @@ mod tests {
         let _ = std::fs::remove_file(&path);
         let c = Callbacks::default();
         let agent = OfferTarget { agent: 1, name: "a".into(), contact: "null/1".into() };
-        c.insert(CallId(4), Pending { queue: "q".into(), number: "5".into(), agent, _active: ActiveCall::new(svc) });
+        c.insert(CallId(4), Pending { queue: "q".into(), number: "5".into(), agent, seq: 1, _active: ActiveCall::new(svc) });
         assert_eq!(svc.active_calls(), 1);
         assert!(c.take(CallId(4)).is_some());
         assert!(c.take(CallId(4)).is_none());

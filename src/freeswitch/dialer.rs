@@ -43,6 +43,8 @@ use super::sys;
 pub struct Answered {
     pub uuid: String,
     pub winner: OfferTarget,
+    /// The router's offer number.
+    pub seq: u32,
     /// The offer (its talk is registered under this key).
     pub key: u64,
 }
@@ -69,8 +71,10 @@ pub struct Slot {
     uuid: String,
     /// Set once the router has the call.
     wake: OnceLock<Arc<WakeFd>>,
-    /// `switch_call_cause_t` read by originate: non-zero cancels.
-    cancel: AtomicU32,
+    /// One `switch_call_cause_t` per originate in progress, read by
+    /// originate: non-zero cancels (the caller left, or another leg of the
+    /// same caller answered first: ring escalation).
+    rings: Mutex<Vec<Arc<AtomicU32>>>,
     state: Mutex<SlotState>,
 }
 
@@ -99,8 +103,10 @@ impl Slot {
 
     /// Hand an answered leg to the caller: refused if the caller is gone,
     /// or if another agent's leg is already waiting for it (never kept: it
-    /// would leave the first agent on a silent live leg).
-    fn hand_over(&self, a: Answered) -> Result<(), Refused> {
+    /// would leave the first agent on a silent live leg). Handed over, the
+    /// other originates of this caller (`mine` excepted) are cancelled:
+    /// first answer wins.
+    fn hand_over(&self, a: Answered, mine: &Arc<AtomicU32>) -> Result<(), Refused> {
         {
             let mut st = self.lock();
             if st.closed {
@@ -110,6 +116,9 @@ impl Slot {
                 return Err(Refused::AlreadyAnswered(a));
             }
             st.answered = Some(a);
+        }
+        for r in self.rings_lock().iter().filter(|r| !Arc::ptr_eq(r, mine)) {
+            let _ = r.compare_exchange(0, LOSE_RACE, Ordering::SeqCst, Ordering::SeqCst);
         }
         if let Some(w) = self.wake.get() {
             w.signal();
@@ -123,7 +132,7 @@ impl Slot {
             name: name.to_string(),
             uuid: uuid.to_string(),
             wake: OnceLock::new(),
-            cancel: AtomicU32::new(0),
+            rings: Mutex::new(Vec::new()),
             state: Mutex::new(SlotState { queue: queue.to_string(), ..Default::default() }),
         }
     }
@@ -136,8 +145,26 @@ impl Slot {
             st.closed = true;
             st.answered.take()
         };
-        self.cancel.store(sys::switch_call_cause_t::SWITCH_CAUSE_ORIGINATOR_CANCEL.0 as u32, Ordering::SeqCst);
+        for r in self.rings_lock().iter() {
+            r.store(sys::switch_call_cause_t::SWITCH_CAUSE_ORIGINATOR_CANCEL.0 as u32, Ordering::SeqCst);
+        }
         left
+    }
+
+    fn rings_lock(&self) -> std::sync::MutexGuard<'_, Vec<Arc<AtomicU32>>> {
+        self.rings.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The cancel cause of a new originate (already set if the caller left).
+    fn add_ring(&self) -> Arc<AtomicU32> {
+        let closed = self.closed();
+        let c = Arc::new(AtomicU32::new(if closed { sys::switch_call_cause_t::SWITCH_CAUSE_ORIGINATOR_CANCEL.0 as u32 } else { 0 }));
+        self.rings_lock().push(c.clone());
+        c
+    }
+
+    fn remove_ring(&self, c: &Arc<AtomicU32>) {
+        self.rings_lock().retain(|r| !Arc::ptr_eq(r, c));
     }
 
     /// The caller leaves: cancel ringing, hang up a leg answered for
@@ -177,15 +204,15 @@ impl Dialer {
     }
 
     /// Ring an offer that reached the caller's own channel.
-    pub fn ring_from_caller(&self, call: CallId, targets: Vec<OfferTarget>, timeout: u64) {
+    pub fn ring_from_caller(&self, call: CallId, seq: u32, targets: Vec<OfferTarget>, deadline: u64) {
         let agents = targets.iter().map(|t| t.agent).collect();
-        match spawn(call, targets, timeout) {
+        match spawn(call, seq, targets, deadline) {
             Ok(t) => {
                 let mut extra = self.extra.lock().unwrap_or_else(|e| e.into_inner());
                 extra.retain(|t| !t.is_finished());
                 extra.push(t);
             }
-            Err(e) => cannot_ring(call, agents, e),
+            Err(e) => cannot_ring(call, seq, agents, e),
         }
     }
 
@@ -215,20 +242,21 @@ pub fn executor(rx: Receiver<Action>) {
     let mut running: Vec<JoinHandle<()>> = Vec::new();
     while let Ok(action) = rx.recv() {
         let call = action.call();
-        let (agents, spawned) = match action {
-            Action::Offer { call, targets, timeout } => (targets.iter().map(|t| t.agent).collect(), spawn(call, targets, timeout)),
-            Action::Callback { call, queue, number, target, timeout } => (
+        let (seq, agents, spawned) = match action {
+            Action::Offer { call, seq, targets, deadline, .. } => (seq, targets.iter().map(|t| t.agent).collect(), spawn(call, seq, targets, deadline)),
+            Action::Callback { call, seq, queue, number, target, timeout } => (
+                seq,
                 vec![target.agent],
                 std::thread::Builder::new()
                     .name(format!("hotline-cb-{call}"))
-                    .spawn(move || super::callback::ring_agent(call, queue.to_string(), number, target, timeout)),
+                    .spawn(move || super::callback::ring_agent(call, seq, queue.to_string(), number, target, timeout)),
             ),
             _ => continue,
         };
         running.retain(|t| !t.is_finished());
         match spawned {
             Ok(t) => running.push(t),
-            Err(e) => cannot_ring(call, agents, e),
+            Err(e) => cannot_ring(call, seq, agents, e),
         }
     }
     for t in running {
@@ -236,33 +264,35 @@ pub fn executor(rx: Receiver<Action>) {
     }
 }
 
-/// Ring an offer on a thread of its own.
-pub fn spawn(call: CallId, targets: Vec<OfferTarget>, timeout: u64) -> std::io::Result<JoinHandle<()>> {
-    std::thread::Builder::new().name(format!("hotline-ring-{call}")).spawn(move || ring_guarded(call, &targets, timeout))
+/// Ring an offer on a thread of its own, until `deadline` (router clock).
+pub fn spawn(call: CallId, seq: u32, targets: Vec<OfferTarget>, deadline: u64) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new().name(format!("hotline-ring-{call}")).spawn(move || ring_guarded(call, seq, &targets, deadline))
 }
 
 /// No thread for an offer: its agents count as unreachable for this
 /// caller, who stays in line.
-pub fn cannot_ring(call: CallId, agents: Vec<AgentId>, e: std::io::Error) {
+pub fn cannot_ring(call: CallId, seq: u32, agents: Vec<AgentId>, e: std::io::Error) {
     log::error!("Hotline: call {call}: cannot start a ringing thread: {e}");
     if let Some(rt) = runtime::current() {
         for agent in agents {
-            rt.router.report(Input::OfferResult { call, agent, outcome: OfferOutcome::Unavailable });
+            rt.router.report(Input::OfferResult { call, agent, outcome: OfferOutcome::Unavailable, seq });
         }
     }
 }
 
-fn ring_guarded(call: CallId, targets: &[OfferTarget], timeout: u64) {
+fn ring_guarded(call: CallId, seq: u32, targets: &[OfferTarget], deadline: u64) {
     crate::ffi::guard::guard("hotline ring", (), || {
         if let Some(rt) = runtime::current() {
-            ring(rt, call, targets, timeout);
+            // The offer rings until its deadline, however late this starts.
+            let timeout = deadline.saturating_sub(rt.router.now());
+            ring(rt, call, seq, targets, timeout);
         }
     })
 }
 
 /// Ring `targets` at once for `call`; the first to answer is handed to the
 /// caller. Every other outcome goes to the router.
-fn ring(rt: &Runtime, call: CallId, targets: &[OfferTarget], timeout: u64) {
+fn ring(rt: &Runtime, call: CallId, seq: u32, targets: &[OfferTarget], timeout: u64) {
     let Some(slot) = rt.dialer.slot(call) else {
         // The caller's application ended; its hang-up freed the agents.
         return;
@@ -271,7 +301,8 @@ fn ring(rt: &Runtime, call: CallId, targets: &[OfferTarget], timeout: u64) {
         return;
     }
     let agents: Vec<AgentId> = targets.iter().map(|t| t.agent).collect();
-    let key = rt.offers.open(call, &agents);
+    let key = rt.offers.open(call, seq, &agents);
+    let cancel = slot.add_ring();
     let secs = ring_seconds(timeout);
     let queue = slot.lock().queue.clone();
     let dial = dial_string(targets, call, &queue, key, secs, &slot.number, &slot.name, &slot.uuid);
@@ -281,15 +312,18 @@ fn ring(rt: &Runtime, call: CallId, targets: &[OfferTarget], timeout: u64) {
     let mut cause: i32 = 0;
     // SAFETY: valid C string and out-parameters; `cancel` lives in the
     // slot (an Arc held across the call) and is only read by originate.
-    let rc = unsafe { sys::hotline_fs_originate_cancellable(dial_c.as_ptr(), secs, slot.cancel.as_ptr(), &mut leg, &mut cause) };
+    let rc = unsafe { sys::hotline_fs_originate_cancellable(dial_c.as_ptr(), secs, cancel.as_ptr(), &mut leg, &mut cause) };
+    slot.remove_ring(&cancel);
     let unreported = rt.offers.close(key);
     let report = |agent, outcome: OfferOutcome| {
-        log::debug!("Hotline: call {call} agent #{agent}: {}", outcome.name());
-        rt.router.report(Input::OfferResult { call, agent, outcome });
+        log::debug!("Hotline: call {call} agent #{agent} (offer {seq}): {}", outcome.name());
+        rt.router.report(Input::OfferResult { call, agent, outcome, seq });
     };
     if rc != 0 || leg.is_null() {
         if !slot.closed() {
-            let outcome = crate::flow::cause::offer_outcome(cause.max(0) as u32);
+            // Cancelled because another leg of this caller answered first.
+            let lost = cancel.load(Ordering::SeqCst) == LOSE_RACE;
+            let outcome = if lost { OfferOutcome::Cancelled } else { crate::flow::cause::offer_outcome(cause.max(0) as u32) };
             for agent in unreported {
                 report(agent, outcome);
             }
@@ -314,7 +348,7 @@ fn ring(rt: &Runtime, call: CallId, targets: &[OfferTarget], timeout: u64) {
         }
         return;
     };
-    match slot.hand_over(Answered { uuid, winner: winner.clone(), key }) {
+    match slot.hand_over(Answered { uuid, winner: winner.clone(), key, seq }, &cancel) {
         Ok(()) => {}
         // The caller left while the agent answered: the router frees the
         // agent with the caller's hang-up.
@@ -327,7 +361,10 @@ fn ring(rt: &Runtime, call: CallId, targets: &[OfferTarget], timeout: u64) {
     }
 }
 
-fn hangup_uuid(uuid: &str, cause: i32) {
+/// The cancel cause of an originate that lost to another leg's answer.
+const LOSE_RACE: u32 = sys::switch_call_cause_t::SWITCH_CAUSE_LOSE_RACE.0 as u32;
+
+pub(super) fn hangup_uuid(uuid: &str, cause: i32) {
     let u = to_cstring(uuid);
     // SAFETY: valid C string; the shim locates and unlocks.
     unsafe { sys::hotline_fs_hangup_uuid(u.as_ptr(), cause) };
@@ -391,17 +428,22 @@ mod tests {
     #[test]
     fn a_closed_slot_refuses_the_hand_over_and_cancels() {
         let slot = Slot::new("1", "n", "u", "q");
-        let a = |k| Answered { uuid: String::new(), winner: OfferTarget { agent: 1, name: "a".into(), contact: "null/1".into() }, key: k };
-        assert!(slot.hand_over(a(1)).is_ok());
+        let a = |k| Answered { uuid: String::new(), winner: OfferTarget { agent: 1, name: "a".into(), contact: "null/1".into() }, key: k, seq: 1 };
+        let (mine, other) = (slot.add_ring(), slot.add_ring());
+        assert!(slot.hand_over(a(1), &mine).is_ok());
         assert_eq!(slot.take_answered().map(|a| a.key), Some(1));
-        assert!(slot.hand_over(a(2)).is_ok());
+        // First answer wins: the caller's other originate is cancelled as a lost race.
+        assert_eq!((mine.load(Ordering::SeqCst), other.load(Ordering::SeqCst)), (0, LOSE_RACE));
+        slot.remove_ring(&other);
+        assert!(slot.hand_over(a(2), &mine).is_ok());
         // A second answer before the first is taken is refused, not kept.
-        assert!(matches!(slot.hand_over(a(9)), Err(Refused::AlreadyAnswered(r)) if r.key == 9));
-        assert_eq!(slot.cancel.load(Ordering::SeqCst), 0);
+        assert!(matches!(slot.hand_over(a(9), &mine), Err(Refused::AlreadyAnswered(r)) if r.key == 9));
+        assert_eq!(mine.load(Ordering::SeqCst), 0);
         // Leaving gives back the leg answered meanwhile and cancels ringing.
         assert_eq!(slot.shut().map(|a| a.key), Some(2));
-        assert_ne!(slot.cancel.load(Ordering::SeqCst), 0);
-        assert!(matches!(slot.hand_over(a(3)), Err(Refused::CallerGone(_))));
+        assert_ne!(mine.load(Ordering::SeqCst), 0);
+        assert_ne!(slot.add_ring().load(Ordering::SeqCst), 0, "an originate after the caller left is cancelled at once");
+        assert!(matches!(slot.hand_over(a(3), &mine), Err(Refused::CallerGone(_))));
         assert!(slot.shut().is_none());
     }
 }

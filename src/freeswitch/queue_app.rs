@@ -57,7 +57,7 @@ pub fn exec(s: &Session<'_>, args: &str) {
     let mut caller = FsCaller {
         rt,
         s,
-        started: Instant::now(),
+        started: rt.router.epoch(),
         slot: None,
         reg: None,
         class: None,
@@ -300,7 +300,7 @@ impl Primitives for FsCaller<'_, '_> {
         }
         let answered = self.slot.as_ref().and_then(|g| g.slot.take_answered());
         let happened = if let Some(a) = answered {
-            Some(Happening::Answered { agent: a.winner.clone(), leg: a })
+            Some(Happening::Answered { agent: a.winner.clone(), seq: a.seq, leg: a })
         } else if !actions.is_empty() {
             Some(Happening::Woken)
         } else if let Some(d) = self.digits.take() {
@@ -322,27 +322,39 @@ impl Primitives for FsCaller<'_, '_> {
         Happening::Woken
     }
 
-    fn ring(&mut self, call: CallId, _queue: &str, targets: &[OfferTarget], timeout: Time, _vars: &[(String, String)]) -> Ringing {
+    fn ring(&mut self, call: CallId, seq: u32, _queue: &str, targets: &[OfferTarget], deadline: Time, _vars: &[(String, String)]) -> Ringing {
         // Reached the caller's channel only when the router's global one
         // was full: ring from a thread all the same.
-        self.rt.dialer.ring_from_caller(call, targets.to_vec(), timeout);
+        self.rt.dialer.ring_from_caller(call, seq, targets.to_vec(), deadline);
         Ringing::Detached
     }
 
     fn stop_ringing(&mut self) {}
 
-    fn claim(&mut self, leg: &mut Answered, talk: &Arc<TalkEnd>) -> bool {
+    fn claim(&mut self, leg: &mut Answered) -> bool {
         let u = to_cstring(&leg.uuid);
         // SAFETY: valid C string; NULL or a read-locked session, released
-        // by hotline_fs_bridge in `bridge`.
+        // by hotline_fs_bridge in `bridge` (or in `drop_leg`).
         let bleg = unsafe { sys::hotline_fs_locate(u.as_ptr()) };
         if bleg.is_null() {
             return false;
         }
-        // The agent's hang-up may end the talk first (see offers.rs).
-        self.rt.offers.start_talk(leg.key, leg.winner.agent, &self.s.uuid(), talk.clone());
         self.bleg = Some(bleg);
         true
+    }
+
+    fn connected(&mut self, leg: &Answered, talk: &Arc<TalkEnd>) {
+        // The agent's hang-up may end the talk first (see offers.rs).
+        self.rt.offers.start_talk(leg.key, leg.winner.agent, &self.s.uuid(), talk.clone());
+    }
+
+    fn drop_leg(&mut self, leg: Answered) {
+        self.rt.offers.end_talk(leg.key);
+        if let Some(bleg) = self.bleg.take() {
+            // SAFETY: the read lock taken by `claim`, released once.
+            unsafe { sys::hotline_fs_leg_unlock(bleg) };
+        }
+        super::dialer::hangup_uuid(&leg.uuid, sys::switch_call_cause_t::SWITCH_CAUSE_NORMAL_CLEARING.0 as i32);
     }
 
     fn leg_identity(&self, leg: &Answered) -> Vec<(String, String)> {
