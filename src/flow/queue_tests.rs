@@ -37,6 +37,8 @@ struct Recorder {
     stale_answers: Cell<u32>,
     /// Answers are lost (the router's channel stays full).
     lose_answers: bool,
+    /// Answers are delivered but no verdict comes (yet).
+    hold_verdicts: bool,
 }
 
 impl Recorder {
@@ -45,6 +47,9 @@ impl Recorder {
         let Input::OfferResult { call, agent, outcome: OfferOutcome::Answered, seq } = *input else { return true };
         if self.lose_answers {
             return false;
+        }
+        if self.hold_verdicts {
+            return true;
         }
         let stale = self.stale_answers.get();
         let action = if stale > 0 {
@@ -288,7 +293,8 @@ fn config() -> Config {
     Config::parse(
         "[[queue]]\nname = \"support\"\nmusic_class = \"jazz\"\ncallback_contact = \"null/{number}\"\n\
          [[queue]]\nname = \"sales\"\nmusic_class = \"rock\"\n\
-         [[queue]]\nname = \"plain\"\n",
+         [[queue]]\nname = \"plain\"\n\
+         [[queue]]\nname = \"short\"\nmusic_class = \"jazz\"\nrequeue_short_seconds = 2\n",
         "test.toml",
     )
     .expect("config")
@@ -570,4 +576,121 @@ fn the_answered_legs_identity_is_reported_just_before_the_answer() {
     let leg = at(&|i| matches!(i, Input::AgentLeg { agent: 3, leg, .. } if leg == &[("uuid".to_string(), "leg-3".to_string())]));
     let answer = at(&|i| matches!(i, Input::OfferResult { outcome: OfferOutcome::Answered, .. }));
     assert_eq!(leg + 1, answer);
+}
+
+#[test]
+fn a_stale_answer_is_hung_up_and_the_caller_is_served_by_the_next_offer() {
+    // a3 rings for offer 1; the router gives that offer up (an operator
+    // reset) and offers the caller to a4: offer 2 waits until offer 1's
+    // ring is over. a3 answers: stale, its leg is hung up.
+    let script = vec![offer(&[3], 15_000), offer_n(2, &[4], 20_000), answered(3), answered_n(2, 4)];
+    let router = Rc::new(Recorder { stale_answers: Cell::new(1), ..Default::default() });
+    let mut fake = Fake::new(router.clone(), script);
+    let end = run(&mut fake, &*router, &config(), "support");
+    assert!(fake.script.is_empty());
+    assert_eq!(end.result, "ANSWERED");
+    let inputs = router.inputs.borrow().clone();
+    assert_eq!(outcomes(&inputs), [(3, OfferOutcome::Answered), (4, OfferOutcome::Answered)]);
+    let seqs: Vec<u32> = inputs.iter().filter_map(|i| match i { Input::OfferResult { seq, .. } => Some(*seq), _ => None }).collect();
+    assert_eq!(seqs, [1, 2], "each answer names its offer");
+    let log = fake.log.join(", ");
+    assert!(log.contains("claim 3, drop 3, music jazz, ring support a4 for 19000 (offer 2)"), "{log}");
+    assert!(log.contains("bridge 4") && !log.contains("bridge 3"), "{log}");
+    assert_eq!(ends(&inputs), [EndedBy::Agent], "only the real talk ends");
+}
+
+#[test]
+fn an_answer_the_router_never_heard_is_not_bridged() {
+    let script = vec![offer(&[3], 15_000), answered(3), exit(ExitReason::Timeout)];
+    let router = Rc::new(Recorder { lose_answers: true, ..Default::default() });
+    let mut fake = Fake::new(router.clone(), script);
+    let end = run(&mut fake, &*router, &config(), "support");
+    assert_eq!(end.result, "TIMEOUT");
+    let log = fake.log.join(", ");
+    assert!(log.contains("claim 3, drop 3") && !log.contains("bridge"), "{log}");
+}
+
+#[test]
+fn the_flow_rings_until_the_offers_deadline() {
+    // Decided at 1000 for 15 s, but the deadline says 11000 (the offer
+    // reached the caller late): the ring ends then, not 15 s after dialling.
+    let targets = vec![target(3)];
+    let late = Step::Router(Action::Offer { call: CallId(7), seq: 1, targets, timeout: 15_000, deadline: 11_000 });
+    let script = vec![late, Step::Advance(10_000), exit(ExitReason::Timeout)];
+    let (end, inputs, _) = go("support", script, |_| {});
+    assert_eq!(outcomes(&inputs), [(3, OfferOutcome::NoAnswer)]);
+    assert_eq!(end.result, "TIMEOUT");
+}
+
+#[test]
+fn an_escalation_adds_a_leg_while_ringing_inline_and_the_first_answer_wins() {
+    let script = vec![offer(&[3], 15_000), offer_n(1, &[4], 16_000), answered(4)];
+    let (end, inputs, fake) = go("support", script, |_| {});
+    assert_eq!(end.result, "ANSWERED");
+    assert_eq!(outcomes(&inputs), [(4, OfferOutcome::Answered)], "a3's leg is hung up, not reported");
+    let log = fake.log.join(", ");
+    assert!(log.contains("ring support a3 for 15000, ring support a4 for 15000, stop ringing, claim 4, music off, bridge 4"), "{log}");
+}
+
+#[test]
+fn an_exit_while_ringing_inline_stops_the_legs_at_once() {
+    let script = vec![offer(&[3], 15_000), exit(ExitReason::LeaveEmpty)];
+    let (end, inputs, fake) = go("support", script, |_| {});
+    assert_eq!(end.result, "LEAVEEMPTY");
+    assert!(outcomes(&inputs).is_empty());
+    assert!(fake.log.join(", ").contains("stop ringing, release"));
+}
+
+#[test]
+fn a_short_talk_puts_the_caller_back_in_line_when_the_router_says_so() {
+    let script = vec![
+        offer(&[3], 15_000),
+        answered(3),
+        Step::Router(Action::Requeued { call: CallId(7) }),
+        offer_n(2, &[4], 30_000),
+        answered_n(2, 4),
+        Step::Router(Action::TalkDone { call: CallId(7) }),
+    ];
+    let (end, inputs, fake) = go("short", script, |_| {});
+    assert_eq!(end, AppEnd { result: "ANSWERED", caller_gone: false, ended_by: Some(EndedBy::Agent) });
+    assert_eq!(ends(&inputs), [EndedBy::Agent, EndedBy::Agent]);
+    assert_eq!(outcomes(&inputs), [(3, OfferOutcome::Answered), (4, OfferOutcome::Answered)]);
+    let log = fake.log.join(", ");
+    assert!(log.contains("bridge 3, music jazz, ring short a4"), "music and waiting again: {log}");
+    assert_eq!(fake.vars.get("hotline_agent").map(String::as_str), Some("a4"));
+}
+
+#[test]
+fn a_requeue_waits_for_the_verdict_also_when_the_agents_hang_up_was_reported_first() {
+    let script = vec![
+        offer(&[3], 15_000),
+        Step::AgentEndsTalkFirst,
+        answered(3),
+        Step::Router(Action::TalkDone { call: CallId(7) }),
+    ];
+    let (end, inputs, _) = go("short", script, |_| {});
+    assert_eq!(end.result, "ANSWERED");
+    assert_eq!(ends(&inputs), [EndedBy::Agent]);
+}
+
+#[test]
+fn without_requeue_the_flow_leaves_after_the_talk_and_a_caller_hang_up_needs_no_verdict() {
+    let (end, _, _) = go("support", vec![offer(&[3], 15_000), answered(3)], |_| {});
+    assert_eq!(end.result, "ANSWERED");
+    let (end, inputs, _) = go("short", vec![offer(&[3], 15_000), answered(3)], |f| f.bridge_end = EndedBy::Caller);
+    assert!(end.caller_gone);
+    assert_eq!(ends(&inputs), [EndedBy::Caller]);
+}
+
+#[test]
+fn a_caller_gone_while_the_answer_is_decided_hangs_up_the_leg() {
+    // The verdict never comes before the caller hangs up.
+    let script = vec![offer(&[3], 15_000), answered(3), Step::Happen(Happening::CallerGone)];
+    let router = Rc::new(Recorder { hold_verdicts: true, ..Default::default() });
+    let mut fake = Fake::new(router.clone(), script);
+    let end = run(&mut fake, &*router, &config(), "support");
+    assert_eq!(end.result, "ABANDONED");
+    let log = fake.log.join(", ");
+    assert!(log.contains("claim 3") && log.contains("drop 3") && !log.contains("bridge"), "{log}");
+    assert!(matches!(router.inputs.borrow().last(), Some(Input::CallerHangup { .. })));
 }
