@@ -139,12 +139,16 @@ struct Inline {
     until: Time,
 }
 
-/// The router's word on an answer the flow reported.
+/// The router's word on one of the answers the flow reported (an index
+/// into the answers waiting for it).
 enum Verdict {
-    Connect,
-    Drop,
+    Connect(usize),
+    Drop(usize),
     Leave(AppEnd),
 }
+
+/// An answered, claimed leg reported to the router: (leg, agent, offer).
+type Pending<L> = (L, OfferTarget, u32);
 
 struct QueueFlow<'r> {
     id: CallId,
@@ -351,14 +355,21 @@ impl QueueFlow<'_> {
         self.router.report(Input::OfferResult { call: self.id, agent, outcome, seq });
     }
 
-    /// Wait for the router's verdict on the answer of `agent` to offer
-    /// `seq`. Other decisions are put aside; an exit, the caller's hang-up
-    /// or a stopped router end the wait (and the application).
-    fn verdict<P: Primitives>(&mut self, pbx: &mut P, seq: u32, agent: AgentId) -> Verdict {
+    /// Wait for the router's verdict on the answers in `pending`. Other
+    /// decisions are put aside; an exit, the caller's hang-up or a stopped
+    /// router end the wait (and the application). A leg that answers
+    /// meanwhile is reported and waits for its verdict too: the router
+    /// connects at most one.
+    fn verdict<P: Primitives>(&mut self, pbx: &mut P, pending: &mut Vec<Pending<P::Leg>>) -> Verdict {
+        let find = |pending: &Vec<Pending<P::Leg>>, seq: u32, agent: AgentId| pending.iter().position(|(_, t, s)| *s == seq && t.agent == agent);
         loop {
             match self.next_action(false) {
-                Ok(Some(Action::Connect { seq: s, agent: a, .. })) if s == seq && a == agent => return Verdict::Connect,
-                Ok(Some(Action::Drop { seq: s, agent: a, .. })) if s == seq && a == agent => return Verdict::Drop,
+                Ok(Some(Action::Connect { seq, agent, .. })) if find(pending, seq, agent).is_some() => {
+                    return Verdict::Connect(find(pending, seq, agent).unwrap_or_default());
+                }
+                Ok(Some(Action::Drop { seq, agent, .. })) if find(pending, seq, agent).is_some() => {
+                    return Verdict::Drop(find(pending, seq, agent).unwrap_or_default());
+                }
                 Ok(Some(action @ Action::Exit { .. })) => {
                     let end = self.act(pbx, action).unwrap_or(AppEnd::leave("ERROR"));
                     return Verdict::Leave(end);
@@ -372,15 +383,33 @@ impl QueueFlow<'_> {
             }
             match pbx.wait(Wait::Holding, &self.actions) {
                 Happening::CallerGone => return Verdict::Leave(self.caller_left(pbx)),
-                Happening::Answered { leg, agent: other, seq: s } => {
-                    // A second answer while the first is being decided.
-                    log::warn!("{}: call {}: {} answered too; hanging up that leg", pbx.context(), self.id, other.name);
-                    pbx.drop_leg(leg);
-                    self.report(pbx, other.agent, OfferOutcome::Cancelled, s);
-                }
+                Happening::Answered { leg, agent, seq } => self.offer_answer(pbx, leg, agent, seq, pending),
                 Happening::Woken | Happening::Dtmf(_) | Happening::LegFailed { .. } | Happening::Timeout => {}
             }
         }
+    }
+
+    /// Claim an answered leg and report the answer like a final report;
+    /// it then waits in `pending` for the router's verdict.
+    fn offer_answer<P: Primitives>(&mut self, pbx: &mut P, mut leg: P::Leg, agent: OfferTarget, seq: u32, pending: &mut Vec<Pending<P::Leg>>) {
+        if !pbx.claim(&mut leg) {
+            log::info!("{}: call {}: {} answered and hung up at once", pbx.context(), self.id, agent.name);
+            self.report(pbx, agent.agent, OfferOutcome::Rejected, seq);
+            return;
+        }
+        pbx.set_leg_vars(&mut leg, &self.leg_vars);
+        // Before the answer, from the same thread: it rides in CallAnswered.
+        let identity = pbx.leg_identity(&leg);
+        if !identity.is_empty() {
+            self.router.report(Input::AgentLeg { call: self.id, agent: agent.agent, leg: identity });
+        }
+        if !self.router.report_final(Input::OfferResult { call: self.id, agent: agent.agent, outcome: OfferOutcome::Answered, seq }) {
+            // The router never heard it: its watchdog frees the agent.
+            log::error!("{}: call {}: the answer of {} was not delivered; hanging up its leg", pbx.context(), self.id, agent.name);
+            pbx.drop_leg(leg);
+            return;
+        }
+        pending.push((leg, agent, seq));
     }
 
     /// After a talk the agent ended in a queue that requeues short talks:
@@ -421,38 +450,36 @@ impl QueueFlow<'_> {
     /// confirms the answer. `None`: no talk (the leg was gone, or the answer
     /// was stale) or the caller is back in line; wait for the router's next
     /// decision.
-    fn talk<P: Primitives>(&mut self, pbx: &mut P, mut leg: P::Leg, agent: OfferTarget, seq: u32) -> Option<AppEnd> {
-        if !pbx.claim(&mut leg) {
-            log::info!("{}: call {}: {} answered and hung up at once", pbx.context(), self.id, agent.name);
-            self.report(pbx, agent.agent, OfferOutcome::Rejected, seq);
-            return None;
-        }
-        pbx.set_leg_vars(&mut leg, &self.leg_vars);
-        // Before the answer, from the same thread: it rides in CallAnswered.
-        let identity = pbx.leg_identity(&leg);
-        if !identity.is_empty() {
-            self.router.report(Input::AgentLeg { call: self.id, agent: agent.agent, leg: identity });
-        }
-        // An answer must not be lost: sent like a final report, then the
-        // router decides whether it still stands.
-        if !self.router.report_final(Input::OfferResult { call: self.id, agent: agent.agent, outcome: OfferOutcome::Answered, seq }) {
-            // The router never heard it: its watchdog frees the agent.
-            log::error!("{}: call {}: the answer of {} was not delivered; hanging up its leg", pbx.context(), self.id, agent.name);
-            pbx.drop_leg(leg);
-            return None;
-        }
-        match self.verdict(pbx, seq, agent.agent) {
-            Verdict::Connect => {}
-            Verdict::Drop => {
-                log::warn!("{}: call {}: {} answered offer {seq} after it was given up; hanging up that leg", pbx.context(), self.id, agent.name);
-                pbx.drop_leg(leg);
+    fn talk<P: Primitives>(&mut self, pbx: &mut P, leg: P::Leg, agent: OfferTarget, seq: u32) -> Option<AppEnd> {
+        let mut pending = Vec::new();
+        self.offer_answer(pbx, leg, agent, seq, &mut pending);
+        let (leg, agent) = loop {
+            if pending.is_empty() {
                 return None;
             }
-            Verdict::Leave(end) => {
-                pbx.drop_leg(leg);
-                return Some(end);
+            match self.verdict(pbx, &mut pending) {
+                Verdict::Connect(i) => {
+                    let (leg, agent, _) = pending.swap_remove(i);
+                    // Any other answer waiting is stale: the router
+                    // connects one.
+                    for (other, _, _) in pending.drain(..) {
+                        pbx.drop_leg(other);
+                    }
+                    break (leg, agent);
+                }
+                Verdict::Drop(i) => {
+                    let (leg, agent, seq) = pending.swap_remove(i);
+                    log::warn!("{}: call {}: {} answered offer {seq} after it was given up; hanging up that leg", pbx.context(), self.id, agent.name);
+                    pbx.drop_leg(leg);
+                }
+                Verdict::Leave(end) => {
+                    for (leg, _, _) in pending.drain(..) {
+                        pbx.drop_leg(leg);
+                    }
+                    return Some(end);
+                }
             }
-        }
+        };
         let talk = TalkEnd::new(self.id);
         pbx.connected(&leg, &talk);
         let guard = TalkGuard { talk: Arc::clone(&talk), router: self.router };

@@ -694,3 +694,23 @@ fn a_caller_gone_while_the_answer_is_decided_hangs_up_the_leg() {
     assert!(log.contains("claim 3") && log.contains("drop 3") && !log.contains("bridge"), "{log}");
     assert!(matches!(router.inputs.borrow().last(), Some(Input::CallerHangup { .. })));
 }
+
+#[test]
+fn two_answers_waiting_at_once_are_each_decided_and_one_is_bridged() {
+    // FreeSWITCH: the legs of an old and a new offer answer together.
+    let script = vec![
+        offer(&[3], 15_000),
+        answered(3),
+        answered_n(2, 4),
+        Step::Router(Action::Drop { call: CallId(7), seq: 1, agent: 3 }),
+        Step::Router(Action::Connect { call: CallId(7), seq: 2, agent: 4 }),
+    ];
+    let router = Rc::new(Recorder { hold_verdicts: true, ..Default::default() });
+    let mut fake = Fake::new(router.clone(), script);
+    fake.inline = false;
+    let end = run(&mut fake, &*router, &config(), "support");
+    assert_eq!(end.result, "ANSWERED");
+    assert_eq!(outcomes(&router.inputs.borrow()), [(3, OfferOutcome::Answered), (4, OfferOutcome::Answered)]);
+    let log = fake.log.join(", ");
+    assert!(log.contains("claim 3, claim 4, drop 3, music off, bridge 4"), "{log}");
+}

@@ -58,7 +58,9 @@ pub enum Refused {
 #[derive(Default)]
 struct SlotState {
     closed: bool,
-    answered: Option<Answered>,
+    /// Answered legs not yet taken, oldest first (of different offers:
+    /// the router decides which stands).
+    answered: std::collections::VecDeque<Answered>,
     queue: String,
 }
 
@@ -74,7 +76,7 @@ pub struct Slot {
     /// One `switch_call_cause_t` per originate in progress, read by
     /// originate: non-zero cancels (the caller left, or another leg of the
     /// same caller answered first: ring escalation).
-    rings: Mutex<Vec<Arc<AtomicU32>>>,
+    rings: Mutex<Vec<(u32, Arc<AtomicU32>)>>,
     state: Mutex<SlotState>,
 }
 
@@ -94,7 +96,15 @@ impl Slot {
 
     /// The answered leg, if one was handed over.
     pub fn take_answered(&self) -> Option<Answered> {
-        self.lock().answered.take()
+        self.lock().answered.pop_front()
+    }
+
+    /// The router connected one answer: the legs still waiting answered
+    /// older offers (stale), for the caller's thread to report and hang up.
+    /// (Legs answered later wait: after a short talk the caller may be
+    /// offered again while its bridge is still ending.)
+    pub fn take_all_answered(&self) -> Vec<Answered> {
+        self.lock().answered.drain(..).collect()
     }
 
     fn closed(&self) -> bool {
@@ -104,20 +114,21 @@ impl Slot {
     /// Hand an answered leg to the caller: refused if the caller is gone,
     /// or if another agent's leg is already waiting for it (never kept: it
     /// would leave the first agent on a silent live leg). Handed over, the
-    /// other originates of this caller (`mine` excepted) are cancelled:
+    /// other originates of the same offer (`mine` excepted) are cancelled:
     /// first answer wins.
     fn hand_over(&self, a: Answered, mine: &Arc<AtomicU32>) -> Result<(), Refused> {
+        let seq = a.seq;
         {
             let mut st = self.lock();
             if st.closed {
                 return Err(Refused::CallerGone(a));
             }
-            if st.answered.is_some() {
+            if st.answered.iter().any(|b| b.seq == seq) {
                 return Err(Refused::AlreadyAnswered(a));
             }
-            st.answered = Some(a);
+            st.answered.push_back(a);
         }
-        for r in self.rings_lock().iter().filter(|r| !Arc::ptr_eq(r, mine)) {
+        for (_, r) in self.rings_lock().iter().filter(|(s, r)| *s == seq && !Arc::ptr_eq(r, mine)) {
             let _ = r.compare_exchange(0, LOSE_RACE, Ordering::SeqCst, Ordering::SeqCst);
         }
         if let Some(w) = self.wake.get() {
@@ -139,38 +150,39 @@ impl Slot {
 
     /// Mark the caller gone and cancel ringing; a leg answered meanwhile
     /// comes back (for [`Slot::close`] to hang up).
-    fn shut(&self) -> Option<Answered> {
+    fn shut(&self) -> Vec<Answered> {
         let left = {
             let mut st = self.lock();
             st.closed = true;
-            st.answered.take()
+            st.answered.drain(..).collect()
         };
-        for r in self.rings_lock().iter() {
+        for (_, r) in self.rings_lock().iter() {
             r.store(sys::switch_call_cause_t::SWITCH_CAUSE_ORIGINATOR_CANCEL.0 as u32, Ordering::SeqCst);
         }
         left
     }
 
-    fn rings_lock(&self) -> std::sync::MutexGuard<'_, Vec<Arc<AtomicU32>>> {
+    fn rings_lock(&self) -> std::sync::MutexGuard<'_, Vec<(u32, Arc<AtomicU32>)>> {
         self.rings.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The cancel cause of a new originate (already set if the caller left).
-    fn add_ring(&self) -> Arc<AtomicU32> {
+    /// The cancel cause of a new originate of offer `seq` (already set if
+    /// the caller left).
+    fn add_ring(&self, seq: u32) -> Arc<AtomicU32> {
         let closed = self.closed();
         let c = Arc::new(AtomicU32::new(if closed { sys::switch_call_cause_t::SWITCH_CAUSE_ORIGINATOR_CANCEL.0 as u32 } else { 0 }));
-        self.rings_lock().push(c.clone());
+        self.rings_lock().push((seq, c.clone()));
         c
     }
 
     fn remove_ring(&self, c: &Arc<AtomicU32>) {
-        self.rings_lock().retain(|r| !Arc::ptr_eq(r, c));
+        self.rings_lock().retain(|(_, r)| !Arc::ptr_eq(r, c));
     }
 
     /// The caller leaves: cancel ringing, hang up a leg answered for
     /// nobody. Idempotent.
     pub fn close(&self) {
-        if let Some(a) = self.shut() {
+        for a in self.shut() {
             hangup_uuid(&a.uuid, sys::switch_call_cause_t::SWITCH_CAUSE_ORIGINATOR_CANCEL.0 as i32);
         }
     }
@@ -302,7 +314,7 @@ fn ring(rt: &Runtime, call: CallId, seq: u32, targets: &[OfferTarget], timeout: 
     }
     let agents: Vec<AgentId> = targets.iter().map(|t| t.agent).collect();
     let key = rt.offers.open(call, seq, &agents);
-    let cancel = slot.add_ring();
+    let cancel = slot.add_ring(seq);
     let secs = ring_seconds(timeout);
     let queue = slot.lock().queue.clone();
     let dial = dial_string(targets, call, &queue, key, secs, &slot.number, &slot.name, &slot.uuid);
@@ -359,6 +371,14 @@ fn ring(rt: &Runtime, call: CallId, seq: u32, targets: &[OfferTarget], timeout: 
             report(a.winner.agent, OfferOutcome::Cancelled);
         }
     }
+}
+
+/// An answer left waiting when the router connected another one: the
+/// router learns of it (and counts it stale), the leg is hung up.
+pub(super) fn stale_leg(rt: &Runtime, call: CallId, a: Answered) {
+    log::warn!("Hotline: call {call}: {} answered offer {} while the caller talks to another agent; hanging up that leg", a.winner.name, a.seq);
+    hangup_uuid(&a.uuid, sys::switch_call_cause_t::SWITCH_CAUSE_LOSE_RACE.0 as i32);
+    rt.router.report_final(Input::OfferResult { call, agent: a.winner.agent, outcome: OfferOutcome::Answered, seq: a.seq });
 }
 
 /// The cancel cause of an originate that lost to another leg's answer.
@@ -429,21 +449,29 @@ mod tests {
     fn a_closed_slot_refuses_the_hand_over_and_cancels() {
         let slot = Slot::new("1", "n", "u", "q");
         let a = |k| Answered { uuid: String::new(), winner: OfferTarget { agent: 1, name: "a".into(), contact: "null/1".into() }, key: k, seq: 1 };
-        let (mine, other) = (slot.add_ring(), slot.add_ring());
+        let b = |k| Answered { seq: 2, ..a(k) };
+        let (mine, other, newer) = (slot.add_ring(1), slot.add_ring(1), slot.add_ring(2));
         assert!(slot.hand_over(a(1), &mine).is_ok());
         assert_eq!(slot.take_answered().map(|a| a.key), Some(1));
         // First answer wins: the caller's other originate is cancelled as a lost race.
         assert_eq!((mine.load(Ordering::SeqCst), other.load(Ordering::SeqCst)), (0, LOSE_RACE));
+        assert_eq!(newer.load(Ordering::SeqCst), 0, "a newer offer is not this answer's race");
         slot.remove_ring(&other);
+        slot.remove_ring(&newer);
         assert!(slot.hand_over(a(2), &mine).is_ok());
-        // A second answer before the first is taken is refused, not kept.
+        // A second answer to the same offer before the first is taken is
+        // refused, not kept; one to another offer waits for its turn.
         assert!(matches!(slot.hand_over(a(9), &mine), Err(Refused::AlreadyAnswered(r)) if r.key == 9));
+        assert!(slot.hand_over(b(4), &mine).is_ok());
         assert_eq!(mine.load(Ordering::SeqCst), 0);
+        // Once one answer is connected, the others waiting come back.
+        assert_eq!(slot.take_all_answered().iter().map(|a| a.key).collect::<Vec<_>>(), [2, 4]);
+        assert!(slot.hand_over(a(6), &mine).is_ok());
         // Leaving gives back the leg answered meanwhile and cancels ringing.
-        assert_eq!(slot.shut().map(|a| a.key), Some(2));
+        assert_eq!(slot.shut().iter().map(|a| a.key).collect::<Vec<_>>(), [6]);
         assert_ne!(mine.load(Ordering::SeqCst), 0);
-        assert_ne!(slot.add_ring().load(Ordering::SeqCst), 0, "an originate after the caller left is cancelled at once");
+        assert_ne!(slot.add_ring(3).load(Ordering::SeqCst), 0, "an originate after the caller left is cancelled at once");
         assert!(matches!(slot.hand_over(a(3), &mine), Err(Refused::CallerGone(_))));
-        assert!(slot.shut().is_none());
+        assert!(slot.shut().is_empty());
     }
 }

@@ -63,7 +63,7 @@ pub fn exec(s: &Session<'_>, args: &str) {
         class: None,
         hold: Hold::Sleep,
         digits: Box::new(Digits::default()),
-        bleg: None,
+        blegs: Vec::new(),
         hangup_after_bridge: None,
     };
     let end = flow::queue::run(&mut caller, &rt.router, &rt.config(), args);
@@ -135,12 +135,18 @@ struct FsCaller<'a, 's> {
     class: Option<String>,
     hold: Hold,
     digits: Box<Digits>,
-    /// The claimed agent leg, read-locked until the bridge.
-    bleg: Option<*mut sys::switch_core_session_t>,
+    /// Claimed agent legs by UUID, read-locked until bridged or dropped.
+    blegs: Vec<(String, *mut sys::switch_core_session_t)>,
     hangup_after_bridge: Option<String>,
 }
 
 impl FsCaller<'_, '_> {
+    /// The read-locked session of a claimed leg, taken out.
+    fn take_bleg(&mut self, uuid: &str) -> Option<*mut sys::switch_core_session_t> {
+        let i = self.blegs.iter().position(|(u, _)| u == uuid)?;
+        Some(self.blegs.swap_remove(i).1)
+    }
+
     fn disarm(&self) {
         if let Some(r) = &self.reg {
             r.disarm();
@@ -339,18 +345,24 @@ impl Primitives for FsCaller<'_, '_> {
         if bleg.is_null() {
             return false;
         }
-        self.bleg = Some(bleg);
+        self.blegs.push((leg.uuid.clone(), bleg));
         true
     }
 
     fn connected(&mut self, leg: &Answered, talk: &Arc<TalkEnd>) {
         // The agent's hang-up may end the talk first (see offers.rs).
         self.rt.offers.start_talk(leg.key, leg.winner.agent, &self.s.uuid(), talk.clone());
+        if let Some(g) = &self.slot {
+            // Answers queued before this one was connected are stale.
+            for a in g.slot.take_all_answered() {
+                super::dialer::stale_leg(self.rt, talk.call(), a);
+            }
+        }
     }
 
     fn drop_leg(&mut self, leg: Answered) {
         self.rt.offers.end_talk(leg.key);
-        if let Some(bleg) = self.bleg.take() {
+        if let Some(bleg) = self.take_bleg(&leg.uuid) {
             // SAFETY: the read lock taken by `claim`, released once.
             unsafe { sys::hotline_fs_leg_unlock(bleg) };
         }
@@ -361,8 +373,8 @@ impl Primitives for FsCaller<'_, '_> {
         vec![("uuid".into(), leg.uuid.clone())]
     }
 
-    fn set_leg_vars(&mut self, _leg: &mut Answered, vars: &[(String, String)]) {
-        let Some(bleg) = self.bleg else { return };
+    fn set_leg_vars(&mut self, leg: &mut Answered, vars: &[(String, String)]) {
+        let Some(bleg) = self.blegs.iter().find(|(u, _)| *u == leg.uuid).map(|(_, b)| *b) else { return };
         for (k, v) in vars {
             let (k, v) = (to_cstring(k), to_cstring(v));
             // SAFETY: the claimed leg, read-locked until the bridge; valid C
@@ -372,7 +384,7 @@ impl Primitives for FsCaller<'_, '_> {
     }
 
     fn bridge(&mut self, leg: Answered) -> EndedBy {
-        let Some(bleg) = self.bleg.take() else { return EndedBy::Failed };
+        let Some(bleg) = self.take_bleg(&leg.uuid) else { return EndedBy::Failed };
         let hab = self.s.get_var("hangup_after_bridge");
         self.s.set_var("hangup_after_bridge", Some("false"));
         // SAFETY: our live session and the read-locked answered leg, which
