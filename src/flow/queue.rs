@@ -491,7 +491,7 @@ impl QueueFlow<'_> {
         drop(guard);
         log::debug!("{}: call {} with {} ended by {}", pbx.context(), self.id, agent.name, by.name());
         let end = AppEnd { result: "ANSWERED", caller_gone: by == EndedBy::Caller, ended_by: Some(by) };
-        if self.requeue_queues.iter().any(|q| *q == self.queue) {
+        if self.requeue_queues.contains(&self.queue) {
             if by == EndedBy::Agent && pbx.caller_up() {
                 let end = self.after_talk(pbx, end);
                 if end.is_none() {

@@ -157,7 +157,7 @@ impl Slot {
             st.answered.drain(..).collect()
         };
         for (_, r) in self.rings_lock().iter() {
-            r.store(sys::switch_call_cause_t::SWITCH_CAUSE_ORIGINATOR_CANCEL.0 as u32, Ordering::SeqCst);
+            r.store(sys::switch_call_cause_t::SWITCH_CAUSE_ORIGINATOR_CANCEL.0, Ordering::SeqCst);
         }
         left
     }
@@ -170,7 +170,7 @@ impl Slot {
     /// the caller left).
     fn add_ring(&self, seq: u32) -> Arc<AtomicU32> {
         let closed = self.closed();
-        let c = Arc::new(AtomicU32::new(if closed { sys::switch_call_cause_t::SWITCH_CAUSE_ORIGINATOR_CANCEL.0 as u32 } else { 0 }));
+        let c = Arc::new(AtomicU32::new(if closed { sys::switch_call_cause_t::SWITCH_CAUSE_ORIGINATOR_CANCEL.0 } else { 0 }));
         self.rings_lock().push((seq, c.clone()));
         c
     }
@@ -382,7 +382,7 @@ pub(super) fn stale_leg(rt: &Runtime, call: CallId, a: Answered) {
 }
 
 /// The cancel cause of an originate that lost to another leg's answer.
-const LOSE_RACE: u32 = sys::switch_call_cause_t::SWITCH_CAUSE_LOSE_RACE.0 as u32;
+const LOSE_RACE: u32 = sys::switch_call_cause_t::SWITCH_CAUSE_LOSE_RACE.0;
 
 pub(super) fn hangup_uuid(uuid: &str, cause: i32) {
     let u = to_cstring(uuid);

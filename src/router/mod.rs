@@ -547,7 +547,7 @@ impl Worker {
                 let agent = target.agent;
                 if let Err(e) = self.globals.try_send(a) {
                     self.counters.callbacks_failed.fetch_add(1, Ordering::Relaxed);
-                    log::error!("hotline: callback {call} could not be handed to the PBX ({}); its offer fails now", e.is_full().then_some("channel full").unwrap_or("stopped"));
+                    log::error!("hotline: callback {call} could not be handed to the PBX ({}); its offer fails now", if e.is_full() { "channel full" } else { "stopped" });
                     failed.push((call, agent, seq));
                 }
                 continue;
