@@ -73,12 +73,12 @@ impl Bench {
         self.e.drain_into(&mut self.actions, &mut self.events);
         let mut offers = Vec::new();
         for a in self.actions.drain(..) {
-            if let Action::Offer { call, targets, .. } = a {
-                offers.push((call, targets[0].agent));
+            if let Action::Offer { call, seq, targets, .. } = a {
+                offers.push((call, targets[0].agent, seq));
             }
         }
-        for (call, agent) in offers {
-            self.e.handle(self.now, Input::OfferResult { call, agent, outcome: OfferOutcome::Answered });
+        for (call, agent, seq) in offers {
+            self.e.handle(self.now, Input::OfferResult { call, agent, outcome: OfferOutcome::Answered, seq });
             self.talking.push(call);
             n += 1;
         }

@@ -125,10 +125,24 @@ pub fn run(router: &Router, host: &dyn Host, words: &[&str]) -> Outcome {
         }),
         ["show", "store"] => Outcome::Text(host.store_status()),
         ["stats"] => query(router, Query::Stats, |r| match r {
-            Reply::Stats(report, counters) => format!(
-                "{report}\nrouting decisions: {}, stale reports: {}, watchdog releases: {}\n",
-                counters.decisions, counters.stale_inputs, counters.watchdog_fired
-            ),
+            Reply::Stats(report, counters) => {
+                let rc = &router.counters;
+                let n = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+                format!(
+                    "{report}\nrouting decisions: {}, stale reports: {}, watchdog releases: {}\n\
+                     stale answers hung up: {}, ring escalations: {}, short-call requeues: {}\n\
+                     actions deferred (channel full): {}, actions dropped (caller gone): {}, callbacks failed (not handed over): {}\n",
+                    counters.decisions,
+                    counters.stale_inputs,
+                    counters.watchdog_fired,
+                    counters.stale_answers,
+                    counters.escalations,
+                    counters.requeues,
+                    n(&rc.actions_deferred),
+                    n(&rc.actions_dropped),
+                    n(&rc.callbacks_failed)
+                )
+            }
             _ => String::new(),
         }),
         ["agent", action, name, rest @ ..] if AGENT_ACTIONS.contains(action) => {

@@ -918,3 +918,72 @@ fn the_agent_hears_the_announcement_before_the_bridge() {
     p.caller_done(from, "annqueue", 1, 30);
     p.settle();
 }
+
+#[test]
+fn offers_a_late_answer_after_a_reset_is_hung_up_and_the_caller_served() {
+    let (p, _g) = pbx();
+    // a401 rings 4 s before it answers; meanwhile an operator resets it.
+    p.agent_mode(401, "late", 1.0);
+    let from = p.ami.mark();
+    p.call("stale", "9401000", 60.0, &[]);
+    p.wait_hotline(from, "CallOffered", 1, 10, |m| field(m, "Agent") == "a401");
+    p.cli("hotline agent reset a401");
+    p.wait_hotline(from, "AgentReset", 1, 10, |m| field(m, "Agent") == "a401");
+    // The first leg's answer is stale: it is hung up, never bridged...
+    let stale = p.wait_hotline(from, "OfferFailed", 1, 20, |m| field(m, "Outcome") == "stale");
+    assert_eq!(field(&stale[0], "Agent"), "a401");
+    // ...and the caller, offered again, is served by the agent re-offered.
+    let ans = p.wait_hotline(from, "CallAnswered", 1, 20, |_| true);
+    assert_eq!(field(&ans[0], "Agent"), "a401");
+    assert_eq!(p.hotline(from, "CallAnswered").len(), 1, "one answer stood");
+    p.wait_hotline(from, "CallEnded", 1, 20, |_| true);
+    let done = p.caller_done(from, "stale", 1, 15);
+    assert_eq!(field(&done[0], "Result"), "ANSWERED");
+    p.agent_mode(401, "answer", 1.0);
+    p.settle();
+}
+
+#[test]
+fn offers_an_agent_who_hangs_up_at_once_sends_the_caller_to_another_agent() {
+    let (p, _g) = pbx();
+    // Both agents hang up 0.5 s after answering (requeue_short_seconds = 2,
+    // requeue_max = 1): the first short talk requeues, the second ends it.
+    p.agent_mode(411, "answer", 0.5);
+    p.agent_mode(412, "answer", 0.5);
+    let from = p.ami.mark();
+    p.call("requeue", "9411000", 60.0, &[]);
+    let rq = p.wait_hotline(from, "CallRequeued", 1, 15, |_| true);
+    assert_eq!((field(&rq[0], "Agent"), field(&rq[0], "Requeues")), ("a411", "1"));
+    let answers = p.wait_hotline(from, "CallAnswered", 2, 15, |_| true);
+    assert_eq!(answers.iter().map(|m| field(m, "Agent")).collect::<Vec<_>>(), ["a411", "a412"], "offered to another agent");
+    p.wait_hotline(from, "CallEnded", 2, 15, |_| true);
+    let done = p.caller_done(from, "requeue", 1, 15);
+    assert_eq!(field(&done[0], "Result"), "ANSWERED");
+    assert_eq!(p.hotline(from, "CallRequeued").len(), 1, "at most requeue_max times");
+    assert!(p.cli("hotline stats").contains("short-call requeues: "), "counted");
+    p.agent_mode(411, "answer", 1.0);
+    p.agent_mode(412, "answer", 1.0);
+    p.settle();
+}
+
+#[test]
+fn offers_a_silent_phone_gets_a_second_agent_ringing_alongside() {
+    let (p, _g) = pbx();
+    p.agent_mode(421, "noanswer", 1.0);
+    p.agent_mode(422, "answer", 1.0);
+    let from = p.ami.mark();
+    p.call("escalate", "9421000", 60.0, &[]);
+    // Ring timeout 10 s, escalation after 2 s: a422 rings alongside a421.
+    let offered = p.wait_hotline(from, "CallOffered", 2, 15, |_| true);
+    assert_eq!(offered.iter().map(|m| field(m, "Agent")).collect::<Vec<_>>(), ["a421", "a422"]);
+    let ans = p.wait_hotline(from, "CallAnswered", 1, 15, |_| true);
+    assert_eq!(field(&ans[0], "Agent"), "a422");
+    // The silent phone's leg is cancelled, not a miss.
+    let failed = p.wait_hotline(from, "OfferFailed", 1, 15, |m| field(m, "Agent") == "a421");
+    assert_eq!(field(&failed[0], "Outcome"), "cancelled");
+    let done = p.caller_done(from, "escalate", 1, 15);
+    assert_eq!(field(&done[0], "Result"), "ANSWERED");
+    assert!(p.cli("hotline show agents").lines().any(|l| l.contains("a421") && l.contains("available")));
+    p.agent_mode(421, "answer", 1.0);
+    p.settle();
+}

@@ -17,6 +17,9 @@ name = "a"
 strategy = "longest-idle"
 wrapup_seconds = 2
 max_wait_seconds = 120
+ring_escalate_seconds = 4
+requeue_short_seconds = 3
+busy_backoff_seconds = 2
 callback_contact = "Local/{number}@out"
 max_tier = 1
 sticky_seconds = 600
@@ -39,6 +42,9 @@ callback_contact = "Local/{number}@out"
 [[queue]]
 name = "c"
 strategy = "round-robin"
+ring_escalate_seconds = 2
+requeue_short_seconds = 5
+requeue_max = 2
 max_no_answer = 2
 leave_when_empty = true
 [[agent]]
@@ -108,8 +114,10 @@ proptest! {
         let mut e = Engine::new(config.clone(), 0, 7);
         let mut now = 0u64;
         let mut next = 1u64;
-        // (call, agent) offers outstanding, as the PBX sees them.
-        let mut ringing: Vec<(CallId, u32)> = Vec::new();
+        // (call, agent, offer) legs outstanding, as the PBX sees them.
+        let mut ringing: Vec<(CallId, u32, u32)> = Vec::new();
+        // The offer each call rings for, and its agents so far.
+        let mut offers: std::collections::HashMap<CallId, u32> = Default::default();
         let mut talking: Vec<CallId> = Vec::new();
         let mut live: Vec<CallId> = Vec::new();
         let mut answered: HashSet<CallId> = HashSet::new();
@@ -133,19 +141,19 @@ proptest! {
                     Some(Input::CallEnter { call: id, queue: ["a", "b", "c"][queue as usize].into(), caller })
                 }
                 Step::Report { pick, outcome } if !ringing.is_empty() => {
-                    let (call, agent) = ringing.remove(pick as usize % ringing.len());
+                    let (call, agent, seq) = ringing.remove(pick as usize % ringing.len());
                     let outcome = [OfferOutcome::Answered, OfferOutcome::NoAnswer, OfferOutcome::Busy,
                         OfferOutcome::Unavailable, OfferOutcome::Rejected, OfferOutcome::Answered][outcome as usize];
                     if outcome == OfferOutcome::Answered {
                         // The PBX hangs up the other legs of this offer.
-                        ringing.retain(|(c, _)| *c != call);
+                        ringing.retain(|(c, _, _)| *c != call);
                         talking.push(call);
                     }
-                    Some(Input::OfferResult { call, agent, outcome })
+                    Some(Input::OfferResult { call, agent, outcome, seq })
                 }
                 Step::Hangup { pick } if !live.is_empty() => {
                     let call = live[pick as usize % live.len()];
-                    ringing.retain(|(c, _)| *c != call);
+                    ringing.retain(|(c, _, _)| *c != call);
                     live.retain(|c| *c != call);
                     talking.retain(|c| *c != call);
                     Some(Input::CallerHangup { call })
@@ -192,7 +200,7 @@ proptest! {
                         talking.retain(|x| *x != c);
                         live.retain(|x| *x != c);
                     }
-                    ringing.retain(|(_, a)| *a != agent as u32);
+                    ringing.retain(|(_, a, _)| *a != agent as u32);
                     Some(Input::AgentReset { agent: name.to_string() })
                 }
                 Step::Gone { pick } if !talking.is_empty() => {
@@ -213,19 +221,38 @@ proptest! {
             }
             // The watchdog frees offers the PBX never reported (this model
             // PBX never times out by itself).
-            ringing.retain(|(c, a)| e.agent_state(agents[*a as usize]) == Some(&hotline::core::AgentState::Ringing(*c)));
+            ringing.retain(|(c, a, _)| e.agent_state(agents[*a as usize]) == Some(&hotline::core::AgentState::Ringing(*c)));
             for a in e.take_actions() {
                 match a {
-                    Action::Offer { call, targets, .. } => {
+                    Action::Offer { call, seq, targets, timeout, deadline } => {
+                        // A new offer has a new number; one with the number
+                        // of the offer ringing adds one leg (escalation)
+                        // with what is left of the same deadline.
+                        let escalation = offers.get(&call) == Some(&seq);
+                        if escalation {
+                            prop_assert_eq!(targets.len(), 1, "an escalation rings one more agent");
+                            prop_assert_eq!(ringing.iter().filter(|(c, _, s)| *c == call && *s == seq).count(), 1, "escalated beside exactly one leg");
+                            prop_assert!(deadline > now && deadline - now == timeout);
+                        } else {
+                            prop_assert!(offers.get(&call).is_none_or(|&old| seq > old), "offer numbers grow");
+                            prop_assert_eq!(deadline, now + timeout);
+                        }
+                        offers.insert(call, seq);
                         for t in targets {
-                            prop_assert!(!ringing.iter().any(|(_, ag)| *ag == t.agent), "agent {} offered twice", t.name);
+                            prop_assert!(!ringing.iter().any(|(_, ag, _)| *ag == t.agent), "agent {} offered twice", t.name);
                             prop_assert!(!talking_agent(&e, t.agent, agents), "agent {} offered while talking", t.name);
-                            ringing.push((call, t.agent));
+                            ringing.push((call, t.agent, seq));
                         }
                     }
-                    Action::Callback { call, target, .. } => {
-                        prop_assert!(!ringing.iter().any(|(_, ag)| *ag == target.agent));
-                        ringing.push((call, target.agent));
+                    Action::Callback { call, seq, target, .. } => {
+                        prop_assert!(!ringing.iter().any(|(_, ag, _)| *ag == target.agent));
+                        offers.insert(call, seq);
+                        ringing.push((call, target.agent, seq));
+                        if !live.contains(&call) { live.push(call); }
+                    }
+                    Action::Requeued { call } => {
+                        // Back in line after a short talk: the caller is
+                        // still there.
                         if !live.contains(&call) { live.push(call); }
                     }
                     Action::Exit { call, reason } => {
@@ -240,7 +267,7 @@ proptest! {
             // an offer (a ring-all callback once left the others "ringing").
             for (i, name) in agents.iter().enumerate() {
                 if let Some(hotline::core::AgentState::Ringing(c)) = e.agent_state(name) {
-                    prop_assert!(ringing.contains(&(*c, i as u32)), "{name} ringing for call {c} with no offer emitted");
+                    prop_assert!(ringing.iter().any(|(rc, a, _)| rc == c && *a == i as u32), "{name} ringing for call {c} with no offer emitted");
                 }
             }
             for ev in e.take_events() {
@@ -250,6 +277,13 @@ proptest! {
                     }
                     EventKind::CallAbandoned { call, .. } | EventKind::CallExited { call, .. } | EventKind::CallEnded { call, .. } => {
                         prop_assert!(finished.insert(call), "call {call} finished twice");
+                    }
+                    EventKind::CallRequeued { call, requeues, .. } => {
+                        // Its talk ended; the call goes on, to be answered
+                        // and finished again.
+                        prop_assert!(requeues <= 2);
+                        finished.remove(&call);
+                        answered.remove(&call);
                     }
                     _ => {}
                 }

@@ -81,7 +81,7 @@ fn caller_hanging_up_while_ringing_frees_the_agent() {
 
 #[test]
 fn unreported_offer_is_freed_by_the_watchdog() {
-    let mut h = H::new(&(q("ring_timeout_seconds = 10") + &agents("q", 2, "")));
+    let mut h = H::new(&(q("ring_timeout_seconds = 10\nring_escalate_seconds = 0") + &agents("q", 2, "")));
     let c = h.call("q");
     assert_eq!(h.offered(c), "a0");
     h.wait(10_000 + hotline::core::engine::OFFER_GRACE);

@@ -935,3 +935,73 @@ fn an_auto_answer_queue_sets_sip_auto_answer_on_the_agent_leg() {
     assert_eq!(field(&leg[0], "variable_sip_auto_answer"), "true", "{:?}", leg[0]);
     s.settle();
 }
+
+#[test]
+fn offers_a_late_answer_after_a_reset_is_hung_up_and_the_caller_served() {
+    let Some((s, _g)) = switch() else { return };
+    // a401 rings 4 s before it answers; meanwhile an operator resets it.
+    s.agent_mode(401, "late", 1000);
+    let from = s.mark();
+    s.call("stale", "9401000", 60_000);
+    s.wait_hotline(from, "CallOffered", 1, 10, |e| field(e, "Hotline-Agent") == "a401");
+    s.api("hotline agent reset a401");
+    s.wait_hotline(from, "AgentReset", 1, 10, |e| field(e, "Hotline-Agent") == "a401");
+    // The first leg's answer is stale: it is hung up, never bridged...
+    let stale = s.wait_hotline(from, "OfferFailed", 1, 20, |e| field(e, "Hotline-Outcome") == "stale");
+    assert_eq!(field(&stale[0], "Hotline-Agent"), "a401");
+    // ...and the caller, offered again, is served by the agent re-offered.
+    let ans = s.wait_hotline(from, "CallAnswered", 1, 20, |_| true);
+    assert_eq!(field(&ans[0], "Hotline-Agent"), "a401");
+    assert_eq!(s.hotline(from, "CallAnswered").len(), 1, "one answer stood");
+    s.wait_hotline(from, "CallEnded", 1, 20, |_| true);
+    let done = s.caller_done(from, "stale", 1, 15);
+    assert_eq!(field(&done[0], "variable_hotline_result"), "ANSWERED");
+    s.agent_mode(401, "answer", 1000);
+    s.settle();
+}
+
+#[test]
+fn offers_an_agent_who_hangs_up_at_once_sends_the_caller_to_another_agent() {
+    let Some((s, _g)) = switch() else { return };
+    // Both agents hang up 0.5 s after answering (requeue_short_seconds = 2,
+    // requeue_max = 1); the agent's hang-up handler reports the end first.
+    s.agent_mode(411, "answer", 500);
+    s.agent_mode(412, "answer", 500);
+    let from = s.mark();
+    s.call("requeue", "9411000", 60_000);
+    let rq = s.wait_hotline(from, "CallRequeued", 1, 15, |_| true);
+    assert_eq!((field(&rq[0], "Hotline-Agent"), field(&rq[0], "Hotline-Requeues")), ("a411", "1"));
+    let answers = s.wait_hotline(from, "CallAnswered", 2, 15, |_| true);
+    assert_eq!(answers.iter().map(|e| field(e, "Hotline-Agent")).collect::<Vec<_>>(), ["a411", "a412"], "offered to another agent");
+    s.wait_hotline(from, "CallEnded", 2, 15, |_| true);
+    let done = s.caller_done(from, "requeue", 1, 15);
+    assert_eq!(field(&done[0], "variable_hotline_result"), "ANSWERED");
+    assert_eq!(s.hotline(from, "CallRequeued").len(), 1, "at most requeue_max times");
+    assert!(s.api("hotline stats").contains("short-call requeues: "), "counted");
+    s.agent_mode(411, "answer", 1000);
+    s.agent_mode(412, "answer", 1000);
+    s.settle();
+}
+
+#[test]
+fn offers_a_silent_phone_gets_a_second_agent_ringing_alongside() {
+    let Some((s, _g)) = switch() else { return };
+    s.agent_mode(421, "noanswer", 1000);
+    s.agent_mode(422, "answer", 1000);
+    let from = s.mark();
+    s.call("escalate", "9421000", 60_000);
+    // Ring timeout 10 s, escalation after 2 s: a422 rings alongside a421.
+    let offered = s.wait_hotline(from, "CallOffered", 2, 15, |_| true);
+    assert_eq!(offered.iter().map(|e| field(e, "Hotline-Agent")).collect::<Vec<_>>(), ["a421", "a422"]);
+    let ans = s.wait_hotline(from, "CallAnswered", 1, 15, |_| true);
+    assert_eq!(field(&ans[0], "Hotline-Agent"), "a422");
+    // The silent phone's leg is cancelled, not a miss.
+    let failed = s.wait_hotline(from, "OfferFailed", 1, 15, |e| field(e, "Hotline-Agent") == "a421");
+    assert_eq!(field(&failed[0], "Hotline-Outcome"), "cancelled");
+    let done = s.caller_done(from, "escalate", 1, 15);
+    assert_eq!(field(&done[0], "variable_hotline_result"), "ANSWERED");
+    let agents = s.api("hotline show agents");
+    assert!(agents.lines().any(|l| l.starts_with("a421 ") && l.contains("available")), "{agents}");
+    s.agent_mode(421, "answer", 1000);
+    s.settle();
+}

@@ -35,10 +35,10 @@ fn a_call_is_offered_answered_and_ended_through_the_thread() {
     let t = Instant::now();
     assert!(signal.wait(Duration::from_secs(2)), "woken");
     let woke_after = t.elapsed();
-    let Some(Action::Offer { targets, .. }) = h.actions.try_recv().ok() else { panic!("offer expected") };
+    let Some(Action::Offer { targets, seq, .. }) = h.actions.try_recv().ok() else { panic!("offer expected") };
     assert_eq!(&*targets[0].name, "a");
     assert!(woke_after < Duration::from_millis(500), "decision took {woke_after:?}");
-    router.send(Input::OfferResult { call: h.id, agent: targets[0].agent, outcome: OfferOutcome::Answered }).expect("send");
+    router.send(Input::OfferResult { call: h.id, agent: targets[0].agent, outcome: OfferOutcome::Answered, seq }).expect("send");
     router.send(Input::CallEnded { call: h.id, by: EndedBy::Caller }).expect("send");
     let Reply::Stats(report, _) = router.query(Query::Stats, Duration::from_secs(2)).expect("stats") else { panic!() };
     let q = report.queues.iter().find(|q| q.name == "q").expect("queue row");
@@ -108,8 +108,8 @@ fn stats_queries_count_each_call_once() {
     let mut answered = 0;
     for _ in 0..3 {
         let h = router.enter("q", CallerInfo { number: "0901".into(), ..Default::default() }).expect("enter");
-        let Some(Action::Offer { targets, .. }) = h.recv_timeout(Duration::from_secs(2)) else { panic!("offer expected") };
-        router.send(Input::OfferResult { call: h.id, agent: targets[0].agent, outcome: OfferOutcome::Answered }).expect("send");
+        let Some(Action::Offer { targets, seq, .. }) = h.recv_timeout(Duration::from_secs(2)) else { panic!("offer expected") };
+        router.send(Input::OfferResult { call: h.id, agent: targets[0].agent, outcome: OfferOutcome::Answered, seq }).expect("send");
         router.send(Input::CallEnded { call: h.id, by: EndedBy::Agent }).expect("send");
         answered += 1;
         // The queries share the command batch with the reports above.

@@ -34,8 +34,8 @@ fn a_talk_whose_caller_channel_is_gone_is_ended_and_its_agent_freed() {
     let talk = |uniqueid: &str| {
         let caller = CallerInfo { data: vec![("uniqueid".into(), uniqueid.into())], ..Default::default() };
         let h = s.router.enter("q", caller).expect("enter");
-        let Some(Action::Offer { targets, .. }) = h.recv_timeout(Duration::from_secs(2)) else { panic!("offer") };
-        s.router.send(Input::OfferResult { call: h.id, agent: targets[0].agent, outcome: OfferOutcome::Answered }).expect("send");
+        let Some(Action::Offer { targets, seq, .. }) = h.recv_timeout(Duration::from_secs(2)) else { panic!("offer") };
+        s.router.send(Input::OfferResult { call: h.id, agent: targets[0].agent, outcome: OfferOutcome::Answered, seq }).expect("send");
         (h, targets[0].name.to_string())
     };
     let (gone, gone_agent) = talk("gone-1");

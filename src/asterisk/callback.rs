@@ -30,17 +30,24 @@ pub fn executor(rx: Receiver<Action>) {
     let running: Mutex<Vec<JoinHandle<()>>> = Mutex::new(Vec::new());
     while let Ok(action) = rx.recv() {
         match action {
-            Action::Callback { call, queue, number, target, timeout } => {
+            Action::Callback { call, seq, queue, number, target, timeout } => {
+                let agent = target.agent;
                 let spawned = std::thread::Builder::new()
                     .name(format!("hotline-cb-{call}"))
-                    .spawn(move || run(call, &queue, &number, &target, timeout));
+                    .spawn(move || run(call, seq, &queue, &number, &target, timeout));
                 match spawned {
                     Ok(t) => {
                         let mut r = running.lock().unwrap_or_else(|e| e.into_inner());
                         r.retain(|t| !t.is_finished());
                         r.push(t);
                     }
-                    Err(e) => log::error!("Hotline: cannot start callback {call}: {e}"),
+                    Err(e) => {
+                        // The agent is freed and the callback waits again.
+                        log::error!("Hotline: cannot start callback {call}: {e}");
+                        crate::entry!("hotline callback", &GATE, (), |rt| {
+                            rt.router.report(Input::OfferResult { call, agent, outcome: OfferOutcome::Unavailable, seq })
+                        });
+                    }
                 }
             }
             _ => {}
@@ -51,26 +58,26 @@ pub fn executor(rx: Receiver<Action>) {
     }
 }
 
-fn run(call: CallId, queue: &str, number: &str, agent: &OfferTarget, timeout: u64) {
+fn run(call: CallId, seq: u32, queue: &str, number: &str, agent: &OfferTarget, timeout: u64) {
     // A thread of ours, through the gate like a PBX entry: while it runs,
     // unload is refused; once unload has closed the gate it does nothing.
     crate::entry!("hotline callback", &GATE, (), |rt| {
         let _active = ActiveCall::new(rt);
         let Some(template) = rt.config().queue(queue).and_then(|q| q.callback_contact.clone()) else {
             log::error!("Hotline: callback {call} for queue {queue}, which has no callback_contact");
-            rt.router.report(Input::OfferResult { call, agent: agent.agent, outcome: OfferOutcome::Cancelled });
+            rt.router.report(Input::OfferResult { call, agent: agent.agent, outcome: OfferOutcome::Cancelled, seq });
             return;
         };
         // 1. The agent.
         let leg = match Leg::dial(None, agent, call, queue, &[]) {
             Ok(l) => l,
-            Err(o) => return rt.router.report(Input::OfferResult { call, agent: agent.agent, outcome: o }),
+            Err(o) => return rt.router.report(Input::OfferResult { call, agent: agent.agent, outcome: o, seq }),
         };
         let leg = match wait_answer(leg, None, Duration::from_millis(timeout)) {
             Ok(l) => l,
-            Err(o) => return rt.router.report(Input::OfferResult { call, agent: agent.agent, outcome: o }),
+            Err(o) => return rt.router.report(Input::OfferResult { call, agent: agent.agent, outcome: o, seq }),
         };
-        rt.router.report(Input::OfferResult { call, agent: agent.agent, outcome: OfferOutcome::Answered });
+        rt.router.report(Input::OfferResult { call, agent: agent.agent, outcome: OfferOutcome::Answered, seq });
         // 2. The customer, requested on behalf of the agent's channel.
         let customer = OfferTarget {
             agent: u32::MAX,
@@ -87,7 +94,8 @@ fn run(call: CallId, queue: &str, number: &str, agent: &OfferTarget, timeout: u6
         let Ok(cust) = cust else {
             log::info!("Hotline: callback {call}: customer {number} not reached");
             drop(leg);
-            return rt.router.report_final(Input::CallEnded { call, by: EndedBy::Failed });
+            rt.router.report_final(Input::CallEnded { call, by: EndedBy::Failed });
+            return;
         };
         // 3. Talk: this thread runs the agent's side of the bridge.
         // SAFETY: zero is the "no features" configuration.

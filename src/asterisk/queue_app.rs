@@ -29,7 +29,7 @@ use crossbeam_channel::Receiver;
 
 use crate::core::{Action, CallId, EndedBy, OfferOutcome, OfferTarget, Time};
 use crate::ffi::cstr::to_cstring;
-use crate::flow::{self, Happening, LegPlayed, LegPrompt, Primitives, Ringing, Sound, TalkEnd, Wait};
+use crate::flow::{self, Happening, LegPlayed, LegPrompt, Primitives, Ringing, Sound, Wait};
 use crate::router::{Latch, Wake};
 
 use super::apps::AppResult;
@@ -39,7 +39,7 @@ use super::sys;
 
 pub fn exec(rt: &Runtime, chan: &Channel<'_>, args: &str) -> AppResult {
     let _active = ActiveCall::new(rt);
-    let mut caller = AstCaller { chan, started: Instant::now(), wake: None, legs: Vec::new(), music: None };
+    let mut caller = AstCaller { chan, started: rt.router.epoch(), wake: None, legs: Vec::new(), ring_seq: 0, music: None };
     let end = flow::queue::run(&mut caller, &rt.router, &rt.config(), args);
     if end.caller_gone {
         AppResult::Hangup
@@ -54,6 +54,8 @@ struct AstCaller<'a, 'c> {
     started: Instant,
     wake: Option<Arc<AstWake>>,
     legs: Vec<Leg>,
+    /// The offer the legs ring for.
+    ring_seq: u32,
     /// The music-on-hold class playing, if any.
     music: Option<String>,
 }
@@ -237,13 +239,14 @@ impl Primitives for AstCaller<'_, '_> {
             }
             None => {
                 let agent = leg.target.clone();
-                Happening::Answered { leg, agent }
+                Happening::Answered { leg, agent, seq: self.ring_seq }
             }
         }
     }
 
-    fn ring(&mut self, call: CallId, queue: &str, targets: &[OfferTarget], _timeout: Time, vars: &[(String, String)]) -> Ringing {
+    fn ring(&mut self, call: CallId, seq: u32, queue: &str, targets: &[OfferTarget], _deadline: Time, vars: &[(String, String)]) -> Ringing {
         let caller = self.chan.as_ptr();
+        self.ring_seq = seq;
         let mut failed = Vec::new();
         let mut ringing = Vec::new();
         for t in targets {
@@ -284,12 +287,12 @@ impl Primitives for AstCaller<'_, '_> {
         }
     }
 
-    fn drop_leg(&mut self, leg: Leg) {
-        leg.hangup();
+    fn claim(&mut self, _leg: &mut Leg) -> bool {
+        true
     }
 
-    fn claim(&mut self, _leg: &mut Leg, _talk: &Arc<TalkEnd>) -> bool {
-        true
+    fn drop_leg(&mut self, leg: Leg) {
+        leg.hangup();
     }
 
     fn leg_identity(&self, leg: &Leg) -> Vec<(String, String)> {

@@ -90,6 +90,8 @@ pub struct Agent {
     /// Consecutive missed offers.
     pub misses: u32,
     pub device_busy: bool,
+    /// Held back after answering busy (`busy_backoff_seconds`), until this time.
+    pub held_until: Option<Time>,
     /// Removed from the configuration; leaves once its call is over.
     pub retired: bool,
     /// State to take when the current offer or call is over (logout or
@@ -107,7 +109,7 @@ impl Agent {
 
     /// Free to be offered a call now.
     pub fn is_ready(&self) -> bool {
-        self.state == AgentState::Available && !self.device_busy && !self.retired
+        self.state == AgentState::Available && !self.device_busy && !self.retired && self.held_until.is_none()
     }
 
     pub fn proficiency(&self, skill: &str) -> u8 {

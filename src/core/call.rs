@@ -83,6 +83,10 @@ pub struct Call {
     /// Agents ringing for the current offer and its sequence number.
     pub ringing: Vec<AgentId>,
     pub offer_seq: u32,
+    /// When the current offer stops ringing (router clock).
+    pub offer_deadline: Time,
+    /// Times the caller went back to the head of the line after a short talk.
+    pub requeues: u32,
     pub agent: Option<AgentId>,
     pub answered_at: Time,
     /// The caller's data, shared by the events that carry it.

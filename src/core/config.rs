@@ -132,6 +132,12 @@ fn d_music() -> String {
 fn d_no_answer_break() -> f64 {
     60.0
 }
+fn d_ring_escalate() -> f64 {
+    6.0
+}
+fn d_requeue_max() -> u32 {
+    1
+}
 fn d_tier() -> u8 {
     1
 }
@@ -205,6 +211,20 @@ struct RawQueue {
     /// A `no-answer` break ends by itself after this long (0: only by hand).
     #[serde(default = "d_no_answer_break")]
     no_answer_break_seconds: f64,
+    /// An agent who hangs up within this long of answering sends the caller
+    /// back to the head of the line (0: off).
+    #[serde(default)]
+    requeue_short_seconds: f64,
+    /// At most this many such requeues per call.
+    #[serde(default = "d_requeue_max")]
+    requeue_max: u32,
+    /// An offer that rang one agent this long rings one more idle agent
+    /// alongside (0: off).
+    #[serde(default = "d_ring_escalate")]
+    ring_escalate_seconds: f64,
+    /// An agent that answered busy is offered no caller for this long.
+    #[serde(default)]
+    busy_backoff_seconds: f64,
     #[serde(default)]
     widen: Vec<Spanned<RawWiden>>,
     #[serde(default)]
@@ -445,6 +465,12 @@ pub struct QueueConfig {
     pub autopause_busy: bool,
     pub autopause_unavailable: bool,
     pub no_answer_break: Option<Time>,
+    /// `requeue_short_seconds`: a talk the agent ends sooner requeues the caller.
+    pub requeue_short: Option<Time>,
+    pub requeue_max: u32,
+    /// `ring_escalate_seconds` (None: off).
+    pub ring_escalate: Option<Time>,
+    pub busy_backoff: Time,
     pub widen: Vec<Widen>,
     pub overflow: Vec<Overflow>,
     pub areas: Vec<Area>,
@@ -838,6 +864,10 @@ impl Config {
                 autopause_busy: q.autopause_busy,
                 autopause_unavailable: q.autopause_unavailable,
                 no_answer_break: nonzero(seconds(q.no_answer_break_seconds, span.clone(), "no_answer_break_seconds")?),
+                requeue_short: nonzero(seconds(q.requeue_short_seconds, span.clone(), "requeue_short_seconds")?),
+                requeue_max: q.requeue_max,
+                ring_escalate: nonzero(seconds(q.ring_escalate_seconds, span.clone(), "ring_escalate_seconds")?),
+                busy_backoff: seconds(q.busy_backoff_seconds, span.clone(), "busy_backoff_seconds")?,
                 widen,
                 overflow,
                 areas,

@@ -45,6 +45,10 @@ pub enum EventKind {
     /// FreeSWITCH), for recording and screen pop to refer to the leg.
     CallAnswered { call: CallId, queue: Arc<str>, agent: Arc<str>, wait: Time, data: Arc<[(String, String)]>, leg: Vec<(String, String)> },
     CallEnded { call: CallId, queue: Arc<str>, agent: Arc<str>, talk: Time, wrapup: Time, by: EndedBy },
+    /// Follows the `CallEnded` of a talk the agent ended within
+    /// `requeue_short_seconds`: the caller is back at the head of the line
+    /// (`requeues`: how many times so far for this call).
+    CallRequeued { call: CallId, queue: Arc<str>, agent: Arc<str>, talk: Time, requeues: u32 },
     CallAbandoned { call: CallId, queue: Arc<str>, wait: Time, position: usize },
     CallExited { call: CallId, queue: Arc<str>, wait: Time, reason: ExitReason },
     CallMoved { call: CallId, from: Arc<str>, to: Arc<str>, reason: MoveReason },
@@ -83,6 +87,7 @@ impl EventKind {
             EventKind::OfferFailed { .. } => "OfferFailed",
             EventKind::CallAnswered { .. } => "CallAnswered",
             EventKind::CallEnded { .. } => "CallEnded",
+            EventKind::CallRequeued { .. } => "CallRequeued",
             EventKind::CallAbandoned { .. } => "CallAbandoned",
             EventKind::CallExited { .. } => "CallExited",
             EventKind::CallMoved { .. } => "CallMoved",
@@ -117,6 +122,13 @@ impl EventKind {
                 f.push(("Queue".into(), queue.to_string()));
                 f.push(("Agent".into(), agent.to_string()));
                 push_data(&mut f, "", data);
+            }
+            EventKind::CallRequeued { call, queue, agent, talk, requeues } => {
+                f.push(("CallId".into(), call.to_string()));
+                f.push(("Queue".into(), queue.to_string()));
+                f.push(("Agent".into(), agent.to_string()));
+                f.push(("TalkMs".into(), talk.to_string()));
+                f.push(("Requeues".into(), requeues.to_string()));
             }
             EventKind::CallGone { call, queue, agent } => {
                 f.push(("CallId".into(), call.to_string()));

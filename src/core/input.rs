@@ -20,8 +20,11 @@ pub enum Input {
     CallerHangup { call: CallId },
     /// How an offer to one agent ended. `Answered` means that agent is now
     /// connected to the caller and every other leg of the same offer
-    /// (ring-all) has been hung up.
-    OfferResult { call: CallId, agent: AgentId, outcome: OfferOutcome },
+    /// (ring-all) has been hung up. `seq`: the offer's number, from its
+    /// [`Action::Offer`] or [`Action::Callback`]; a report for an offer
+    /// the router already gave up is stale (an answer is then dropped:
+    /// [`Action::Drop`]).
+    OfferResult { call: CallId, agent: AgentId, outcome: OfferOutcome, seq: u32 },
     /// The PBX identity of the agent leg that answered (channel and unique
     /// id, UUID), sent just before that leg's `Answered`: it rides in the
     /// `CallAnswered` event.
@@ -80,12 +83,15 @@ pub enum OfferOutcome {
     Rejected,
     /// Hung up by us (another agent of a ring-all answered, or shutdown).
     Cancelled,
+    /// Answered after the router had given the offer up (watchdog, reset,
+    /// the caller moved on): the answered leg is hung up. Only in events.
+    Stale,
 }
 
 impl OfferOutcome {
     /// Counts as a miss towards `max_no_answer`.
     pub fn is_miss(self) -> bool {
-        !matches!(self, OfferOutcome::Answered | OfferOutcome::Cancelled)
+        !matches!(self, OfferOutcome::Answered | OfferOutcome::Cancelled | OfferOutcome::Stale)
     }
 
     pub fn name(self) -> &'static str {
@@ -96,6 +102,7 @@ impl OfferOutcome {
             OfferOutcome::Unavailable => "unavailable",
             OfferOutcome::Rejected => "rejected",
             OfferOutcome::Cancelled => "cancelled",
+            OfferOutcome::Stale => "stale",
         }
     }
 }
@@ -170,8 +177,25 @@ impl ExitReason {
 /// thread running the caller's queue application.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    /// Ring these agents (more than one: ring-all) for up to `timeout`.
-    Offer { call: CallId, targets: Vec<OfferTarget>, timeout: Time },
+    /// Ring these agents (more than one: ring-all) until `deadline` (the
+    /// router's clock, [`crate::router::Router::now`], which the adapters'
+    /// [`crate::flow::Primitives::now`] share); `timeout` is the ring time
+    /// as decided. Offer `seq` of this call: every report names it. An
+    /// offer with the `seq` of the one ringing adds legs to it (ring
+    /// escalation): first answer wins.
+    Offer { call: CallId, seq: u32, targets: Vec<OfferTarget>, timeout: Time, deadline: Time },
+    /// The answer of `agent` to offer `seq` stands: bridge it.
+    Connect { call: CallId, seq: u32, agent: AgentId },
+    /// The answer of `agent` to offer `seq` came after the router gave
+    /// that offer up: hang up the answered leg and wait on (the caller is
+    /// back in line).
+    Drop { call: CallId, seq: u32, agent: AgentId },
+    /// After a talk the agent ended quickly (`requeue_short_seconds`): the
+    /// caller is back at the head of the line; music and wait again.
+    Requeued { call: CallId },
+    /// After a talk the agent ended, in a queue with requeueing on: no
+    /// requeue, leave as usual.
+    TalkDone { call: CallId },
     /// Tell the caller its position and expected wait.
     Announce { call: CallId, position: usize, expected_wait: Option<Time> },
     /// The caller now waits in another queue (overflow, area routing,
@@ -181,7 +205,7 @@ pub enum Action {
     Exit { call: CallId, reason: ExitReason },
     /// A scheduled callback reached an agent: ring the agent, then call the
     /// customer at `number` and connect them. Report like an offer.
-    Callback { call: CallId, queue: Arc<str>, number: String, target: OfferTarget, timeout: Time },
+    Callback { call: CallId, seq: u32, queue: Arc<str>, number: String, target: OfferTarget, timeout: Time },
 }
 
 impl Action {
@@ -191,6 +215,10 @@ impl Action {
             | Action::Announce { call, .. }
             | Action::Moved { call, .. }
             | Action::Exit { call, .. }
+            | Action::Connect { call, .. }
+            | Action::Drop { call, .. }
+            | Action::Requeued { call }
+            | Action::TalkDone { call }
             | Action::Callback { call, .. } => *call,
         }
     }

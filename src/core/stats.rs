@@ -22,7 +22,7 @@ use super::agent::AgentState;
 use super::call::CallId;
 use super::config::General;
 use super::event::{Event, EventKind};
-use super::input::{ExitReason, OfferOutcome};
+use super::input::ExitReason;
 use super::Time;
 
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -45,6 +45,8 @@ pub struct QueueStats {
     pub offers: u64,
     pub failed_offers: u64,
     pub callbacks: u64,
+    /// Callers sent back to the head of the line after a short talk.
+    pub requeued: u64,
 }
 
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -52,6 +54,8 @@ pub struct AgentStats {
     pub offered: u64,
     pub answered: u64,
     pub missed: u64,
+    /// Short talks this agent ended that requeued the caller.
+    pub requeued: u64,
     pub talk: Time,
     pub wrapup: Time,
     state: Option<(AgentState, Time)>,
@@ -134,7 +138,7 @@ impl Stats {
                 self.a(agent).offered += 1;
             }
             EventKind::OfferFailed { queue, agent, outcome, .. } => {
-                if *outcome != OfferOutcome::Cancelled {
+                if outcome.is_miss() {
                     self.q(queue).failed_offers += 1;
                     self.a(agent).missed += 1;
                 }
@@ -159,6 +163,13 @@ impl Stats {
                 let a = self.a(agent);
                 a.talk += talk;
                 a.wrapup += wrapup;
+            }
+            EventKind::CallRequeued { call, queue, agent, .. } => {
+                // The talk was counted (answered, completed) like any; the
+                // caller waits again and its next answer counts again.
+                self.q(queue).requeued += 1;
+                self.a(agent).requeued += 1;
+                self.waiting.insert(*call, (queue.clone(), t));
             }
             EventKind::CallAbandoned { call, queue, wait, .. } => {
                 self.waiting.remove(call);
@@ -239,6 +250,7 @@ impl Stats {
                 longest_wait: q.longest_wait.max(current_longest),
                 current_longest_wait: current_longest,
                 failed_offers: q.failed_offers,
+                requeued: q.requeued,
             });
         }
         let mut agents = Vec::new();
@@ -254,6 +266,7 @@ impl Stats {
                 offered: a.offered,
                 answered: a.answered,
                 missed: a.missed,
+                requeued: a.requeued,
                 talk: a.talk,
                 aht: ratio_ms(a.talk + a.wrapup, a.answered),
                 occupancy: ratio(busy, busy + time_in[0]),
@@ -289,6 +302,10 @@ pub struct QueueReport {
     pub longest_wait: Time,
     pub current_longest_wait: Time,
     pub failed_offers: u64,
+    /// Short talks the agent ended that sent the caller back in line
+    /// (`requeue_short_seconds`); each such call is also in `answered`
+    /// once per answer.
+    pub requeued: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -298,6 +315,8 @@ pub struct AgentReport {
     pub offered: u64,
     pub answered: u64,
     pub missed: u64,
+    /// Short talks this agent ended that requeued the caller.
+    pub requeued: u64,
     pub talk: Time,
     pub aht: Option<Time>,
     pub occupancy: Option<f64>,
@@ -322,14 +341,14 @@ impl fmt::Display for StatsReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{:<16} {:>8} {:>8} {:>8} {:>6} {:>6} {:>5} {:>8} {:>8} {:>8} {:>8} {:>8}",
+            "{:<16} {:>8} {:>8} {:>8} {:>6} {:>6} {:>5} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
             "queue", "entered", "answered", "abandon", "short", "exited", "wait",
-            format!("SL{}s", self.service_level_threshold / 1000), "ASA", "AHT", "aband%", "longest"
+            format!("SL{}s", self.service_level_threshold / 1000), "ASA", "AHT", "aband%", "longest", "requeued"
         )?;
         for q in &self.queues {
             writeln!(
                 f,
-                "{:<16} {:>8} {:>8} {:>8} {:>6} {:>6} {:>5} {:>8} {:>8} {:>8} {:>8} {:>8}",
+                "{:<16} {:>8} {:>8} {:>8} {:>6} {:>6} {:>5} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
                 q.name,
                 q.entered,
                 q.answered,
@@ -342,21 +361,23 @@ impl fmt::Display for StatsReport {
                 dur(q.aht),
                 pct(q.abandon_rate),
                 dur(Some(q.longest_wait)),
+                q.requeued,
             )?;
         }
         writeln!(f)?;
-        writeln!(f, "{:<16} {:<20} {:>8} {:>8} {:>6} {:>8} {:>8}", "agent", "state", "offered", "answered", "missed", "AHT", "occupancy")?;
+        writeln!(f, "{:<16} {:<20} {:>8} {:>8} {:>6} {:>8} {:>8} {:>8}", "agent", "state", "offered", "answered", "missed", "AHT", "occupancy", "requeued")?;
         for a in &self.agents {
             writeln!(
                 f,
-                "{:<16} {:<20} {:>8} {:>8} {:>6} {:>8} {:>8}",
+                "{:<16} {:<20} {:>8} {:>8} {:>6} {:>8} {:>8} {:>8}",
                 a.name,
                 a.state,
                 a.offered,
                 a.answered,
                 a.missed,
                 dur(a.aht),
-                pct(a.occupancy)
+                pct(a.occupancy),
+                a.requeued
             )?;
         }
         Ok(())

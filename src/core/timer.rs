@@ -25,6 +25,10 @@ pub enum TimerKind {
     OfferWatchdog { call: CallId, seq: u32 },
     /// The `no-answer` break agent `agent` took at `since` ends by itself.
     NoAnswerBreakEnd { agent: u32, since: Time },
+    /// Offer `seq` has rung one agent `ring_escalate_seconds`: ring one more.
+    RingEscalate { call: CallId, seq: u32 },
+    /// Agent `agent`'s busy back-off (held until `until`) ends.
+    BackoffEnd { agent: u32, until: Time },
     /// Wrap-up of agent `agent` ends (if it is still in that wrap-up).
     WrapUpEnd { agent: u32, until: Time },
 }

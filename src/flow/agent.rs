@@ -46,8 +46,9 @@ mod tests {
         fn report(&self, input: Input) {
             self.0.borrow_mut().push(input);
         }
-        fn report_final(&self, input: Input) {
+        fn report_final(&self, input: Input) -> bool {
             self.0.borrow_mut().push(input);
+            true
         }
     }
 

@@ -69,8 +69,9 @@ pub enum Happening<L> {
     /// The caller hung up or was taken away.
     CallerGone,
     Dtmf(char),
-    /// An agent leg answered; it is the flow's to bridge or hang up.
-    Answered { leg: L, agent: OfferTarget },
+    /// An agent leg of offer `seq` answered; it is the flow's to bridge or
+    /// hang up.
+    Answered { leg: L, agent: OfferTarget, seq: u32 },
     /// A leg the adapter rings inline ended without answering.
     LegFailed { agent: AgentId, outcome: OfferOutcome },
     /// The wait's deadline passed.
@@ -149,20 +150,25 @@ pub trait Primitives {
     /// adapter reset its wake-up, e.g. its [`crate::router::Latch`]), so no
     /// decision is missed.
     fn wait(&mut self, mode: Wait, actions: &Receiver<Action>) -> Happening<Self::Leg>;
-    /// Ring `targets` at once for up to `timeout` ms; `vars` go on every
-    /// agent leg (the call's data, by the PBX's variable names).
-    fn ring(&mut self, call: CallId, queue: &str, targets: &[OfferTarget], timeout: Time, vars: &[(String, String)]) -> Ringing;
+    /// Ring `targets` of offer `seq` at once until `deadline` (the flow's
+    /// clock, [`Primitives::now`]); `vars` go on every agent leg (the
+    /// call's data, by the PBX's variable names). Called again with the
+    /// `seq` already ringing, it adds legs to that offer (escalation).
+    fn ring(&mut self, call: CallId, seq: u32, queue: &str, targets: &[OfferTarget], deadline: Time, vars: &[(String, String)]) -> Ringing;
     /// Hang up every leg still ringing inline (nothing is reported).
     fn stop_ringing(&mut self);
     /// Play `prompt` to an answered agent leg, not yet claimed, while the
     /// caller keeps hearing its music; returns when it is over.
     fn play_to_leg(&mut self, leg: &mut Self::Leg, prompt: &LegPrompt) -> LegPlayed;
-    /// Hang up an answered leg that will not be bridged (not claimed).
-    fn drop_leg(&mut self, leg: Self::Leg);
     /// Take an answered leg for the bridge: false if it is already gone.
-    /// `talk` is the talk's end, shared with anything of the adapter's that
-    /// sees the agent hang up first.
-    fn claim(&mut self, leg: &mut Self::Leg, talk: &Arc<TalkEnd>) -> bool;
+    fn claim(&mut self, leg: &mut Self::Leg) -> bool;
+    /// The router confirmed the answer of a claimed leg: the talk is on.
+    /// `talk` is its end, shared with anything of the adapter's that sees
+    /// the agent hang up first.
+    fn connected(&mut self, _leg: &Self::Leg, _talk: &Arc<TalkEnd>) {}
+    /// Hang up an answered (maybe claimed) leg that will not be bridged:
+    /// a stale answer, a second answer, or the caller left meanwhile.
+    fn drop_leg(&mut self, leg: Self::Leg);
     /// A claimed leg's PBX identity for the `CallAnswered` event
     /// (`channel` and `uniqueid` on Asterisk, `uuid` on FreeSWITCH).
     fn leg_identity(&self, _leg: &Self::Leg) -> Vec<(String, String)> {

@@ -16,8 +16,9 @@ pub trait RouterPort {
     fn send(&self, input: Input) -> Result<(), RouterError>;
     /// A report that never waits (a refusal is logged; the router recovers).
     fn report(&self, input: Input);
-    /// A call's last report: waits briefly for room under overload.
-    fn report_final(&self, input: Input);
+    /// A call's last report, or an answer: waits briefly for room under
+    /// overload. False: it was lost (logged).
+    fn report_final(&self, input: Input) -> bool;
 }
 
 impl RouterPort for Router {
@@ -33,7 +34,7 @@ impl RouterPort for Router {
     fn report(&self, input: Input) {
         Router::report(self, input)
     }
-    fn report_final(&self, input: Input) {
+    fn report_final(&self, input: Input) -> bool {
         Router::report_final(self, input)
     }
 }

@@ -17,6 +17,7 @@
 //! TRANSFERRED, TIMEOUT, LEAVEEMPTY, JOINEMPTY, FULL, UNKNOWNQUEUE,
 //! CALLBACK, DUPLICATE, ERROR), `agent`, `callid`, `queue`.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crossbeam_channel::{Receiver, TryRecvError};
@@ -109,6 +110,8 @@ fn enter<'r, 'c, P: Primitives>(pbx: &mut P, router: &'r dyn RouterPort, cfg: &'
         cfg,
         agent_announce: req.agent_announce,
         data: req.data,
+        deferred: VecDeque::new(),
+        requeue_queues: cfg.queues.iter().filter(|q| q.requeue_short.is_some()).map(|q| q.name.clone()).collect(),
     })
 }
 
@@ -137,14 +140,29 @@ fn transfer_history<P: Primitives>(pbx: &mut P, queue: &str) -> Vec<(String, Str
 
 /// Legs the adapter rings inline, still pending.
 struct Inline {
+    seq: u32,
     agents: Vec<AgentId>,
     until: Time,
 }
+
+/// The router's word on one of the answers the flow reported (an index
+/// into the answers waiting for it).
+enum Verdict {
+    Connect(usize),
+    Drop(usize),
+    Leave(AppEnd),
+}
+
+/// An answered, claimed leg reported to the router: (leg, agent, offer).
+type Pending<L> = (L, OfferTarget, u32);
 
 struct QueueFlow<'r, 'c> {
     id: CallId,
     router: &'r dyn RouterPort,
     actions: Receiver<Action>,
+    /// Decisions taken off the channel while the flow waited for
+    /// something else (ringing inline, an answer's verdict): applied next.
+    deferred: VecDeque<Action>,
     queue: String,
     music: String,
     callback_digit: Option<char>,
@@ -156,6 +174,9 @@ struct QueueFlow<'r, 'c> {
     /// The call's own agent announcement (over the queue's).
     agent_announce: Option<Option<AgentAnnounce>>,
     data: CallData,
+    /// Queues that requeue short talks (`requeue_short_seconds`): after a
+    /// talk the agent ended there, the flow waits for the router's verdict.
+    requeue_queues: Vec<String>,
 }
 
 impl QueueFlow<'_, '_> {
@@ -170,29 +191,58 @@ impl QueueFlow<'_, '_> {
         end
     }
 
-    /// Take the router's decisions (not while ringing inline: they wait
-    /// until the offer is over), then wait once.
+    /// The next decision: one put aside earlier, else one from the channel.
+    fn next_action(&mut self, deferred_too: bool) -> Result<Option<Action>, ()> {
+        if deferred_too {
+            if let Some(a) = self.deferred.pop_front() {
+                return Ok(Some(a));
+            }
+        }
+        match self.actions.try_recv() {
+            Ok(a) => Ok(Some(a)),
+            Err(TryRecvError::Empty) => Ok(None),
+            Err(TryRecvError::Disconnected) => Err(()),
+        }
+    }
+
+    fn router_gone<P: Primitives>(&mut self, pbx: &mut P) -> AppEnd {
+        self.stop_ringing(pbx);
+        pbx.release();
+        log::error!("{}: call {}: the router stopped", pbx.context(), self.id);
+        AppEnd::leave("ERROR")
+    }
+
+    /// Take the router's decisions, then wait once. While ringing inline
+    /// only more legs for the ringing offer (escalation) and an exit are
+    /// taken at once; the rest waits until the offer is over.
     fn step<P: Primitives>(&mut self, pbx: &mut P) -> Option<AppEnd> {
-        while self.ringing.is_none() {
-            match self.actions.try_recv() {
-                Ok(action) => {
-                    if let Some(end) = self.act(pbx, action) {
-                        return Some(end);
+        loop {
+            let action = match self.next_action(self.ringing.is_none()) {
+                Ok(Some(a)) => a,
+                Ok(None) => break,
+                Err(()) => return Some(self.router_gone(pbx)),
+            };
+            if let Some(r) = &self.ringing {
+                match &action {
+                    Action::Offer { seq, .. } if *seq == r.seq => {}
+                    Action::Exit { .. } => self.stop_ringing(pbx),
+                    _ => {
+                        self.deferred.push_back(action);
+                        continue;
                     }
                 }
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Disconnected) => {
-                    self.stop_ringing(pbx);
-                    pbx.release();
-                    log::error!("{}: call {}: the router stopped", pbx.context(), self.id);
-                    return Some(AppEnd::leave("ERROR"));
-                }
+            }
+            if let Some(end) = self.act(pbx, action) {
+                return Some(end);
             }
         }
         let mode = match &self.ringing {
             Some(r) => Wait::Ringing { until: r.until },
             None => Wait::Holding,
         };
+        if matches!(mode, Wait::Holding) && !self.deferred.is_empty() {
+            return None;
+        }
         match pbx.wait(mode, &self.actions) {
             Happening::Woken => None,
             Happening::CallerGone => Some(self.caller_left(pbx)),
@@ -202,9 +252,9 @@ impl QueueFlow<'_, '_> {
                 }
                 None
             }
-            Happening::Answered { leg, agent } => {
+            Happening::Answered { leg, agent, seq } => {
                 self.stop_ringing(pbx);
-                let end = self.talk(pbx, leg, agent);
+                let end = self.talk(pbx, leg, agent, seq);
                 if end.is_none() {
                     pbx.music_on(&self.music);
                 }
@@ -213,19 +263,20 @@ impl QueueFlow<'_, '_> {
             Happening::LegFailed { agent, outcome } => {
                 let Some(r) = &mut self.ringing else { return None };
                 let Some(i) = r.agents.iter().position(|a| *a == agent) else { return None };
+                let seq = r.seq;
                 r.agents.swap_remove(i);
                 if r.agents.is_empty() {
                     self.ringing = None;
                 }
-                self.report(pbx, agent, outcome);
+                self.report(pbx, agent, outcome, seq);
                 None
             }
             Happening::Timeout => {
                 if self.ringing.as_ref().is_some_and(|r| pbx.now() >= r.until) {
-                    let r = self.ringing.take().map(|r| r.agents).unwrap_or_default();
+                    let (seq, agents) = self.ringing.take().map(|r| (r.seq, r.agents)).unwrap_or_default();
                     pbx.stop_ringing();
-                    for agent in r {
-                        self.report(pbx, agent, OfferOutcome::NoAnswer);
+                    for agent in agents {
+                        self.report(pbx, agent, OfferOutcome::NoAnswer, seq);
                     }
                 }
                 None
@@ -236,15 +287,18 @@ impl QueueFlow<'_, '_> {
     /// Apply one router decision; `Some` ends the application.
     fn act<P: Primitives>(&mut self, pbx: &mut P, action: Action) -> Option<AppEnd> {
         match action {
-            Action::Offer { targets, timeout, .. } => {
-                match pbx.ring(self.id, &self.queue, &targets, timeout, &self.leg_vars) {
+            Action::Offer { seq, targets, deadline, .. } => {
+                match pbx.ring(self.id, seq, &self.queue, &targets, deadline, &self.leg_vars) {
                     Ringing::Detached => {}
                     Ringing::Inline { failed, ringing } => {
                         for (agent, outcome) in failed {
-                            self.report(pbx, agent, outcome);
+                            self.report(pbx, agent, outcome, seq);
                         }
-                        if !ringing.is_empty() {
-                            self.ringing = Some(Inline { agents: ringing, until: pbx.now() + timeout });
+                        match &mut self.ringing {
+                            // More legs for the offer ringing (escalation).
+                            Some(r) if r.seq == seq => r.agents.extend(ringing),
+                            _ if !ringing.is_empty() => self.ringing = Some(Inline { seq, agents: ringing, until: deadline }),
+                            _ => {}
                         }
                     }
                 }
@@ -273,7 +327,9 @@ impl QueueFlow<'_, '_> {
                 log::debug!("{}: call {} leaves {}: {}", pbx.context(), self.id, self.queue, reason.name());
                 Some(AppEnd::leave(reason.name()))
             }
-            Action::Callback { .. } => None,
+            // Verdicts come while the flow waits for them; one found here
+            // is for a leg already gone.
+            Action::Connect { .. } | Action::Drop { .. } | Action::Requeued { .. } | Action::TalkDone { .. } | Action::Callback { .. } => None,
         }
     }
 
@@ -304,9 +360,9 @@ impl QueueFlow<'_, '_> {
         self.router.report(Input::CallbackRequest { call: self.id, number: self.number.clone() });
     }
 
-    fn report<P: Primitives>(&self, pbx: &P, agent: AgentId, outcome: OfferOutcome) {
-        log::debug!("{}: call {} agent #{agent}: {}", pbx.context(), self.id, outcome.name());
-        self.router.report(Input::OfferResult { call: self.id, agent, outcome });
+    fn report<P: Primitives>(&self, pbx: &P, agent: AgentId, outcome: OfferOutcome, seq: u32) {
+        log::debug!("{}: call {} agent #{agent} (offer {seq}): {}", pbx.context(), self.id, outcome.name());
+        self.router.report(Input::OfferResult { call: self.id, agent, outcome, seq });
     }
 
     /// The announcement to the agent for this call in its current queue.
@@ -318,48 +374,186 @@ impl QueueFlow<'_, '_> {
         announce::to_agent(announce, &self.queue, &self.data)
     }
 
-    /// Bridge the caller with the agent whose leg answered. `None`: the leg
-    /// was gone before the bridge; wait for the router's next decision.
-    fn talk<P: Primitives>(&mut self, pbx: &mut P, mut leg: P::Leg, agent: OfferTarget) -> Option<AppEnd> {
-        // The agent hears the announcement first (the caller its music); an
-        // agent who hangs up meanwhile is a failed offer like any other.
+    /// Wait for the router's verdict on the answers in `pending`. Other
+    /// decisions are put aside; an exit, the caller's hang-up or a stopped
+    /// router end the wait (and the application). A leg that answers
+    /// meanwhile is reported and waits for its verdict too: the router
+    /// connects at most one.
+    fn verdict<P: Primitives>(&mut self, pbx: &mut P, pending: &mut Vec<Pending<P::Leg>>) -> Verdict {
+        let find = |pending: &Vec<Pending<P::Leg>>, seq: u32, agent: AgentId| pending.iter().position(|(_, t, s)| *s == seq && t.agent == agent);
+        loop {
+            match self.next_action(false) {
+                Ok(Some(Action::Connect { seq, agent, .. })) if find(pending, seq, agent).is_some() => {
+                    return Verdict::Connect(find(pending, seq, agent).unwrap_or_default());
+                }
+                Ok(Some(Action::Drop { seq, agent, .. })) if find(pending, seq, agent).is_some() => {
+                    return Verdict::Drop(find(pending, seq, agent).unwrap_or_default());
+                }
+                Ok(Some(action @ Action::Exit { .. })) => {
+                    let end = self.act(pbx, action).unwrap_or(AppEnd::leave("ERROR"));
+                    return Verdict::Leave(end);
+                }
+                Ok(Some(other)) => {
+                    self.deferred.push_back(other);
+                    continue;
+                }
+                Ok(None) => {}
+                Err(()) => return Verdict::Leave(self.router_gone(pbx)),
+            }
+            match pbx.wait(Wait::Holding, &self.actions) {
+                Happening::CallerGone => return Verdict::Leave(self.caller_left(pbx)),
+                Happening::Answered { leg, agent, seq } => {
+                    self.offer_answer(pbx, leg, agent, seq, pending);
+                    // The caller hung up during an announcement to the agent.
+                    if !pbx.caller_up() {
+                        return Verdict::Leave(self.caller_left(pbx));
+                    }
+                }
+                Happening::Woken | Happening::Dtmf(_) | Happening::LegFailed { .. } | Happening::Timeout => {}
+            }
+        }
+    }
+
+    /// Claim an answered leg and report the answer like a final report;
+    /// it then waits in `pending` for the router's verdict.
+    fn offer_answer<P: Primitives>(&mut self, pbx: &mut P, mut leg: P::Leg, agent: OfferTarget, seq: u32, pending: &mut Vec<Pending<P::Leg>>) {
+        // The agent hears the announcement first (the caller its music),
+        // before the answer is reported: an agent who hangs up meanwhile is
+        // a failed offer like any other.
         if let Some(prompt) = self.agent_prompt() {
             match pbx.play_to_leg(&mut leg, &prompt) {
                 LegPlayed::Done => {}
                 LegPlayed::LegGone => {
                     log::info!("{}: call {}: {} hung up during the announcement", pbx.context(), self.id, agent.name);
                     pbx.drop_leg(leg);
-                    self.report(pbx, agent.agent, OfferOutcome::Rejected);
-                    return None;
+                    self.report(pbx, agent.agent, OfferOutcome::Rejected, seq);
+                    return;
                 }
                 LegPlayed::CallerGone => {
+                    // The next wait sees the caller gone and reports it.
                     pbx.drop_leg(leg);
-                    return Some(self.caller_left(pbx));
+                    return;
                 }
             }
         }
-        let talk = TalkEnd::new(self.id);
-        if !pbx.claim(&mut leg, &talk) {
+        if !pbx.claim(&mut leg) {
             log::info!("{}: call {}: {} answered and hung up at once", pbx.context(), self.id, agent.name);
-            self.report(pbx, agent.agent, OfferOutcome::Rejected);
-            return None;
+            self.report(pbx, agent.agent, OfferOutcome::Rejected, seq);
+            return;
         }
         pbx.set_leg_vars(&mut leg, &self.leg_vars);
-        let guard = TalkGuard { talk: Arc::clone(&talk), router: self.router };
         // Before the answer, from the same thread: it rides in CallAnswered.
         let identity = pbx.leg_identity(&leg);
         if !identity.is_empty() {
             self.router.report(Input::AgentLeg { call: self.id, agent: agent.agent, leg: identity });
         }
-        self.router.report(Input::OfferResult { call: self.id, agent: agent.agent, outcome: OfferOutcome::Answered });
+        if !self.router.report_final(Input::OfferResult { call: self.id, agent: agent.agent, outcome: OfferOutcome::Answered, seq }) {
+            // The router never heard it: its watchdog frees the agent.
+            log::error!("{}: call {}: the answer of {} was not delivered; hanging up its leg", pbx.context(), self.id, agent.name);
+            pbx.drop_leg(leg);
+            return;
+        }
+        pending.push((leg, agent, seq));
+    }
+
+    /// After a talk the agent ended in a queue that requeues short talks:
+    /// `None` if the router put the caller back in line (music and wait
+    /// again), else how the application ends.
+    fn after_talk<P: Primitives>(&mut self, pbx: &mut P, answered: AppEnd) -> Option<AppEnd> {
+        loop {
+            match self.next_action(false) {
+                Ok(Some(Action::Requeued { .. })) => {
+                    log::info!("{}: call {}: short talk; back at the head of the line", pbx.context(), self.id);
+                    return None;
+                }
+                Ok(Some(Action::TalkDone { .. })) => return Some(answered),
+                Ok(Some(Action::Exit { .. })) | Err(()) => return Some(answered),
+                Ok(Some(other)) => {
+                    self.deferred.push_back(other);
+                    continue;
+                }
+                Ok(None) => {}
+            }
+            match pbx.wait(Wait::Holding, &self.actions) {
+                Happening::CallerGone => {
+                    // Perhaps back in line already: the router learns the
+                    // caller is gone (a stale report if it was not).
+                    self.router.report_final(Input::CallerHangup { call: self.id });
+                    return Some(AppEnd { caller_gone: true, ended_by: Some(EndedBy::Agent), ..answered });
+                }
+                Happening::Answered { leg, agent, seq } => {
+                    pbx.drop_leg(leg);
+                    self.report(pbx, agent.agent, OfferOutcome::Cancelled, seq);
+                }
+                Happening::Woken | Happening::Dtmf(_) | Happening::LegFailed { .. } | Happening::Timeout => {}
+            }
+        }
+    }
+
+    /// Bridge the caller with the agent whose leg answered, once the router
+    /// confirms the answer. `None`: no talk (the leg was gone, or the answer
+    /// was stale) or the caller is back in line; wait for the router's next
+    /// decision.
+    fn talk<P: Primitives>(&mut self, pbx: &mut P, leg: P::Leg, agent: OfferTarget, seq: u32) -> Option<AppEnd> {
+        let mut pending = Vec::new();
+        self.offer_answer(pbx, leg, agent, seq, &mut pending);
+        if pending.is_empty() && !pbx.caller_up() {
+            // The caller hung up during the announcement to the agent.
+            return Some(self.caller_left(pbx));
+        }
+        let (leg, agent) = loop {
+            if pending.is_empty() {
+                return None;
+            }
+            match self.verdict(pbx, &mut pending) {
+                Verdict::Connect(i) => {
+                    let (leg, agent, _) = pending.swap_remove(i);
+                    // Any other answer waiting is stale: the router
+                    // connects one.
+                    for (other, _, _) in pending.drain(..) {
+                        pbx.drop_leg(other);
+                    }
+                    break (leg, agent);
+                }
+                Verdict::Drop(i) => {
+                    let (leg, agent, seq) = pending.swap_remove(i);
+                    log::warn!("{}: call {}: {} answered offer {seq} after it was given up; hanging up that leg", pbx.context(), self.id, agent.name);
+                    pbx.drop_leg(leg);
+                }
+                Verdict::Leave(end) => {
+                    for (leg, _, _) in pending.drain(..) {
+                        pbx.drop_leg(leg);
+                    }
+                    return Some(end);
+                }
+            }
+        };
+        let talk = TalkEnd::new(self.id);
+        pbx.connected(&leg, &talk);
+        let guard = TalkGuard { talk: Arc::clone(&talk), router: self.router };
         pbx.music_off();
         let var = pbx.hotline_var("agent");
         pbx.set_var(&var, Some(&agent.name));
         let by = pbx.bridge(leg);
-        talk.end(self.router, by);
+        let reported = talk.end(self.router, by);
         drop(guard);
         log::debug!("{}: call {} with {} ended by {}", pbx.context(), self.id, agent.name, by.name());
-        Some(AppEnd { result: "ANSWERED", caller_gone: by == EndedBy::Caller, ended_by: Some(by) })
+        let end = AppEnd { result: "ANSWERED", caller_gone: by == EndedBy::Caller, ended_by: Some(by) };
+        if self.requeue_queues.contains(&self.queue) {
+            if by == EndedBy::Agent && pbx.caller_up() {
+                let end = self.after_talk(pbx, end);
+                if end.is_none() {
+                    pbx.set_var(&var, None);
+                }
+                return end;
+            }
+            if !reported && by != EndedBy::Transfer {
+                // The agent's hang-up was reported first (FreeSWITCH) and
+                // may have requeued a caller who is gone now.
+                self.router.report_final(Input::CallerHangup { call: self.id });
+            }
+        }
+        Some(end)
     }
 }
 

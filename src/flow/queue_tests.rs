@@ -2,7 +2,7 @@
 //! The queue flow against a fake PBX on a virtual clock: every branch a
 //! real call can take, without a PBX.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -32,6 +32,35 @@ struct Recorder {
     entered: RefCell<Vec<CallerInfo>>,
     tx: RefCell<Option<Sender<Action>>>,
     refuse_enter: bool,
+    /// The router's verdict on answers, as the engine would give it: the
+    /// next this many answers are stale (dropped), later ones connect.
+    stale_answers: Cell<u32>,
+    /// Answers are lost (the router's channel stays full).
+    lose_answers: bool,
+    /// Answers are delivered but no verdict comes (yet).
+    hold_verdicts: bool,
+}
+
+impl Recorder {
+    /// Answer an answer report as the router does.
+    fn verdict(&self, input: &Input) -> bool {
+        let Input::OfferResult { call, agent, outcome: OfferOutcome::Answered, seq } = *input else { return true };
+        if self.lose_answers {
+            return false;
+        }
+        if self.hold_verdicts {
+            return true;
+        }
+        let stale = self.stale_answers.get();
+        let action = if stale > 0 {
+            self.stale_answers.set(stale - 1);
+            Action::Drop { call, seq, agent }
+        } else {
+            Action::Connect { call, seq, agent }
+        };
+        self.tx.borrow().as_ref().expect("entered").send(action).expect("send");
+        true
+    }
 }
 
 impl RouterPort for Recorder {
@@ -54,8 +83,12 @@ impl RouterPort for Recorder {
     fn report(&self, input: Input) {
         self.inputs.borrow_mut().push(input);
     }
-    fn report_final(&self, input: Input) {
-        self.inputs.borrow_mut().push(input);
+    fn report_final(&self, input: Input) -> bool {
+        let delivered = self.verdict(&input);
+        if delivered {
+            self.inputs.borrow_mut().push(input);
+        }
+        delivered
     }
 }
 
@@ -190,8 +223,9 @@ impl Primitives for Fake {
     fn data_vars(&self) -> Vec<(String, String)> {
         self.vars.iter().filter_map(|(k, v)| k.strip_prefix("hotline_data_").map(|k| (k.to_string(), v.clone()))).collect()
     }
-    fn ring(&mut self, _call: CallId, queue: &str, targets: &[OfferTarget], timeout: Time, vars: &[(String, String)]) -> Ringing {
-        self.log.push(format!("ring {queue} {} for {timeout}", targets.iter().map(|t| t.name.as_ref()).collect::<Vec<_>>().join("+")));
+    fn ring(&mut self, _call: CallId, seq: u32, queue: &str, targets: &[OfferTarget], deadline: Time, vars: &[(String, String)]) -> Ringing {
+        let names = targets.iter().map(|t| t.name.as_ref()).collect::<Vec<_>>().join("+");
+        self.log.push(format!("ring {queue} {names} for {}{}", deadline - self.now, if seq == 1 { String::new() } else { format!(" (offer {seq})") }));
         self.leg_vars.push(vars.to_vec());
         if !self.inline {
             return Ringing::Detached;
@@ -210,13 +244,15 @@ impl Primitives for Fake {
         }
         played
     }
+    fn claim(&mut self, leg: &mut u32) -> bool {
+        self.log.push(format!("claim {leg}"));
+        self.claim_ok
+    }
+    fn connected(&mut self, _leg: &u32, talk: &Arc<TalkEnd>) {
+        self.talk = Some(talk.clone());
+    }
     fn drop_leg(&mut self, leg: u32) {
         self.log.push(format!("drop {leg}"));
-    }
-    fn claim(&mut self, leg: &mut u32, talk: &Arc<TalkEnd>) -> bool {
-        self.log.push(format!("claim {leg}"));
-        self.talk = Some(talk.clone());
-        self.claim_ok
     }
     fn leg_identity(&self, leg: &u32) -> Vec<(String, String)> {
         vec![("uuid".into(), format!("leg-{leg}"))]
@@ -241,12 +277,23 @@ fn target(agent: AgentId) -> OfferTarget {
     OfferTarget { agent, name: format!("a{agent}").into(), contact: format!("null/{agent}").into(), auto_answer: false }
 }
 
+/// Offer 1, made when the fake's clock reads 1000.
 fn offer(agents: &[AgentId], timeout: Time) -> Step {
-    Step::Router(Action::Offer { call: CallId(7), targets: agents.iter().map(|a| target(*a)).collect(), timeout })
+    offer_n(1, agents, 1_000 + timeout)
+}
+
+/// Offer `seq` ringing until `deadline`.
+fn offer_n(seq: u32, agents: &[AgentId], deadline: Time) -> Step {
+    let targets = agents.iter().map(|a| target(*a)).collect();
+    Step::Router(Action::Offer { call: CallId(7), seq, targets, timeout: deadline - 1_000, deadline })
 }
 
 fn answered(agent: AgentId) -> Step {
-    Step::Happen(Happening::Answered { leg: agent, agent: target(agent) })
+    answered_n(1, agent)
+}
+
+fn answered_n(seq: u32, agent: AgentId) -> Step {
+    Step::Happen(Happening::Answered { leg: agent, agent: target(agent), seq })
 }
 
 fn failed(agent: AgentId, outcome: OfferOutcome) -> Step {
@@ -263,7 +310,8 @@ fn config() -> Config {
          [[queue]]\nname = \"sales\"\nmusic_class = \"rock\"\n\
          [[queue]]\nname = \"plain\"\n\
          [[queue]]\nname = \"announced\"\nagent_announce = \"agent-beep\"\n\
-         [[queue]]\nname = \"named\"\nagent_announce = \"queue\"\n",
+         [[queue]]\nname = \"named\"\nagent_announce = \"queue\"\n\
+         [[queue]]\nname = \"short\"\nmusic_class = \"jazz\"\nrequeue_short_seconds = 2\n",
         "test.toml",
     )
     .expect("config")
@@ -482,7 +530,7 @@ fn a_stopped_router_sends_the_caller_on_with_an_error() {
         fn report(&self, i: Input) {
             self.0.report(i)
         }
-        fn report_final(&self, i: Input) {
+        fn report_final(&self, i: Input) -> bool {
             self.0.report_final(i)
         }
     }
@@ -591,6 +639,87 @@ fn an_agent_gone_during_the_announcement_is_a_failed_offer_and_the_caller_is_off
     let log = fake.log.join(", ");
     assert!(log.contains("announce 3 File(\"agent-beep\"), drop 3, music default, ring announced a4"), "{log}");
     assert!(!log.contains("claim 3") && log.contains("claim 4, music off, bridge 4"), "{log}");
+}
+
+#[test]
+fn a_stale_answer_is_hung_up_and_the_caller_is_served_by_the_next_offer() {
+    // a3 rings for offer 1; the router gives that offer up (an operator
+    // reset) and offers the caller to a4: offer 2 waits until offer 1's
+    // ring is over. a3 answers: stale, its leg is hung up.
+    let script = vec![offer(&[3], 15_000), offer_n(2, &[4], 20_000), answered(3), answered_n(2, 4)];
+    let router = Rc::new(Recorder { stale_answers: Cell::new(1), ..Default::default() });
+    let mut fake = Fake::new(router.clone(), script);
+    let end = run(&mut fake, &*router, &config(), "support");
+    assert!(fake.script.is_empty());
+    assert_eq!(end.result, "ANSWERED");
+    let inputs = router.inputs.borrow().clone();
+    assert_eq!(outcomes(&inputs), [(3, OfferOutcome::Answered), (4, OfferOutcome::Answered)]);
+    let seqs: Vec<u32> = inputs.iter().filter_map(|i| match i { Input::OfferResult { seq, .. } => Some(*seq), _ => None }).collect();
+    assert_eq!(seqs, [1, 2], "each answer names its offer");
+    let log = fake.log.join(", ");
+    assert!(log.contains("claim 3, drop 3, music jazz, ring support a4 for 19000 (offer 2)"), "{log}");
+    assert!(log.contains("bridge 4") && !log.contains("bridge 3"), "{log}");
+    assert_eq!(ends(&inputs), [EndedBy::Agent], "only the real talk ends");
+}
+
+#[test]
+fn an_answer_the_router_never_heard_is_not_bridged() {
+    let script = vec![offer(&[3], 15_000), answered(3), exit(ExitReason::Timeout)];
+    let router = Rc::new(Recorder { lose_answers: true, ..Default::default() });
+    let mut fake = Fake::new(router.clone(), script);
+    let end = run(&mut fake, &*router, &config(), "support");
+    assert_eq!(end.result, "TIMEOUT");
+    let log = fake.log.join(", ");
+    assert!(log.contains("claim 3, drop 3") && !log.contains("bridge"), "{log}");
+}
+
+#[test]
+fn the_flow_rings_until_the_offers_deadline() {
+    // Decided at 1000 for 15 s, but the deadline says 11000 (the offer
+    // reached the caller late): the ring ends then, not 15 s after dialling.
+    let targets = vec![target(3)];
+    let late = Step::Router(Action::Offer { call: CallId(7), seq: 1, targets, timeout: 15_000, deadline: 11_000 });
+    let script = vec![late, Step::Advance(10_000), exit(ExitReason::Timeout)];
+    let (end, inputs, _) = go("support", script, |_| {});
+    assert_eq!(outcomes(&inputs), [(3, OfferOutcome::NoAnswer)]);
+    assert_eq!(end.result, "TIMEOUT");
+}
+
+#[test]
+fn an_escalation_adds_a_leg_while_ringing_inline_and_the_first_answer_wins() {
+    let script = vec![offer(&[3], 15_000), offer_n(1, &[4], 16_000), answered(4)];
+    let (end, inputs, fake) = go("support", script, |_| {});
+    assert_eq!(end.result, "ANSWERED");
+    assert_eq!(outcomes(&inputs), [(4, OfferOutcome::Answered)], "a3's leg is hung up, not reported");
+    let log = fake.log.join(", ");
+    assert!(log.contains("ring support a3 for 15000, ring support a4 for 15000, stop ringing, claim 4, music off, bridge 4"), "{log}");
+}
+
+#[test]
+fn an_exit_while_ringing_inline_stops_the_legs_at_once() {
+    let script = vec![offer(&[3], 15_000), exit(ExitReason::LeaveEmpty)];
+    let (end, inputs, fake) = go("support", script, |_| {});
+    assert_eq!(end.result, "LEAVEEMPTY");
+    assert!(outcomes(&inputs).is_empty());
+    assert!(fake.log.join(", ").contains("stop ringing, release"));
+}
+
+#[test]
+fn a_short_talk_puts_the_caller_back_in_line_when_the_router_says_so() {
+    let script = vec![
+        offer(&[3], 15_000),
+        answered(3),
+        Step::Router(Action::Requeued { call: CallId(7) }),
+        offer_n(2, &[4], 30_000),
+        answered_n(2, 4),
+        Step::Router(Action::TalkDone { call: CallId(7) }),
+    ];
+    let (end, inputs, fake) = go("short", script, |_| {});
+    assert_eq!(end, AppEnd { result: "ANSWERED", caller_gone: false, ended_by: Some(EndedBy::Agent) });
+    assert_eq!(ends(&inputs), [EndedBy::Agent, EndedBy::Agent]);
+    assert_eq!(outcomes(&inputs), [(3, OfferOutcome::Answered), (4, OfferOutcome::Answered)]);
+    let log = fake.log.join(", ");
+    assert!(log.contains("bridge 3, music jazz, ring short a4"), "music and waiting again: {log}");
     assert_eq!(fake.vars.get("hotline_agent").map(String::as_str), Some("a4"));
 }
 
@@ -603,4 +732,59 @@ fn a_caller_gone_during_the_announcement_drops_the_agent_leg_and_abandons() {
     assert!(ends(&inputs).is_empty());
     let log = fake.log.join(", ");
     assert!(log.contains("announce 3 File(\"agent-beep\"), drop 3") && !log.contains("claim 3"), "{log}");
+}
+
+#[test]
+fn a_requeue_waits_for_the_verdict_also_when_the_agents_hang_up_was_reported_first() {
+    let script = vec![
+        offer(&[3], 15_000),
+        Step::AgentEndsTalkFirst,
+        answered(3),
+        Step::Router(Action::TalkDone { call: CallId(7) }),
+    ];
+    let (end, inputs, _) = go("short", script, |_| {});
+    assert_eq!(end.result, "ANSWERED");
+    assert_eq!(ends(&inputs), [EndedBy::Agent]);
+}
+
+#[test]
+fn without_requeue_the_flow_leaves_after_the_talk_and_a_caller_hang_up_needs_no_verdict() {
+    let (end, _, _) = go("support", vec![offer(&[3], 15_000), answered(3)], |_| {});
+    assert_eq!(end.result, "ANSWERED");
+    let (end, inputs, _) = go("short", vec![offer(&[3], 15_000), answered(3)], |f| f.bridge_end = EndedBy::Caller);
+    assert!(end.caller_gone);
+    assert_eq!(ends(&inputs), [EndedBy::Caller]);
+}
+
+#[test]
+fn a_caller_gone_while_the_answer_is_decided_hangs_up_the_leg() {
+    // The verdict never comes before the caller hangs up.
+    let script = vec![offer(&[3], 15_000), answered(3), Step::Happen(Happening::CallerGone)];
+    let router = Rc::new(Recorder { hold_verdicts: true, ..Default::default() });
+    let mut fake = Fake::new(router.clone(), script);
+    let end = run(&mut fake, &*router, &config(), "support");
+    assert_eq!(end.result, "ABANDONED");
+    let log = fake.log.join(", ");
+    assert!(log.contains("claim 3") && log.contains("drop 3") && !log.contains("bridge"), "{log}");
+    assert!(matches!(router.inputs.borrow().last(), Some(Input::CallerHangup { .. })));
+}
+
+#[test]
+fn two_answers_waiting_at_once_are_each_decided_and_one_is_bridged() {
+    // FreeSWITCH: the legs of an old and a new offer answer together.
+    let script = vec![
+        offer(&[3], 15_000),
+        answered(3),
+        answered_n(2, 4),
+        Step::Router(Action::Drop { call: CallId(7), seq: 1, agent: 3 }),
+        Step::Router(Action::Connect { call: CallId(7), seq: 2, agent: 4 }),
+    ];
+    let router = Rc::new(Recorder { hold_verdicts: true, ..Default::default() });
+    let mut fake = Fake::new(router.clone(), script);
+    fake.inline = false;
+    let end = run(&mut fake, &*router, &config(), "support");
+    assert_eq!(end.result, "ANSWERED");
+    assert_eq!(outcomes(&router.inputs.borrow()), [(3, OfferOutcome::Answered), (4, OfferOutcome::Answered)]);
+    let log = fake.log.join(", ");
+    assert!(log.contains("claim 3, claim 4, drop 3, music off, bridge 4"), "{log}");
 }

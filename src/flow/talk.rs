@@ -39,6 +39,12 @@ impl TalkEnd {
         true
     }
 
+    /// Close a talk that never started (its answer was dropped): nobody
+    /// reports it. True if it was still open.
+    pub fn abandon(&self) -> bool {
+        !self.over.swap(true, Ordering::AcqRel)
+    }
+
     pub fn is_over(&self) -> bool {
         self.over.load(Ordering::Acquire)
     }

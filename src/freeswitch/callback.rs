@@ -45,6 +45,8 @@ pub struct Pending {
     queue: String,
     number: String,
     agent: OfferTarget,
+    /// The router's offer number.
+    seq: u32,
 }
 
 /// Callbacks between the agent's answer and their application.
@@ -76,17 +78,17 @@ impl Callbacks {
 }
 
 /// Step 1: ring the agent; on answer hand the leg to `hotline_callback`.
-pub fn ring_agent(call: CallId, queue: String, number: String, agent: OfferTarget, timeout: u64) {
+pub fn ring_agent(call: CallId, seq: u32, queue: String, number: String, agent: OfferTarget, timeout: u64) {
     // A thread of ours, through the gate like a PBX entry: refused once
     // unload has closed the gate (the router is gone with it).
     crate::entry!("hotline callback", &GATE, (), |rt| {
         let _active = ActiveCall::new(rt);
-        let report = |outcome| rt.router.report(Input::OfferResult { call, agent: agent.agent, outcome });
+        let report = |outcome| rt.router.report(Input::OfferResult { call, agent: agent.agent, outcome, seq });
         if rt.config().queue(&queue).and_then(|q| q.callback_contact.as_ref()).is_none() {
             log::error!("Hotline: callback {call} for queue {queue}, which has no callback_contact");
             return report(OfferOutcome::Cancelled);
         }
-        let key = rt.offers.open(call, &[agent.agent]);
+        let key = rt.offers.open(call, seq, &[agent.agent]);
         let secs = ring_seconds(timeout);
         let dial = format!(
             "{{hotline_offer={key},hotline_callback={call},hotline_callid={call},hotline_queue={},\
@@ -99,7 +101,7 @@ hotline_callback_number={},ignore_early_media=true,originate_timeout={secs}}}[ho
         );
         log::debug!("Hotline: callback {call} rings {dial}");
         // Pending before the leg can hang up: the hang-up handler must find it.
-        rt.callbacks.insert(call, Pending { queue, number, agent: agent.clone() });
+        rt.callbacks.insert(call, Pending { queue, number, agent: agent.clone(), seq });
         let dial_c = to_cstring(&dial);
         let mut leg: *mut sys::switch_core_session_t = std::ptr::null_mut();
         let mut cause: i32 = 0;
@@ -138,7 +140,7 @@ hotline_callback_number={},ignore_early_media=true,originate_timeout={secs}}}[ho
 pub fn agent_gone_before_start(rt: &Runtime, call: CallId) {
     if let Some(p) = rt.callbacks.take(call) {
         log::info!("Hotline: callback {call}: agent {} hung up before the customer was called", p.agent.name);
-        rt.router.report(Input::OfferResult { call, agent: p.agent.agent, outcome: OfferOutcome::Answered });
+        rt.router.report(Input::OfferResult { call, agent: p.agent.agent, outcome: OfferOutcome::Answered, seq: p.seq });
         rt.router.report_final(Input::CallEnded { call, by: EndedBy::Agent });
     }
 }
@@ -152,7 +154,7 @@ pub fn exec(rt: &Runtime, s: &Session<'_>, args: &str) {
         s.hangup(sys::switch_call_cause_t::SWITCH_CAUSE_NORMAL_TEMPORARY_FAILURE.0 as i32);
         return;
     };
-    rt.router.report(Input::OfferResult { call, agent: p.agent.agent, outcome: OfferOutcome::Answered });
+    rt.router.report(Input::OfferResult { call, agent: p.agent.agent, outcome: OfferOutcome::Answered, seq: p.seq });
     let Some(template) = rt.config().queue(&p.queue).and_then(|q| q.callback_contact.clone()) else {
         log::error!("hotline_callback: queue {} lost its callback_contact in a reload", p.queue);
         return end(rt, s, call, EndedBy::Failed);
@@ -208,7 +210,7 @@ mod tests {
     fn a_pending_callback_is_taken_once_and_counted_meanwhile() {
         let c = Callbacks::default();
         let agent = OfferTarget { agent: 1, name: "a".into(), contact: "null/1".into(), auto_answer: false };
-        c.insert(CallId(4), Pending { queue: "q".into(), number: "5".into(), agent });
+        c.insert(CallId(4), Pending { queue: "q".into(), number: "5".into(), agent, seq: 1 });
         assert_eq!(c.len(), 1, "unload sees it");
         assert!(c.take(CallId(4)).is_some());
         assert!(c.take(CallId(4)).is_none());

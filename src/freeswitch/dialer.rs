@@ -45,6 +45,8 @@ use super::sys;
 pub struct Answered {
     pub uuid: String,
     pub winner: OfferTarget,
+    /// The router's offer number.
+    pub seq: u32,
     /// The offer (its talk is registered under this key).
     pub key: u64,
 }
@@ -58,7 +60,9 @@ pub enum Refused {
 #[derive(Default)]
 struct SlotState {
     closed: bool,
-    answered: Option<Answered>,
+    /// Answered legs not yet taken, oldest first (of different offers:
+    /// the router decides which stands).
+    answered: std::collections::VecDeque<Answered>,
     queue: String,
 }
 
@@ -71,8 +75,10 @@ pub struct Slot {
     uuid: String,
     /// Set once the router has the call.
     wake: OnceLock<Arc<dyn Wake>>,
-    /// `switch_call_cause_t` read by originate: non-zero cancels.
-    cancel: AtomicU32,
+    /// One `switch_call_cause_t` per originate in progress, read by
+    /// originate: non-zero cancels (the caller left, or another leg of the
+    /// same caller answered first: ring escalation).
+    rings: Mutex<Vec<(u32, Arc<AtomicU32>)>>,
     state: Mutex<SlotState>,
 }
 
@@ -92,7 +98,15 @@ impl Slot {
 
     /// The answered leg, if one was handed over.
     pub fn take_answered(&self) -> Option<Answered> {
-        self.lock().answered.take()
+        self.lock().answered.pop_front()
+    }
+
+    /// The router connected one answer: the legs still waiting answered
+    /// older offers (stale), for the caller's thread to report and hang up.
+    /// (Legs answered later wait: after a short talk the caller may be
+    /// offered again while its bridge is still ending.)
+    pub fn take_all_answered(&self) -> Vec<Answered> {
+        self.lock().answered.drain(..).collect()
     }
 
     fn closed(&self) -> bool {
@@ -101,17 +115,23 @@ impl Slot {
 
     /// Hand an answered leg to the caller: refused if the caller is gone,
     /// or if another agent's leg is already waiting for it (never kept: it
-    /// would leave the first agent on a silent live leg).
-    fn hand_over(&self, a: Answered) -> Result<(), Refused> {
+    /// would leave the first agent on a silent live leg). Handed over, the
+    /// other originates of the same offer (`mine` excepted) are cancelled:
+    /// first answer wins.
+    fn hand_over(&self, a: Answered, mine: &Arc<AtomicU32>) -> Result<(), Refused> {
+        let seq = a.seq;
         {
             let mut st = self.lock();
             if st.closed {
                 return Err(Refused::CallerGone(a));
             }
-            if st.answered.is_some() {
+            if st.answered.iter().any(|b| b.seq == seq) {
                 return Err(Refused::AlreadyAnswered(a));
             }
-            st.answered = Some(a);
+            st.answered.push_back(a);
+        }
+        for (_, r) in self.rings_lock().iter().filter(|(s, r)| *s == seq && !Arc::ptr_eq(r, mine)) {
+            let _ = r.compare_exchange(0, LOSE_RACE, Ordering::SeqCst, Ordering::SeqCst);
         }
         if let Some(w) = self.wake.get() {
             w.wake();
@@ -125,27 +145,46 @@ impl Slot {
             name: name.to_string(),
             uuid: uuid.to_string(),
             wake: OnceLock::new(),
-            cancel: AtomicU32::new(0),
+            rings: Mutex::new(Vec::new()),
             state: Mutex::new(SlotState { queue: queue.to_string(), ..Default::default() }),
         }
     }
 
     /// Mark the caller gone and cancel ringing; a leg answered meanwhile
     /// comes back (for [`Slot::close`] to hang up).
-    fn shut(&self) -> Option<Answered> {
+    fn shut(&self) -> Vec<Answered> {
         let left = {
             let mut st = self.lock();
             st.closed = true;
-            st.answered.take()
+            st.answered.drain(..).collect()
         };
-        self.cancel.store(sys::switch_call_cause_t::SWITCH_CAUSE_ORIGINATOR_CANCEL.0 as u32, Ordering::SeqCst);
+        for (_, r) in self.rings_lock().iter() {
+            r.store(sys::switch_call_cause_t::SWITCH_CAUSE_ORIGINATOR_CANCEL.0, Ordering::SeqCst);
+        }
         left
+    }
+
+    fn rings_lock(&self) -> std::sync::MutexGuard<'_, Vec<(u32, Arc<AtomicU32>)>> {
+        self.rings.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The cancel cause of a new originate of offer `seq` (already set if
+    /// the caller left).
+    fn add_ring(&self, seq: u32) -> Arc<AtomicU32> {
+        let closed = self.closed();
+        let c = Arc::new(AtomicU32::new(if closed { sys::switch_call_cause_t::SWITCH_CAUSE_ORIGINATOR_CANCEL.0 } else { 0 }));
+        self.rings_lock().push((seq, c.clone()));
+        c
+    }
+
+    fn remove_ring(&self, c: &Arc<AtomicU32>) {
+        self.rings_lock().retain(|(_, r)| !Arc::ptr_eq(r, c));
     }
 
     /// The caller leaves: cancel ringing, hang up a leg answered for
     /// nobody. Idempotent.
     pub fn close(&self) {
-        if let Some(a) = self.shut() {
+        for a in self.shut() {
             hangup_uuid(&a.uuid, sys::switch_call_cause_t::SWITCH_CAUSE_ORIGINATOR_CANCEL.0 as i32);
         }
     }
@@ -179,15 +218,15 @@ impl Dialer {
     }
 
     /// Ring an offer that reached the caller's own channel.
-    pub fn ring_from_caller(&self, call: CallId, targets: Vec<OfferTarget>, timeout: u64) {
+    pub fn ring_from_caller(&self, call: CallId, seq: u32, targets: Vec<OfferTarget>, deadline: u64) {
         let agents = targets.iter().map(|t| t.agent).collect();
-        match spawn(call, targets, timeout) {
+        match spawn(call, seq, targets, deadline) {
             Ok(t) => {
                 let mut extra = self.extra.lock().unwrap_or_else(|e| e.into_inner());
                 extra.retain(|t| !t.is_finished());
                 extra.push(t);
             }
-            Err(e) => cannot_ring(call, agents, e),
+            Err(e) => cannot_ring(call, seq, agents, e),
         }
     }
 
@@ -225,20 +264,21 @@ pub fn executor(rx: Receiver<Action>) {
     let mut running: Vec<JoinHandle<()>> = Vec::new();
     while let Ok(action) = rx.recv() {
         let call = action.call();
-        let (agents, spawned) = match action {
-            Action::Offer { call, targets, timeout } => (targets.iter().map(|t| t.agent).collect(), spawn(call, targets, timeout)),
-            Action::Callback { call, queue, number, target, timeout } => (
+        let (seq, agents, spawned) = match action {
+            Action::Offer { call, seq, targets, deadline, .. } => (seq, targets.iter().map(|t| t.agent).collect(), spawn(call, seq, targets, deadline)),
+            Action::Callback { call, seq, queue, number, target, timeout } => (
+                seq,
                 vec![target.agent],
                 std::thread::Builder::new()
                     .name(format!("hotline-cb-{call}"))
-                    .spawn(move || super::callback::ring_agent(call, queue.to_string(), number, target, timeout)),
+                    .spawn(move || super::callback::ring_agent(call, seq, queue.to_string(), number, target, timeout)),
             ),
             _ => continue,
         };
         running.retain(|t| !t.is_finished());
         match spawned {
             Ok(t) => running.push(t),
-            Err(e) => cannot_ring(call, agents, e),
+            Err(e) => cannot_ring(call, seq, agents, e),
         }
     }
     for t in running {
@@ -246,31 +286,35 @@ pub fn executor(rx: Receiver<Action>) {
     }
 }
 
-/// Ring an offer on a thread of its own.
-pub fn spawn(call: CallId, targets: Vec<OfferTarget>, timeout: u64) -> std::io::Result<JoinHandle<()>> {
-    std::thread::Builder::new().name(format!("hotline-ring-{call}")).spawn(move || ring_guarded(call, &targets, timeout))
+/// Ring an offer on a thread of its own, until `deadline` (router clock).
+pub fn spawn(call: CallId, seq: u32, targets: Vec<OfferTarget>, deadline: u64) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new().name(format!("hotline-ring-{call}")).spawn(move || ring_guarded(call, seq, &targets, deadline))
 }
 
 /// No thread for an offer: its agents count as unreachable for this
 /// caller, who stays in line.
-pub fn cannot_ring(call: CallId, agents: Vec<AgentId>, e: std::io::Error) {
+pub fn cannot_ring(call: CallId, seq: u32, agents: Vec<AgentId>, e: std::io::Error) {
     log::error!("Hotline: call {call}: cannot start a ringing thread: {e}");
     crate::entry!("hotline ring", &runtime::GATE, (), |rt| {
         for agent in agents {
-            rt.router.report(Input::OfferResult { call, agent, outcome: OfferOutcome::Unavailable });
+            rt.router.report(Input::OfferResult { call, agent, outcome: OfferOutcome::Unavailable, seq });
         }
     })
 }
 
-fn ring_guarded(call: CallId, targets: &[OfferTarget], timeout: u64) {
+fn ring_guarded(call: CallId, seq: u32, targets: &[OfferTarget], deadline: u64) {
     // A thread of ours, through the gate like a PBX entry: refused once
     // unload has closed the gate.
-    crate::entry!("hotline ring", &runtime::GATE, (), |rt| ring(rt, call, targets, timeout))
+    crate::entry!("hotline ring", &runtime::GATE, (), |rt| {
+        // The offer rings until its deadline, however late this starts.
+        let timeout = deadline.saturating_sub(rt.router.now());
+        ring(rt, call, seq, targets, timeout)
+    })
 }
 
 /// Ring `targets` at once for `call`; the first to answer is handed to the
 /// caller. Every other outcome goes to the router.
-fn ring(rt: &Runtime, call: CallId, targets: &[OfferTarget], timeout: u64) {
+fn ring(rt: &Runtime, call: CallId, seq: u32, targets: &[OfferTarget], timeout: u64) {
     let Some(slot) = rt.dialer.slot(call) else {
         // The caller's application ended; its hang-up freed the agents.
         return;
@@ -279,7 +323,8 @@ fn ring(rt: &Runtime, call: CallId, targets: &[OfferTarget], timeout: u64) {
         return;
     }
     let agents: Vec<AgentId> = targets.iter().map(|t| t.agent).collect();
-    let key = rt.offers.open(call, &agents);
+    let key = rt.offers.open(call, seq, &agents);
+    let cancel = slot.add_ring(seq);
     let secs = ring_seconds(timeout);
     let queue = slot.lock().queue.clone();
     let dial = dial_string(targets, call, &queue, key, secs, &slot.number, &slot.name, &slot.uuid);
@@ -295,7 +340,7 @@ fn ring(rt: &Runtime, call: CallId, targets: &[OfferTarget], timeout: u64) {
         sys::hotline_fs_originate_cancellable(
             dial_c.as_ptr(),
             secs,
-            slot.cancel.as_ptr(),
+            cancel.as_ptr(),
             names.as_ptr(),
             values.as_ptr(),
             names.len() as i32,
@@ -303,14 +348,17 @@ fn ring(rt: &Runtime, call: CallId, targets: &[OfferTarget], timeout: u64) {
             &mut cause,
         )
     };
+    slot.remove_ring(&cancel);
     let unreported = rt.offers.close(key);
     let report = |agent, outcome: OfferOutcome| {
-        log::debug!("Hotline: call {call} agent #{agent}: {}", outcome.name());
-        rt.router.report(Input::OfferResult { call, agent, outcome });
+        log::debug!("Hotline: call {call} agent #{agent} (offer {seq}): {}", outcome.name());
+        rt.router.report(Input::OfferResult { call, agent, outcome, seq });
     };
     if rc != 0 || leg.is_null() {
         if !slot.closed() {
-            let outcome = crate::flow::cause::offer_outcome(cause.max(0) as u32);
+            // Cancelled because another leg of this caller answered first.
+            let lost = cancel.load(Ordering::SeqCst) == LOSE_RACE;
+            let outcome = if lost { OfferOutcome::Cancelled } else { crate::flow::cause::offer_outcome(cause.max(0) as u32) };
             for agent in unreported {
                 report(agent, outcome);
             }
@@ -335,7 +383,7 @@ fn ring(rt: &Runtime, call: CallId, targets: &[OfferTarget], timeout: u64) {
         }
         return;
     };
-    match slot.hand_over(Answered { uuid, winner: winner.clone(), key }) {
+    match slot.hand_over(Answered { uuid, winner: winner.clone(), key, seq }, &cancel) {
         Ok(()) => {}
         // The caller left while the agent answered: the router frees the
         // agent with the caller's hang-up.
@@ -375,7 +423,18 @@ impl OriginateVars {
     }
 }
 
-pub fn hangup_uuid(uuid: &str, cause: i32) {
+/// An answer left waiting when the router connected another one: the
+/// router learns of it (and counts it stale), the leg is hung up.
+pub(super) fn stale_leg(rt: &Runtime, call: CallId, a: Answered) {
+    log::warn!("Hotline: call {call}: {} answered offer {} while the caller talks to another agent; hanging up that leg", a.winner.name, a.seq);
+    hangup_uuid(&a.uuid, sys::switch_call_cause_t::SWITCH_CAUSE_LOSE_RACE.0 as i32);
+    rt.router.report_final(Input::OfferResult { call, agent: a.winner.agent, outcome: OfferOutcome::Answered, seq: a.seq });
+}
+
+/// The cancel cause of an originate that lost to another leg's answer.
+const LOSE_RACE: u32 = sys::switch_call_cause_t::SWITCH_CAUSE_LOSE_RACE.0;
+
+pub(super) fn hangup_uuid(uuid: &str, cause: i32) {
     let u = to_cstring(uuid);
     // SAFETY: valid C string; the shim locates and unlocks.
     unsafe { sys::hotline_fs_hangup_uuid(u.as_ptr(), cause) };
@@ -450,17 +509,30 @@ mod tests {
     #[test]
     fn a_closed_slot_refuses_the_hand_over_and_cancels() {
         let slot = Slot::new("1", "n", "u", "q");
-        let a = |k| Answered { uuid: String::new(), winner: OfferTarget { agent: 1, name: "a".into(), contact: "null/1".into(), auto_answer: false }, key: k };
-        assert!(slot.hand_over(a(1)).is_ok());
+        let a = |k| Answered { uuid: String::new(), winner: OfferTarget { agent: 1, name: "a".into(), contact: "null/1".into(), auto_answer: false }, key: k, seq: 1 };
+        let b = |k| Answered { seq: 2, ..a(k) };
+        let (mine, other, newer) = (slot.add_ring(1), slot.add_ring(1), slot.add_ring(2));
+        assert!(slot.hand_over(a(1), &mine).is_ok());
         assert_eq!(slot.take_answered().map(|a| a.key), Some(1));
-        assert!(slot.hand_over(a(2)).is_ok());
-        // A second answer before the first is taken is refused, not kept.
-        assert!(matches!(slot.hand_over(a(9)), Err(Refused::AlreadyAnswered(r)) if r.key == 9));
-        assert_eq!(slot.cancel.load(Ordering::SeqCst), 0);
+        // First answer wins: the caller's other originate is cancelled as a lost race.
+        assert_eq!((mine.load(Ordering::SeqCst), other.load(Ordering::SeqCst)), (0, LOSE_RACE));
+        assert_eq!(newer.load(Ordering::SeqCst), 0, "a newer offer is not this answer's race");
+        slot.remove_ring(&other);
+        slot.remove_ring(&newer);
+        assert!(slot.hand_over(a(2), &mine).is_ok());
+        // A second answer to the same offer before the first is taken is
+        // refused, not kept; one to another offer waits for its turn.
+        assert!(matches!(slot.hand_over(a(9), &mine), Err(Refused::AlreadyAnswered(r)) if r.key == 9));
+        assert!(slot.hand_over(b(4), &mine).is_ok());
+        assert_eq!(mine.load(Ordering::SeqCst), 0);
+        // Once one answer is connected, the others waiting come back.
+        assert_eq!(slot.take_all_answered().iter().map(|a| a.key).collect::<Vec<_>>(), [2, 4]);
+        assert!(slot.hand_over(a(6), &mine).is_ok());
         // Leaving gives back the leg answered meanwhile and cancels ringing.
-        assert_eq!(slot.shut().map(|a| a.key), Some(2));
-        assert_ne!(slot.cancel.load(Ordering::SeqCst), 0);
-        assert!(matches!(slot.hand_over(a(3)), Err(Refused::CallerGone(_))));
-        assert!(slot.shut().is_none());
+        assert_eq!(slot.shut().iter().map(|a| a.key).collect::<Vec<_>>(), [6]);
+        assert_ne!(mine.load(Ordering::SeqCst), 0);
+        assert_ne!(slot.add_ring(3).load(Ordering::SeqCst), 0, "an originate after the caller left is cancelled at once");
+        assert!(matches!(slot.hand_over(a(3), &mine), Err(Refused::CallerGone(_))));
+        assert!(slot.shut().is_empty());
     }
 }

@@ -39,6 +39,7 @@ use super::runtime;
 
 struct Pending {
     call: CallId,
+    seq: u32,
     agents: Vec<AgentId>,
 }
 
@@ -60,20 +61,20 @@ pub struct Offers {
 impl Offers {
     /// Start an offer of `call` to `agents`; the key goes into the legs'
     /// `hotline_offer` variable.
-    pub fn open(&self, call: CallId, agents: &[AgentId]) -> u64 {
+    pub fn open(&self, call: CallId, seq: u32, agents: &[AgentId]) -> u64 {
         let key = self.next.fetch_add(1, Ordering::Relaxed) + 1;
-        self.lock().insert(key, Pending { call, agents: agents.to_vec() });
+        self.lock().insert(key, Pending { call, seq, agents: agents.to_vec() });
         key
     }
 
-    /// Take `agent` out of offer `key`: `Some(call)` if it was still
-    /// pending (the caller of this reports it).
-    pub fn take(&self, key: u64, agent: AgentId) -> Option<CallId> {
+    /// Take `agent` out of offer `key`: `Some((call, seq))` if it was
+    /// still pending (the caller of this reports it).
+    pub fn take(&self, key: u64, agent: AgentId) -> Option<(CallId, u32)> {
         let mut open = self.lock();
         let p = open.get_mut(&key)?;
         let i = p.agents.iter().position(|a| *a == agent)?;
         p.agents.swap_remove(i);
-        Some(p.call)
+        Some((p.call, p.seq))
     }
 
     /// End offer `key`: the agents nobody has reported yet.
@@ -131,10 +132,10 @@ pub unsafe extern "C" fn leg_hangup(offer: *const c_char, agent: *const c_char, 
             }
             return agent_ended_talk(rt, key, agent);
         }
-        if let Some(call) = rt.offers.take(key, agent) {
+        if let Some((call, seq)) = rt.offers.take(key, agent) {
             let outcome = crate::flow::cause::offer_outcome(c.max(0) as u32);
             log::debug!("Hotline: call {call} agent #{agent}: {} (leg hung up, cause {c})", outcome.name());
-            rt.router.report(Input::OfferResult { call, agent, outcome });
+            rt.router.report(Input::OfferResult { call, agent, outcome, seq });
         }
     })
 }
@@ -161,14 +162,14 @@ mod tests {
     #[test]
     fn each_agent_is_reported_once() {
         let o = Offers::default();
-        let k = o.open(CallId(7), &[1, 2, 3]);
-        assert_eq!(o.take(k, 2), Some(CallId(7)));
+        let k = o.open(CallId(7), 4, &[1, 2, 3]);
+        assert_eq!(o.take(k, 2), Some((CallId(7), 4)));
         assert_eq!(o.take(k, 2), None);
         let mut rest = o.close(k);
         rest.sort();
         assert_eq!(rest, [1, 3]);
         assert_eq!(o.take(k, 1), None);
-        assert_ne!(o.open(CallId(7), &[1]), k);
+        assert_ne!(o.open(CallId(7), 5, &[1]), k);
     }
 
     #[test]

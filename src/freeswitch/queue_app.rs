@@ -52,13 +52,13 @@ pub fn exec(rt: &Runtime, s: &Session<'_>, args: &str) {
     let mut caller = FsCaller {
         rt,
         s,
-        started: Instant::now(),
+        started: rt.router.epoch(),
         slot: None,
         wake: None,
         class: None,
         hold: Hold::Sleep,
         digits: Box::new(Digits::default()),
-        bleg: None,
+        blegs: Vec::new(),
         hangup_after_bridge: None,
     };
     let end = flow::queue::run(&mut caller, &rt.router, &rt.config(), args);
@@ -130,12 +130,18 @@ struct FsCaller<'a, 's> {
     class: Option<String>,
     hold: Hold,
     digits: Box<Digits>,
-    /// The claimed agent leg, read-locked until the bridge.
-    bleg: Option<*mut sys::switch_core_session_t>,
+    /// Claimed agent legs by UUID, read-locked until bridged or dropped.
+    blegs: Vec<(String, *mut sys::switch_core_session_t)>,
     hangup_after_bridge: Option<String>,
 }
 
 impl FsCaller<'_, '_> {
+    /// The read-locked session of a claimed leg, taken out.
+    fn take_bleg(&mut self, uuid: &str) -> Option<*mut sys::switch_core_session_t> {
+        let i = self.blegs.iter().position(|(u, _)| u == uuid)?;
+        Some(self.blegs.swap_remove(i).1)
+    }
+
     fn disarm(&self) {
         if let Some(w) = &self.wake {
             w.disarm();
@@ -298,7 +304,7 @@ impl Primitives for FsCaller<'_, '_> {
         }
         let answered = self.slot.as_ref().and_then(|g| g.slot.take_answered());
         let happened = if let Some(a) = answered {
-            Some(Happening::Answered { agent: a.winner.clone(), leg: a })
+            Some(Happening::Answered { agent: a.winner.clone(), seq: a.seq, leg: a })
         } else if !actions.is_empty() {
             Some(Happening::Woken)
         } else if let Some(d) = self.digits.take() {
@@ -320,10 +326,10 @@ impl Primitives for FsCaller<'_, '_> {
         Happening::Woken
     }
 
-    fn ring(&mut self, call: CallId, _queue: &str, targets: &[OfferTarget], timeout: Time, _vars: &[(String, String)]) -> Ringing {
+    fn ring(&mut self, call: CallId, seq: u32, _queue: &str, targets: &[OfferTarget], deadline: Time, _vars: &[(String, String)]) -> Ringing {
         // Reached the caller's channel only when the router's global one
         // was full: ring from a thread all the same.
-        self.rt.dialer.ring_from_caller(call, targets.to_vec(), timeout);
+        self.rt.dialer.ring_from_caller(call, seq, targets.to_vec(), deadline);
         Ringing::Detached
     }
 
@@ -373,30 +379,44 @@ impl Primitives for FsCaller<'_, '_> {
         }
     }
 
-    fn drop_leg(&mut self, leg: Answered) {
-        super::dialer::hangup_uuid(&leg.uuid, sys::switch_call_cause_t::SWITCH_CAUSE_ORIGINATOR_CANCEL.0 as i32);
-    }
-
-    fn claim(&mut self, leg: &mut Answered, talk: &Arc<TalkEnd>) -> bool {
+    fn claim(&mut self, leg: &mut Answered) -> bool {
         let u = to_cstring(&leg.uuid);
         // SAFETY: valid C string; NULL or a read-locked session, released
-        // by hotline_fs_bridge in `bridge`.
+        // by hotline_fs_bridge in `bridge` (or in `drop_leg`).
         let bleg = unsafe { sys::hotline_fs_locate(u.as_ptr()) };
         if bleg.is_null() {
             return false;
         }
+        self.blegs.push((leg.uuid.clone(), bleg));
+        true
+    }
+
+    fn connected(&mut self, leg: &Answered, talk: &Arc<TalkEnd>) {
         // The agent's hang-up may end the talk first (see offers.rs).
         self.rt.offers.start_talk(leg.key, leg.winner.agent, &self.s.uuid(), talk.clone());
-        self.bleg = Some(bleg);
-        true
+        if let Some(g) = &self.slot {
+            // Answers queued before this one was connected are stale.
+            for a in g.slot.take_all_answered() {
+                super::dialer::stale_leg(self.rt, talk.call(), a);
+            }
+        }
+    }
+
+    fn drop_leg(&mut self, leg: Answered) {
+        self.rt.offers.end_talk(leg.key);
+        if let Some(bleg) = self.take_bleg(&leg.uuid) {
+            // SAFETY: the read lock taken by `claim`, released once.
+            unsafe { sys::hotline_fs_leg_unlock(bleg) };
+        }
+        super::dialer::hangup_uuid(&leg.uuid, sys::switch_call_cause_t::SWITCH_CAUSE_NORMAL_CLEARING.0 as i32);
     }
 
     fn leg_identity(&self, leg: &Answered) -> Vec<(String, String)> {
         vec![("uuid".into(), leg.uuid.clone())]
     }
 
-    fn set_leg_vars(&mut self, _leg: &mut Answered, vars: &[(String, String)]) {
-        let Some(bleg) = self.bleg else { return };
+    fn set_leg_vars(&mut self, leg: &mut Answered, vars: &[(String, String)]) {
+        let Some(bleg) = self.blegs.iter().find(|(u, _)| *u == leg.uuid).map(|(_, b)| *b) else { return };
         for (k, v) in vars {
             let (k, v) = (to_cstring(k), to_cstring(v));
             // SAFETY: the claimed leg, read-locked until the bridge; valid C
@@ -406,7 +426,7 @@ impl Primitives for FsCaller<'_, '_> {
     }
 
     fn bridge(&mut self, leg: Answered) -> EndedBy {
-        let Some(bleg) = self.bleg.take() else { return EndedBy::Failed };
+        let Some(bleg) = self.take_bleg(&leg.uuid) else { return EndedBy::Failed };
         let hab = self.s.get_var("hangup_after_bridge");
         self.s.set_var("hangup_after_bridge", Some("false"));
         // SAFETY: our live session and the read-locked answered leg, which

@@ -32,7 +32,7 @@ use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TrySendErro
 
 use crate::core::call::CallView;
 use crate::core::queue::QueueView;
-use crate::core::{Action, AgentView, CallId, CallerInfo, Config, Engine, Event, Input, Stats, StatsReport, Time};
+use crate::core::{Action, AgentView, CallId, CallerInfo, Config, Engine, Event, Input, OfferOutcome, Stats, StatsReport, Time};
 
 /// Sizes of the router's channels.
 #[derive(Debug, Clone)]
@@ -93,7 +93,14 @@ impl std::error::Error for RouterError {}
 pub struct RouterCounters {
     pub commands: AtomicU64,
     pub commands_rejected_full: AtomicU64,
+    /// Actions for a caller whose thread is gone (nobody to deliver to).
     pub actions_dropped: AtomicU64,
+    /// Actions that found their call's channel full: kept in order and
+    /// delivered later (an exit is never lost while the caller is there).
+    pub actions_deferred: AtomicU64,
+    /// Callbacks the PBX could not be handed (its channel full): the offer
+    /// failed at once, the agent is free and the callback waits again.
+    pub callbacks_failed: AtomicU64,
 }
 
 /// What the CLI / API can ask.
@@ -133,7 +140,13 @@ enum Command {
 struct CallPort {
     tx: Sender<Action>,
     wake: Arc<dyn Wake>,
+    /// Actions that found the channel full, oldest first: delivered before
+    /// anything newer, retried every [`RETRY_BACKLOG`].
+    backlog: std::collections::VecDeque<Action>,
 }
+
+/// How often actions waiting for room in a call's channel are retried.
+const RETRY_BACKLOG: Duration = Duration::from_millis(20);
 
 /// The PBX side of one call in a queue application: read actions from
 /// `actions` when the call's [`Wake`] woke its thread.
@@ -176,6 +189,8 @@ impl Router {
             actions: Vec::new(),
             event_buf: Vec::new(),
             offers_to_globals: opts.offers_to_globals,
+            closing: Vec::new(),
+            backlogged: Vec::new(),
         };
         let thread = std::thread::Builder::new().name("hotline-router".into()).spawn(move || worker.run(rx))?;
         Ok(Router {
@@ -192,6 +207,13 @@ impl Router {
     /// Milliseconds since the router started (the engine's clock).
     pub fn now(&self) -> Time {
         self.started.elapsed().as_millis() as Time
+    }
+
+    /// When the router's clock reads 0: adapters measure their
+    /// [`crate::flow::Primitives::now`] from here, so an offer's deadline
+    /// means the same instant to both.
+    pub fn epoch(&self) -> Instant {
+        self.started
     }
 
     /// A fresh call id.
@@ -211,7 +233,7 @@ impl Router {
     /// action queued for it.
     pub fn enter_as(&self, id: CallId, queue: &str, caller: CallerInfo, wake: Arc<dyn Wake>) -> Result<CallHandle, RouterError> {
         let (atx, arx) = bounded(self.call_capacity);
-        let port = CallPort { tx: atx, wake };
+        let port = CallPort { tx: atx, wake, backlog: Default::default() };
         self.push(Command::Enter { call: id, queue: queue.to_string(), caller, port })?;
         Ok(CallHandle { id, actions: arx })
     }
@@ -251,9 +273,13 @@ impl Router {
 
     /// A call's last report (its end): under overload it waits up to 50 ms
     /// for room, because nothing else would free the agent.
-    pub fn report_final(&self, input: Input) {
-        if let Err(e) = self.send_final(input.clone(), Duration::from_millis(50)) {
-            log::error!("hotline: final report lost ({e}): {input:?}");
+    pub fn report_final(&self, input: Input) -> bool {
+        match self.send_final(input.clone(), Duration::from_millis(50)) {
+            Ok(()) => true,
+            Err(e) => {
+                log::error!("hotline: final report lost ({e}): {input:?}");
+                false
+            }
         }
     }
 
@@ -314,6 +340,20 @@ impl Router {
     }
 }
 
+fn action_name(a: &Action) -> &'static str {
+    match a {
+        Action::Offer { .. } => "an offer",
+        Action::Announce { .. } => "an announcement",
+        Action::Moved { .. } => "a move",
+        Action::Exit { .. } => "an exit",
+        Action::Connect { .. } => "a connect",
+        Action::Drop { .. } => "a drop",
+        Action::Requeued { .. } => "a requeue",
+        Action::TalkDone { .. } => "a talk end",
+        Action::Callback { .. } => "a callback",
+    }
+}
+
 impl Drop for Router {
     fn drop(&mut self) {
         self.stop();
@@ -331,6 +371,12 @@ struct Worker {
     actions: Vec<Action>,
     event_buf: Vec<Event>,
     offers_to_globals: bool,
+    /// Calls whose end was reported: their port goes once the engine has
+    /// forgotten them and their last actions are delivered (a requeued
+    /// caller keeps it).
+    closing: Vec<CallId>,
+    /// Calls with actions waiting for room in their channel.
+    backlogged: Vec<CallId>,
 }
 
 impl Worker {
@@ -341,7 +387,12 @@ impl Worker {
     fn run(mut self, rx: Receiver<Command>) {
         loop {
             let now = self.now();
-            let cmd = match self.engine.next_deadline() {
+            let retry = (!self.backlogged.is_empty()).then_some(now + RETRY_BACKLOG.as_millis() as Time);
+            let deadline = match (self.engine.next_deadline(), retry) {
+                (Some(d), Some(r)) => Some(d.min(r)),
+                (d, r) => d.or(r),
+            };
+            let cmd = match deadline {
                 Some(d) if d <= now => {
                     self.engine.advance(now);
                     self.dispatch();
@@ -406,7 +457,7 @@ impl Worker {
                 }
                 self.engine.handle(now, input);
                 if let Some(call) = gone {
-                    self.ports.remove(&call);
+                    self.closing.push(call);
                 }
             }
             Command::Query(q, reply) => {
@@ -436,10 +487,11 @@ impl Worker {
     /// Deliver pending actions to call ports and events to sinks.
     fn dispatch(&mut self) {
         // A decision for a caller whose thread is gone (its report was lost)
-        // turns into that caller's hang-up, so no agent rings for nobody.
+        // turns into that caller's hang-up, so no agent rings for nobody; a
+        // callback the PBX could not be handed fails at once.
         for _ in 0..4 {
-            let orphans = self.dispatch_once();
-            if orphans.is_empty() {
+            let (orphans, failed) = self.dispatch_once();
+            if orphans.is_empty() && failed.is_empty() {
                 break;
             }
             let now = self.now();
@@ -448,16 +500,56 @@ impl Worker {
                 self.ports.remove(&call);
                 self.engine.handle(now, Input::CallerHangup { call });
             }
+            for (call, agent, seq) in failed {
+                self.engine.handle(now, Input::OfferResult { call, agent, outcome: OfferOutcome::Unavailable, seq });
+            }
         }
     }
 
-    fn dispatch_once(&mut self) -> Vec<CallId> {
+    /// Send what waits in the backlog of `call`, oldest first, until the
+    /// channel is full again. A port whose caller is gone, or that
+    /// delivered its exit, or whose call is over, goes.
+    fn flush(&mut self, call: CallId) {
+        let Some(port) = self.ports.get_mut(&call) else { return };
+        let mut remove = false;
+        while let Some(a) = port.backlog.pop_front() {
+            let exit = matches!(a, Action::Exit { .. });
+            match port.tx.try_send(a) {
+                Ok(()) => remove |= exit,
+                Err(TrySendError::Full(a)) => {
+                    port.backlog.push_front(a);
+                    break;
+                }
+                Err(TrySendError::Disconnected(_)) => {
+                    let n = port.backlog.len() as u64 + 1;
+                    self.counters.actions_dropped.fetch_add(n, Ordering::Relaxed);
+                    port.backlog.clear();
+                    remove = true;
+                }
+            }
+        }
+        port.wake.wake();
+        if remove {
+            self.ports.remove(&call);
+        }
+    }
+
+    fn dispatch_once(&mut self) -> (Vec<CallId>, Vec<(CallId, u32, u32)>) {
         let mut orphans = Vec::new();
+        let mut failed = Vec::new();
+        // Older actions first: what found a channel full before.
+        for call in std::mem::take(&mut self.backlogged) {
+            self.flush(call);
+        }
         self.engine.drain_into(&mut self.actions, &mut self.event_buf);
-        for a in self.actions.drain(..) {
-            if let Action::Callback { .. } = a {
-                if self.globals.try_send(a).is_err() {
-                    self.counters.actions_dropped.fetch_add(1, Ordering::Relaxed);
+        let actions = std::mem::take(&mut self.actions);
+        for a in actions {
+            if let Action::Callback { call, seq, ref target, .. } = a {
+                let agent = target.agent;
+                if let Err(e) = self.globals.try_send(a) {
+                    self.counters.callbacks_failed.fetch_add(1, Ordering::Relaxed);
+                    log::error!("hotline: callback {call} could not be handed to the PBX ({}); its offer fails now", if e.is_full() { "channel full" } else { "stopped" });
+                    failed.push((call, agent, seq));
                 }
                 continue;
             }
@@ -471,42 +563,71 @@ impl Worker {
                 a
             };
             let call = a.call();
-            let exit = matches!(a, Action::Exit { .. });
-            match self.ports.get(&call) {
-                Some(port) => {
-                    let offer = matches!(a, Action::Offer { .. });
-                    match port.tx.try_send(a) {
-                        Ok(()) => {}
-                        Err(TrySendError::Disconnected(_)) => {
-                            // The caller's thread is gone and its hang-up
-                            // report was lost.
-                            self.counters.actions_dropped.fetch_add(1, Ordering::Relaxed);
-                            if offer {
-                                orphans.push(call);
-                            }
-                        }
-                        Err(TrySendError::Full(_)) => {
-                            self.counters.actions_dropped.fetch_add(1, Ordering::Relaxed);
-                            log::error!("hotline: action for call {call} dropped: its channel is full");
-                        }
-                    }
-                    port.wake.wake();
+            let offer = matches!(a, Action::Offer { .. });
+            let Some(port) = self.ports.get_mut(&call) else {
+                self.counters.actions_dropped.fetch_add(1, Ordering::Relaxed);
+                if offer {
+                    orphans.push(call);
                 }
-                None => {
+                continue;
+            };
+            if !port.backlog.is_empty() {
+                // Behind others that wait for room: keep the order.
+                self.counters.actions_deferred.fetch_add(1, Ordering::Relaxed);
+                port.backlog.push_back(a);
+                continue;
+            }
+            let exit = matches!(a, Action::Exit { .. });
+            match port.tx.try_send(a) {
+                Ok(()) => {
+                    port.wake.wake();
+                    if exit {
+                        self.ports.remove(&call);
+                    }
+                }
+                Err(TrySendError::Disconnected(_)) => {
+                    // The caller's thread is gone and its hang-up report
+                    // was lost.
                     self.counters.actions_dropped.fetch_add(1, Ordering::Relaxed);
-                    if matches!(a, Action::Offer { .. }) {
+                    port.wake.wake();
+                    if offer {
                         orphans.push(call);
                     }
+                    if exit {
+                        self.ports.remove(&call);
+                    }
+                }
+                Err(TrySendError::Full(a)) => {
+                    self.counters.actions_deferred.fetch_add(1, Ordering::Relaxed);
+                    log::warn!("hotline: the channel of call {call} is full; {} waits for room", action_name(&a));
+                    port.backlog.push_back(a);
+                    port.wake.wake();
+                    self.backlogged.push(call);
                 }
             }
-            if exit {
-                self.ports.remove(&call);
+        }
+        // A call whose end was reported loses its port once the engine has
+        // forgotten it and nothing waits to be delivered to it.
+        let mut still = Vec::new();
+        for call in std::mem::take(&mut self.closing) {
+            match self.ports.get(&call) {
+                Some(p) if !p.backlog.is_empty() => still.push(call),
+                Some(_) if !self.engine.has_call(call) => {
+                    self.ports.remove(&call);
+                }
+                _ => {}
+            }
+        }
+        self.closing = still;
+        for call in self.ports.iter().filter(|(_, p)| !p.backlog.is_empty()).map(|(c, _)| *c) {
+            if !self.backlogged.contains(&call) {
+                self.backlogged.push(call);
             }
         }
         for e in self.event_buf.drain(..) {
             self.stats.apply(&e);
             self.bus.publish(e);
         }
-        orphans
+        (orphans, failed)
     }
 }

@@ -181,10 +181,10 @@ pub fn run(cfg: Arc<Config>, scenario: &Scenario, check_every: u64) -> Result<Si
                             let s = &scenario.arrivals[stream_of[&call]];
                             let h = s.handle.sample(&mut rng, s.handle_seconds);
                             push(&mut heap, now + crate::core::secs(h).max(1), SimEvent::HangUp { call });
-                            Some(Input::OfferResult { call, agent, outcome: OfferOutcome::Answered })
+                            Some(Input::OfferResult { call, agent, outcome: OfferOutcome::Answered, seq: offer })
                         } else {
                             let o = [OfferOutcome::NoAnswer, OfferOutcome::Busy, OfferOutcome::Rejected][outcome as usize % 3];
-                            Some(Input::OfferResult { call, agent, outcome: o })
+                            Some(Input::OfferResult { call, agent, outcome: o, seq: offer })
                         }
                     }
                     _ => None,
@@ -209,9 +209,9 @@ pub fn run(cfg: Arc<Config>, scenario: &Scenario, check_every: u64) -> Result<Si
         // Play the PBX: decide how each offer ends.
         for action in engine.take_actions() {
             match action {
-                Action::Offer { call, targets, timeout } => {
+                Action::Offer { call, seq, targets, timeout, .. } => {
                     let c = calls.entry(call).or_default();
-                    c.offer += 1;
+                    c.offer = seq;
                     let offer = c.offer;
                     out.offers += targets.len() as u64;
                     for t in targets {
@@ -219,9 +219,9 @@ pub fn run(cfg: Arc<Config>, scenario: &Scenario, check_every: u64) -> Result<Si
                         push(&mut heap, now + at, SimEvent::OfferReport { call, agent: t.agent, offer, answered, outcome });
                     }
                 }
-                Action::Callback { call, target, timeout, .. } => {
+                Action::Callback { call, seq, target, timeout, .. } => {
                     let c = calls.entry(call).or_default();
-                    c.offer += 1;
+                    c.offer = seq;
                     let offer = c.offer;
                     out.offers += 1;
                     let (at, answered, outcome) = agent_reaction(&mut rng, b, timeout);
@@ -234,7 +234,12 @@ pub fn run(cfg: Arc<Config>, scenario: &Scenario, check_every: u64) -> Result<Si
                         }
                     }
                 }
-                Action::Announce { .. } | Action::Moved { .. } => {}
+                Action::Announce { .. }
+                | Action::Moved { .. }
+                | Action::Connect { .. }
+                | Action::Drop { .. }
+                | Action::Requeued { .. }
+                | Action::TalkDone { .. } => {}
             }
         }
         for e in engine.take_events() {
@@ -250,7 +255,7 @@ pub fn run(cfg: Arc<Config>, scenario: &Scenario, check_every: u64) -> Result<Si
                     wait_n += 1;
                 }
                 EventKind::CallExited { reason, .. } if *reason != crate::core::ExitReason::CallbackScheduled => out.exited += 1,
-                EventKind::OfferFailed { outcome, .. } if *outcome != OfferOutcome::Cancelled => out.failed_offers += 1,
+                EventKind::OfferFailed { outcome, .. } if outcome.is_miss() => out.failed_offers += 1,
                 _ => {}
             }
             stats.apply(&e);

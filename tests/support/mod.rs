@@ -13,6 +13,8 @@ pub struct H {
     pub actions: Vec<Action>,
     pub events: Vec<Event>,
     next: u64,
+    /// The latest offer number of each call, for its reports.
+    pub seqs: std::collections::HashMap<CallId, u32>,
 }
 
 pub fn cfg(text: &str) -> Arc<Config> {
@@ -21,11 +23,17 @@ pub fn cfg(text: &str) -> Arc<Config> {
 
 impl H {
     pub fn new(text: &str) -> H {
-        H { e: Engine::new(cfg(text), 0, 42), now: 0, actions: Vec::new(), events: Vec::new(), next: 1 }
+        H { e: Engine::new(cfg(text), 0, 42), now: 0, actions: Vec::new(), events: Vec::new(), next: 1, seqs: Default::default() }
     }
 
     fn collect(&mut self) {
-        self.actions.extend(self.e.take_actions());
+        let actions = self.e.take_actions();
+        for a in &actions {
+            if let Action::Offer { call, seq, .. } | Action::Callback { call, seq, .. } = a {
+                self.seqs.insert(*call, *seq);
+            }
+        }
+        self.actions.extend(actions);
         self.events.extend(self.e.take_events());
         self.e.check_invariants(self.now).unwrap_or_else(|err| panic!("invariant at t={}: {err}", self.now));
     }
@@ -114,7 +122,14 @@ impl H {
 
     pub fn result(&mut self, call: CallId, agent: &str, outcome: OfferOutcome) {
         let a = self.id(agent);
-        self.input(Input::OfferResult { call, agent: a, outcome });
+        let seq = self.seqs.get(&call).copied().unwrap_or(0);
+        self.input(Input::OfferResult { call, agent: a, outcome, seq });
+    }
+
+    /// Report on offer `seq` of `call` (maybe an old one).
+    pub fn result_of(&mut self, call: CallId, seq: u32, agent: &str, outcome: OfferOutcome) {
+        let a = self.id(agent);
+        self.input(Input::OfferResult { call, agent: a, outcome, seq });
     }
 
     pub fn answer(&mut self, call: CallId, agent: &str) {

@@ -136,8 +136,9 @@ impl WebHost for FakeHost {
             longest_wait: 2000,
             current_longest_wait: 1500,
             failed_offers: 0,
+            requeued: 0,
         };
-        let a = |name: &str| AgentReport { name: name.into(), state: "available".into(), offered: 1, answered: 1, missed: 0, talk: 100, aht: Some(100), occupancy: Some(0.1) };
+        let a = |name: &str| AgentReport { name: name.into(), state: "available".into(), offered: 1, answered: 1, missed: 0, requeued: 0, talk: 100, aht: Some(100), occupancy: Some(0.1) };
         Ok(StatsReport { service_level_threshold: 20_000, queues: vec![q("support"), q("sales")], agents: vec![a("1001"), a("1002"), a("1003")] })
     }
 

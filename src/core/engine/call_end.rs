@@ -1,11 +1,11 @@
 //! The end of a talk: the agent's counters, wrap-up or the state asked for
 //! during the call, sticky memory and the queue's handle-time estimate.
 
-use super::Engine;
+use super::{wait_key, Engine};
 use crate::core::agent::AgentState;
-use crate::core::call::{CallId, CallPhase};
+use crate::core::call::{Call, CallId, CallPhase};
 use crate::core::event::EventKind;
-use crate::core::input::EndedBy;
+use crate::core::input::{Action, EndedBy};
 use crate::core::timer::TimerKind;
 use crate::core::Time;
 
@@ -19,7 +19,49 @@ impl Engine {
             // Ended before an agent answered: the caller gave up.
             return self.caller_hangup(id, now);
         }
+        // A talk the agent ended while the caller is still there, in a
+        // queue that requeues short talks: the caller's thread waits for
+        // the verdict (Requeued or TalkDone).
+        let cfg = &self.queues[c.queue as usize].cfg;
+        let verdict = by == EndedBy::Agent && c.callback.is_none() && cfg.requeue_short.is_some();
+        if verdict {
+            let short = cfg.requeue_short.is_some_and(|d| now.saturating_sub(c.answered_at) < d);
+            if short && c.requeues < cfg.requeue_max {
+                return self.requeue(id, now);
+            }
+        }
         self.end_talk(id, by, true, now);
+        if verdict {
+            self.actions.push(Action::TalkDone { call: id });
+        }
+    }
+
+    /// The agent hung up a talk shorter than `requeue_short_seconds`: the
+    /// agent's side ends as any talk, the caller goes back to the head of
+    /// the line, skipping that agent, and is offered again at once.
+    fn requeue(&mut self, id: CallId, now: Time) {
+        let Some(mut c) = self.calls.remove(&id) else { return };
+        let Some(a) = c.agent.take() else { return };
+        self.finish_talk(&c, a, EndedBy::Agent, true, now);
+        c.requeues += 1;
+        c.phase = CallPhase::Waiting;
+        c.agent_leg.clear();
+        // Ahead of everyone waiting, whatever their priority.
+        c.rank = i64::MAX / 2;
+        let cfg = &self.queues[c.queue as usize].cfg;
+        let skip = cfg.retry_exclude.max(cfg.requeue_short.unwrap_or(0));
+        c.excluded.retain(|&(_, until)| until > now);
+        c.excluded.push((a, now + skip));
+        let (key, q, needs, requeues) = (wait_key(&c), c.queue, c.needs.clone(), c.requeues);
+        let talk = now.saturating_sub(c.answered_at);
+        self.calls.insert(id, c);
+        self.queues[q as usize].line_insert(key, id, &needs);
+        self.timers.arm(now + skip, TimerKind::Recheck { call: id });
+        self.counters.requeues += 1;
+        let (queue, agent) = (self.queues[q as usize].name.clone(), self.agents[a as usize].name.clone());
+        self.event(now, EventKind::CallRequeued { call: id, queue, agent, talk, requeues });
+        self.actions.push(Action::Requeued { call: id });
+        self.try_match_call(id, now);
     }
 
     /// End talking call `id`. `reported`: the PBX saw the talk end. If not
@@ -29,6 +71,12 @@ impl Engine {
     pub(super) fn end_talk(&mut self, id: CallId, by: EndedBy, reported: bool, now: Time) {
         let Some(c) = self.calls.remove(&id) else { return };
         let Some(a) = c.agent else { return };
+        self.finish_talk(&c, a, by, reported, now);
+    }
+
+    /// The agent's side of the end of talk `c` (already out of the calls).
+    fn finish_talk(&mut self, c: &Call, a: u32, by: EndedBy, reported: bool, now: Time) {
+        let id = c.id;
         let talk = now.saturating_sub(c.answered_at);
         let qix = c.queue as usize;
         let queue_wrapup = self.queues[qix].cfg.wrapup;

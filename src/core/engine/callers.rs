@@ -46,6 +46,8 @@ impl Engine {
             callback,
             ringing: Vec::new(),
             offer_seq: 0,
+            offer_deadline: 0,
+            requeues: 0,
             agent: None,
             answered_at: 0,
             expired: false,

@@ -78,6 +78,7 @@ impl Engine {
                         talk_ms: 0,
                         misses: 0,
                         device_busy: false,
+                        held_until: None,
                         retired: false,
                         after_call: None,
                         filed: Vec::new(),

@@ -63,6 +63,12 @@ pub struct Counters {
     pub watchdog_fired: u64,
     pub decisions: u64,
     pub callbacks_refused: u64,
+    /// Answers to offers already given up (their legs were hung up).
+    pub stale_answers: u64,
+    /// Offers that rang one more agent alongside (`ring_escalate_seconds`).
+    pub escalations: u64,
+    /// Callers sent back to the head of the line after a short talk.
+    pub requeues: u64,
 }
 
 pub struct Engine {
@@ -128,7 +134,7 @@ impl Engine {
             },
             Input::CallbackRestore { call, queue, caller, number } => self.call_enter(call, &queue, caller, Some(number), now),
             Input::CallerHangup { call } => self.caller_hangup(call, now),
-            Input::OfferResult { call, agent, outcome } => self.offer_result(call, agent, outcome, now),
+            Input::OfferResult { call, agent, outcome, seq } => self.offer_result(call, agent, outcome, seq, now),
             Input::CallEnded { call, by } => self.call_ended(call, by, now),
             Input::Transfer { call, queue } => self.transfer(call, &queue, now),
             Input::CallbackRequest { call, number } => self.callback_request(call, number, now),
@@ -181,6 +187,11 @@ impl Engine {
 
     pub fn agent_state(&self, name: &str) -> Option<&AgentState> {
         self.agent_by_name.get(name).map(|&a| &self.agents[a as usize].state)
+    }
+
+    /// The engine still holds `call` (waiting, ringing or talking).
+    pub fn has_call(&self, call: CallId) -> bool {
+        self.calls.contains_key(&call)
     }
 
     pub fn active_calls(&self) -> usize {

@@ -36,7 +36,12 @@ impl Engine {
         }
         let timeout = q.cfg.ring_timeout;
         let queue_auto_answer = q.cfg.auto_answer;
+        let escalate = q.cfg.ring_escalate.filter(|&e| e < timeout && q.cfg.strategy != Strategy::RingAll);
         let qname = q.name.clone();
+        let deadline = now + timeout;
+        if let Some(c) = self.calls.get_mut(&id) {
+            c.offer_deadline = deadline;
+        }
         let mut out = Vec::with_capacity(targets.len());
         let data = self.calls.get(&id).map(|c| c.data.clone()).unwrap_or_else(|| Vec::new().into());
         for &a in &targets {
@@ -51,38 +56,85 @@ impl Engine {
             Some(number) => {
                 // `offer` rang only the first target for a callback.
                 let target = out.swap_remove(0);
-                self.actions.push(Action::Callback { call: id, queue: qname.clone(), number, target, timeout });
+                self.actions.push(Action::Callback { call: id, seq, queue: qname.clone(), number, target, timeout });
                 self.timers.arm(now + timeout + CALLBACK_GRACE, TimerKind::OfferWatchdog { call: id, seq });
             }
             None => {
-                self.actions.push(Action::Offer { call: id, targets: out, timeout });
-                self.timers.arm(now + timeout + OFFER_GRACE, TimerKind::OfferWatchdog { call: id, seq });
+                self.actions.push(Action::Offer { call: id, seq, targets: out, timeout, deadline });
+                self.timers.arm(deadline + OFFER_GRACE, TimerKind::OfferWatchdog { call: id, seq });
+                if let Some(after) = escalate {
+                    self.timers.arm(now + after, TimerKind::RingEscalate { call: id, seq });
+                }
             }
         }
     }
 
-    pub(super) fn offer_result(&mut self, id: CallId, a: AgentId, outcome: OfferOutcome, now: Time) {
+    /// Offer `seq` of `call` has rung its one agent `ring_escalate_seconds`:
+    /// ring one more idle eligible agent alongside, on the same offer
+    /// (same deadline); the first to answer wins.
+    pub(super) fn ring_escalate(&mut self, id: CallId, seq: u32, now: Time) {
+        let Some(c) = self.calls.get(&id) else { return };
+        if c.offer_seq != seq || c.phase != CallPhase::Offering || c.callback.is_some() || c.ringing.len() != 1 || c.offer_deadline <= now {
+            return;
+        }
+        let q = c.queue;
+        let dice = if self.queues[q as usize].cfg.strategy == Strategy::Random { self.next_random() } else { 0 };
+        let Some(c) = self.calls.get(&id) else { return };
+        let Some(&a) = self.find_agents(c, now, dice).first() else { return };
+        let deadline = c.offer_deadline;
+        let data = c.data.clone();
+        if let Some(c) = self.calls.get_mut(&id) {
+            c.ringing.push(a);
+        }
+        self.counters.escalations += 1;
+        self.set_state(a, AgentState::Ringing(id), now);
+        let agent = &self.agents[a as usize];
+        let auto_answer = agent.cfg.auto_answer.unwrap_or(self.queues[q as usize].cfg.auto_answer);
+        let target = OfferTarget { agent: a, name: agent.name.clone(), contact: agent.contact.clone(), auto_answer };
+        let qname = self.queues[q as usize].name.clone();
+        self.event(now, EventKind::CallOffered { call: id, queue: qname, agent: target.name.clone(), data });
+        self.actions.push(Action::Offer { call: id, seq, targets: vec![target], timeout: deadline - now, deadline });
+    }
+
+    /// An answer to an offer the router no longer has (given up by the
+    /// watchdog, an operator reset, the caller moved on): the caller's
+    /// thread hangs that leg up ([`Action::Drop`]); the caller, if still
+    /// here, is in line again or offered anew.
+    fn stale_answer(&mut self, id: CallId, a: AgentId, seq: u32, now: Time) {
+        self.counters.stale_answers += 1;
+        let Some(c) = self.calls.get(&id) else { return };
+        if c.callback.is_some() {
+            return;
+        }
+        let qname = self.queues[c.queue as usize].name.clone();
+        let aname = self.agents[a as usize].name.clone();
+        self.event(now, EventKind::OfferFailed { call: id, queue: qname, agent: aname, outcome: OfferOutcome::Stale });
+        self.actions.push(Action::Drop { call: id, seq, agent: a });
+    }
+
+    pub(super) fn offer_result(&mut self, id: CallId, a: AgentId, outcome: OfferOutcome, seq: u32, now: Time) {
         if a as usize >= self.agents.len() {
             self.counters.unknown_agent += 1;
             return;
         }
-        if self.agents[a as usize].state != AgentState::Ringing(id) {
+        let in_offer = self.calls.get(&id).is_some_and(|c| c.phase == CallPhase::Offering && c.ringing.contains(&a));
+        let ringing_here = self.agents[a as usize].state == AgentState::Ringing(id);
+        let current = in_offer && ringing_here && self.calls.get(&id).is_some_and(|c| c.offer_seq == seq);
+        if !current {
             self.counters.stale_inputs += 1;
+            if outcome == OfferOutcome::Answered {
+                self.stale_answer(id, a, seq, now);
+            }
+            if ringing_here && !in_offer {
+                // Ringing for a call we no longer know or no longer offer:
+                // free the agent. (Ringing in a newer offer of the same
+                // call, it waits for that offer's report.)
+                self.free_agent(a, now);
+                self.try_match_agent(a, now);
+            }
             return;
         }
-        let Some(c) = self.calls.get_mut(&id) else {
-            // Ringing for a call we no longer know: free the agent.
-            self.counters.stale_inputs += 1;
-            self.free_agent(a, now);
-            self.try_match_agent(a, now);
-            return;
-        };
-        if c.phase != CallPhase::Offering || !c.ringing.contains(&a) {
-            self.counters.stale_inputs += 1;
-            self.free_agent(a, now);
-            self.try_match_agent(a, now);
-            return;
-        }
+        let Some(c) = self.calls.get_mut(&id) else { return };
         c.ringing.retain(|&x| x != a);
         let qix = c.queue;
         let qname = self.queues[qix as usize].name.clone();
@@ -98,6 +150,9 @@ impl Engine {
             let agent = &mut self.agents[a as usize];
             agent.misses = 0;
             self.set_state(a, AgentState::OnCall(id), now);
+            if self.calls.get(&id).is_some_and(|c| c.callback.is_none()) {
+                self.actions.push(Action::Connect { call: id, seq, agent: a });
+            }
             self.event(now, EventKind::CallAnswered { call: id, queue: qname.clone(), agent: aname, wait, data, leg });
             for o in others {
                 let oname = self.agents[o as usize].name.clone();
@@ -119,12 +174,13 @@ impl Engine {
             OfferOutcome::NoAnswer | OfferOutcome::Rejected => true,
             OfferOutcome::Busy => qcfg.autopause_busy,
             OfferOutcome::Unavailable => qcfg.autopause_unavailable,
-            OfferOutcome::Answered | OfferOutcome::Cancelled => false,
+            OfferOutcome::Answered | OfferOutcome::Cancelled | OfferOutcome::Stale => false,
         };
         let break_for = qcfg.no_answer_break;
         if counts {
             agent.misses += 1;
         }
+        let backoff = if outcome == OfferOutcome::Busy { qcfg.busy_backoff } else { 0 };
         if counts && max_misses > 0 && agent.misses >= max_misses {
             agent.after_call = None;
             self.set_state(a, AgentState::Break(NO_ANSWER_BREAK.into()), now);
@@ -133,6 +189,12 @@ impl Engine {
             }
             self.leave_pending(a, now);
         } else {
+            if backoff > 0 {
+                // Held back from every caller for a while (busy_backoff).
+                let until = now + backoff;
+                agent.held_until = Some(until);
+                self.timers.arm(until, TimerKind::BackoffEnd { agent: a, until });
+            }
             self.free_agent(a, now);
         }
         let c = self.calls.get_mut(&id).expect("call present");
@@ -162,7 +224,7 @@ impl Engine {
             self.counters.watchdog_fired += 1;
             let name = self.agents[a as usize].name.clone();
             self.event(now, EventKind::OfferWatchdog { call, agent: name });
-            self.offer_result(call, a, OfferOutcome::NoAnswer, now);
+            self.offer_result(call, a, OfferOutcome::NoAnswer, seq, now);
         }
     }
 

@@ -29,7 +29,8 @@ impl Engine {
         if talking {
             self.end_talk(call, EndedBy::Failed, false, now);
         } else {
-            self.offer_result(call, a, OfferOutcome::Cancelled, now);
+            let seq = self.calls.get(&call).map_or(0, |c| c.offer_seq);
+            self.offer_result(call, a, OfferOutcome::Cancelled, seq, now);
         }
     }
 

@@ -75,6 +75,14 @@ impl Engine {
                     self.try_match_agent(agent, now);
                 }
             }
+            TimerKind::RingEscalate { call, seq } => self.ring_escalate(call, seq, now),
+            TimerKind::BackoffEnd { agent, until } => {
+                if self.agents[agent as usize].held_until == Some(until) {
+                    self.agents[agent as usize].held_until = None;
+                    self.refile(agent);
+                    self.try_match_agent(agent, now);
+                }
+            }
             TimerKind::WrapUpEnd { agent, until } => {
                 if self.agents[agent as usize].state == (AgentState::WrapUp { until }) {
                     self.set_state(agent, AgentState::Available, now);
