@@ -257,6 +257,7 @@ fn give_up(ami: &Ami, from: usize, tag: &str, due: Vec<usize>, gave_up: &mut Has
 
 /// Wait until the callers `ids` have hung up and no agent leg is left
 /// (at most `secs`), carrying out give-ups meanwhile.
+#[allow(clippy::too_many_arguments)]
 fn wait_done(ami: &Ami, from: usize, tag: &str, ids: &HashSet<String>, secs: u64, t0: Instant, give_ups: &mut GiveUps, gave_up: &mut HashSet<String>) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
@@ -408,8 +409,7 @@ fn fault_main(module: &Path) {
     println!("{FAULT_HEADER}");
     let mut results: Vec<(&str, Vec<FaultRun>)> = vec![("hotline", Vec::new()), ("app_queue", Vec::new())];
     for round in 0..runs {
-        for k in 0..2 {
-            let (acd, rs) = &mut results[k];
+        for (k, (acd, rs)) in results.iter_mut().enumerate() {
             let r = fault_run(&ami, acd, agents, callers, 1.0, 0x9E37 + round * 31 + agents as u64, &format!("bf{round}{k}"));
             println!("{}", fault_row(acd, round + 1, &r));
             rs.push(r);

@@ -543,7 +543,6 @@ fn give_up(s: &Switch, from: usize, due: Vec<usize>, gave_up: &mut HashSet<usize
 
 /// Wait until the callers `range` have hung up and no agent leg is left
 /// (at most `secs`), carrying out give-ups meanwhile.
-#[allow(clippy::too_many_arguments)]
 fn wait_done(s: &Switch, from: usize, range: std::ops::Range<usize>, secs: u64, t0: Instant, give_ups: &mut GiveUps, gave_up: &mut HashSet<usize>) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
