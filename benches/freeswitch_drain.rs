@@ -56,6 +56,7 @@ use std::time::{Duration, Instant};
 
 mod drain;
 
+use drain::faults::{self, fault_row, print_spread, Caller, FaultRun, GiveUps, Leg, BUSY, FAULT_HEADER, NO_ANSWER, SHORT};
 use drain::{cpu_seconds, print_ratios, ratio_row, reoffer_gaps, run_row, Run, RUN_HEADER};
 use esl::{field, Event};
 use switch::{prepare_conf, stamp, switch, Switch};
@@ -71,6 +72,16 @@ const MEAN_GAP: f64 = 0.005;
 static SIP: AtomicBool = AtomicBool::new(false);
 /// The sofia profile the switch calls itself through.
 const SIP_PORT: u16 = 25090;
+/// `--faults`: the fault mode (drain/faults.rs) on the `benchfault` queue
+/// of FAULT_AGENTS agents, every agent rung RING seconds at most by both
+/// ACDs.
+static FAULTS: AtomicBool = AtomicBool::new(false);
+static FAULT_AGENTS: AtomicU32 = AtomicU32::new(20);
+static RING: AtomicU32 = AtomicU32::new(15);
+/// The agents' dialplan below draws 0..=99 against these.
+const _: () = assert!(BUSY == 10 && NO_ANSWER == 15 && SHORT == 20);
+/// The bench's queues (both ACDs).
+const QUEUES: [&str; 3] = ["bench", "benchfull", "benchfault"];
 
 fn queue_of(agents: usize) -> &'static str {
     if agents <= 20 {
@@ -81,7 +92,11 @@ fn queue_of(agents: usize) -> &'static str {
 }
 
 fn members(queue: &str) -> std::ops::Range<u32> {
-    let n = if queue == "bench" { 20 } else { MAX_AGENTS };
+    let n = match queue {
+        "bench" => 20,
+        "benchfault" => FAULT_AGENTS.load(Ordering::Relaxed),
+        _ => MAX_AGENTS,
+    };
     FIRST_AGENT..FIRST_AGENT + n
 }
 
@@ -99,7 +114,7 @@ fn callcenter_conf(dbname: &str) -> String {
     let mut cc = format!(
         "<configuration name=\"callcenter.conf\" description=\"CallCenter (bench)\">\n  <settings>\n    <param name=\"dbname\" value=\"{dbname}\"/>\n  </settings>\n  <queues>\n",
     );
-    for q in ["bench", "benchfull"] {
+    for q in QUEUES {
         cc.push_str(&format!("    <queue name=\"{q}\">\n"));
         for (k, v) in [
             ("strategy", "longest-idle-agent"),
@@ -120,13 +135,14 @@ fn callcenter_conf(dbname: &str) -> String {
     cc.push_str("  </queues>\n  <agents>\n");
     for id in FIRST_AGENT..FIRST_AGENT + MAX_AGENTS {
         cc.push_str(&format!(
-            "    <agent name=\"{id}\" type=\"callback\" contact=\"[leg_timeout=15]loopback/{id}/bench-agents\" \
+            "    <agent name=\"{id}\" type=\"callback\" contact=\"[leg_timeout={ring}]loopback/{id}/bench-agents\" \
              status=\"Available\" max-no-answer=\"100000\" wrap-up-time=\"0\" reject-delay-time=\"0\" \
-             busy-delay-time=\"0\" no-answer-delay-time=\"0\"/>\n"
+             busy-delay-time=\"0\" no-answer-delay-time=\"0\"/>\n",
+            ring = RING.load(Ordering::Relaxed),
         ));
     }
     cc.push_str("  </agents>\n  <tiers>\n");
-    for q in ["bench", "benchfull"] {
+    for q in QUEUES {
         for id in members(q) {
             cc.push_str(&format!("    <tier agent=\"{id}\" queue=\"{q}\" level=\"1\" position=\"1\"/>\n"));
         }
@@ -181,12 +197,14 @@ fn prepare(conf: &Path) {
 
     // mod_hotline: the same queues and agents.
     let mut toml = std::fs::read_to_string(conf.join("hotline.toml")).expect("hotline.toml");
-    for q in ["bench", "benchfull"] {
-        toml.push_str(&format!("\n[[queue]]\nname = \"{q}\"\nstrategy = \"longest-idle\"\nring_timeout_seconds = 15\n"));
+    for q in QUEUES {
+        let ring = RING.load(Ordering::Relaxed);
+        toml.push_str(&format!("\n[[queue]]\nname = \"{q}\"\nstrategy = \"longest-idle\"\nring_timeout_seconds = {ring}\n"));
     }
     for id in FIRST_AGENT..FIRST_AGENT + MAX_AGENTS {
-        let queues = if members("bench").contains(&id) { "[\"bench\", \"benchfull\"]" } else { "[\"benchfull\"]" };
-        toml.push_str(&format!("\n[[agent]]\nname = \"b{id}\"\ncontact = \"loopback/{id}/bench-agents\"\nqueues = {queues}\n"));
+        let queues: Vec<String> = QUEUES.iter().filter(|q| members(q).contains(&id)).map(|q| format!("\"{q}\"")).collect();
+        let queues = queues.join(", ");
+        toml.push_str(&format!("\n[[agent]]\nname = \"b{id}\"\ncontact = \"loopback/{id}/bench-agents\"\nqueues = [{queues}]\n"));
     }
     std::fs::write(conf.join("hotline.toml"), toml).expect("write hotline.toml");
 
@@ -195,12 +213,48 @@ fn prepare(conf: &Path) {
     // talks: mod_callcenter waits for a loopback agent's -b leg to be
     // bridged to a "real channel" and cancels the offer otherwise; both
     // ACDs get the same agents. (<include> tags stay on lines of their own.)
+    // With the global bench_faults=1 each offer draws bench_r (0..=99,
+    // while hunting: inline): 0-9 busy, 10-14 rings until the ACD's ring
+    // timeout, 15-19 a talk leg that hangs up after 0.1-0.4 s.
     let talk_ms = (TALK * 1000.0) as u64;
     insert_before(
         &conf.join("dialplan.xml"),
         "</include>",
         &format!(
             r#"  <context name="bench-agents">
+    <extension name="draw" continue="true">
+      <condition field="destination_number" expression="^\d+$">
+        <action application="set" data="bench_r=99" inline="true"/>
+      </condition>
+    </extension>
+    <extension name="draw-fault" continue="true">
+      <condition field="${{bench_faults}}" expression="^1$"/>
+      <condition field="destination_number" expression="^\d+$">
+        <action application="set" data="bench_r=${{expr(randomize(&amp;x);floor(random(0,100,&amp;x)))}}" inline="true"/>
+      </condition>
+    </extension>
+    <extension name="busy">
+      <condition field="${{bench_r}}" expression="^\d$"/>
+      <condition field="destination_number" expression="^\d+$">
+        <action application="hangup" data="USER_BUSY"/>
+      </condition>
+    </extension>
+    <extension name="noanswer">
+      <condition field="${{bench_r}}" expression="^1[0-4]$"/>
+      <condition field="destination_number" expression="^\d+$">
+        <action application="ring_ready"/>
+        <action application="sleep" data="120000"/>
+        <action application="hangup"/>
+      </condition>
+    </extension>
+    <extension name="short">
+      <condition field="${{bench_r}}" expression="^1[5-9]$"/>
+      <condition field="destination_number" expression="^(\d+)$">
+        <action application="set" data="loopback_bowout=false"/>
+        <action application="bridge" data="loopback/short-$1/bench-talk"/>
+        <action application="hangup"/>
+      </condition>
+    </extension>
     <extension name="spread">
       <condition field="destination_number" expression="^(\d+)$">
         <action application="set" data="loopback_bowout=false"/>
@@ -210,6 +264,13 @@ fn prepare(conf: &Path) {
     </extension>
   </context>
   <context name="bench-talk">
+    <extension name="short">
+      <condition field="destination_number" expression="^short-\d+$">
+        <action application="answer"/>
+        <action application="playback" data="silence_stream://${{expr(randomize(&amp;x);ceil(random(100,400,&amp;x)))}}"/>
+        <action application="hangup"/>
+      </condition>
+    </extension>
     <extension name="talk">
       <condition field="destination_number" expression="^talk-\d+$">
         <action application="answer"/>
@@ -260,7 +321,9 @@ fn agent_of(e: &Event) -> Option<u32> {
 /// The leg that talks for an agent: loopback/talk-<id>-a. mod_callcenter
 /// bridges its caller to this "real channel", not to the agent's leg.
 fn talk_of(e: &Event) -> Option<u32> {
-    agent_leg(field(e, "Channel-Name").strip_prefix("loopback/talk-").map(|n| format!("loopback/{n}")).as_deref().unwrap_or(""))
+    let n = field(e, "Channel-Name");
+    let id = n.strip_prefix("loopback/talk-").or_else(|| n.strip_prefix("loopback/short-"));
+    agent_leg(id.map(|n| format!("loopback/{n}")).as_deref().unwrap_or(""))
 }
 
 fn agent_leg(channel: &str) -> Option<u32> {
@@ -309,8 +372,9 @@ fn wipe_callcenter(s: &Switch) {
     assert!(out.contains("+OK"), "unload mod_callcenter: {out}");
     let out = s.api("load mod_callcenter");
     assert!(out.contains("+OK"), "load mod_callcenter: {out}");
-    let list = s.api(&format!("callcenter_config queue list agents {}", queue_of(20)));
-    assert_eq!(list.matches("Available").count(), 20, "mod_callcenter agents after reload: {list}");
+    let q = if FAULTS.load(Ordering::Relaxed) { "benchfault" } else { queue_of(20) };
+    let list = s.api(&format!("callcenter_config queue list agents {q}"));
+    assert_eq!(list.matches("Available").count(), members(q).len(), "mod_callcenter agents after reload: {list}");
 }
 
 fn run_once(s: &Switch, acd: &str, agents: usize, callers: usize, seed: u64) -> Run {
@@ -444,9 +508,219 @@ fn run_once(s: &Switch, acd: &str, agents: usize, callers: usize, seed: u64) -> 
     }
 }
 
+/// Caller `i` of a fault run, number 8<i> (the number names it in the
+/// events).
+fn fault_caller(s: &Switch, prefix: &str, i: usize) {
+    s.esl.bgapi(&format!("originate {{origination_caller_id_number=8{i:06}}}loopback/{prefix}-benchfault/bench-callers &sleep(600000)"));
+}
+
+/// Caller index of a caller leg (from its number), if one.
+fn caller_index(e: &Event) -> Option<usize> {
+    is_caller(e).then(|| field(e, "Caller-Caller-ID-Number").strip_prefix('8')?.parse().ok()).flatten()
+}
+
+/// Hang up the callers in `due` no agent has answered; they gave up.
+fn give_up(s: &Switch, from: usize, due: Vec<usize>, gave_up: &mut HashSet<usize>) {
+    if due.is_empty() {
+        return;
+    }
+    let due: HashSet<usize> = due.into_iter().collect();
+    let created = s.esl.events_since(from, |e| name(e) == "CHANNEL_CREATE" && caller_index(e).is_some_and(|i| due.contains(&i)));
+    let uuids: HashMap<String, usize> = created.iter().map(|e| (field(e, "Unique-ID").to_string(), caller_index(e).expect("caller"))).collect();
+    let bridged: HashSet<String> = s
+        .esl
+        .events_since(from, |e| name(e) == "CHANNEL_BRIDGE" && (uuids.contains_key(field(e, "Unique-ID")) || uuids.contains_key(field(e, "Other-Leg-Unique-ID"))))
+        .iter()
+        .flat_map(|e| [field(e, "Unique-ID").to_string(), field(e, "Other-Leg-Unique-ID").to_string()])
+        .collect();
+    for (uuid, i) in uuids {
+        if !bridged.contains(&uuid) {
+            s.esl.bgapi(&format!("uuid_kill {uuid}"));
+            gave_up.insert(i);
+        }
+    }
+}
+
+/// Wait until the callers `range` have hung up and no agent leg is left
+/// (at most `secs`), carrying out give-ups meanwhile.
+fn wait_done(s: &Switch, from: usize, range: std::ops::Range<usize>, secs: u64, t0: Instant, give_ups: &mut GiveUps, gave_up: &mut HashSet<usize>) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        give_up(s, from, give_ups.take_due(t0.elapsed().as_secs_f64()), gave_up);
+        let (ended, created, gone) = (Cell::new(0), Cell::new(0), Cell::new(0));
+        s.esl.events_since(from, |e| {
+            match name(e) {
+                "CHANNEL_CREATE" if agent_of(e).is_some() || talk_of(e).is_some() => created.set(created.get() + 1),
+                "CHANNEL_HANGUP" if agent_of(e).is_some() || talk_of(e).is_some() => gone.set(gone.get() + 1),
+                "CHANNEL_HANGUP" if caller_index(e).is_some_and(|i| range.contains(&i)) => ended.set(ended.get() + 1),
+                _ => {}
+            }
+            false
+        });
+        if ended.get() >= range.len() && gone.get() >= created.get() {
+            return;
+        }
+        if Instant::now() > deadline {
+            eprintln!("warning: {} of {} callers and {} agent legs still up after {secs} s", range.len() - ended.get(), range.len(), created.get() - gone.get());
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// `hotline show agents`: every fault-queue agent available.
+fn hotline_agents_free(s: &Switch) -> bool {
+    let table = s.api("hotline show agents");
+    members("benchfault").all(|id| table.lines().any(|l| l.split_whitespace().take(2).eq([format!("b{id}").as_str(), "available"])))
+}
+
+/// One fault run (see drain/faults.rs): `callers` callers with faults on,
+/// then a fault-free burst of twice as many callers as agents.
+fn fault_run(s: &Switch, acd: &str, callers: usize, seed: u64) -> FaultRun {
+    let agents = members("benchfault").len();
+    if acd == "mod_callcenter" {
+        wipe_callcenter(s);
+    }
+    assert!(wait_idle(s, 10), "channels left before the run: {}", s.api("show channels"));
+    assert!(s.api("global_setvar bench_faults=1").starts_with("+OK"));
+    std::thread::sleep(Duration::from_millis(500));
+    let prefix = if acd == "hotline" { "hotline" } else { "cc" };
+    let from = s.mark();
+    let t0 = Instant::now();
+    let (mut give_ups, mut gave_up) = (GiveUps::new(), HashSet::new());
+    let mut rng = seed;
+    for i in 0..callers {
+        fault_caller(s, prefix, i);
+        give_ups.called(i, t0.elapsed().as_secs_f64());
+        give_up(s, from, give_ups.take_due(t0.elapsed().as_secs_f64()), &mut gave_up);
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        // Exponential gaps (~200 calls/s).
+        let u = (rng >> 11) as f64 / (1u64 << 53) as f64;
+        std::thread::sleep(Duration::from_secs_f64(-MEAN_GAP * (1.0 - u).ln()));
+    }
+    wait_done(s, from, 0..callers, 120 + (callers as f64 * TALK * 3.0 / agents as f64) as u64, t0, &mut give_ups, &mut gave_up);
+
+    // The fault-free burst, once every agent is free again.
+    assert!(s.api("global_setvar bench_faults=0").starts_with("+OK"));
+    if acd == "hotline" {
+        let deadline = Instant::now() + Duration::from_secs(75);
+        while !hotline_agents_free(s) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+    let burst = callers..callers + 2 * agents;
+    for i in burst.clone() {
+        fault_caller(s, prefix, i);
+    }
+    wait_done(s, from, burst, 60, t0, &mut GiveUps::new(), &mut gave_up);
+    s.api("hupall NORMAL_CLEARING");
+    if !wait_idle(s, 20) {
+        eprintln!("warning: channels still up 20 s after hupall");
+    }
+    std::thread::sleep(Duration::from_millis(500));
+
+    // The run as legs and callers, from core channel events.
+    let events = s.esl.events_since(from, |e| matches!(name(e), "CHANNEL_CREATE" | "CHANNEL_HANGUP" | "CHANNEL_BRIDGE"));
+    let sec = |e: &Event| stamp(e) as f64 / 1e6;
+    let caller_uuid: HashMap<String, usize> =
+        events.iter().filter(|e| name(e) == "CHANNEL_CREATE").filter_map(|e| Some((field(e, "Unique-ID").to_string(), caller_index(e)?))).collect();
+    let mut callers_v: HashMap<usize, Caller> = HashMap::new();
+    // Agent and talk legs: uuid -> (agent, start, end, caller, bridged).
+    let mut legs: HashMap<String, (u32, bool, Leg)> = HashMap::new();
+    for e in &events {
+        let uuid = field(e, "Unique-ID");
+        match name(e) {
+            "CHANNEL_CREATE" => {
+                if let Some(i) = caller_index(e) {
+                    callers_v.insert(i, Caller { id: i.to_string(), enter: sec(e), end: f64::INFINITY, gave_up: gave_up.contains(&i), burst: i >= callers });
+                } else if let Some((a, talk)) = agent_of(e).map(|a| (a, false)).or_else(|| talk_of(e).map(|a| (a, true))) {
+                    let leg = Leg { agent: format!("b{a}"), start: sec(e), end: f64::INFINITY, caller: None, bridged: None };
+                    legs.insert(uuid.to_string(), (a, talk, leg));
+                }
+            }
+            "CHANNEL_HANGUP" => {
+                if let Some(c) = caller_uuid.get(uuid).and_then(|i| callers_v.get_mut(i)) {
+                    c.end = sec(e);
+                } else if let Some((_, _, l)) = legs.get_mut(uuid) {
+                    l.end = sec(e);
+                    // Each ACD names the caller an offer was for on the
+                    // agent's leg.
+                    let by = [field(e, "variable_hotline_caller_uuid"), field(e, "variable_cc_member_session_uuid")];
+                    if let Some(i) = by.iter().find_map(|u| caller_uuid.get(*u)) {
+                        l.caller = Some(i.to_string());
+                    }
+                }
+            }
+            _ => {
+                // CHANNEL_BRIDGE: a caller and an agent's (or talk) leg.
+                let ids = ["Unique-ID", "Other-Leg-Unique-ID", "Bridge-A-Unique-ID", "Bridge-B-Unique-ID"].map(|k| field(e, k));
+                let caller = ids.iter().find_map(|u| caller_uuid.get(*u));
+                let leg = ids.iter().find(|u| legs.contains_key(**u)).map(|u| u.to_string());
+                if let (Some(l), Some(i)) = (leg.and_then(|u| legs.get_mut(&u)), caller) {
+                    l.2.bridged.get_or_insert(sec(e));
+                    l.2.caller = Some(i.to_string());
+                }
+            }
+        }
+    }
+    // Fold each talk leg into the agent leg it was started under.
+    let (talks, agent_legs): (Vec<_>, Vec<_>) = legs.into_values().partition(|(_, talk, _)| *talk);
+    let mut out: Vec<Leg> = agent_legs.into_iter().map(|(_, _, l)| l).collect();
+    for (_, _, t) in talks {
+        if let Some(l) = out.iter_mut().find(|l| l.agent == t.agent && t.start >= l.start && t.start <= l.end) {
+            l.end = l.end.max(t.end);
+            if let Some(b) = t.bridged {
+                l.bridged.get_or_insert(b);
+                l.caller = l.caller.take().or(t.caller);
+            }
+        }
+    }
+    let names: Vec<String> = members("benchfault").map(|id| format!("b{id}")).collect();
+    let callers_v: Vec<Caller> = callers_v.into_values().collect();
+    assert_eq!(callers_v.len(), callers + 2 * agents, "every caller created");
+    faults::analyse(&names, &out, &callers_v)
+}
+
+/// `--name value` on the command line.
+fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(|v| v.parse().unwrap_or_else(|_| panic!("bad {name}: {v}"))).unwrap_or(default)
+}
+
+/// `--faults`: the fault mode, `--runs` runs per ACD, interleaved.
+fn fault_main(s: &Switch) {
+    let callers: usize = arg("--callers", 300);
+    let runs: u64 = arg("--runs", 2);
+    let agents = members("benchfault").len();
+    println!(
+        "Fault mode: {agents} agents, {callers} callers, ring timeout {} s, then a burst of {} callers.\n",
+        RING.load(Ordering::Relaxed),
+        2 * agents
+    );
+    println!("{FAULT_HEADER}");
+    let mut results: Vec<(&str, Vec<FaultRun>)> = vec![("hotline", Vec::new()), ("mod_callcenter", Vec::new())];
+    for round in 0..runs {
+        for (acd, rs) in results.iter_mut() {
+            let r = fault_run(s, acd, callers, 0x9E37 + round * 31 + agents as u64);
+            println!("{}", fault_row(acd, round + 1, &r));
+            rs.push(r);
+        }
+    }
+    print_spread(&results, "hotline");
+}
+
 fn main() {
     let full = std::env::args().any(|a| a == "--full");
     SIP.store(std::env::args().any(|a| a == "--sip"), Ordering::Relaxed);
+    if std::env::args().any(|a| a == "--faults") {
+        FAULTS.store(true, Ordering::Relaxed);
+        let agents: u32 = arg("--agents", 20);
+        assert!((1..=MAX_AGENTS).contains(&agents), "--agents: 1..={MAX_AGENTS}");
+        FAULT_AGENTS.store(agents, Ordering::Relaxed);
+        RING.store(arg("--ring-timeout", 5), Ordering::Relaxed);
+    }
     let shapes: Vec<(usize, usize)> = if full { vec![(20, 200), (100, 1000)] } else { vec![(20, 200)] };
     prepare_conf(prepare);
     let Some((s, _guard)) = switch() else { return };
@@ -455,6 +729,10 @@ fn main() {
     let (r, _) = s.esl.command("event plain CHANNEL_HANGUP");
     assert!(r.get("Reply-Text").is_some_and(|t| t.starts_with("+OK")), "{r:?}");
     assert_eq!(s.api("module_exists mod_callcenter").trim(), "true", "mod_callcenter did not load");
+    assert!(s.api("global_setvar bench_faults=0").starts_with("+OK"));
+    if FAULTS.load(Ordering::Relaxed) {
+        return fault_main(s);
+    }
     println!("{RUN_HEADER}");
     let mut summary = Vec::new();
     for (agents, callers) in shapes {

@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+pub mod faults;
+
 /// One drain run of one ACD.
 pub struct Run {
     /// First caller created -> last agent leg gone (seconds).
