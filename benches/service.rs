@@ -77,9 +77,9 @@ impl<'r> Feeder<'r> {
         let mut got = 0;
         while got < n {
             match rx.recv_timeout(Duration::from_secs(10)).expect("an offer within 10 s") {
-                Action::Offer { call, targets, .. } => {
+                Action::Offer { call, targets, seq, .. } => {
                     let agent = targets[0].agent;
-                    self.router.report(Input::OfferResult { call, agent, outcome: OfferOutcome::Answered });
+                    self.router.report(Input::OfferResult { call, agent, outcome: OfferOutcome::Answered, seq });
                     self.talking.push((call, agent));
                     self.offers += 1;
                     got += 1;
