@@ -662,6 +662,11 @@ fn a_transferred_caller_ends_the_call_as_a_transfer() {
     let entered = s.wait_hotline(from, "CallEntered", 1, 10, |e| field(e, "Hotline-CallerNumber") == "9276000");
     let uuid = field(&entered[0], "Hotline-Uuid").to_string();
     s.wait_hotline(from, "CallAnswered", 1, 10, |_| true);
+    // Transfer during the talk: once bridged (CallAnswered comes as the
+    // router accepts the answer, a moment before the bridge).
+    s.esl.wait_n(from, 1, Duration::from_secs(10), |e| {
+        field(e, "Event-Name") == "CHANNEL_BRIDGE" && (field(e, "Unique-ID") == uuid || field(e, "Bridge-A-Unique-ID") == uuid)
+    });
     let out = s.api(&format!("uuid_transfer {uuid} moved XML hotline-null"));
     assert!(out.starts_with("+OK"), "{out}");
     let ended = s.wait_hotline(from, "CallEnded", 1, 10, |_| true);
