@@ -24,6 +24,7 @@ pub mod admin;
 pub mod app_args;
 pub mod core;
 pub mod flow;
+pub mod ivr;
 pub mod router;
 pub mod service;
 pub mod sim;

@@ -636,6 +636,8 @@ pub struct Config {
     pub owners: HashMap<String, String>,
     pub store: StoreConfig,
     pub http: HttpConfig,
+    /// Menus, collect and route steps, calendars (`crate::ivr`).
+    pub ivr: std::sync::Arc<crate::ivr::IvrConfig>,
 }
 
 impl Default for Config {
@@ -648,6 +650,7 @@ impl Default for Config {
             owners: HashMap::new(),
             store: StoreConfig::default(),
             http: HttpConfig::default(),
+            ivr: Default::default(),
         }
     }
 }
@@ -961,7 +964,7 @@ impl Config {
 
         let http = http_from_raw(&raw.http, &err, &check_queue, &check_agent)?;
 
-        Ok(Config { source: file.into(), general, queues, agents, owners, store, http })
+        Ok(Config { source: file.into(), general, queues, agents, owners, store, http, ivr: Default::default() })
     }
 }
 
