@@ -264,6 +264,71 @@ void hotline_frfree(struct ast_frame *frame)
 	}
 }
 
+static int ivr_stream_result(int rc)
+{
+	/* ast_waitstream: the key, 0 at the end, -1 on hang-up. */
+	return rc < 0 ? -1 : rc;
+}
+
+int hotline_ivr_play(struct ast_channel *chan, const char *file, int barge)
+{
+	int rc;
+
+	if (ast_check_hangup_locked(chan)) {
+		return -1;
+	}
+	if (ast_streamfile(chan, file, ast_channel_language(chan))) {
+		/* A missing file is logged by Asterisk; the menu goes on. */
+		return ast_check_hangup_locked(chan) ? -1 : 0;
+	}
+	rc = ast_waitstream(chan, barge ? AST_DIGIT_ANY : "");
+	ast_stopstream(chan);
+	return ivr_stream_result(rc);
+}
+
+int hotline_ivr_say_digits(struct ast_channel *chan, const char *digits, int barge)
+{
+	int rc = ast_say_digit_str(chan, digits, barge ? AST_DIGIT_ANY : "", ast_channel_language(chan));
+
+	ast_stopstream(chan);
+	if (ast_check_hangup_locked(chan)) {
+		return -1;
+	}
+	return rc > 0 ? rc : 0;
+}
+
+int hotline_ivr_say_number(struct ast_channel *chan, int number, int barge)
+{
+	int rc = ast_say_number(chan, number, barge ? AST_DIGIT_ANY : "", ast_channel_language(chan), NULL);
+
+	ast_stopstream(chan);
+	if (ast_check_hangup_locked(chan)) {
+		return -1;
+	}
+	return rc > 0 ? rc : 0;
+}
+
+int hotline_ivr_read_digit(struct ast_channel *chan, int ms)
+{
+	int rc = ast_waitfordigit(chan, ms);
+
+	return rc < 0 ? -1 : rc;
+}
+
+void hotline_ivr_set_language(struct ast_channel *chan, const char *lang)
+{
+	ast_channel_lock(chan);
+	ast_channel_language_set(chan, lang);
+	ast_channel_unlock(chan);
+}
+
+int hotline_ivr_goto(struct ast_channel *chan, const char *target)
+{
+	/* As Goto() does: the PBX continues at the target when the
+	 * application returns. */
+	return ast_parseable_goto(chan, target);
+}
+
 int hotline_moh_start(struct ast_channel *chan, const char *mclass)
 {
 	return ast_moh_start(chan, mclass, NULL);

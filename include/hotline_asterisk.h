@@ -97,6 +97,22 @@ int hotline_cli_unregister(void);
 
 /* ---- frames, music on hold, channels ---------------------------------------- */
 void hotline_frfree(struct ast_frame *frame);
+/* ---- IVR primitives (the caller's own thread) ---- */
+/*! Play a sound file in the channel's language; with barge, any key ends it.
+ *  Returns the key pressed (> 0), 0 when the file ended (or is missing),
+ *  -1 when the channel hung up. */
+int hotline_ivr_play(struct ast_channel *chan, const char *file, int barge);
+/*! Say digits (barge: a key ends it); same returns as hotline_ivr_play. */
+int hotline_ivr_say_digits(struct ast_channel *chan, const char *digits, int barge);
+/*! Say a number; same returns as hotline_ivr_play. */
+int hotline_ivr_say_number(struct ast_channel *chan, int number, int barge);
+/*! Wait up to ms for a key: the key (> 0), 0 on timeout, -1 on hang-up. */
+int hotline_ivr_read_digit(struct ast_channel *chan, int ms);
+/*! Set the channel's language (locked). */
+void hotline_ivr_set_language(struct ast_channel *chan, const char *lang);
+/*! Goto-style jump: "[[context,]exten,]priority" or "exten" (priority 1 of
+ *  the current context). 0 on success. */
+int hotline_ivr_goto(struct ast_channel *chan, const char *target);
 int hotline_moh_start(struct ast_channel *chan, const char *mclass);
 void hotline_moh_stop(struct ast_channel *chan);
 void hotline_channel_lock(struct ast_channel *chan);

@@ -306,6 +306,83 @@ int hotline_fs_sleep(switch_core_session_t *session, unsigned ms, hotline_fs_dtm
 	return play_result(session, switch_ivr_sleep(session, ms, SWITCH_TRUE, &args));
 }
 
+/* IVR barge-in: the first key is kept and ends the playback. */
+static switch_status_t ivr_input(switch_core_session_t *session, void *input, switch_input_type_t type, void *buf, unsigned int buflen)
+{
+	char *key = buf;
+
+	(void) session;
+	(void) buflen;
+	if (type == SWITCH_INPUT_TYPE_DTMF && key) {
+		switch_dtmf_t *dtmf = (switch_dtmf_t *) input;
+		if (!*key) {
+			*key = dtmf->digit;
+		}
+		return SWITCH_STATUS_BREAK;
+	}
+	return SWITCH_STATUS_SUCCESS;
+}
+
+static int ivr_result(switch_core_session_t *session, char key)
+{
+	if (!switch_channel_ready(switch_core_session_get_channel(session))) {
+		return -1;
+	}
+	return key ? (unsigned char) key : 0;
+}
+
+int hotline_fs_ivr_play(switch_core_session_t *session, const char *file, int barge)
+{
+	char key = 0;
+	switch_input_args_t args = { 0 };
+
+	if (barge) {
+		args.input_callback = ivr_input;
+		args.buf = &key;
+		args.buflen = sizeof(key);
+	}
+	switch_ivr_play_file(session, NULL, file, barge ? &args : NULL);
+	return ivr_result(session, key);
+}
+
+int hotline_fs_ivr_say(switch_core_session_t *session, const char *text, const char *type, const char *method, int barge)
+{
+	char key = 0;
+	switch_input_args_t args = { 0 };
+
+	if (barge) {
+		args.input_callback = ivr_input;
+		args.buf = &key;
+		args.buflen = sizeof(key);
+	}
+	switch_ivr_say(session, text, NULL, type, method, NULL, barge ? &args : NULL);
+	return ivr_result(session, key);
+}
+
+int hotline_fs_ivr_read_digit(switch_core_session_t *session, unsigned ms)
+{
+	char buf[2] = { 0 };
+	char term = 0;
+
+	switch_ivr_collect_digits_count(session, buf, sizeof(buf), 1, NULL, &term, ms, 0, 0);
+	return ivr_result(session, buf[0]);
+}
+
+int hotline_fs_ivr_transfer(switch_core_session_t *session, const char *target)
+{
+	char *dup, *argv[3] = { 0 };
+	int argc;
+	switch_status_t st;
+
+	dup = switch_core_session_strdup(session, target);
+	argc = switch_separate_string(dup, ' ', argv, 3);
+	if (argc < 1 || zstr(argv[0])) {
+		return -1;
+	}
+	st = switch_ivr_session_transfer(session, argv[0], argc > 1 ? argv[1] : NULL, argc > 2 ? argv[2] : NULL);
+	return st == SWITCH_STATUS_SUCCESS ? 0 : -1;
+}
+
 int hotline_fs_say(switch_core_session_t *session, const char *text, const char *type, const char *method)
 {
 	return switch_ivr_say(session, text, NULL, type, method, NULL, NULL) == SWITCH_STATUS_SUCCESS ? 0 : -1;

@@ -118,6 +118,17 @@ int hotline_fs_play(switch_core_session_t *session, const char *file, hotline_fs
  *  played) with the same input callback and return values as
  *  hotline_fs_play; 0 when ms elapsed. */
 int hotline_fs_sleep(switch_core_session_t *session, unsigned ms, hotline_fs_dtmf_cb cb, void *user);
+/*! IVR: play a file; with barge, the first key ends it and is returned.
+ *  Returns the key (> 0), 0 when the file ended (or could not be played),
+ *  -1 when the channel went down. */
+int hotline_fs_ivr_play(switch_core_session_t *session, const char *file, int barge);
+/*! IVR: switch_ivr_say with the same barge and returns as hotline_fs_ivr_play. */
+int hotline_fs_ivr_say(switch_core_session_t *session, const char *text, const char *type, const char *method, int barge);
+/*! IVR: wait up to ms for one key: the key (> 0), 0 on timeout, -1 when down. */
+int hotline_fs_ivr_read_digit(switch_core_session_t *session, unsigned ms);
+/*! Transfer the session to "exten [dialplan [context]]" (as the transfer
+ *  application does). 0 on success. */
+int hotline_fs_ivr_transfer(switch_core_session_t *session, const char *target);
 /*! switch_ivr_say(session, text, NULL, type, method, NULL, NULL). */
 int hotline_fs_say(switch_core_session_t *session, const char *text, const char *type, const char *method);
 

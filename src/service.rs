@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use crate::admin;
 use crate::core::{AgentState, CallerInfo, Config, ConfigError, Input};
+use crate::ivr::tts::TextCache;
 use crate::router::{BusEvent, Router, RouterOptions, SinkKind, Subscription};
 use crate::store::{Store, StoreStatus};
 use crate::web::{EventPublisher, WebServer};
@@ -67,6 +68,11 @@ pub struct ServiceCore {
     pub store: Option<Arc<Store>>,
     /// Why there is no store, when it could not be opened.
     store_error: Option<String>,
+    /// Text prompts rendered to sound files (IVR).
+    pub texts: Arc<TextCache>,
+    /// The router's clock when the web port last changed something (its
+    /// reads use the published copy only once that copy is newer).
+    pub web_wrote_at: std::sync::atomic::AtomicU64,
 }
 
 pub struct Service {
@@ -121,7 +127,10 @@ impl Service {
         }
         let router = Router::start(cfg.clone(), options)
             .map_err(|e| setup_error(&config_path, format!("cannot start the router thread: {e}")))?;
-        let core = Arc::new(ServiceCore { router, config_path, config: RwLock::new(cfg.clone()), active: AtomicUsize::new(0), store, store_error });
+        check_text_tools(&cfg)?;
+        let texts = TextCache::new(prompt_dir(&cfg, &pbx.default_store));
+        texts.render(cfg.ivr.texts());
+        let core = Arc::new(ServiceCore { router, config_path, config: RwLock::new(cfg.clone()), active: AtomicUsize::new(0), store, store_error, texts, web_wrote_at: Default::default() });
         let (sweep_stop, sweep_stopped) = crossbeam_channel::bounded::<()>(0);
         let service = Service {
             core,
@@ -244,6 +253,7 @@ impl Service {
         for t in sinks {
             let _ = t.join();
         }
+        self.texts.join();
         if let Some(store) = &self.store {
             if !store.flush(Duration::from_secs(5)) {
                 log::error!("Hotline: store: not everything was written before unload");
@@ -272,6 +282,27 @@ fn sweep_loop(core: &ServiceCore, sweep: Sweep, alive: &dyn Fn(&[(String, String
                 core.router.report(Input::CallGone { call });
             }
         }
+    }
+}
+
+/// Where rendered text prompts go: beside the store's file.
+fn prompt_dir(cfg: &Config, default_store: &Path) -> PathBuf {
+    let store = cfg.store.path.clone().unwrap_or_else(|| default_store.to_path_buf());
+    match store.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.join("hotline-prompts"),
+        _ => std::env::temp_dir().join("hotline-prompts"),
+    }
+}
+
+/// Text prompts need espeak-ng and sox: without them a configuration that
+/// has any is refused (one without text prompts never needs them).
+fn check_text_tools(cfg: &Config) -> Result<(), ConfigError> {
+    let texts = cfg.ivr.texts();
+    match texts.first() {
+        Some((text, _)) => crate::ivr::tts::tools_available().map_err(|e| {
+            setup_error(Path::new(&cfg.source), format!("text prompt {text:?} (and {} more) cannot be rendered: {e}", texts.len() - 1))
+        }),
+        None => Ok(()),
     }
 }
 
@@ -307,6 +338,7 @@ impl ServiceCore {
     /// stays and the error (file:line: key: message) is returned.
     pub fn reload(&self) -> Result<Arc<Config>, ConfigError> {
         let cfg = Arc::new(Config::load(&self.config_path)?);
+        check_text_tools(&cfg)?;
         self.router
             .send(Input::Reload(cfg.clone()))
             .map_err(|e| setup_error(&self.config_path, format!("reload not applied: {e}")))?;
@@ -314,6 +346,7 @@ impl ServiceCore {
             Ok(mut c) => *c = cfg.clone(),
             Err(e) => *e.into_inner() = cfg.clone(),
         }
+        self.texts.render(cfg.ivr.texts());
         Ok(cfg)
     }
 

@@ -149,3 +149,36 @@ fn the_bus_feeds_every_sink_and_a_stalled_one_drops_only_its_own() {
     assert_eq!(views.iter().find(|v| v.name == "a").map(|v| v.dropped), Some(0));
     router.shutdown();
 }
+
+/// The published copy follows the router within PUBLISH_EVERY of a change,
+/// and an idle router publishes nothing new.
+#[test]
+fn the_published_copy_follows_changes_and_rests_when_idle() {
+    use hotline::router::PUBLISH_EVERY;
+    let router = Router::start(config(), RouterOptions::default()).expect("start");
+    let until = |what: &str, f: &dyn Fn() -> bool| {
+        let t = Instant::now();
+        while !f() {
+            assert!(t.elapsed() < Duration::from_secs(5), "{what}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    };
+    until("a first copy", &|| router.published().version > 0);
+    let first = router.published();
+    assert_eq!(first.agents.len(), 2);
+    assert_eq!(first.queues[0].waiting, 0);
+    let (_h, _signal) = enter_signalled(&router, CallerInfo { number: "0902".into(), ..Default::default() });
+    until("the call in a copy", &|| router.published().calls.len() == 1);
+    let p = router.published();
+    assert!(p.version > first.version);
+    assert_eq!(p.calls[0].queue, "q");
+    // Nothing changes from now on (the offer rings; no timer is due for
+    // the ring timeout's default 15 s): the version stays.
+    let rest = router.published().version;
+    // A query goes through the router's channel: after its answer the
+    // router has been idle for a whole publish period.
+    std::thread::sleep(Duration::from_millis(PUBLISH_EVERY * 3));
+    let _ = router.query(Query::Queues, Duration::from_secs(2)).expect("query");
+    std::thread::sleep(Duration::from_millis(PUBLISH_EVERY * 3));
+    assert_eq!(router.published().version, rest, "no new copy while nothing changed");
+}

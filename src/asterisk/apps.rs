@@ -87,7 +87,7 @@ pub const fn entry<A: DialplanApp>() -> AppEntry {
 }
 
 /// Every application of the module.
-pub static APPS: &[AppEntry] = &[entry::<HotlineQueue>(), entry::<HotlineAgent>(), entry::<HotlineTestPanic>()];
+pub static APPS: &[AppEntry] = &[entry::<HotlineQueue>(), entry::<HotlineIVR>(), entry::<HotlineAgent>(), entry::<HotlineTestPanic>()];
 
 /// Register all [`APPS`]. On failure, those already registered are removed
 /// again and the failing name is returned.
@@ -138,6 +138,21 @@ answers, then bridges to the agent. Sets HOTLINE_RESULT.";
 
     fn exec(rt: &Runtime, chan: &Channel<'_>, args: &str) -> AppResult {
         super::queue_app::exec(rt, chan, args)
+    }
+}
+
+/// `HotlineIVR(menu)`: walk a Hotline IVR menu (hotline.toml `[[menu]]`).
+pub struct HotlineIVR;
+
+impl DialplanApp for HotlineIVR {
+    const NAME: &'static CStr = c"HotlineIVR";
+    const SYNOPSIS: &'static CStr = c"Run a Hotline IVR menu";
+    const DESCRIPTION: &'static CStr = c"HotlineIVR(menu): plays the menu, collects digits and routes the caller: \
+into a Hotline queue, to a dialplan target, or back to the dialplan. Sets HOTLINE_IVR_RESULT (QUEUE, TRANSFER, \
+HANGUP, RETURN, ABANDONED, ERROR), HOTLINE_IVR_PATH and HOTLINE_DATA_<KEY>.";
+
+    fn exec(rt: &Runtime, chan: &Channel<'_>, args: &str) -> AppResult {
+        super::ivr_app::exec(rt, chan, args)
     }
 }
 

@@ -24,6 +24,7 @@
 //! panic guard plus a pass on [`runtime::GATE`], which unload closes.
 
 pub mod agent_app;
+pub mod ivr_app;
 pub mod apps;
 pub mod callback;
 pub mod channel;

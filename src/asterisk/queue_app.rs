@@ -39,7 +39,7 @@ use super::sys;
 
 pub fn exec(rt: &Runtime, chan: &Channel<'_>, args: &str) -> AppResult {
     let _active = ActiveCall::new(rt);
-    let mut caller = AstCaller { chan, started: rt.router.epoch(), wake: None, legs: Vec::new(), ring_seq: 0, music: None };
+    let mut caller = AstCaller::new(rt, chan);
     let end = flow::queue::run(&mut caller, &rt.router, &rt.config(), args);
     if end.caller_gone {
         AppResult::Hangup
@@ -49,8 +49,8 @@ pub fn exec(rt: &Runtime, chan: &Channel<'_>, args: &str) -> AppResult {
 }
 
 /// The caller's channel and the agent legs it rings, for the flow.
-struct AstCaller<'a, 'c> {
-    chan: &'a Channel<'c>,
+pub(super) struct AstCaller<'a, 'c> {
+    pub(super) chan: &'a Channel<'c>,
     started: Instant,
     wake: Option<Arc<AstWake>>,
     legs: Vec<Leg>,
@@ -58,6 +58,12 @@ struct AstCaller<'a, 'c> {
     ring_seq: u32,
     /// The music-on-hold class playing, if any.
     music: Option<String>,
+}
+
+impl<'a, 'c> AstCaller<'a, 'c> {
+    pub(super) fn new(rt: &Runtime, chan: &'a Channel<'c>) -> Self {
+        AstCaller { chan, started: rt.router.epoch(), wake: None, legs: Vec::new(), ring_seq: 0, music: None }
+    }
 }
 
 /// How the router wakes the caller's thread: a null frame queued on the
@@ -117,6 +123,12 @@ impl Primitives for AstCaller<'_, '_> {
 
     fn identity(&self) -> Vec<(String, String)> {
         vec![("uniqueid".into(), self.chan.uniqueid()), ("channel".into(), self.chan.name())]
+    }
+
+    fn language(&self) -> String {
+        let chan = self.chan.as_ptr();
+        // SAFETY: our live channel; the string is copied at once.
+        unsafe { crate::ffi::cstr::to_string_lossy(sys::ast_channel_language(chan)) }
     }
 
     fn answer(&mut self) -> bool {

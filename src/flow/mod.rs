@@ -23,6 +23,7 @@ pub mod callback;
 pub mod cause;
 pub mod data;
 pub mod events;
+pub mod ivr;
 pub mod options;
 pub mod pbx;
 pub mod port;

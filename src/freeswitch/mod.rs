@@ -46,6 +46,7 @@ pub mod api;
 pub mod callback;
 pub mod devices;
 pub mod dialer;
+pub mod ivr_app;
 pub mod logging;
 pub mod module;
 pub mod offers;

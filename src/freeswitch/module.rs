@@ -32,7 +32,7 @@ use std::os::raw::{c_char, c_int};
 
 use super::sys;
 use super::sys::switch_status_t as status;
-use super::{agent_app, api, callback, logging, offers, queue_app, runtime};
+use super::{agent_app, api, callback, ivr_app, logging, offers, queue_app, runtime};
 use crate::ffi::cstr::to_cow_lossy;
 use crate::ffi::cstr::to_cstring;
 use crate::entry;
@@ -70,6 +70,15 @@ bridges to the agent. Sets hotline_result (ANSWERED, ABANDONED, TIMEOUT, LEAVEEM
 UNKNOWNQUEUE, CALLBACK, ERROR), hotline_agent, hotline_callid, hotline_queue.",
         syntax: c"<queue>[,priority=N][,skills=name:level+name:level][,callback=D]",
         function: app_queue,
+    },
+    App {
+        name: c"hotline_ivr",
+        short: c"Run a Hotline IVR menu",
+        long: c"Plays the menu, collects digits and routes the caller: into a Hotline queue, to a dialplan \
+target, or back to the dialplan. Sets hotline_ivr_result (QUEUE, TRANSFER, HANGUP, RETURN, ABANDONED, ERROR), \
+hotline_ivr_path and hotline_data_<key>.",
+        syntax: c"<menu>",
+        function: app_ivr,
     },
     App {
         name: c"hotline_agent",
@@ -240,6 +249,10 @@ fn run_app(name: &str, session: *mut sys::switch_core_session_t, data: *const c_
 
 unsafe extern "C" fn app_queue(session: *mut sys::switch_core_session_t, data: *const c_char) {
     run_app("hotline_queue", session, data, queue_app::exec);
+}
+
+unsafe extern "C" fn app_ivr(session: *mut sys::switch_core_session_t, data: *const c_char) {
+    run_app("hotline_ivr", session, data, ivr_app::exec);
 }
 
 unsafe extern "C" fn app_agent(session: *mut sys::switch_core_session_t, data: *const c_char) {

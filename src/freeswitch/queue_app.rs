@@ -48,6 +48,12 @@ use super::waker::CallWake;
 const SILENCE: &str = "silence_stream://-1";
 
 pub fn exec(rt: &Runtime, s: &Session<'_>, args: &str) {
+    run_flow(rt, s, |caller| flow::queue::run(caller, &rt.router, &rt.config(), args));
+}
+
+/// Run a flow (the queue's, or the IVR's, which may end in the queue's)
+/// for the caller on `s`.
+pub(super) fn run_flow(rt: &Runtime, s: &Session<'_>, f: impl FnOnce(&mut FsCaller<'_, '_>) -> flow::AppEnd) {
     let _active = ActiveCall::new(rt);
     let mut caller = FsCaller {
         rt,
@@ -61,7 +67,7 @@ pub fn exec(rt: &Runtime, s: &Session<'_>, args: &str) {
         blegs: Vec::new(),
         hangup_after_bridge: None,
     };
-    let end = flow::queue::run(&mut caller, &rt.router, &rt.config(), args);
+    let end = f(&mut caller);
     // The bridge would have hung the caller up itself after the agent's
     // hang-up with hangup_after_bridge=true; it is done after telling who
     // ended the call.
@@ -121,9 +127,9 @@ unsafe extern "C" fn on_dtmf(user: *mut c_void, digit: c_char) {
 }
 
 /// The caller's session and its registrations, for the flow.
-struct FsCaller<'a, 's> {
+pub(super) struct FsCaller<'a, 's> {
     rt: &'a Runtime,
-    s: &'a Session<'s>,
+    pub(super) s: &'a Session<'s>,
     started: Instant,
     slot: Option<SlotGuard<'a>>,
     wake: Option<Arc<CallWake>>,

@@ -13,6 +13,7 @@
 pub mod config;
 pub mod engine;
 pub mod hours;
+pub mod tts;
 pub mod validate;
 
 pub use config::{IvrConfig, MenuConfig};
@@ -48,6 +49,9 @@ pub struct Collect {
     pub terminators: String,
     /// A key interrupts the prompts (and is the first digit).
     pub barge_in: bool,
+    /// Input ends as soon as the digits equal one of these (keys no other
+    /// key extends), so a valid key never waits for the inter-digit timeout.
+    pub complete: Vec<String>,
 }
 
 /// What the PBX should do next for this caller.

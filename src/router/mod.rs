@@ -16,9 +16,11 @@
 //! thread.
 
 pub mod bus;
+mod published;
 mod wake;
 
 pub use bus::{BusEvent, SinkKind, SinkView, Subscription};
+pub use published::{Published, PUBLISH_EVERY};
 pub use wake::{Latch, NoWake, Signal, Wake};
 
 use std::collections::HashMap;
@@ -170,6 +172,7 @@ pub struct Router {
     globals: Receiver<Action>,
     call_capacity: usize,
     started: Instant,
+    published: Arc<arc_swap::ArcSwap<Published>>,
 }
 
 impl Router {
@@ -178,7 +181,9 @@ impl Router {
         let (g_tx, g_rx) = bounded(opts.global_capacity);
         let counters = Arc::new(RouterCounters::default());
         let started = Instant::now();
+        let (publisher, published) = published::Publisher::new();
         let worker = Worker {
+            publisher,
             engine: Engine::new(cfg.clone(), 0, opts.seed),
             stats: Stats::new(&cfg.general),
             ports: HashMap::new(),
@@ -201,7 +206,14 @@ impl Router {
             globals: g_rx,
             call_capacity: opts.call_capacity,
             started,
+            published,
         })
+    }
+
+    /// The latest published copy of queues, agents and calls (at most
+    /// [`PUBLISH_EVERY`] ms old): lock-free, for threads that must not wait.
+    pub fn published(&self) -> Arc<Published> {
+        self.published.load_full()
     }
 
     /// Milliseconds since the router started (the engine's clock).
@@ -361,6 +373,7 @@ impl Drop for Router {
 }
 
 struct Worker {
+    publisher: published::Publisher,
     engine: Engine,
     stats: Stats,
     ports: HashMap<CallId, CallPort>,
@@ -387,15 +400,19 @@ impl Worker {
     fn run(mut self, rx: Receiver<Command>) {
         loop {
             let now = self.now();
+            // Only with nothing queued: a copy built at `now` then holds
+            // every command sent before `now` (the web port's read-your-writes).
+            let idle = rx.is_empty();
+            if idle {
+                self.publisher.maybe_publish(now, &self.engine);
+            }
             let retry = (!self.backlogged.is_empty()).then_some(now + RETRY_BACKLOG.as_millis() as Time);
-            let deadline = match (self.engine.next_deadline(), retry) {
-                (Some(d), Some(r)) => Some(d.min(r)),
-                (d, r) => d.or(r),
-            };
+            // (Commands queued: the receive below returns at once anyway.)
+            let publish = if idle { self.publisher.due() } else { None };
+            let deadline = [self.engine.next_deadline(), retry, publish].into_iter().flatten().min();
             let cmd = match deadline {
                 Some(d) if d <= now => {
-                    self.engine.advance(now);
-                    self.dispatch();
+                    self.advance_timers(now);
                     continue;
                 }
                 Some(d) => rx.recv_timeout(Duration::from_millis(d - now)),
@@ -426,8 +443,7 @@ impl Worker {
                 }
                 Err(RecvTimeoutError::Timeout) => {
                     let now = self.now();
-                    self.engine.advance(now);
-                    self.dispatch();
+                    self.advance_timers(now);
                 }
                 Err(RecvTimeoutError::Disconnected) => break,
             }
@@ -438,9 +454,22 @@ impl Worker {
         }
     }
 
+    /// Run the engine's timers due at `now` (a state change to publish,
+    /// unless the wake-up was only for the publisher or the backlog).
+    fn advance_timers(&mut self, now: Time) {
+        if self.engine.next_deadline().is_some_and(|d| d <= now) {
+            self.publisher.touch();
+        }
+        self.engine.advance(now);
+        self.dispatch();
+    }
+
     /// Apply one command; false means stop.
     fn apply(&mut self, c: Command) -> bool {
         let now = self.now();
+        if !matches!(c, Command::Query(..)) {
+            self.publisher.touch();
+        }
         match c {
             Command::Shutdown => return false,
             Command::Enter { call, queue, caller, port } => {

@@ -6,12 +6,14 @@
 //! means asking the router thread and waiting for its reply.
 
 use std::fmt;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use crate::admin::{self, QUERY_TIMEOUT};
 use crate::core::call::CallView;
 use crate::core::queue::QueueView;
 use crate::core::{AgentView, StatsReport};
-use crate::router::{Query, Reply, RouterError};
+use crate::router::{Published, Query, Reply, RouterError};
 use crate::service::ServiceCore;
 
 /// An agent command from the API.
@@ -81,6 +83,19 @@ pub trait WebHost: Send + Sync + 'static {
     fn has_agent(&self, name: &str) -> bool;
 }
 
+/// Oldest published copy the API serves (ms); older, the router is asked.
+const STALE_AFTER: crate::core::Time = 1000;
+
+/// The router's published copy, unless this web port changed something
+/// since it was built (read-your-writes: then the router is asked).
+fn published(service: &ServiceCore) -> Option<Arc<Published>> {
+    let p = service.router.published();
+    // A router too busy to publish: ask it.
+    let recent = service.router.now().saturating_sub(p.at) <= STALE_AFTER;
+    let fresh = p.version > 0 && recent && p.at > service.web_wrote_at.load(Ordering::Acquire);
+    fresh.then_some(p)
+}
+
 fn ask(service: &ServiceCore, q: Query) -> Result<Reply, HostError> {
     Ok(service.router.query(q, QUERY_TIMEOUT)?)
 }
@@ -93,6 +108,9 @@ fn unexpected(r: Reply) -> HostError {
 /// the operator commands in [`admin`].
 impl WebHost for ServiceCore {
     fn queues(&self) -> Result<Vec<QueueView>, HostError> {
+        if let Some(p) = published(self) {
+            return Ok(p.queues.clone());
+        }
         match ask(self, Query::Queues)? {
             Reply::Queues(q) => Ok(q),
             r => Err(unexpected(r)),
@@ -100,6 +118,9 @@ impl WebHost for ServiceCore {
     }
 
     fn agents(&self) -> Result<Vec<AgentView>, HostError> {
+        if let Some(p) = published(self) {
+            return Ok(p.agents.clone());
+        }
         match ask(self, Query::Agents)? {
             Reply::Agents(a) => Ok(a),
             r => Err(unexpected(r)),
@@ -107,6 +128,9 @@ impl WebHost for ServiceCore {
     }
 
     fn calls(&self) -> Result<Vec<CallView>, HostError> {
+        if let Some(p) = published(self) {
+            return Ok(p.calls.clone());
+        }
         match ask(self, Query::Calls)? {
             Reply::Calls(c) => Ok(c),
             r => Err(unexpected(r)),
@@ -132,6 +156,9 @@ impl WebHost for ServiceCore {
             _ => None,
         };
         let input = admin::agent_input(cmd.action(), agent, arg).map_err(HostError::BadRequest)?;
+        // Copies published before the router applies this are stale for
+        // whoever asks next; the router clock is in ms, so +1 covers this ms.
+        self.web_wrote_at.fetch_max(self.router.now() + 1, Ordering::AcqRel);
         Ok(self.router.send(input)?)
     }
 

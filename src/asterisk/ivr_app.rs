@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! `HotlineIVR(menu)`: the shared IVR flow ([`crate::flow::ivr`]) over
+//! Asterisk's prompt and digit primitives, on the caller's channel thread.
+//!
+//! Prompts play with `ast_streamfile`/`ast_waitstream` in the channel's
+//! language (barge-in: any key ends the prompt), say with Asterisk's say
+//! functions, keys come from `ast_waitfordigit`; a transfer is a
+//! `Goto`-style jump taken when the application returns. A queue exit
+//! runs `HotlineQueue`'s flow on the same channel. Sets
+//! `HOTLINE_IVR_RESULT`, `HOTLINE_IVR_PATH` and `HOTLINE_DATA_<KEY>`.
+
+use std::os::raw::c_int;
+
+use crate::core::Time;
+use crate::ffi::cstr::to_cstring;
+use crate::flow::ivr::{self, Heard, IvrPrimitives, PbxPrompt};
+
+use super::apps::AppResult;
+use super::channel::Channel;
+use super::queue_app::AstCaller;
+use super::runtime::{ActiveCall, Runtime};
+use super::sys;
+
+pub fn exec(rt: &Runtime, chan: &Channel<'_>, args: &str) -> AppResult {
+    let _active = ActiveCall::new(rt);
+    let mut caller = AstCaller::new(rt, chan);
+    let facts = rt.router.published();
+    let end = ivr::run(&mut caller, &rt.router, &rt.config(), &*facts, &*rt.texts, args);
+    if end.caller_gone {
+        AppResult::Hangup
+    } else {
+        AppResult::Continue
+    }
+}
+
+/// Asterisk names sound files without their format's extension (it picks
+/// the best format it has).
+fn without_extension(file: &str) -> &str {
+    for ext in [".wav", ".gsm", ".ulaw", ".alaw", ".sln", ".g722"] {
+        if let Some(stem) = file.strip_suffix(ext) {
+            return stem;
+        }
+    }
+    file
+}
+
+/// A shim's answer: the key (> 0), 0 (nothing), -1 (hung up).
+fn heard(rc: c_int) -> Heard {
+    match rc {
+        rc if rc < 0 => Heard::Gone,
+        0 => Heard::Nothing,
+        rc => Heard::Key(char::from_u32(rc as u32).unwrap_or('?')),
+    }
+}
+
+impl IvrPrimitives for AstCaller<'_, '_> {
+    fn play_prompt(&mut self, prompt: &PbxPrompt, barge_in: bool) -> Heard {
+        let chan = self.chan.as_ptr();
+        let barge = c_int::from(barge_in);
+        // SAFETY: our live channel on its own thread; valid C strings.
+        heard(unsafe {
+            match prompt {
+                PbxPrompt::File(f) => sys::hotline_ivr_play(chan, to_cstring(without_extension(f)).as_ptr(), barge),
+                PbxPrompt::Digits(d) => sys::hotline_ivr_say_digits(chan, to_cstring(d).as_ptr(), barge),
+                PbxPrompt::Number(n) => sys::hotline_ivr_say_number(chan, (*n).clamp(c_int::MIN as i64, c_int::MAX as i64) as c_int, barge),
+            }
+        })
+    }
+
+    fn read_key(&mut self, timeout: Time) -> Heard {
+        // SAFETY: our live channel on its own thread.
+        heard(unsafe { sys::hotline_ivr_read_digit(self.chan.as_ptr(), timeout.min(c_int::MAX as u64) as c_int) })
+    }
+
+    fn set_language(&mut self, lang: &str) {
+        let l = to_cstring(lang);
+        // SAFETY: our live channel; the shim locks it; Asterisk copies the string.
+        unsafe { sys::hotline_ivr_set_language(self.chan.as_ptr(), l.as_ptr()) };
+    }
+
+    fn goto(&mut self, target: &str) -> Result<(), String> {
+        let t = to_cstring(target);
+        // SAFETY: our live channel, on the thread running its dialplan.
+        match unsafe { sys::hotline_ivr_goto(self.chan.as_ptr(), t.as_ptr()) } {
+            0 => Ok(()),
+            _ => Err("no such dialplan target".into()),
+        }
+    }
+
+    fn hang_up(&mut self) {
+        // The application returns -1: Asterisk hangs the channel up.
+    }
+}

@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! The IVR application, once for both PBXes: `HotlineIVR(menu)` on
+//! Asterisk, `hotline_ivr menu` on FreeSWITCH.
+//!
+//! [`run`] answers, starts an [`IvrSession`] at the menu and performs its
+//! commands with the PBX's primitives ([`IvrPrimitives`]): prompts are
+//! played with barge-in (a key ends the prompt and is the first digit),
+//! digits are collected one at a time with the first-digit and inter-digit
+//! timeouts, up to the maximum, a terminator or a complete key (so a valid
+//! key never waits for a timeout). The session decides everything else.
+//!
+//! At the end the call's data goes onto the channel (`hotline_data_<key>`,
+//! sensitive keys masked: their values never leave the module), with
+//! `hotline_ivr_result` (QUEUE, TRANSFER, HANGUP, RETURN, ABANDONED,
+//! ERROR) and `hotline_ivr_path` (the menus walked). A queue exit runs the
+//! queue flow ([`super::queue::run`]) on the same channel at once, with
+//! the priority and skills the IVR chose and the language the caller chose.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::core::{Config, Time};
+use crate::ivr::engine::CallerFacts;
+use crate::ivr::{Collect, Command, Exit, Facts, Input, IvrSession, Prompt};
+
+use super::data::CallData;
+use super::pbx::Primitives;
+use super::queue::AppEnd;
+use super::RouterPort;
+
+/// A prompt as the PBX plays it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PbxPrompt {
+    /// A sound file (PBX name or absolute path without extension).
+    File(String),
+    Digits(String),
+    Number(i64),
+}
+
+/// What a prompt or a wait for a key ended with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Heard {
+    /// Played to the end, or the wait timed out.
+    Nothing,
+    /// A key (barge-in, or the key waited for).
+    Key(char),
+    /// The caller hung up.
+    Gone,
+}
+
+/// The PBX primitives the IVR needs beyond the queue's, on the caller's
+/// own thread.
+pub trait IvrPrimitives: Primitives {
+    /// Play one prompt; with `barge_in`, a key ends it.
+    fn play_prompt(&mut self, prompt: &PbxPrompt, barge_in: bool) -> Heard;
+    /// Wait up to `timeout` ms for one key.
+    fn read_key(&mut self, timeout: Time) -> Heard;
+    /// Set the channel's language.
+    fn set_language(&mut self, lang: &str);
+    /// Continue in the dialplan at `target` when the application returns.
+    fn goto(&mut self, target: &str) -> Result<(), String>;
+    /// Hang the caller up now.
+    fn hang_up(&mut self);
+    /// Wall-clock time, unix milliseconds (hours and holidays).
+    fn unix_ms(&self) -> i64 {
+        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    }
+}
+
+/// Text prompts rendered to files (espeak-ng), by text and language.
+pub trait TextPrompts {
+    fn file(&self, text: &str, language: &str) -> Option<String>;
+}
+
+/// No text prompts rendered: each is skipped with a log line.
+pub struct NoTexts;
+
+impl TextPrompts for NoTexts {
+    fn file(&self, _text: &str, _language: &str) -> Option<String> {
+        None
+    }
+}
+
+/// Run the IVR application for the caller behind `pbx`; `args` is the
+/// menu's name.
+pub fn run<P: IvrPrimitives>(pbx: &mut P, router: &dyn RouterPort, cfg: &Config, facts: &dyn Facts, texts: &dyn TextPrompts, args: &str) -> AppEnd {
+    let (end, path) = walk(pbx, router, cfg, facts, texts, args.trim());
+    let result = pbx.hotline_var("ivr_result");
+    pbx.set_var(&result, Some(end.result));
+    if !path.is_empty() {
+        let name = pbx.hotline_var("ivr_path");
+        pbx.set_var(&name, Some(&path.join(",")));
+    }
+    end
+}
+
+fn walk<P: IvrPrimitives>(pbx: &mut P, router: &dyn RouterPort, cfg: &Config, facts: &dyn Facts, texts: &dyn TextPrompts, menu: &str) -> (AppEnd, Vec<String>) {
+    let fail = |pbx: &P, msg: String| {
+        log::error!("{}({menu}): {msg}", pbx.context());
+        (leave("ERROR"), Vec::new())
+    };
+    if menu.is_empty() || menu.contains(',') {
+        return fail(pbx, "usage: the menu's name".into());
+    }
+    let mut data = CallData::default();
+    for (k, v) in pbx.data_vars() {
+        if let Err(e) = data.set(&k, &v) {
+            return fail(pbx, e);
+        }
+    }
+    let caller = CallerFacts { number: pbx.caller_number(), language: pbx.language() };
+    let mut session = match IvrSession::start(cfg.ivr.clone(), menu, caller, data) {
+        Ok(s) => s,
+        Err(e) => return fail(pbx, e),
+    };
+    if !pbx.answer() {
+        return (gone(), session.path().to_vec());
+    }
+    let mut input = None;
+    let exit = loop {
+        match session.next(input.take(), pbx.unix_ms(), facts) {
+            Command::Play { prompts, collect } => {
+                let lang = session.language().to_string();
+                match perform(pbx, texts, &lang, &prompts, collect.as_ref()) {
+                    Some(i) => input = Some(i),
+                    None => return (gone(), session.path().to_vec()),
+                }
+            }
+            Command::SetLanguage(lang) => {
+                pbx.set_language(&lang);
+                input = Some(Input::Done);
+            }
+            Command::Finish(exit) => break exit,
+        }
+    };
+    let path = session.path().to_vec();
+    hand_over_data(pbx, &session);
+    let end = match exit {
+        Exit::Queue { queue, priority, skills } => {
+            let mut args = format!("{queue},priority={priority}");
+            if !skills.is_empty() {
+                let list: Vec<String> = skills.iter().map(|(s, l)| format!("{s}:{l}")).collect();
+                args.push_str(&format!(",skills={}", list.join("+")));
+            }
+            let end = super::queue::run(pbx, router, cfg, &args);
+            AppEnd { result: if end.result == "ERROR" { "ERROR" } else { "QUEUE" }, ..end }
+        }
+        Exit::Transfer(target) => match pbx.goto(&target) {
+            Ok(()) => leave("TRANSFER"),
+            Err(e) => {
+                log::error!("{}({menu}): transfer to {target:?}: {e}", pbx.context());
+                leave("ERROR")
+            }
+        },
+        Exit::Hangup => {
+            pbx.hang_up();
+            AppEnd { result: "HANGUP", caller_gone: true, ended_by: None }
+        }
+        Exit::Return => leave("RETURN"),
+    };
+    (end, path)
+}
+
+fn leave(result: &'static str) -> AppEnd {
+    AppEnd { result, caller_gone: false, ended_by: None }
+}
+
+fn gone() -> AppEnd {
+    AppEnd { result: "ABANDONED", caller_gone: true, ended_by: None }
+}
+
+/// The session's data onto the channel, sensitive values masked.
+fn hand_over_data<P: IvrPrimitives>(pbx: &mut P, session: &IvrSession) {
+    let sensitive = session.sensitive_keys();
+    for (k, v) in session.data().entries() {
+        let value = if sensitive.iter().any(|s| s == k) { mask(v) } else { v.clone() };
+        let name = pbx.hotline_var(&format!("data_{k}"));
+        pbx.set_var(&name, Some(&value));
+    }
+}
+
+/// `4111111111111111` -> `************1111`: the last four kept when the
+/// value is long enough that they do not give it away.
+pub fn mask(v: &str) -> String {
+    let n = v.chars().count();
+    let keep = if n >= 10 { 4 } else { 0 };
+    v.chars().enumerate().map(|(i, c)| if i < n - keep { '*' } else { c }).collect()
+}
+
+/// Play `prompts` and collect digits: the input for the session, or None
+/// when the caller hung up.
+fn perform<P: IvrPrimitives>(pbx: &mut P, texts: &dyn TextPrompts, lang: &str, prompts: &[Prompt], collect: Option<&Collect>) -> Option<Input> {
+    let barge = collect.is_some_and(|c| c.barge_in);
+    let mut first = None;
+    for p in prompts {
+        let Some(prompt) = to_pbx(pbx, texts, lang, p) else { continue };
+        match pbx.play_prompt(&prompt, barge) {
+            Heard::Gone => return None,
+            Heard::Key(k) if barge => {
+                first = Some(k);
+                break;
+            }
+            _ => {}
+        }
+    }
+    let Some(c) = collect else { return Some(Input::Played) };
+    collect_digits(pbx, c, first).map(Input::Digits)
+}
+
+/// Collect after the prompts: `first` is the key that interrupted them.
+fn collect_digits<P: IvrPrimitives>(pbx: &mut P, c: &Collect, first: Option<char>) -> Option<String> {
+    let mut digits = String::new();
+    let mut next = first;
+    loop {
+        let key = match next.take() {
+            Some(k) => k,
+            None => {
+                let wait = if digits.is_empty() { c.timeout } else { c.inter_digit };
+                match pbx.read_key(wait) {
+                    Heard::Key(k) => k,
+                    Heard::Nothing => return Some(digits),
+                    Heard::Gone => return None,
+                }
+            }
+        };
+        if c.terminators.contains(key) {
+            return Some(digits);
+        }
+        digits.push(key);
+        if digits.len() >= c.max_digits.max(1) || c.complete.iter().any(|k| *k == digits) {
+            return Some(digits);
+        }
+    }
+}
+
+fn to_pbx<P: IvrPrimitives>(pbx: &P, texts: &dyn TextPrompts, lang: &str, p: &Prompt) -> Option<PbxPrompt> {
+    Some(match p {
+        Prompt::File(f) => PbxPrompt::File(f.clone()),
+        Prompt::Digits(d) => PbxPrompt::Digits(d.clone()),
+        Prompt::Number(n) => PbxPrompt::Number(*n),
+        Prompt::Text(t) => match texts.file(t, lang) {
+            Some(f) => PbxPrompt::File(f),
+            None => {
+                log::warn!("{}: text prompt {t:?} ({lang}) is not rendered; skipped", pbx.context());
+                return None;
+            }
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask;
+
+    #[test]
+    fn masks_keep_four_of_long_values_only() {
+        assert_eq!(mask("4111111111111111"), "************1111");
+        assert_eq!(mask("1234"), "****");
+        assert_eq!(mask(""), "");
+    }
+}
