@@ -285,3 +285,27 @@ fn without_a_back_off_a_busy_agent_is_offered_again_at_once() {
     h.result(c, "a0", OfferOutcome::Busy);
     assert_eq!(h.offered(c), "a0");
 }
+
+/// Unset, the escalation comes after 6 s, or half the ring timeout when
+/// that is shorter: a 5 s ring timeout escalates at 2.5 s (a phone that
+/// stays silent would otherwise cost the caller the whole 5 s).
+#[test]
+fn the_default_escalation_is_six_seconds_or_half_a_short_ring_timeout() {
+    for (ring, at) in [(15u64, 6_000u64), (5, 2_500)] {
+        let text = format!("[[queue]]\nname = \"q\"\nstrategy = \"linear\"\nring_timeout_seconds = {ring}\n") + &agents("q", 2, "");
+        let mut h = H::new(&text);
+        let c = h.call("q");
+        let (seq, _, _, _) = offer_action(&mut h, c);
+        h.wait(at - 1);
+        assert!(take(&mut h, |a| matches!(a, Action::Offer { .. })).is_none(), "ring {ring}: not before {at} ms");
+        h.wait(1);
+        let (seq2, who, _, _) = offer_action(&mut h, c);
+        assert_eq!((seq2, who), (seq, vec!["a1".to_string()]), "ring {ring}: escalated at {at} ms");
+    }
+    // 0 is off, whatever the ring timeout.
+    let mut h = H::new(&(format!("[[queue]]\nname = \"q\"\nstrategy = \"linear\"\nring_timeout_seconds = 5\nring_escalate_seconds = 0\n") + &agents("q", 2, "")));
+    let c = h.call("q");
+    let _ = offer_action(&mut h, c);
+    h.wait(4_900);
+    assert!(take(&mut h, |a| matches!(a, Action::Offer { .. })).is_none());
+}

@@ -132,9 +132,9 @@ fn d_music() -> String {
 fn d_no_answer_break() -> f64 {
     60.0
 }
-fn d_ring_escalate() -> f64 {
-    6.0
-}
+/// The default escalation: after this long, or half the ring timeout
+/// when that is shorter (a 5 s ring timeout escalates at 2.5 s).
+pub const DEFAULT_RING_ESCALATE: Time = 6_000;
 fn d_requeue_max() -> u32 {
     1
 }
@@ -219,9 +219,9 @@ struct RawQueue {
     #[serde(default = "d_requeue_max")]
     requeue_max: u32,
     /// An offer that rang one agent this long rings one more idle agent
-    /// alongside (0: off).
-    #[serde(default = "d_ring_escalate")]
-    ring_escalate_seconds: f64,
+    /// alongside (0: off; unset: 6 s or half the ring timeout, the shorter).
+    #[serde(default)]
+    ring_escalate_seconds: Option<f64>,
     /// An agent that answered busy is offered no caller for this long.
     #[serde(default)]
     busy_backoff_seconds: f64,
@@ -869,7 +869,13 @@ impl Config {
                 no_answer_break: nonzero(seconds(q.no_answer_break_seconds, span.clone(), "no_answer_break_seconds")?),
                 requeue_short: nonzero(seconds(q.requeue_short_seconds, span.clone(), "requeue_short_seconds")?),
                 requeue_max: q.requeue_max,
-                ring_escalate: nonzero(seconds(q.ring_escalate_seconds, span.clone(), "ring_escalate_seconds")?),
+                ring_escalate: match q.ring_escalate_seconds {
+                    Some(v) => nonzero(seconds(v, span.clone(), "ring_escalate_seconds")?),
+                    None => {
+                        let ring = seconds(q.ring_timeout_seconds, span.clone(), "ring_timeout_seconds")?.max(1);
+                        Some(DEFAULT_RING_ESCALATE.min(ring / 2)).filter(|&e| e > 0)
+                    }
+                },
                 busy_backoff: seconds(q.busy_backoff_seconds, span.clone(), "busy_backoff_seconds")?,
                 widen,
                 overflow,
