@@ -517,3 +517,39 @@ impl IvrSession {
 }
 
 static NO_PROMPTS: Vec<Prompt> = Vec::new();
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::Config;
+
+    struct NoFacts;
+    impl Facts for NoFacts {
+        fn waiting(&self, _: &str) -> Option<usize> {
+            None
+        }
+        fn idle_agents(&self, _: &str) -> Option<usize> {
+            None
+        }
+    }
+
+    const CFG: &str = "[[menu]]\nname = \"m\"\ngreet_long = [\"hi\"]\ntimeout_sound = [\"t\"]\nmax_timeouts = 2\n\
+        [[menu.entry]]\ndigits = \"1\"\naction = \"return\"\n";
+
+    #[test]
+    fn an_unexpected_answer_counts_as_no_input() {
+        let cfg = Config::parse(CFG, "t.toml").unwrap().ivr;
+        let mut s = IvrSession::start(cfg, "m", CallerFacts::default(), CallData::default()).unwrap();
+        assert_eq!(s.path(), ["m"]);
+        s.next(None, 0, &NoFacts);
+        match s.next(Some(Input::Played), 0, &NoFacts) {
+            Command::Play { prompts, collect: Some(_) } => assert_eq!(prompts, vec![Prompt::File("t".into()), Prompt::File("hi".into())]),
+            other => panic!("{other:?}"),
+        }
+        // The second no-input is the maximum: the default exit (hang up, no operator queue).
+        assert_eq!(s.next(Some(Input::Done), 0, &NoFacts), Command::Play { prompts: vec![Prompt::File("t".into())], collect: None });
+        assert_eq!(s.next(Some(Input::Played), 0, &NoFacts), Command::Finish(Exit::Hangup));
+        assert_eq!(s.exit(), Some(&Exit::Hangup));
+        assert_eq!(s.next(None, 0, &NoFacts), Command::Finish(Exit::Hangup));
+    }
+}
