@@ -60,6 +60,17 @@ struct RawConfig {
     store: RawStore,
     #[serde(default)]
     http: RawHttp,
+    /// `[ivr]`, `[[menu]]`, `[[collect]]`, `[[route]]`, `[[calendar]]`.
+    #[serde(default)]
+    ivr: crate::ivr::config::RawIvr,
+    #[serde(default, rename = "menu")]
+    menus: Vec<Spanned<crate::ivr::config::RawMenu>>,
+    #[serde(default, rename = "collect")]
+    collects: Vec<Spanned<crate::ivr::config::RawCollect>>,
+    #[serde(default, rename = "route")]
+    routes: Vec<Spanned<crate::ivr::config::RawRoute>>,
+    #[serde(default, rename = "calendar")]
+    calendars: Vec<Spanned<crate::ivr::config::RawCalendar>>,
 }
 
 #[derive(Deserialize)]
@@ -970,7 +981,20 @@ impl Config {
 
         let http = http_from_raw(&raw.http, &err, &check_queue, &check_agent)?;
 
-        Ok(Config { source: file.into(), general, queues, agents, owners, store, http, ivr: Default::default() })
+        let ivr = crate::ivr::config::from_raw(
+            crate::ivr::config::RawParts {
+                ivr: &raw.ivr,
+                menus: &raw.menus,
+                collects: &raw.collects,
+                routes: &raw.routes,
+                calendars: &raw.calendars,
+            },
+            text,
+            file,
+            &queue_names,
+        )?;
+
+        Ok(Config { source: file.into(), general, queues, agents, owners, store, http, ivr: std::sync::Arc::new(ivr) })
     }
 }
 
@@ -1059,7 +1083,7 @@ pub fn device_of(contact: &str) -> String {
 }
 
 /// 1-based line of a byte offset.
-fn line_of(text: &str, offset: usize) -> usize {
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].bytes().filter(|b| *b == b'\n').count() + 1
 }
 
@@ -1080,7 +1104,7 @@ fn find_key_line(text: &str, key: &str) -> usize {
 }
 
 /// Line of the first `key =` at or after `from`, else the line of `from`.
-fn find_key_line_from(text: &str, from: usize, key: &str) -> usize {
+pub(crate) fn find_key_line_from(text: &str, from: usize, key: &str) -> usize {
     let from = from.min(text.len());
     let mut offset = from;
     for line in text[from..].split_inclusive('\n') {

@@ -8,6 +8,118 @@
 //! transferring or hanging up), performs it with the PBX's primitives and
 //! feeds back what happened ([`Input`]). Wall-clock time comes in with every
 //! step, so hours and holidays are tested on a virtual clock.
+//!
+//! # Configuration (hotline.toml)
+//!
+//! The vocabulary follows FreeSWITCH's `ivr_menu`. Every table is checked
+//! when the file is read; each problem names the file, line and key.
+//!
+//! ```toml
+//! [ivr]                       # optional
+//! operator_queue = "support"  # the default exit (else hang up)
+//! max_steps = 200             # step budget per caller, then the default exit
+//!
+//! [[calendar]]
+//! name = "office"
+//! timezone = "Asia/Ho_Chi_Minh"                       # IANA zone (bundled tz database)
+//! hours = ["mon-fri 08:00-17:30", "sat 08:00-12:00"]  # days: mon..sun, ranges a-b, lists a,b, "daily"
+//! closed = ["2026-01-01", "2026-02-16..2026-02-20"]   # closed all day (ranges inclusive)
+//! open = ["2026-02-21 08:00-12:00"]                   # a date's own hours: over the week and over `closed`
+//!
+//! [[menu]]
+//! name = "main"
+//! greet_long = ["welcome", "text:Press 1 for sales"]
+//! greet_short = ["text:1 sales, 2 support"]  # on retries, repeat and after play (default greet_long)
+//! invalid_sound = ["invalid"]                # a key no entry has (counts a failure)
+//! timeout_sound = ["no-input"]               # nothing pressed (counts a timeout)
+//! exit_sound = ["goodbye"]                   # before any hang-up from this menu
+//! timeout_seconds = 10                       # first key after the prompts (default 10)
+//! inter_digit_timeout_seconds = 5            # default timeout/2
+//! digit_len = 4                              # most keys; default the longest literal key,
+//!                                            # required with a pattern entry
+//! max_failures = 3                           # invalid keys before on_max_failures (1-100, default 3)
+//! max_timeouts = 3                           # no input before on_max_timeouts
+//! on_max_failures = { action = "queue", target = "support" }  # default: the default exit
+//! on_max_timeouts = { action = "hangup" }
+//! hours = "office"                           # calendar, checked on entering the menu
+//! closed = { action = "menu", target = "after_hours" }  # required with hours
+//! closed_sound = ["closed"]                  # played before `closed`
+//! language = "vi"                            # set the channel's language on entering
+//! barge_in = true                            # a key interrupts the prompts (default)
+//!   [[menu.entry]]
+//!   digits = "1"            # 0-9 * # (one or several), or "/^[0-9]{4}$/" (whole input)
+//!   action = "queue"        # see below
+//!   target = "sales"
+//!   priority = 5            # queue only
+//!   skills = "en:3,billing" # queue only (`,` or `+` between skills, level 1-10, default 1)
+//!   set = { tier = "gold" } # call data set before the action (any action)
+//! ```
+//!
+//! Actions (entries, `on_max_*`, `closed`, collect `next`/`on_failure`,
+//! route rules and defaults):
+//! - `menu` / `collect` / `route`, `target` = the node (of that kind);
+//! - `back`: the previous menu (on the first menu: this one again); from a
+//!   collect or route, the menu it was entered from;
+//! - `top`: the first menu of this call; `repeat`: this menu again
+//!   (`greet_short`, counters kept);
+//! - `play`, `prompts = [...]`: played, then this menu again (short
+//!   greeting), no failure counted;
+//! - `language`, `target` = code: [`Command::SetLanguage`], then this menu
+//!   again from its long greeting with fresh counters;
+//! - exits: `queue` (`target` a configured queue, `priority`, `skills`),
+//!   `transfer` (`target` a dialplan target, `{digits}` replaced by the
+//!   keys pressed or the value collected), `hangup`, `return`.
+//!
+//! Entering a menu evaluates its hours first (closed: `closed_sound`, then
+//! `closed`), then sets its `language` when it differs from the caller's,
+//! then plays `greet_long`. Entering a menu already on the way (a loop back
+//! to `main`) returns to it, so `back` history stays short. A literal key
+//! wins over a pattern; literal keys that nothing longer could match are
+//! sent as [`Collect::complete`], so they never wait for the inter-digit
+//! timeout. The invalid and timeout sounds are played before the menu again
+//! or before the exit taken at the maximum.
+//!
+//! ```toml
+//! [[collect]]
+//! name = "account"
+//! prompts = ["text:Enter your account number then hash"]
+//! into = "account"          # call data key
+//! min_digits = 4            # default 1
+//! max_digits = 12           # default 20
+//! terminators = "#"         # default "#"
+//! timeout_seconds = 10      # and inter_digit_timeout_seconds (default timeout/2)
+//! validate = "luhn"         # "pattern:^9[0-9]+$", "range:1-31", "date:MMYY", "date:YYYYMMDD"
+//! invalid_sound = ["invalid"]   # too short, too long or not valid
+//! timeout_sound = ["no-input"]
+//! read_back = true          # read_back_sound, the digits (Prompt::Digits), confirm_sound,
+//! read_back_sound = ["you-entered"]
+//! confirm_sound = ["text:Press 1 to confirm"]
+//! confirm_key = "1"         # then this key keeps it; anything else asks again
+//! max_attempts = 3          # timeouts, invalid values and refusals together
+//! sensitive = true          # the key is in IvrSession::sensitive_keys (masked)
+//! next = { action = "route", target = "by_tier" }
+//! on_failure = { action = "queue", target = "support" }  # default: the default exit
+//!
+//! [[route]]
+//! name = "by_tier"
+//! default = { action = "queue", target = "support" }    # required
+//!   [[route.rule]]          # the first rule whose conditions all hold
+//!   data = { tier = "gold" }
+//!   data_prefix = { account = "9" }
+//!   caller_prefix = ["+8424", "024"]
+//!   caller_in = ["0901234567"]
+//!   language = "vi"         # the session's language (as menus and actions set it)
+//!   open = "office"         # or closed = "office"
+//!   queue = "support"       # with waiting_at_least and/or idle_at_least ([`Facts`])
+//!   waiting_at_least = 5
+//!   idle_at_least = 1
+//!   then = { action = "queue", target = "vip", priority = 10 }
+//! ```
+//!
+//! Menus, collects and routes share one namespace. Every node must be able
+//! to reach an exit through its actions (`back`, `top`, `repeat`, `play`
+//! and `language` count for nothing there); the step budget covers what is
+//! left (a caller pressing a `play` key for ever).
 #![forbid(unsafe_code)]
 
 pub mod config;
@@ -16,7 +128,8 @@ pub mod hours;
 pub mod tts;
 pub mod validate;
 
-pub use config::{IvrConfig, MenuConfig};
+pub use config::{Action, ActionKind, CollectConfig, IvrConfig, MenuConfig, RouteConfig};
+pub use engine::CallerFacts;
 pub use engine::IvrSession;
 
 use crate::core::Time;
@@ -49,8 +162,9 @@ pub struct Collect {
     pub terminators: String,
     /// A key interrupts the prompts (and is the first digit).
     pub barge_in: bool,
-    /// Input ends as soon as the digits equal one of these (keys no other
-    /// key extends), so a valid key never waits for the inter-digit timeout.
+    /// Input ends as soon as the digits equal one of these: literal keys no
+    /// other key extends and no pattern entry could extend, so a valid key
+    /// never waits for the inter-digit timeout.
     pub complete: Vec<String>,
 }
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! Text prompts (`text:...`) rendered once to sound files with espeak-ng.
 //!
-//! Each (text, language) is rendered by `espeak-ng` (22.05 kHz) and
+//! Each text is rendered, in the language of the menu it is written in, by `espeak-ng` (22.05 kHz) and
 //! resampled by `sox` to 8 kHz mono 16-bit WAV, a rate both PBXes play
 //! without transcoding surprises, into the cache directory as
 //! `<sha256 of voice, language and text>.wav`: the same text is never
@@ -91,7 +91,9 @@ pub fn render_one(dir: &Path, text: &str, language: &str) -> Result<PathBuf, Str
 /// The rendered prompts, shared with PBX threads (lock-free reads).
 pub struct TextCache {
     dir: PathBuf,
-    ready: ArcSwap<HashMap<(String, String), String>>,
+    /// text -> rendered file (a text is spoken in the language of the
+    /// menu it is written in).
+    ready: ArcSwap<HashMap<String, String>>,
     worker: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -121,7 +123,7 @@ impl TextCache {
                 match render_one(&me.dir, &text, &lang) {
                     Ok(path) => {
                         let mut map = (**me.ready.load()).clone();
-                        map.insert((text, lang), path.display().to_string());
+                        map.insert(text, path.display().to_string());
                         me.ready.store(Arc::new(map));
                     }
                     Err(e) => log::error!("Hotline: text prompt {text:?} ({lang}): {e}"),
@@ -144,11 +146,8 @@ impl TextCache {
 }
 
 impl crate::flow::ivr::TextPrompts for TextCache {
-    fn file(&self, text: &str, language: &str) -> Option<String> {
-        let map = self.ready.load();
-        map.get(&(text.to_string(), language.to_string()))
-            .or_else(|| map.get(&(text.to_string(), String::new())))
-            .cloned()
+    fn file(&self, text: &str, _language: &str) -> Option<String> {
+        self.ready.load().get(text).cloned()
     }
 }
 
