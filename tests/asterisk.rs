@@ -987,3 +987,97 @@ fn offers_a_silent_phone_gets_a_second_agent_ringing_alongside() {
     p.agent_mode(421, "answer", 1.0);
     p.settle();
 }
+
+// ---- IVR ---------------------------------------------------------------------
+
+fn ivr_user(p: &Pbx, from: usize, event: &str, secs: u64, f: impl Fn(&Message) -> bool) -> Message {
+    let got = p.ami.wait_n(from, 1, Duration::from_secs(secs), |m| is(m, "UserEvent") && field(m, "UserEvent") == event && f(m));
+    got[0].clone()
+}
+
+/// A sub-menu (whose greeting is a text prompt rendered by espeak-ng),
+/// then a queue exit: the data the IVR set reaches the agent's leg, the
+/// caller is served with the IVR's priority, and the path is on the channel.
+#[test]
+fn ivr_menus_lead_into_the_queue_with_the_data_on_the_agent_leg() {
+    let (p, _g) = pbx();
+    p.agent_mode(801, "answerdata", 1.0);
+    let from = p.ami.mark();
+    p.ivr_call("ivrmain", "9801001", "1ww2");
+    let agent = ivr_user(p, from, "HotlineTestAgentData", 20, |m| field(m, "Agent") == "801");
+    assert_eq!((field(&agent, "Tier"), field(&agent, "Account")), ("gold", "123"), "{agent:?}");
+    let entered = p.wait_hotline(from, "CallEntered", 1, 5, |m| field(m, "CallerNumber") == "9801001");
+    assert_eq!((field(&entered[0], "Queue"), field(&entered[0], "Priority")), ("ivrq", "5"), "{:?}", entered[0]);
+    let done = ivr_user(p, from, "HotlineTestIvrDone", 20, |m| field(m, "Menu") == "ivrmain");
+    assert_eq!((field(&done, "Result"), field(&done, "Path"), field(&done, "QueueResult")), ("QUEUE", "ivrmain/ivrsub", "ANSWERED"), "{done:?}");
+    // The sub-menu's text greeting was rendered into the prompt cache and
+    // played from there.
+    let log = p.log();
+    assert!(log.contains("/var/lib/hotline/hotline-prompts/"), "the text prompt was played from the cache");
+    p.settle();
+}
+
+/// A wrong key and no key are counted apart: two wrong keys take the
+/// failures exit, silence takes the timeouts exit.
+#[test]
+fn ivr_invalid_keys_and_silence_have_their_own_counters_and_exits() {
+    let (p, _g) = pbx();
+    let from = p.ami.mark();
+    p.ivr_call("ivrmain", "9801002", "8ww8");
+    let t = ivr_user(p, from, "HotlineTestIvrTransfer", 20, |_| true);
+    assert_eq!((field(&t, "Exten"), field(&t, "Result")), ("failures", "TRANSFER"), "{t:?}");
+    let from = p.ami.mark();
+    p.ivr_call("ivrmain", "9801003", "");
+    let t = ivr_user(p, from, "HotlineTestIvrTransfer", 30, |_| true);
+    assert_eq!(field(&t, "Exten"), "timeouts", "{t:?}");
+    p.settle();
+}
+
+/// Dial by extension: three digits matching the menu's pattern transfer
+/// to that extension; a single key the pattern cannot extend ends the input
+/// at once (the language key), and the language follows.
+#[test]
+fn ivr_dial_by_extension_transfers_and_a_language_key_sets_the_language() {
+    let (p, _g) = pbx();
+    let from = p.ami.mark();
+    p.ivr_call("ivrmain", "9801004", "712");
+    let t = ivr_user(p, from, "HotlineTestIvrTransfer", 20, |_| true);
+    assert_eq!((field(&t, "Exten"), field(&t, "Path")), ("712", "ivrmain"), "{t:?}");
+    let from = p.ami.mark();
+    p.ivr_call("ivrmain", "9801005", "5ww6");
+    let done = ivr_user(p, from, "HotlineTestIvrDone", 20, |_| true);
+    assert_eq!((field(&done, "Result"), field(&done, "Language")), ("RETURN", "vi"), "{done:?}");
+    p.settle();
+}
+
+/// Collect with validation and read-back: a card number failing Luhn is
+/// refused, a valid one read back and confirmed routes on its data to the
+/// VIP queue; the card never reaches the channel unmasked.
+#[test]
+fn ivr_collect_validates_reads_back_and_routes_on_the_data() {
+    let (p, _g) = pbx();
+    p.agent_mode(802, "answerdata", 1.0);
+    let from = p.ami.mark();
+    // 3: the collect; a bad card (Luhn), then a good one, confirmed with 1.
+    p.ivr_call("ivrmain", "9801006", "3ww4111111111111112#ww4111111111111111#wwwwwwwwwwwwwwwwwwww1");
+    let agent = ivr_user(p, from, "HotlineTestAgentData", 40, |m| field(m, "Agent") == "802");
+    assert_eq!(field(&agent, "Card"), "************1111", "{agent:?}");
+    let done = ivr_user(p, from, "HotlineTestIvrDone", 20, |_| true);
+    assert_eq!((field(&done, "Result"), field(&done, "Queue"), field(&done, "Path")), ("QUEUE", "ivrvip", "ivrmain/ivrcard/ivrbycard"), "{done:?}");
+    // (The calling side's own line sending the keys has it, of course.)
+    let log = p.log();
+    let leaked: Vec<&str> = log.lines().filter(|l| l.contains("4111111111111111") && !l.to_ascii_lowercase().contains("send_dtmf") && !l.contains("SendDTMF")).collect();
+    assert!(leaked.is_empty(), "the card number is in no log line of Hotline's: {leaked:?}");
+    p.settle();
+}
+
+/// A closed calendar: the closed sound, then the closed action.
+#[test]
+fn ivr_a_closed_menu_plays_its_message_and_takes_the_closed_exit() {
+    let (p, _g) = pbx();
+    let from = p.ami.mark();
+    p.ivr_call("ivrclosed", "9801007", "1");
+    let t = ivr_user(p, from, "HotlineTestIvrTransfer", 20, |_| true);
+    assert_eq!((field(&t, "Exten"), field(&t, "Path")), ("closed", "ivrclosed"), "{t:?}");
+    p.settle();
+}

@@ -1010,3 +1010,106 @@ fn offers_a_silent_phone_gets_a_second_agent_ringing_alongside() {
     s.agent_mode(421, "answer", 1000);
     s.settle();
 }
+
+// ---- IVR ---------------------------------------------------------------------
+
+/// A caller into IVR menu `menu` whose side sends `keys` (send_dtmf: `w`
+/// = 0.5 s) once the IVR answered, then stays on the line.
+fn ivr_call(s: &Switch, menu: &str, number: &str, keys: &str) {
+    let apps = if keys.is_empty() { "sleep:30000".to_string() } else { format!("sleep:300,send_dtmf:{keys},sleep:30000") };
+    s.esl.bgapi(&format!("originate {{origination_caller_id_number={number}}}loopback/ivr-{menu}/hotline-ivr '{apps}' inline"));
+}
+
+fn ivr_test_event(s: &Switch, from: usize, what: &str, secs: u64) -> freeswitch::esl::Event {
+    let got = s.esl.wait_n(from, 1, Duration::from_secs(secs), |e| field(e, "Event-Subclass") == "hotline::test" && field(e, "Hotline-Test") == what);
+    got[0].clone()
+}
+
+/// A sub-menu (a text prompt rendered by espeak-ng), then a queue exit:
+/// the data the IVR set reaches the agent's leg, the IVR's priority the
+/// queue, and the path the channel.
+#[test]
+fn ivr_menus_lead_into_the_queue_with_the_data_on_the_agent_leg() {
+    let Some((s, _g)) = switch() else { return };
+    s.agent_mode(801, "answer", 1_000);
+    let from = s.mark();
+    ivr_call(s, "ivrmain", "9801001", "1ww2");
+    let entered = s.wait_hotline(from, "CallEntered", 1, 20, |e| field(e, "Hotline-CallerNumber") == "9801001");
+    assert_eq!((field(&entered[0], "Hotline-Queue"), field(&entered[0], "Hotline-Priority")), ("ivrq", "5"), "{:?}", entered[0]);
+    let done = ivr_test_event(s, from, "IvrDone", 20);
+    assert_eq!((field(&done, "Hotline-Result"), field(&done, "Hotline-Path"), field(&done, "Hotline-QueueResult")), ("QUEUE", "ivrmain/ivrsub", "ANSWERED"), "{done:?}");
+    let leg = s.esl.wait_n(from, 1, Duration::from_secs(10), |e| {
+        field(e, "Event-Name") == "CHANNEL_HANGUP_COMPLETE" && field(e, "variable_hotline_agent") == "a801" && field(e, "variable_loopback_leg") == "A"
+    });
+    let l = &leg[0];
+    assert_eq!((field(l, "variable_hotline_data_tier"), field(l, "variable_hotline_data_account")), ("gold", "123"), "{l:?}");
+    // The text greeting was played from the prompt cache.
+    let played = s.esl.events_since(from, |e| field(e, "Event-Name") == "PLAYBACK_START" && field(e, "Playback-File-Path").contains("/hotline-prompts/"));
+    assert!(!played.is_empty(), "the rendered text prompt was played");
+    s.settle();
+}
+
+/// Wrong keys and silence are counted apart, each with its own exit.
+#[test]
+fn ivr_invalid_keys_and_silence_have_their_own_counters_and_exits() {
+    let Some((s, _g)) = switch() else { return };
+    let from = s.mark();
+    ivr_call(s, "ivrmain", "9801002", "8ww8");
+    let t = ivr_test_event(s, from, "IvrTransfer", 20);
+    assert_eq!((field(&t, "Hotline-Exten"), field(&t, "Hotline-Result")), ("failures", "TRANSFER"), "{t:?}");
+    let from = s.mark();
+    ivr_call(s, "ivrmain", "9801003", "");
+    let t = ivr_test_event(s, from, "IvrTransfer", 30);
+    assert_eq!(field(&t, "Hotline-Exten"), "timeouts", "{t:?}");
+    s.settle();
+}
+
+/// Dial by extension, and a language key that sets the channel's language.
+#[test]
+fn ivr_dial_by_extension_transfers_and_a_language_key_sets_the_language() {
+    let Some((s, _g)) = switch() else { return };
+    let from = s.mark();
+    ivr_call(s, "ivrmain", "9801004", "712");
+    let t = ivr_test_event(s, from, "IvrTransfer", 20);
+    assert_eq!((field(&t, "Hotline-Exten"), field(&t, "Hotline-Path")), ("712", "ivrmain"), "{t:?}");
+    let from = s.mark();
+    ivr_call(s, "ivrmain", "9801005", "5ww6");
+    let done = ivr_test_event(s, from, "IvrDone", 20);
+    assert_eq!((field(&done, "Hotline-Result"), field(&done, "Hotline-Language")), ("RETURN", "vi"), "{done:?}");
+    s.settle();
+}
+
+/// Collect with Luhn validation, read-back and confirmation, then routing
+/// on the data; the card reaches the channel and the agent leg masked only.
+#[test]
+fn ivr_collect_validates_reads_back_and_routes_on_the_data() {
+    let Some((s, _g)) = switch() else { return };
+    s.agent_mode(802, "answer", 1_000);
+    let from = s.mark();
+    // (FreeSWITCH has no digit sounds here: the read-back is silent, so the
+    // confirmation comes a second after the card.)
+    ivr_call(s, "ivrmain", "9801006", "3ww4111111111111112#ww4111111111111111#W1");
+    let done = ivr_test_event(s, from, "IvrDone", 40);
+    assert_eq!((field(&done, "Hotline-Result"), field(&done, "Hotline-Queue"), field(&done, "Hotline-Path")), ("QUEUE", "ivrvip", "ivrmain/ivrcard/ivrbycard"), "{done:?}");
+    assert_eq!(field(&done, "Hotline-Card"), "************1111", "{done:?}");
+    let leg = s.esl.wait_n(from, 1, Duration::from_secs(10), |e| {
+        field(e, "Event-Name") == "CHANNEL_HANGUP_COMPLETE" && field(e, "variable_hotline_agent") == "a802" && field(e, "variable_loopback_leg") == "A"
+    });
+    assert_eq!(field(&leg[0], "variable_hotline_data_card"), "************1111");
+    // (The calling side's own line sending the keys has it, of course.)
+    let log = s.log();
+    let leaked: Vec<&str> = log.lines().filter(|l| l.contains("4111111111111111") && !l.to_ascii_lowercase().contains("send_dtmf") && !l.contains("SendDTMF")).collect();
+    assert!(leaked.is_empty(), "the card number is in no log line of Hotline's: {leaked:?}");
+    s.settle();
+}
+
+/// A closed calendar: the closed sound, then the closed action.
+#[test]
+fn ivr_a_closed_menu_plays_its_message_and_takes_the_closed_exit() {
+    let Some((s, _g)) = switch() else { return };
+    let from = s.mark();
+    ivr_call(s, "ivrclosed", "9801007", "1");
+    let t = ivr_test_event(s, from, "IvrTransfer", 20);
+    assert_eq!((field(&t, "Hotline-Exten"), field(&t, "Hotline-Path")), ("closed", "ivrclosed"), "{t:?}");
+    s.settle();
+}

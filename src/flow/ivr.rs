@@ -12,7 +12,8 @@
 //! At the end the call's data goes onto the channel (`hotline_data_<key>`,
 //! sensitive keys masked: their values never leave the module), with
 //! `hotline_ivr_result` (QUEUE, TRANSFER, HANGUP, RETURN, ABANDONED,
-//! ERROR) and `hotline_ivr_path` (the menus walked). A queue exit runs the
+//! ERROR) and `hotline_ivr_path` (the nodes walked, `/` between them:
+//! `main/account/by_card`). A queue exit runs the
 //! queue flow ([`super::queue::run`]) on the same channel at once, with
 //! the priority and skills the IVR chose and the language the caller chose.
 
@@ -88,7 +89,7 @@ pub fn run<P: IvrPrimitives>(pbx: &mut P, router: &dyn RouterPort, cfg: &Config,
     pbx.set_var(&result, Some(end.result));
     if !path.is_empty() {
         let name = pbx.hotline_var("ivr_path");
-        pbx.set_var(&name, Some(&path.join(",")));
+        pbx.set_var(&name, Some(&path.join("/")));
     }
     end
 }

@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -46,14 +46,33 @@ pub fn file_name(text: &str, language: &str) -> String {
     format!("{hex}.wav")
 }
 
+/// How a tool run ended: `Ok(true)` success, `Ok(false)` unknown (the
+/// PBX reaped the child itself: Asterisk handles SIGCHLD, so waiting for it
+/// fails with ECHILD), `Err` a failure with its message.
+fn run(cmd: &mut Command, what: &str) -> Result<bool, String> {
+    use std::io::Read;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("{what} cannot be run ({e})"))?;
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut err);
+    }
+    match child.wait() {
+        Ok(st) if st.success() => Ok(true),
+        Ok(st) => Err(format!("{what}: {st}: {}", err.trim())),
+        Err(e) if e.raw_os_error() == Some(libc::ECHILD) => Ok(false),
+        Err(e) => Err(format!("{what}: {e}")),
+    }
+}
+
 /// Whether espeak-ng and sox can be run.
 pub fn tools_available() -> Result<(), String> {
     for (tool, arg) in [("espeak-ng", "--version"), ("sox", "--version")] {
-        match Command::new(tool).arg(arg).output() {
-            Ok(o) if o.status.success() => {}
-            Ok(o) => return Err(format!("{tool} {arg} failed: {}", String::from_utf8_lossy(&o.stderr).trim())),
-            Err(e) => return Err(format!("{tool} is not installed ({e})")),
-        }
+        run(Command::new(tool).arg(arg), tool)?;
     }
     Ok(())
 }
@@ -67,14 +86,6 @@ pub fn render_one(dir: &Path, text: &str, language: &str) -> Result<PathBuf, Str
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let raw = dir.join(format!(".{}.espeak.wav", std::process::id()));
     let tmp = dir.join(format!(".{}.sox.wav", std::process::id()));
-    let run = |cmd: &mut Command, what: &str| -> Result<(), String> {
-        let o = cmd.output().map_err(|e| format!("{what}: {e}"))?;
-        if o.status.success() {
-            Ok(())
-        } else {
-            Err(format!("{what}: {}", String::from_utf8_lossy(&o.stderr).trim()))
-        }
-    };
     // The text goes as one argument (no shell): nothing in it is interpreted.
     run(Command::new("espeak-ng").arg("-v").arg(voice(language)).arg("-w").arg(&raw).arg("--").arg(text), "espeak-ng")?;
     let r = run(
@@ -83,6 +94,13 @@ pub fn render_one(dir: &Path, text: &str, language: &str) -> Result<PathBuf, Str
     );
     let _ = std::fs::remove_file(&raw);
     r?;
+    // With the exit status unknown, a file of more than a header is the
+    // proof of success.
+    let written = std::fs::metadata(&tmp).map(|m| m.len() > 44).unwrap_or(false);
+    if !written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err("sox wrote no audio".into());
+    }
     // Appears complete or not at all.
     std::fs::rename(&tmp, &out).map_err(|e| format!("{}: {e}", out.display()))?;
     Ok(out)

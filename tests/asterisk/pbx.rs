@@ -162,6 +162,25 @@ impl Pbx {
         assert_eq!(field(&r, "Response"), "Success", "originate: {r:?}");
     }
 
+    /// A caller into IVR menu `menu` (Local/<menu>@hotline-ivr) whose side
+    /// sends `keys` (SendDTMF syntax, `w` = 0.5 s) once the IVR answered.
+    pub fn ivr_call(&self, menu: &str, number: &str, keys: &str) {
+        let r = self.ami.action(
+            "Originate",
+            &[
+                ("Channel", &format!("Local/{menu}@hotline-ivr")),
+                ("Context", "hotline-ivr-keys"),
+                ("Exten", "s"),
+                ("Priority", "1"),
+                ("CallerID", &format!("\"test\" <{number}>")),
+                ("Variable", &format!("KEYS={keys}")),
+                ("Async", "true"),
+                ("Timeout", "30000"),
+            ],
+        );
+        assert_eq!(field(&r, "Response"), "Success", "originate: {r:?}");
+    }
+
     /// Hang up every channel whose name matches the regular expression.
     pub fn hangup_matching(&self, regex: &str) {
         let r = self.ami.action("Hangup", &[("Channel", &format!("/{regex}/"))]);
