@@ -48,7 +48,7 @@ fn meaning_errors_are_named() {
 
 #[test]
 fn the_shipped_configurations_load() {
-    for f in ["dialplan/hotline.toml", "tests/sim/callcenter.toml", "tests/pbx/asterisk/hotline.toml"] {
+    for f in ["dialplan/hotline.toml", "dialplan/freeswitch/hotline.toml", "tests/sim/callcenter.toml", "tests/pbx/asterisk/hotline.toml"] {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(f);
         Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
     }
