@@ -809,7 +809,8 @@ fn unknown_start_node_and_text_prompts() {
     let cfg = base();
     assert!(IvrSession::start(cfg.clone(), "nosuch", CallerFacts::default(), CallData::default()).is_err());
     assert!(cfg.has_node("main") && cfg.has_node("account") && cfg.has_node("by_lang") && !cfg.has_node("office"));
-    assert_eq!(cfg.texts(), vec![("main".to_string(), "Press 1 for sales".to_string())]);
+    // (text, language): spoken in its menu's language, here the default voice.
+    assert_eq!(cfg.texts(), vec![("Press 1 for sales".to_string(), String::new())]);
     // No IVR tables: an empty IVR config, as before.
     let empty = Config::parse("[[queue]]\nname = \"q\"\n", "hotline.toml").unwrap();
     assert!(empty.ivr.menus.is_empty());
