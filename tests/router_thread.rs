@@ -164,11 +164,18 @@ fn the_published_copy_follows_changes_and_rests_when_idle() {
         }
     };
     until("a first copy", &|| router.published().version > 0);
+    // Nobody asked for agents and calls: the copies hold the queues only.
+    let lean = router.published();
+    assert!(!lean.full && lean.agents.is_empty() && lean.queues.len() == 1);
+    // One read asks for them; the next change (here a query) brings a full copy.
+    let _ = router.published_full();
+    let _ = router.query(Query::Queues, Duration::from_secs(2)).expect("query");
+    until("a full copy", &|| router.published().full);
     let first = router.published();
     assert_eq!(first.agents.len(), 2);
     assert_eq!(first.queues[0].waiting, 0);
     let (_h, _signal) = enter_signalled(&router, CallerInfo { number: "0902".into(), ..Default::default() });
-    until("the call in a copy", &|| router.published().calls.len() == 1);
+    until("the call in a copy", &|| router.published_full().calls.len() == 1);
     let p = router.published();
     assert!(p.version > first.version);
     assert_eq!(p.calls[0].queue, "q");

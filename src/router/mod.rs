@@ -20,7 +20,7 @@ mod published;
 mod wake;
 
 pub use bus::{BusEvent, SinkKind, SinkView, Subscription};
-pub use published::{Published, PUBLISH_EVERY};
+pub use published::{Published, DEMAND_KEEP, PUBLISH_EVERY};
 pub use wake::{Latch, NoWake, Signal, Wake};
 
 use std::collections::HashMap;
@@ -173,6 +173,7 @@ pub struct Router {
     call_capacity: usize,
     started: Instant,
     published: Arc<arc_swap::ArcSwap<Published>>,
+    demand: Arc<AtomicU64>,
 }
 
 impl Router {
@@ -181,7 +182,7 @@ impl Router {
         let (g_tx, g_rx) = bounded(opts.global_capacity);
         let counters = Arc::new(RouterCounters::default());
         let started = Instant::now();
-        let (publisher, published) = published::Publisher::new();
+        let (publisher, published, demand) = published::Publisher::new();
         let worker = Worker {
             publisher,
             engine: Engine::new(cfg.clone(), 0, opts.seed),
@@ -207,12 +208,21 @@ impl Router {
             call_capacity: opts.call_capacity,
             started,
             published,
+            demand,
         })
     }
 
     /// The latest published copy of queues, agents and calls (at most
     /// [`PUBLISH_EVERY`] ms old): lock-free, for threads that must not wait.
     pub fn published(&self) -> Arc<Published> {
+        self.published.load_full()
+    }
+
+    /// As [`Router::published`], asking for agents and calls in the copies
+    /// from now on (for [`published::DEMAND_KEEP`] ms): this copy may still
+    /// lack them ([`Published::full`]).
+    pub fn published_full(&self) -> Arc<Published> {
+        self.demand.fetch_max(self.now() + 1, Ordering::Relaxed);
         self.published.load_full()
     }
 
@@ -408,7 +418,7 @@ impl Worker {
             }
             let retry = (!self.backlogged.is_empty()).then_some(now + RETRY_BACKLOG.as_millis() as Time);
             // (Commands queued: the receive below returns at once anyway.)
-            let publish = if idle { self.publisher.due() } else { None };
+            let publish = if idle { self.publisher.due(now) } else { None };
             let deadline = [self.engine.next_deadline(), retry, publish].into_iter().flatten().min();
             let cmd = match deadline {
                 Some(d) if d <= now => {

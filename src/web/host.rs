@@ -89,10 +89,10 @@ const STALE_AFTER: crate::core::Time = 1000;
 /// The router's published copy, unless this web port changed something
 /// since it was built (read-your-writes: then the router is asked).
 fn published(service: &ServiceCore) -> Option<Arc<Published>> {
-    let p = service.router.published();
+    let p = service.router.published_full();
     // A router too busy to publish: ask it.
     let recent = service.router.now().saturating_sub(p.at) <= STALE_AFTER;
-    let fresh = p.version > 0 && recent && p.at > service.web_wrote_at.load(Ordering::Acquire);
+    let fresh = p.full && recent && p.at > service.web_wrote_at.load(Ordering::Acquire);
     fresh.then_some(p)
 }
 
