@@ -381,3 +381,30 @@ fn https_with_the_configured_certificate() {
     assert!(!plain.text.contains("HTTP/1.1 200"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Principals who see everything share one body per snapshot version: the
+/// host is asked again only when the version moves (or without one); a
+/// scoped principal's view is always its own.
+#[test]
+fn whole_views_are_serialized_once_per_snapshot_version() {
+    let (srv, host) = server("");
+    let a = srv.local_addr();
+    let reads = || host.agent_reads.load(Ordering::SeqCst);
+    // No snapshot: every request asks.
+    let body = get(a, "/api/v1/agents", ADMIN).json();
+    get(a, "/api/v1/agents", ADMIN);
+    assert_eq!(reads(), 2);
+    *host.version.lock().unwrap() = Some(1);
+    let first = get(a, "/api/v1/agents", ADMIN).json();
+    let again = get(a, "/api/v1/agents", VIEWER).json();
+    assert_eq!(reads(), 3, "the second whole view came from the cache");
+    assert_eq!((first.clone(), again), (body.clone(), body));
+    *host.version.lock().unwrap() = Some(2);
+    get(a, "/api/v1/agents", ADMIN);
+    assert_eq!(reads(), 4, "a new version is asked for");
+    // The agent's own view is filtered and never cached.
+    let mine = get(a, "/api/v1/agents", AGENT_1001).json();
+    assert_eq!(mine.as_array().map(|v| v.len()), Some(1));
+    assert!(reads() >= 5);
+    assert_eq!(first.as_array().map(|v| v.len()), Some(3));
+}

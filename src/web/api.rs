@@ -50,6 +50,42 @@ pub(crate) struct AppState {
     pub events: EventPublisher,
     pub shutdown: watch::Receiver<bool>,
     pub calls: HostCalls,
+    /// The last agents and calls bodies served to principals who see
+    /// everything, by the version of the host's snapshot they came from.
+    pub views: Arc<ViewCache>,
+}
+
+/// Serialized views, reused while the host's snapshot stays the same.
+#[derive(Default)]
+pub(crate) struct ViewCache {
+    agents: std::sync::Mutex<Option<(u64, Bytes)>>,
+    calls: std::sync::Mutex<Option<(u64, Bytes)>>,
+}
+
+impl ViewCache {
+    /// The body for `version` from `slot`, else `make`'s (kept for the next).
+    fn get(slot: &std::sync::Mutex<Option<(u64, Bytes)>>, version: Option<u64>, make: impl FnOnce() -> ApiResult<Bytes>) -> ApiResult<Bytes> {
+        let Some(v) = version else { return make() };
+        if let Some((cv, body)) = &*slot.lock().unwrap_or_else(|e| e.into_inner()) {
+            if *cv == v {
+                return Ok(body.clone());
+            }
+        }
+        let body = make()?;
+        *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some((v, body.clone()));
+        Ok(body)
+    }
+}
+
+fn json_bytes<T: serde::Serialize>(v: &T) -> ApiResult<Bytes> {
+    serde_json::to_vec(v).map(Bytes::from).map_err(|e| {
+        log::error!("hotline web: cannot serialize a view: {e}");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+    })
+}
+
+fn json_response(body: Bytes) -> Response {
+    ([(CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// A failed request: status and message, sent as `{"error": message}`.
@@ -253,6 +289,11 @@ impl Visibility {
         })
     }
 
+    /// Sees every queue and agent (admin, unscoped supervisor or viewer).
+    fn is_everything(&self) -> bool {
+        self.queues.is_none() && self.agents.is_none()
+    }
+
     fn queue(&self, q: &str) -> bool {
         self.queues.as_ref().map_or(true, |s| s.contains(q))
     }
@@ -328,22 +369,30 @@ async fn queues(State(state): State<AppState>, Extension(p): Extension<Principal
     Ok(Json(qs).into_response())
 }
 
-async fn agents(State(state): State<AppState>, Extension(p): Extension<Principal>) -> ApiResult<Json<Vec<AgentView>>> {
-    let agents = host_call(&state, move |h| {
+async fn agents(State(state): State<AppState>, Extension(p): Extension<Principal>) -> ApiResult<Response> {
+    let cache = state.views.clone();
+    let body = host_call(&state, move |h| {
         let v = Visibility::of(&p, h)?;
-        Ok(h.agents()?.into_iter().filter(|a| v.agent(&a.name)).collect())
+        if v.is_everything() {
+            return ViewCache::get(&cache.agents, h.snapshot_version(), || json_bytes(&h.agents()?));
+        }
+        json_bytes(&h.agents()?.into_iter().filter(|a| v.agent(&a.name)).collect::<Vec<AgentView>>())
     })
     .await?;
-    Ok(Json(agents))
+    Ok(json_response(body))
 }
 
 async fn calls(State(state): State<AppState>, Extension(p): Extension<Principal>) -> ApiResult<Response> {
-    let calls = host_call(&state, move |h| {
+    let cache = state.views.clone();
+    let body = host_call(&state, move |h| {
         let v = Visibility::of(&p, h)?;
-        Ok(h.calls()?.into_iter().filter(|c| v.item(c.agent.as_deref(), Some(&c.queue))).collect::<Vec<_>>())
+        if v.is_everything() {
+            return ViewCache::get(&cache.calls, h.snapshot_version(), || json_bytes(&h.calls()?));
+        }
+        json_bytes(&h.calls()?.into_iter().filter(|c| v.item(c.agent.as_deref(), Some(&c.queue))).collect::<Vec<_>>())
     })
     .await?;
-    Ok(Json(calls).into_response())
+    Ok(json_response(body))
 }
 
 async fn stats(State(state): State<AppState>, Extension(p): Extension<Principal>) -> ApiResult<Response> {

@@ -81,6 +81,13 @@ pub trait WebHost: Send + Sync + 'static {
     /// [`WebHost::has_agent`] and the caller's rights first).
     fn agent_command(&self, agent: &str, cmd: AgentCommand) -> Result<(), HostError>;
     fn has_agent(&self, name: &str) -> bool;
+    /// The version of the snapshot [`WebHost::agents`] and
+    /// [`WebHost::calls`] answer from right now, when they answer from one
+    /// (then equal versions mean equal answers and the server may reuse a
+    /// body); None: they are asked afresh each time.
+    fn snapshot_version(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Oldest published copy the API serves (ms); older, the router is asked.
@@ -164,6 +171,10 @@ impl WebHost for ServiceCore {
 
     fn has_agent(&self, name: &str) -> bool {
         admin::Host::has_agent(self, name)
+    }
+
+    fn snapshot_version(&self) -> Option<u64> {
+        published(self).map(|p| p.version)
     }
 }
 

@@ -137,6 +137,7 @@ impl WebServer {
             events: publisher.clone(),
             shutdown: shutdown_rx.clone(),
             calls: calls.clone(),
+            views: Default::default(),
         };
         let app = api::app(state, cfg.max_body_bytes, cfg.request_timeout);
         let conn = Connections { app, tls, shutdown: shutdown_rx, timeout: cfg.request_timeout };

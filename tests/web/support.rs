@@ -69,6 +69,10 @@ request_timeout_seconds = 1
 pub struct FakeHost {
     pub commands: Mutex<Vec<(String, AgentCommand)>>,
     pub panic_stats: std::sync::atomic::AtomicBool,
+    /// What snapshot_version answers (None: no snapshot).
+    pub version: Mutex<Option<u64>>,
+    /// How many times agents() was asked.
+    pub agent_reads: std::sync::atomic::AtomicUsize,
 }
 
 fn agent(name: &str, queues: &[&str], state: AgentState) -> AgentView {
@@ -94,6 +98,7 @@ impl WebHost for FakeHost {
     }
 
     fn agents(&self) -> Result<Vec<AgentView>, HostError> {
+        self.agent_reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Ok(vec![
             agent("1001", &["support"], AgentState::Available),
             agent("1002", &["sales"], AgentState::OnCall(CallId(7))),
@@ -113,6 +118,10 @@ impl WebHost for FakeHost {
             callback: false,
         };
         Ok(vec![call(6, "support", None), call(7, "sales", Some("1002"))])
+    }
+
+    fn snapshot_version(&self) -> Option<u64> {
+        *self.version.lock().unwrap()
     }
 
     fn stats(&self) -> Result<StatsReport, HostError> {
