@@ -202,6 +202,9 @@ static const struct {
 	{ "hotline show store",
 	  "Usage: hotline show store\n"
 	  "       Show the durable store's health.\n" },
+	{ "hotline show ivr",
+	  "Usage: hotline show ivr\n"
+	  "       Show the IVR's counters and its key-to-prompt time.\n" },
 };
 
 static struct ast_cli_entry cli_entries[] = {
@@ -214,6 +217,7 @@ static struct ast_cli_entry cli_entries[] = {
 	AST_CLI_DEFINE(cli_handler, "Show Hotline statistics"),
 	AST_CLI_DEFINE(cli_handler, "Show Hotline event sinks"),
 	AST_CLI_DEFINE(cli_handler, "Show the Hotline store"),
+	AST_CLI_DEFINE(cli_handler, "Show the Hotline IVR's counters"),
 };
 
 static char *cli_handler(struct ast_cli_entry *e, int cmd, struct ast_cli_args *a)

@@ -12,7 +12,7 @@ use crate::router::{Query, Reply, Router};
 
 pub mod ami;
 
-pub const USAGE: &str = "hotline show queues|agents|calls|sinks|store | hotline stats | \
+pub const USAGE: &str = "hotline show queues|agents|calls|sinks|store|ivr | hotline stats | \
 hotline agent login <agent> [contact] | hotline agent logout|ready|reset <agent> | \
 hotline agent break <agent> [reason...] | hotline queue add <queue> <agent> [penalty] [tier] | \
 hotline queue remove <queue> <agent> | hotline queue penalty <queue> <agent> <penalty> [tier] | hotline reload";
@@ -37,6 +37,10 @@ pub trait Host {
     /// The durable store's health (or why there is none).
     fn store_status(&self) -> String;
     fn has_queue(&self, name: &str) -> bool;
+    /// The IVR's counters (`hotline show ivr`).
+    fn ivr_status(&self) -> String {
+        "no IVR\n".into()
+    }
 }
 
 /// How long an operator command (or a web request) waits for the router.
@@ -124,6 +128,7 @@ pub fn run(router: &Router, host: &dyn Host, words: &[&str]) -> Outcome {
             _ => String::new(),
         }),
         ["show", "store"] => Outcome::Text(host.store_status()),
+        ["show", "ivr"] => Outcome::Text(host.ivr_status()),
         ["stats"] => query(router, Query::Stats, |r| match r {
             Reply::Stats(report, counters) => {
                 let rc = &router.counters;

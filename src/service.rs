@@ -70,6 +70,8 @@ pub struct ServiceCore {
     store_error: Option<String>,
     /// Text prompts rendered to sound files (IVR).
     pub texts: Arc<TextCache>,
+    /// The IVR's counters (`hotline show ivr`).
+    pub ivr_metrics: crate::ivr::metrics::IvrMetrics,
     /// The router's clock when the web port last changed something (its
     /// reads use the published copy only once that copy is newer).
     pub web_wrote_at: std::sync::atomic::AtomicU64,
@@ -130,7 +132,7 @@ impl Service {
         check_text_tools(&cfg)?;
         let texts = TextCache::new(prompt_dir(&cfg, &pbx.default_store));
         texts.render(cfg.ivr.texts());
-        let core = Arc::new(ServiceCore { router, config_path, config: RwLock::new(cfg.clone()), active: AtomicUsize::new(0), store, store_error, texts, web_wrote_at: Default::default() });
+        let core = Arc::new(ServiceCore { router, config_path, config: RwLock::new(cfg.clone()), active: AtomicUsize::new(0), store, store_error, texts, ivr_metrics: Default::default(), web_wrote_at: Default::default() });
         let (sweep_stop, sweep_stopped) = crossbeam_channel::bounded::<()>(0);
         let service = Service {
             core,
@@ -381,6 +383,10 @@ impl admin::Host for ServiceCore {
             Ok(s) => s.to_string(),
             Err(why) => format!("Hotline: no durable store: {why}\n"),
         }
+    }
+
+    fn ivr_status(&self) -> String {
+        self.ivr_metrics.report()
     }
 
     fn has_queue(&self, name: &str) -> bool {

@@ -1010,6 +1010,16 @@ fn ivr_menus_lead_into_the_queue_with_the_data_on_the_agent_leg() {
     assert_eq!((field(&entered[0], "Queue"), field(&entered[0], "Priority")), ("ivrq", "5"), "{:?}", entered[0]);
     let done = ivr_user(p, from, "HotlineTestIvrDone", 20, |m| field(m, "Menu") == "ivrmain");
     assert_eq!((field(&done, "Result"), field(&done, "Path"), field(&done, "QueueResult")), ("QUEUE", "ivrmain/ivrsub", "ANSWERED"), "{done:?}");
+    // The IVR's own events: entered, and left with its path and data.
+    let entered = p.wait_hotline(from, "IvrEntered", 1, 5, |m| field(m, "CallerNumber") == "9801001");
+    assert_eq!(field(&entered[0], "Menu"), "ivrmain", "{:?}", entered[0]);
+    let left = p.wait_hotline(from, "IvrLeft", 1, 5, |m| field(m, "CallerNumber") == "9801001");
+    let l = &left[0];
+    assert_eq!((field(l, "Result"), field(l, "Path"), field(l, "DataTier")), ("QUEUE", "ivrmain/ivrsub", "gold"), "{l:?}");
+    assert!(field(l, "Channel").starts_with("Local/ivrmain@hotline-ivr"), "{l:?}");
+    // The module's own time from a key to the next prompt is counted.
+    let ivr = p.cli("hotline show ivr");
+    assert!(ivr.contains("key -> next prompt (in the module)"), "{ivr}");
     // The sub-menu's text greeting was rendered into the prompt cache and
     // played from there.
     let log = p.log();

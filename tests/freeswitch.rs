@@ -1038,6 +1038,12 @@ fn ivr_menus_lead_into_the_queue_with_the_data_on_the_agent_leg() {
     assert_eq!((field(&entered[0], "Hotline-Queue"), field(&entered[0], "Hotline-Priority")), ("ivrq", "5"), "{:?}", entered[0]);
     let done = ivr_test_event(s, from, "IvrDone", 20);
     assert_eq!((field(&done, "Hotline-Result"), field(&done, "Hotline-Path"), field(&done, "Hotline-QueueResult")), ("QUEUE", "ivrmain/ivrsub", "ANSWERED"), "{done:?}");
+    let left = s.wait_hotline(from, "IvrLeft", 1, 5, |e| field(e, "Hotline-CallerNumber") == "9801001");
+    let l = &left[0];
+    assert_eq!((field(l, "Hotline-Result"), field(l, "Hotline-Path"), field(l, "Hotline-DataTier")), ("QUEUE", "ivrmain/ivrsub", "gold"), "{l:?}");
+    assert!(!field(l, "Hotline-Uuid").is_empty(), "{l:?}");
+    let ivr = s.api("hotline show ivr");
+    assert!(ivr.contains("key -> next prompt (in the module)"), "{ivr}");
     let leg = s.esl.wait_n(from, 1, Duration::from_secs(10), |e| {
         field(e, "Event-Name") == "CHANNEL_HANGUP_COMPLETE" && field(e, "variable_hotline_agent") == "a801" && field(e, "variable_loopback_leg") == "A"
     });
@@ -1092,6 +1098,8 @@ fn ivr_collect_validates_reads_back_and_routes_on_the_data() {
     let done = ivr_test_event(s, from, "IvrDone", 40);
     assert_eq!((field(&done, "Hotline-Result"), field(&done, "Hotline-Queue"), field(&done, "Hotline-Path")), ("QUEUE", "ivrvip", "ivrmain/ivrcard/ivrbycard"), "{done:?}");
     assert_eq!(field(&done, "Hotline-Card"), "************1111", "{done:?}");
+    let left = s.wait_hotline(from, "IvrLeft", 1, 5, |e| field(e, "Hotline-CallerNumber") == "9801006");
+    assert_eq!((field(&left[0], "Hotline-Result"), field(&left[0], "Hotline-DataCard")), ("QUEUE", "************1111"), "{:?}", left[0]);
     let leg = s.esl.wait_n(from, 1, Duration::from_secs(10), |e| {
         field(e, "Event-Name") == "CHANNEL_HANGUP_COMPLETE" && field(e, "variable_hotline_agent") == "a802" && field(e, "variable_loopback_leg") == "A"
     });

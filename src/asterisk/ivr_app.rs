@@ -25,7 +25,8 @@ pub fn exec(rt: &Runtime, chan: &Channel<'_>, args: &str) -> AppResult {
     let _active = ActiveCall::new(rt);
     let mut caller = AstCaller::new(rt, chan);
     let facts = rt.router.published();
-    let end = ivr::run(&mut caller, &rt.router, &rt.config(), &*facts, &*rt.texts, args);
+    let cfg = rt.config();
+    let end = ivr::run(&mut caller, &rt.router, &ivr::IvrContext { cfg: &cfg, facts: &*facts, texts: &*rt.texts, metrics: &rt.ivr_metrics }, args);
     if end.caller_gone {
         AppResult::Hangup
     } else {

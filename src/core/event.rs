@@ -76,6 +76,13 @@ pub enum EventKind {
     /// freed the agents itself (self-healing).
     OfferWatchdog { call: CallId, agent: Arc<str> },
     ConfigReloaded { queues: usize, agents: usize },
+    /// A caller started IVR menu `menu` (`identity`: its PBX channel:
+    /// `channel`/`uniqueid` on Asterisk, `uuid` on FreeSWITCH).
+    IvrEntered { menu: String, number: String, identity: Vec<(String, String)> },
+    /// A caller left the IVR: how (`result`: QUEUE, TRANSFER, HANGUP,
+    /// RETURN, ABANDONED), the nodes walked (`a/b/c`), the data it had then
+    /// (sensitive values masked) and how long it took.
+    IvrLeft { menu: String, number: String, result: &'static str, path: String, data: Vec<(String, String)>, identity: Vec<(String, String)>, took: Time },
 }
 
 impl EventKind {
@@ -93,6 +100,8 @@ impl EventKind {
             EventKind::CallMoved { .. } => "CallMoved",
             EventKind::CallbackRequested { .. } => "CallbackRequested",
             EventKind::CallbackRefused { .. } => "CallbackRefused",
+            EventKind::IvrEntered { .. } => "IvrEntered",
+            EventKind::IvrLeft { .. } => "IvrLeft",
             EventKind::AgentStateChanged { .. } => "AgentState",
             EventKind::MemberAdded { .. } => "MemberAdded",
             EventKind::MemberRemoved { .. } => "MemberRemoved",
@@ -185,6 +194,20 @@ impl EventKind {
                 f.push(("Queue".into(), queue.to_string()));
                 f.push(("Number".into(), number.clone()));
                 f.push(("Reason".into(), reason.to_string()));
+            }
+            EventKind::IvrEntered { menu, number, identity } => {
+                f.push(("Menu".into(), menu.clone()));
+                f.push(("CallerNumber".into(), number.clone()));
+                push_data(&mut f, "", identity);
+            }
+            EventKind::IvrLeft { menu, number, result, path, data, identity, took } => {
+                f.push(("Menu".into(), menu.clone()));
+                f.push(("CallerNumber".into(), number.clone()));
+                f.push(("Result".into(), result.to_string()));
+                f.push(("Path".into(), path.clone()));
+                f.push(("Duration".into(), took.to_string()));
+                push_data(&mut f, "", identity);
+                push_data(&mut f, "", data);
             }
             EventKind::AgentStateChanged { agent, from, to, contact } => {
                 f.push(("Agent".into(), agent.to_string()));

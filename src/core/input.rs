@@ -69,6 +69,9 @@ pub enum Input {
     DeviceState { device: String, busy: bool },
     /// Swap the configuration atomically; live calls stay where they are.
     Reload(Arc<Config>),
+    /// An event from outside the engine (the IVR), numbered and copied to
+    /// every sink like the engine's own; it changes no state.
+    Publish(super::event::EventKind),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

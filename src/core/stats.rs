@@ -210,6 +210,8 @@ impl Stats {
             EventKind::OfferWatchdog { .. }
             | EventKind::ConfigReloaded { .. }
             | EventKind::CallbackRefused { .. }
+            | EventKind::IvrEntered { .. }
+            | EventKind::IvrLeft { .. }
             | EventKind::MemberAdded { .. }
             | EventKind::MemberRemoved { .. }
             | EventKind::MemberChanged { .. }

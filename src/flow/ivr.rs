@@ -17,9 +17,11 @@
 //! queue flow ([`super::queue::run`]) on the same channel at once, with
 //! the priority and skills the IVR chose and the language the caller chose.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use crate::core::{Config, Time};
+use crate::core::event::EventKind;
+use crate::core::{Config, Input as RouterInput, Time};
+use crate::ivr::metrics::IvrMetrics;
 use crate::ivr::engine::CallerFacts;
 use crate::ivr::{Collect, Command, Exit, Facts, Input, IvrSession, Prompt};
 
@@ -81,23 +83,49 @@ impl TextPrompts for NoTexts {
     }
 }
 
-/// Run the IVR application for the caller behind `pbx`; `args` is the
-/// menu's name.
-pub fn run<P: IvrPrimitives>(pbx: &mut P, router: &dyn RouterPort, cfg: &Config, facts: &dyn Facts, texts: &dyn TextPrompts, args: &str) -> AppEnd {
-    let (end, path) = walk(pbx, router, cfg, facts, texts, args.trim());
-    let result = pbx.hotline_var("ivr_result");
-    pbx.set_var(&result, Some(end.result));
-    if !path.is_empty() {
-        let name = pbx.hotline_var("ivr_path");
-        pbx.set_var(&name, Some(&path.join("/")));
-    }
-    end
+/// What the IVR application needs besides the PBX and the router.
+pub struct IvrContext<'a> {
+    pub cfg: &'a Config,
+    /// Queue conditions of routes (the router's published copy).
+    pub facts: &'a dyn Facts,
+    pub texts: &'a dyn TextPrompts,
+    pub metrics: &'a IvrMetrics,
 }
 
-fn walk<P: IvrPrimitives>(pbx: &mut P, router: &dyn RouterPort, cfg: &Config, facts: &dyn Facts, texts: &dyn TextPrompts, menu: &str) -> (AppEnd, Vec<String>) {
+/// Run the IVR application for the caller behind `pbx`; `args` is the
+/// menu's name.
+pub fn run<P: IvrPrimitives>(pbx: &mut P, router: &dyn RouterPort, cx: &IvrContext<'_>, args: &str) -> AppEnd {
+    let walked = walk(pbx, router, cx, args.trim());
+    let result = pbx.hotline_var("ivr_result");
+    pbx.set_var(&result, Some(walked.end.result));
+    cx.metrics.left(walked.end.result);
+    if !walked.path.is_empty() {
+        let name = pbx.hotline_var("ivr_path");
+        pbx.set_var(&name, Some(&walked.path.join("/")));
+    }
+    walked.end
+}
+
+/// How a walk ended; `path` once a session ran.
+struct Walked {
+    end: AppEnd,
+    path: Vec<String>,
+}
+
+/// `IvrLeft`, as the caller leaves the IVR (before a queue or transfer
+/// takes it on): how, the path, the data (masked, as `data_<key>`).
+fn report_left<P: IvrPrimitives>(pbx: &P, router: &dyn RouterPort, session: &IvrSession, menu: &str, started: Time, result: &'static str) {
+    let data = masked(session).into_iter().map(|(k, v)| (format!("{}{k}", super::data::PREFIX), v)).collect();
+    let took = pbx.now().saturating_sub(started);
+    let path = session.path().join("/");
+    let left = EventKind::IvrLeft { menu: menu.to_string(), number: pbx.caller_number(), result, path, data, identity: pbx.identity(), took };
+    router.report(RouterInput::Publish(left));
+}
+
+fn walk<P: IvrPrimitives>(pbx: &mut P, router: &dyn RouterPort, cx: &IvrContext<'_>, menu: &str) -> Walked {
     let fail = |pbx: &P, msg: String| {
         log::error!("{}({menu}): {msg}", pbx.context());
-        (leave("ERROR"), Vec::new())
+        Walked { end: leave("ERROR"), path: Vec::new() }
     };
     if menu.is_empty() || menu.contains(',') {
         return fail(pbx, "usage: the menu's name".into());
@@ -109,21 +137,40 @@ fn walk<P: IvrPrimitives>(pbx: &mut P, router: &dyn RouterPort, cfg: &Config, fa
         }
     }
     let caller = CallerFacts { number: pbx.caller_number(), language: pbx.language() };
-    let mut session = match IvrSession::start(cfg.ivr.clone(), menu, caller, data) {
+    let mut session = match IvrSession::start(cx.cfg.ivr.clone(), menu, caller, data) {
         Ok(s) => s,
         Err(e) => return fail(pbx, e),
     };
+    let done = |session: &IvrSession, end: AppEnd| Walked { end, path: session.path().to_vec() };
+    let started = pbx.now();
     if !pbx.answer() {
-        return (gone(), session.path().to_vec());
+        return done(&session, gone());
     }
+    cx.metrics.entered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    router.report(RouterInput::Publish(EventKind::IvrEntered { menu: menu.to_string(), number: pbx.caller_number(), identity: pbx.identity() }));
     let mut input = None;
+    // When the caller's last key was taken: the time to the next prompt is
+    // the module's own (engine and flow).
+    let mut key_at: Option<Instant> = None;
     let exit = loop {
-        match session.next(input.take(), pbx.unix_ms(), facts) {
+        let cmd = session.next(input.take(), pbx.unix_ms(), cx.facts);
+        match cmd {
             Command::Play { prompts, collect } => {
+                if let Some(t) = key_at.take() {
+                    cx.metrics.key_to_prompt.record(t.elapsed());
+                }
                 let lang = session.language().to_string();
-                match perform(pbx, texts, &lang, &prompts, collect.as_ref()) {
-                    Some(i) => input = Some(i),
-                    None => return (gone(), session.path().to_vec()),
+                match perform(pbx, cx.texts, &lang, &prompts, collect.as_ref()) {
+                    Some(i) => {
+                        if matches!(&i, Input::Digits(d) if !d.is_empty()) {
+                            key_at = Some(Instant::now());
+                        }
+                        input = Some(i)
+                    }
+                    None => {
+                        report_left(pbx, router, &session, menu, started, "ABANDONED");
+                        return done(&session, gone());
+                    }
                 }
             }
             Command::SetLanguage(lang) => {
@@ -133,8 +180,14 @@ fn walk<P: IvrPrimitives>(pbx: &mut P, router: &dyn RouterPort, cfg: &Config, fa
             Command::Finish(exit) => break exit,
         }
     };
-    let path = session.path().to_vec();
     hand_over_data(pbx, &session);
+    let result = match &exit {
+        Exit::Queue { .. } => "QUEUE",
+        Exit::Transfer(_) => "TRANSFER",
+        Exit::Hangup => "HANGUP",
+        Exit::Return => "RETURN",
+    };
+    report_left(pbx, router, &session, menu, started, result);
     let end = match exit {
         Exit::Queue { queue, priority, skills } => {
             let mut args = format!("{queue},priority={priority}");
@@ -142,7 +195,7 @@ fn walk<P: IvrPrimitives>(pbx: &mut P, router: &dyn RouterPort, cfg: &Config, fa
                 let list: Vec<String> = skills.iter().map(|(s, l)| format!("{s}:{l}")).collect();
                 args.push_str(&format!(",skills={}", list.join("+")));
             }
-            let end = super::queue::run(pbx, router, cfg, &args);
+            let end = super::queue::run(pbx, router, cx.cfg, &args);
             AppEnd { result: if end.result == "ERROR" { "ERROR" } else { "QUEUE" }, ..end }
         }
         Exit::Transfer(target) => match pbx.goto(&target) {
@@ -158,7 +211,7 @@ fn walk<P: IvrPrimitives>(pbx: &mut P, router: &dyn RouterPort, cfg: &Config, fa
         }
         Exit::Return => leave("RETURN"),
     };
-    (end, path)
+    done(&session, end)
 }
 
 fn leave(result: &'static str) -> AppEnd {
@@ -169,13 +222,17 @@ fn gone() -> AppEnd {
     AppEnd { result: "ABANDONED", caller_gone: true, ended_by: None }
 }
 
+/// The session's data, sensitive values masked.
+fn masked(session: &IvrSession) -> Vec<(String, String)> {
+    let sensitive = session.sensitive_keys();
+    session.data().entries().iter().map(|(k, v)| (k.clone(), if sensitive.iter().any(|s| s == k) { mask(v) } else { v.clone() })).collect()
+}
+
 /// The session's data onto the channel, sensitive values masked.
 fn hand_over_data<P: IvrPrimitives>(pbx: &mut P, session: &IvrSession) {
-    let sensitive = session.sensitive_keys();
-    for (k, v) in session.data().entries() {
-        let value = if sensitive.iter().any(|s| s == k) { mask(v) } else { v.clone() };
+    for (k, v) in masked(session) {
         let name = pbx.hotline_var(&format!("data_{k}"));
-        pbx.set_var(&name, Some(&value));
+        pbx.set_var(&name, Some(&v));
     }
 }
 

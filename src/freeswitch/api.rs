@@ -2,7 +2,7 @@
 //! The `hotline` API command (fs_cli, ESL `api`/`bgapi`, XML-RPC): the same
 //! words as the Asterisk CLI, run by [`crate::admin::run`]:
 //!
-//! `hotline show queues|agents|calls|sinks|store`, `hotline stats`,
+//! `hotline show queues|agents|calls|sinks|store|ivr`, `hotline stats`,
 //! `hotline agent login <agent> [contact]`, `hotline agent
 //! logout|ready|reset <agent>`, `hotline agent break <agent> [reason]`,
 //! `hotline queue add|remove|penalty <queue> <agent> ...` (members at run

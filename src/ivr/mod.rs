@@ -125,6 +125,7 @@
 pub mod config;
 pub mod engine;
 pub mod hours;
+pub mod metrics;
 pub mod tts;
 pub mod validate;
 

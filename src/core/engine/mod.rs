@@ -152,6 +152,7 @@ impl Engine {
                 self.apply_config(cfg, now);
                 self.rematch_all(now);
             }
+            Input::Publish(kind) => self.event(now, kind),
         }
     }
 
