@@ -306,13 +306,5 @@ fn to_pbx<P: IvrPrimitives>(pbx: &P, texts: &dyn TextPrompts, lang: &str, p: &Pr
 }
 
 #[cfg(test)]
-mod tests {
-    use super::mask;
-
-    #[test]
-    fn masks_keep_four_of_long_values_only() {
-        assert_eq!(mask("4111111111111111"), "************1111");
-        assert_eq!(mask("1234"), "****");
-        assert_eq!(mask(""), "");
-    }
-}
+#[path = "ivr_tests.rs"]
+pub(crate) mod tests;

@@ -559,4 +559,4 @@ impl QueueFlow<'_, '_> {
 
 #[cfg(test)]
 #[path = "queue_tests.rs"]
-mod tests;
+pub(crate) mod tests;

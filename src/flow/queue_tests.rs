@@ -15,7 +15,7 @@ use crate::flow::{LegPlayed, LegPrompt, Sound, TalkEnd};
 use crate::router::{CallHandle, NoWake, RouterError, Wake};
 
 /// One thing the fake PBX does when the flow waits.
-enum Step {
+pub(crate) enum Step {
     /// The router decides (the flow is woken).
     Router(Action),
     Happen(Happening<u32>),
@@ -27,18 +27,18 @@ enum Step {
 }
 
 #[derive(Default)]
-struct Recorder {
-    inputs: RefCell<Vec<Input>>,
-    entered: RefCell<Vec<CallerInfo>>,
-    tx: RefCell<Option<Sender<Action>>>,
-    refuse_enter: bool,
+pub(crate) struct Recorder {
+    pub(crate) inputs: RefCell<Vec<Input>>,
+    pub(crate) entered: RefCell<Vec<CallerInfo>>,
+    pub(crate) tx: RefCell<Option<Sender<Action>>>,
+    pub(crate) refuse_enter: bool,
     /// The router's verdict on answers, as the engine would give it: the
     /// next this many answers are stale (dropped), later ones connect.
-    stale_answers: Cell<u32>,
+    pub(crate) stale_answers: Cell<u32>,
     /// Answers are lost (the router's channel stays full).
-    lose_answers: bool,
+    pub(crate) lose_answers: bool,
     /// Answers are delivered but no verdict comes (yet).
-    hold_verdicts: bool,
+    pub(crate) hold_verdicts: bool,
 }
 
 impl Recorder {
@@ -92,12 +92,14 @@ impl RouterPort for Recorder {
     }
 }
 
-struct Fake {
-    now: Time,
+pub(crate) struct Fake {
+    pub(crate) now: Time,
     script: VecDeque<Step>,
-    log: Vec<String>,
-    vars: HashMap<String, String>,
-    up: bool,
+    pub(crate) log: Vec<String>,
+    pub(crate) vars: HashMap<String, String>,
+    pub(crate) up: bool,
+    /// What the caller does in the IVR, in order (src/flow/ivr_tests.rs).
+    pub(crate) keys: VecDeque<crate::flow::ivr::tests::Press>,
     router: Rc<Recorder>,
     /// Ring inline (Asterisk) or detached (FreeSWITCH).
     inline: bool,
@@ -115,13 +117,14 @@ struct Fake {
 }
 
 impl Fake {
-    fn new(router: Rc<Recorder>, script: Vec<Step>) -> Fake {
+    pub(crate) fn new(router: Rc<Recorder>, script: Vec<Step>) -> Fake {
         Fake {
             now: 1_000,
             script: script.into(),
             log: Vec::new(),
             vars: HashMap::new(),
             up: true,
+            keys: VecDeque::new(),
             router,
             inline: true,
             undialable: Vec::new(),

@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! The IVR flow against the queue flow's fake PBX on a virtual clock:
+//! barge-in, digit collection (terminators, complete keys, maximum,
+//! timeouts), hang-ups, text prompts, masking, transfers, queue exits and
+//! the IVR's events.
+
+use std::rc::Rc;
+
+use super::*;
+use crate::core::event::EventKind;
+use crate::flow::queue::tests::{Fake, Recorder};
+use crate::ivr::metrics::IvrMetrics;
+
+/// What the fake caller does at the next prompt or wait for a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Press {
+    /// A key while a prompt plays (barge-in) or as soon as a key is
+    /// waited for.
+    Key(char),
+    /// Nothing: the prompt plays out / the wait times out.
+    Nothing,
+    /// The caller hangs up.
+    HangUp,
+}
+
+impl IvrPrimitives for Fake {
+    fn play_prompt(&mut self, prompt: &PbxPrompt, barge_in: bool) -> Heard {
+        self.log.push(format!("play {prompt:?}{}", if barge_in { " (barge)" } else { "" }));
+        self.now += 100;
+        match self.keys.front() {
+            Some(Press::Key(k)) if barge_in => {
+                let k = *k;
+                self.keys.pop_front();
+                Heard::Key(k)
+            }
+            Some(Press::HangUp) => {
+                self.keys.pop_front();
+                self.up = false;
+                Heard::Gone
+            }
+            Some(Press::Nothing) => {
+                self.keys.pop_front();
+                Heard::Nothing
+            }
+            _ => Heard::Nothing,
+        }
+    }
+
+    fn read_key(&mut self, timeout: Time) -> Heard {
+        self.log.push(format!("read {timeout}"));
+        match self.keys.pop_front() {
+            Some(Press::Key(k)) => {
+                self.now += 50;
+                Heard::Key(k)
+            }
+            Some(Press::HangUp) => {
+                self.up = false;
+                Heard::Gone
+            }
+            Some(Press::Nothing) | None => {
+                self.now += timeout;
+                Heard::Nothing
+            }
+        }
+    }
+
+    fn set_language(&mut self, lang: &str) {
+        self.log.push(format!("language {lang}"));
+    }
+
+    fn goto(&mut self, target: &str) -> Result<(), String> {
+        self.log.push(format!("goto {target}"));
+        Ok(())
+    }
+
+    fn hang_up(&mut self) {
+        self.log.push("hang up".into());
+        self.up = false;
+    }
+
+    fn unix_ms(&self) -> i64 {
+        // Monday 2026-01-05 10:00 in Vietnam.
+        1_767_582_000_000
+    }
+}
+
+struct Rendered;
+
+impl TextPrompts for Rendered {
+    fn file(&self, text: &str, _language: &str) -> Option<String> {
+        (text == "Welcome").then(|| "/cache/welcome.wav".to_string())
+    }
+}
+
+struct NoFacts;
+
+impl Facts for NoFacts {
+    fn waiting(&self, _queue: &str) -> Option<usize> {
+        None
+    }
+    fn idle_agents(&self, _queue: &str) -> Option<usize> {
+        None
+    }
+}
+
+const CONFIG: &str = r##"
+[[queue]]
+name = "support"
+
+[[menu]]
+name = "main"
+greet_long = ["text:Welcome", "text:Not rendered", "say:digits:12", "menu-options"]
+invalid_sound = ["invalid"]
+timeout_seconds = 4
+inter_digit_timeout_seconds = 1
+digit_len = 3
+max_failures = 1
+max_timeouts = 1
+on_max_failures = { action = "hangup" }
+on_max_timeouts = { action = "return" }
+  [[menu.entry]]
+  digits = "1"
+  action = "queue"
+  target = "support"
+  priority = 7
+  skills = "vi:3"
+  [[menu.entry]]
+  digits = "2"
+  action = "collect"
+  target = "card"
+  [[menu.entry]]
+  digits = "/^7[0-9]{2}$/"
+  action = "transfer"
+  target = "ext-{digits}"
+
+[[collect]]
+name = "card"
+prompts = ["enter-card"]
+into = "card"
+min_digits = 12
+max_digits = 19
+terminators = "#"
+validate = "luhn"
+sensitive = true
+next = { action = "return" }
+on_failure = { action = "hangup" }
+"##;
+
+struct Run {
+    fake: Fake,
+    router: Rc<Recorder>,
+    end: AppEnd,
+    metrics: IvrMetrics,
+}
+
+fn run_ivr(presses: &[Press]) -> Run {
+    let cfg = Config::parse(CONFIG, "ivr-flow.toml").unwrap_or_else(|e| panic!("{e}"));
+    let router = Rc::new(Recorder { refuse_enter: true, ..Default::default() });
+    let mut fake = Fake::new(router.clone(), Vec::new());
+    fake.keys = presses.iter().cloned().collect();
+    let metrics = IvrMetrics::default();
+    let cx = IvrContext { cfg: &cfg, facts: &NoFacts, texts: &Rendered, metrics: &metrics };
+    let end = run(&mut fake, &*router, &cx, "main");
+    Run { fake, router, end, metrics }
+}
+
+fn keys(s: &str) -> Vec<Press> {
+    s.chars().map(Press::Key).collect()
+}
+
+impl Run {
+    fn plays(&self) -> Vec<&str> {
+        self.fake.log.iter().filter(|l| l.starts_with("play ")).map(|l| l.as_str()).collect()
+    }
+    fn var(&self, name: &str) -> Option<&str> {
+        self.fake.vars.get(name).map(|s| s.as_str())
+    }
+    fn left(&self) -> Option<EventKind> {
+        self.router.inputs.borrow().iter().find_map(|i| match i {
+            RouterInput::Publish(e @ EventKind::IvrLeft { .. }) => Some(e.clone()),
+            _ => None,
+        })
+    }
+}
+
+#[test]
+fn a_key_during_the_greeting_ends_it_and_a_complete_key_waits_for_nothing() {
+    let r = run_ivr(&keys("1"));
+    // The rendered text prompt plays from its file; the unrendered one is
+    // skipped; the key came during the first prompt, so nothing else played.
+    assert_eq!(r.plays(), ["play File(\"/cache/welcome.wav\") (barge)"]);
+    assert!(!r.fake.log.iter().any(|l| l.starts_with("read ")), "1 is complete: no wait for more digits: {:?}", r.fake.log);
+    // Into the queue with the entry's priority and skills (the router here
+    // refuses the call: the queue flow's own ERROR).
+    let entered = r.router.entered.borrow();
+    assert_eq!((entered[0].priority, entered[0].skills.clone()), (7, vec![("vi".to_string(), 3)]));
+    assert_eq!(r.end.result, "ERROR");
+    assert_eq!(r.var("hotline_ivr_path"), Some("main"));
+    assert!(matches!(r.left(), Some(EventKind::IvrLeft { result: "QUEUE", .. })), "{:?}", r.left());
+}
+
+#[test]
+fn dial_by_extension_collects_up_to_the_menus_length_with_the_inter_digit_timeout() {
+    let r = run_ivr(&keys("712"));
+    // The first key interrupts, then two waits of the inter-digit timeout.
+    let reads: Vec<&String> = r.fake.log.iter().filter(|l| l.starts_with("read ")).collect();
+    assert_eq!(reads, ["read 1000", "read 1000"]);
+    assert!(r.fake.log.contains(&"goto ext-712".to_string()), "{:?}", r.fake.log);
+    assert_eq!((r.end.result, r.var("hotline_ivr_result")), ("TRANSFER", Some("TRANSFER")));
+    // The key-to-prompt time is counted for keys followed by a prompt only.
+    assert_eq!(r.metrics.key_to_prompt.count(), 0);
+}
+
+#[test]
+fn silence_waits_the_first_digit_timeout_then_takes_the_timeouts_exit() {
+    let r = run_ivr(&[Press::Nothing, Press::Nothing, Press::Nothing, Press::Nothing, Press::Nothing]);
+    assert!(r.fake.log.contains(&"read 4000".to_string()), "{:?}", r.fake.log);
+    assert_eq!(r.end.result, "RETURN");
+}
+
+#[test]
+fn a_caller_who_hangs_up_during_a_prompt_is_abandoned_and_reported() {
+    let r = run_ivr(&[Press::HangUp]);
+    assert_eq!((r.end.result, r.end.caller_gone), ("ABANDONED", true));
+    assert!(matches!(r.left(), Some(EventKind::IvrLeft { result: "ABANDONED", .. })), "{:?}", r.left());
+    assert_eq!(r.metrics.report().lines().nth(1), Some("left: queue 0, transfer 0, hangup 0, return 0, abandoned 1, error 0"));
+}
+
+#[test]
+fn a_collected_card_ends_on_the_terminator_and_stays_masked_outside() {
+    let mut presses = keys("2");
+    presses.push(Press::Nothing); // the rest of the greeting... none left: the collect's prompt
+    presses.extend(keys("4111111111111111#"));
+    let r = run_ivr(&presses);
+    assert_eq!(r.end.result, "RETURN", "{:?}", r.fake.log);
+    assert_eq!(r.var("hotline_data_card"), Some("************1111"));
+    let Some(EventKind::IvrLeft { data, path, .. }) = r.left() else { panic!("IvrLeft") };
+    assert_eq!(data, vec![("data_card".to_string(), "************1111".to_string())]);
+    assert_eq!(path, "main/card");
+    // The terminator ended the input: no wait after it.
+    let last_read = r.fake.log.iter().rposition(|l| l.starts_with("read "));
+    let after: Vec<&String> = r.fake.log[last_read.unwrap_or(0)..].iter().collect();
+    assert_eq!(after.iter().filter(|l| l.starts_with("read ")).count(), 1, "{after:?}");
+    // The key that opened the collect was followed by its prompt: counted.
+    assert!(r.metrics.key_to_prompt.count() >= 1);
+}
+
+#[test]
+fn a_wrong_key_plays_the_invalid_prompt_then_the_failures_exit() {
+    let r = run_ivr(&keys("9"));
+    assert!(r.plays().iter().any(|p| p.contains("\"invalid\"")), "{:?}", r.plays());
+    assert_eq!((r.end.result, r.end.caller_gone), ("HANGUP", true));
+    assert!(r.fake.log.contains(&"hang up".to_string()));
+}
+
+#[test]
+fn bad_arguments_and_unknown_menus_fail_the_call_with_no_session() {
+    let cfg = Config::parse(CONFIG, "ivr-flow.toml").unwrap_or_else(|e| panic!("{e}"));
+    let router = Rc::new(Recorder::default());
+    let metrics = IvrMetrics::default();
+    let cx = IvrContext { cfg: &cfg, facts: &NoFacts, texts: &NoTexts, metrics: &metrics };
+    for args in ["", "main,extra", "nosuch"] {
+        let mut fake = Fake::new(router.clone(), Vec::new());
+        let end = run(&mut fake, &*router, &cx, args);
+        assert_eq!(end.result, "ERROR", "{args:?}");
+        assert!(!fake.log.contains(&"answer".to_string()), "not answered for {args:?}");
+    }
+    assert!(router.inputs.borrow().is_empty(), "no IVR events without a session");
+}
+
+#[test]
+fn masks_keep_four_of_long_values_only() {
+    assert_eq!(mask("4111111111111111"), "************1111");
+    assert_eq!(mask("1234"), "****");
+    assert_eq!(mask(""), "");
+}
