@@ -23,7 +23,7 @@ use super::sys;
 
 pub fn exec(rt: &Runtime, chan: &Channel<'_>, args: &str) -> AppResult {
     let _active = ActiveCall::new(rt);
-    let mut caller = AstCaller::new(rt, chan);
+    let mut caller = AstCaller::new(rt, chan, "HotlineIVR");
     let facts = rt.router.published();
     let cfg = rt.config();
     let end = ivr::run(&mut caller, &rt.router, &ivr::IvrContext { cfg: &cfg, facts: &*facts, texts: &*rt.texts, metrics: &rt.ivr_metrics }, args);

@@ -39,7 +39,7 @@ use super::sys;
 
 pub fn exec(rt: &Runtime, chan: &Channel<'_>, args: &str) -> AppResult {
     let _active = ActiveCall::new(rt);
-    let mut caller = AstCaller::new(rt, chan);
+    let mut caller = AstCaller::new(rt, chan, "HotlineQueue");
     let end = flow::queue::run(&mut caller, &rt.router, &rt.config(), args);
     if end.caller_gone {
         AppResult::Hangup
@@ -58,11 +58,13 @@ pub(super) struct AstCaller<'a, 'c> {
     ring_seq: u32,
     /// The music-on-hold class playing, if any.
     music: Option<String>,
+    /// The application running (log lines).
+    app: &'static str,
 }
 
 impl<'a, 'c> AstCaller<'a, 'c> {
-    pub(super) fn new(rt: &Runtime, chan: &'a Channel<'c>) -> Self {
-        AstCaller { chan, started: rt.router.epoch(), wake: None, legs: Vec::new(), ring_seq: 0, music: None }
+    pub(super) fn new(rt: &Runtime, chan: &'a Channel<'c>, app: &'static str) -> Self {
+        AstCaller { chan, started: rt.router.epoch(), wake: None, legs: Vec::new(), ring_seq: 0, music: None, app }
     }
 }
 
@@ -94,7 +96,7 @@ impl Primitives for AstCaller<'_, '_> {
     }
 
     fn context(&self) -> String {
-        format!("HotlineQueue on {}", self.chan.name())
+        format!("{} on {}", self.app, self.chan.name())
     }
 
     fn hotline_var(&self, suffix: &str) -> String {

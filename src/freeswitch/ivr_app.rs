@@ -23,7 +23,7 @@ use super::sys;
 pub fn exec(rt: &Runtime, s: &Session<'_>, args: &str) {
     let facts = rt.router.published();
     let cfg = rt.config();
-    run_flow(rt, s, |caller| ivr::run(caller, &rt.router, &ivr::IvrContext { cfg: &cfg, facts: &*facts, texts: &*rt.texts, metrics: &rt.ivr_metrics }, args));
+    run_flow(rt, s, "hotline_ivr", |caller| ivr::run(caller, &rt.router, &ivr::IvrContext { cfg: &cfg, facts: &*facts, texts: &*rt.texts, metrics: &rt.ivr_metrics }, args));
 }
 
 /// A shim's answer: the key (> 0), 0 (nothing), -1 (down).

@@ -48,12 +48,12 @@ use super::waker::CallWake;
 const SILENCE: &str = "silence_stream://-1";
 
 pub fn exec(rt: &Runtime, s: &Session<'_>, args: &str) {
-    run_flow(rt, s, |caller| flow::queue::run(caller, &rt.router, &rt.config(), args));
+    run_flow(rt, s, "hotline_queue", |caller| flow::queue::run(caller, &rt.router, &rt.config(), args));
 }
 
 /// Run a flow (the queue's, or the IVR's, which may end in the queue's)
 /// for the caller on `s`.
-pub(super) fn run_flow(rt: &Runtime, s: &Session<'_>, f: impl FnOnce(&mut FsCaller<'_, '_>) -> flow::AppEnd) {
+pub(super) fn run_flow(rt: &Runtime, s: &Session<'_>, app: &'static str, f: impl FnOnce(&mut FsCaller<'_, '_>) -> flow::AppEnd) {
     let _active = ActiveCall::new(rt);
     let mut caller = FsCaller {
         rt,
@@ -66,6 +66,7 @@ pub(super) fn run_flow(rt: &Runtime, s: &Session<'_>, f: impl FnOnce(&mut FsCall
         digits: Box::new(Digits::default()),
         blegs: Vec::new(),
         hangup_after_bridge: None,
+        app,
     };
     let end = f(&mut caller);
     // The bridge would have hung the caller up itself after the agent's
@@ -139,6 +140,8 @@ pub(super) struct FsCaller<'a, 's> {
     /// Claimed agent legs by UUID, read-locked until bridged or dropped.
     blegs: Vec<(String, *mut sys::switch_core_session_t)>,
     hangup_after_bridge: Option<String>,
+    /// The application running (log lines).
+    app: &'static str,
 }
 
 impl FsCaller<'_, '_> {
@@ -199,7 +202,7 @@ impl Primitives for FsCaller<'_, '_> {
     }
 
     fn context(&self) -> String {
-        "hotline_queue".into()
+        self.app.into()
     }
 
     fn get_var(&self, name: &str) -> Option<String> {
