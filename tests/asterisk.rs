@@ -11,6 +11,8 @@ mod asterisk {
 mod exports;
 #[path = "support/http.rs"]
 mod http;
+#[path = "support/poll.rs"]
+mod poll;
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};

@@ -26,6 +26,8 @@ mod freeswitch {
 mod exports;
 #[path = "support/http.rs"]
 mod http;
+#[path = "support/poll.rs"]
+mod poll;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};

@@ -8,6 +8,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::ami::{field, is, Ami, Message};
+use crate::poll;
 
 pub const AMI_PORT: u16 = 25038;
 const CONTAINER: &str = "hotline-test-asterisk";
@@ -114,16 +115,11 @@ impl Pbx {
     /// Wait until a line of the log written after byte `from` contains
     /// every one of `parts`; returns that line.
     pub fn wait_log(&self, from: usize, parts: &[&str], secs: u64) -> String {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
+        poll::until(&format!("no log line with {parts:?}"), Duration::from_secs(secs), Duration::from_millis(100), || {
             let log = self.log();
             let new = log.get(from..).unwrap_or("");
-            if let Some(l) = new.lines().find(|l| parts.iter().all(|p| l.contains(p))) {
-                return l.to_string();
-            }
-            assert!(Instant::now() < deadline, "no log line with {parts:?} within {secs} s; new log:\n{new}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+            new.lines().find(|l| parts.iter().all(|p| l.contains(p))).map(str::to_string).ok_or_else(|| format!("new log:\n{new}"))
+        })
     }
 
     /// Set an agent's scripted behaviour (see tests/pbx/asterisk/extensions.conf).
@@ -205,15 +201,14 @@ impl Pbx {
     /// Wait until Asterisk has no channel at all (the scenarios' last legs
     /// are gone).
     pub fn wait_no_channels(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
+        poll::until("channels still up", Duration::from_secs(30), Duration::from_millis(200), || {
             let out = self.cli("core show channels count");
             if out.lines().any(|l| l.trim() == "0 active channels") {
-                return;
+                Ok(())
+            } else {
+                Err(format!("{out}\n{}", self.cli("core show channels")))
             }
-            assert!(Instant::now() < deadline, "channels still up after 30 s:\n{out}\n{}", self.cli("core show channels"));
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        })
     }
 
     /// Run a dialplan application on a throw-away channel.
@@ -256,13 +251,10 @@ impl Pbx {
 
     /// Wait until no Hotline call is in progress (quiet PBX between tests).
     pub fn settle(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
+        // Best effort: a test that left a call behind fails on its own.
+        let _ = poll::within(Duration::from_secs(30), Duration::from_millis(200), || {
             let out = self.cli("hotline show calls");
-            if out.lines().any(|l| l.trim() == "0 calls") || Instant::now() > deadline {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
+            if out.lines().any(|l| l.trim() == "0 calls") { Ok(()) } else { Err(out) }
+        });
     }
 }

@@ -27,6 +27,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::esl::{field, Esl, Event};
+use crate::poll;
 
 pub const ESL_PORT: u16 = 28021;
 const EVENTS: &str = "CHANNEL_CREATE CHANNEL_BRIDGE CHANNEL_HANGUP CHANNEL_HANGUP_COMPLETE PLAYBACK_START CUSTOM hotline::info hotline::test";
@@ -362,16 +363,11 @@ impl Switch {
     /// Wait until a line of the log written after byte `from` contains
     /// every one of `parts`; returns that line.
     pub fn wait_log(&self, from: usize, parts: &[&str], secs: u64) -> String {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        loop {
+        poll::until(&format!("no log line with {parts:?}"), Duration::from_secs(secs), Duration::from_millis(100), || {
             let log = self.log();
             let new = log.get(from..).unwrap_or("");
-            if let Some(l) = new.lines().find(|l| parts.iter().all(|p| l.contains(p))) {
-                return l.to_string();
-            }
-            assert!(Instant::now() < deadline, "no log line with {parts:?} within {secs} s; new log:\n{new}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+            new.lines().find(|l| parts.iter().all(|p| l.contains(p))).map(str::to_string).ok_or_else(|| format!("new log:\n{new}"))
+        })
     }
 
     /// Script an agent (see tests/fs/dialplan.xml).
@@ -434,27 +430,23 @@ impl Switch {
 
     /// Wait until FreeSWITCH has no channel at all.
     pub fn wait_no_channels(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
+        poll::until("channels still up", Duration::from_secs(30), Duration::from_millis(100), || {
             let out = self.api("show channels count");
             if out.lines().any(|l| l.trim() == "0 total.") {
-                return;
+                Ok(())
+            } else {
+                Err(self.api("show channels"))
             }
-            assert!(Instant::now() < deadline, "channels still up after 30 s:\n{}", self.api("show channels"));
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        })
     }
 
     /// Wait until no Hotline call is in progress.
     pub fn settle(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
+        // Best effort: a test that left a call behind fails on its own.
+        let _ = poll::within(Duration::from_secs(30), Duration::from_millis(100), || {
             let out = self.api("hotline show calls");
-            if out.lines().any(|l| l.trim() == "0 calls") || Instant::now() > deadline {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+            if out.lines().any(|l| l.trim() == "0 calls") { Ok(()) } else { Err(out) }
+        });
     }
 }
 
