@@ -23,7 +23,7 @@ use crate::core::event::EventKind;
 use crate::core::{Config, Input as RouterInput, Time};
 use crate::ivr::metrics::IvrMetrics;
 use crate::ivr::engine::CallerFacts;
-use crate::ivr::{Collect, Command, Exit, Facts, Input, IvrSession, Prompt};
+use crate::ivr::{Collect, Command, Exit, Facts, Input, IvrSession, LookupRequest, Prompt};
 
 use super::data::CallData;
 use super::pbx::Primitives;
@@ -177,6 +177,19 @@ fn walk<P: IvrPrimitives>(pbx: &mut P, router: &dyn RouterPort, cx: &IvrContext<
                 pbx.set_language(&lang);
                 input = Some(Input::Done);
             }
+            Command::Lookup(req) => {
+                let lang = session.language().to_string();
+                match look_up(pbx, cx.texts, &lang, req) {
+                    Some(result) => {
+                        cx.metrics.looked(&result);
+                        input = Some(Input::Looked(result));
+                    }
+                    None => {
+                        report_left(pbx, router, &session, menu, started, "ABANDONED");
+                        return done(&session, gone());
+                    }
+                }
+            }
             Command::Finish(exit) => break exit,
         }
     };
@@ -242,6 +255,35 @@ pub fn mask(v: &str) -> String {
     let n = v.chars().count();
     let keep = if n >= 10 { 4 } else { 0 };
     v.chars().enumerate().map(|(i, c)| if i < n - keep { '*' } else { c }).collect()
+}
+
+/// A lookup: [`crate::ivr::lookup::fetch`] on a thread of its own
+/// ("hotline-lookup", one per request) while the caller hears the prompts,
+/// then the result, or `Err("timeout")` once the request's timeout has
+/// passed since it started. None: the caller hung up.
+fn look_up<P: IvrPrimitives>(pbx: &mut P, texts: &dyn TextPrompts, lang: &str, req: LookupRequest) -> Option<Result<Vec<(String, String)>, String>> {
+    let LookupRequest { url, timeout, prompts, paths } = req;
+    let deadline = Instant::now() + std::time::Duration::from_millis(timeout);
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    let spawned = std::thread::Builder::new().name("hotline-lookup".into()).spawn(move || {
+        // The caller may have gone (receiver dropped): nothing to tell.
+        let _ = tx.send(crate::ivr::lookup::fetch(&url, timeout, &paths));
+    });
+    if let Err(e) = spawned {
+        log::error!("{}: cannot start a lookup thread: {e}", pbx.context());
+        // Still play the prompts: the fallback follows them.
+        perform(pbx, texts, lang, &prompts, None)?;
+        return Some(Err(format!("no lookup thread: {e}")));
+    }
+    perform(pbx, texts, lang, &prompts, None)?;
+    // The caller's thread blocks here, but never longer than the lookup's
+    // own timeout (50-5000 ms, checked at load) from its start: the only
+    // wait of this kind in the IVR, bounded as a prompt is.
+    let result = match rx.try_recv() {
+        Ok(r) => r,
+        Err(_) => rx.recv_deadline(deadline).unwrap_or_else(|_| Err("timeout".into())),
+    };
+    Some(result)
 }
 
 /// Play `prompts` and collect digits: the input for the session, or None

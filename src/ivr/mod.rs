@@ -125,11 +125,12 @@
 pub mod config;
 pub mod engine;
 pub mod hours;
+pub mod lookup;
 pub mod metrics;
 pub mod tts;
 pub mod validate;
 
-pub use config::{Action, ActionKind, CollectConfig, IvrConfig, MenuConfig, RouteConfig};
+pub use config::{Action, ActionKind, CollectConfig, IvrConfig, LookupConfig, MenuConfig, RouteConfig};
 pub use engine::CallerFacts;
 pub use engine::IvrSession;
 
@@ -178,8 +179,25 @@ pub enum Command {
     /// Set the channel's language (prompt directories follow it); answer
     /// [`Input::Done`].
     SetLanguage(String),
+    /// Fetch `url` off the caller's thread while playing the prompts; answer
+    /// [`Input::Looked`] within the timeout.
+    Lookup(LookupRequest),
     /// The IVR is over for this caller.
     Finish(Exit),
+}
+
+/// A CRM lookup to perform ([`Command::Lookup`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LookupRequest {
+    /// The URL, placeholders filled (values percent-encoded).
+    pub url: String,
+    /// The whole request's deadline (ms); past it the answer is
+    /// `Input::Looked(Err("timeout"))`.
+    pub timeout: Time,
+    /// Played (no barge-in, no digits) while waiting.
+    pub prompts: Vec<Prompt>,
+    /// The dotted JSON paths to extract (the keys of the step's `map`).
+    pub paths: Vec<String>,
 }
 
 /// How a caller leaves the IVR.
@@ -206,6 +224,10 @@ pub enum Input {
     Digits(String),
     /// A `SetLanguage` was done.
     Done,
+    /// A `Lookup`'s result: Ok = (JSON path, value as text) for the paths
+    /// present in the answer; Err = why not (timeout, HTTP status,
+    /// connection, bad JSON).
+    Looked(Result<Vec<(String, String)>, String>),
 }
 
 /// What the engine may ask about the world outside the call (routing
