@@ -257,33 +257,58 @@ pub fn mask(v: &str) -> String {
     v.chars().enumerate().map(|(i, c)| if i < n - keep { '*' } else { c }).collect()
 }
 
+/// What a lookup gives the session.
+type Looked = Result<Vec<(String, String)>, String>;
+
 /// A lookup: [`crate::ivr::lookup::fetch`] on a thread of its own
 /// ("hotline-lookup", one per request) while the caller hears the prompts,
 /// then the result, or `Err("timeout")` once the request's timeout has
 /// passed since it started. None: the caller hung up.
-fn look_up<P: IvrPrimitives>(pbx: &mut P, texts: &dyn TextPrompts, lang: &str, req: LookupRequest) -> Option<Result<Vec<(String, String)>, String>> {
+fn look_up<P: IvrPrimitives>(pbx: &mut P, texts: &dyn TextPrompts, lang: &str, req: LookupRequest) -> Option<Looked> {
     let LookupRequest { url, timeout, prompts, paths } = req;
     let deadline = Instant::now() + std::time::Duration::from_millis(timeout);
-    let (tx, rx) = crossbeam_channel::bounded(1);
-    let spawned = std::thread::Builder::new().name("hotline-lookup".into()).spawn(move || {
-        // The caller may have gone (receiver dropped): nothing to tell.
-        let _ = tx.send(crate::ivr::lookup::fetch(&url, timeout, &paths));
-    });
-    if let Err(e) = spawned {
-        log::error!("{}: cannot start a lookup thread: {e}", pbx.context());
-        // Still play the prompts: the fallback follows them.
-        perform(pbx, texts, lang, &prompts, None)?;
-        return Some(Err(format!("no lookup thread: {e}")));
-    }
+    let started = start_lookup(move || crate::ivr::lookup::fetch(&url, timeout, &paths));
+    // Prompts first either way: the fallback follows them.
     perform(pbx, texts, lang, &prompts, None)?;
-    // The caller's thread blocks here, but never longer than the lookup's
-    // own timeout (50-5000 ms, checked at load) from its start: the only
-    // wait of this kind in the IVR, bounded as a prompt is.
-    let result = match rx.try_recv() {
+    match started {
+        Ok(rx) => Some(wait_lookup(&rx, deadline)),
+        Err(e) => {
+            log::error!("{}: {e}", pbx.context());
+            Some(Err(e))
+        }
+    }
+}
+
+/// Run `work` on a new thread named "hotline-lookup"; its result comes on
+/// the channel (nobody may be listening any more: then it is dropped).
+fn start_lookup<F>(work: F) -> Result<crossbeam_channel::Receiver<Looked>, String>
+where
+    F: FnOnce() -> Looked + Send + 'static,
+{
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    std::thread::Builder::new()
+        .name("hotline-lookup".into())
+        .spawn(move || {
+            let _ = tx.send(work());
+        })
+        .map_err(|e| format!("cannot start a lookup thread: {e}"))?;
+    Ok(rx)
+}
+
+/// The lookup's result: one already there (even past the deadline, when
+/// the prompts outlasted it), else the wait until `deadline`.
+fn wait_lookup(rx: &crossbeam_channel::Receiver<Looked>, deadline: Instant) -> Looked {
+    if let Ok(r) = rx.try_recv() {
+        return r;
+    }
+    // The caller's (PBX) thread blocks here, but never past the lookup's own
+    // timeout from its start (50-5000 ms, checked at load): the only wait
+    // of this kind in the IVR, bounded as a prompt is.
+    match rx.recv_deadline(deadline) {
         Ok(r) => r,
-        Err(_) => rx.recv_deadline(deadline).unwrap_or_else(|_| Err("timeout".into())),
-    };
-    Some(result)
+        Err(crossbeam_channel::RecvTimeoutError::Timeout) => Err("timeout".into()),
+        Err(crossbeam_channel::RecvTimeoutError::Disconnected) => Err("the lookup thread ended without a result".into()),
+    }
 }
 
 /// Play `prompts` and collect digits: the input for the session, or None
@@ -349,7 +374,45 @@ fn to_pbx<P: IvrPrimitives>(pbx: &P, texts: &dyn TextPrompts, lang: &str, p: &Pr
 
 #[cfg(test)]
 mod tests {
-    use super::mask;
+    use std::time::{Duration, Instant};
+
+    use super::{mask, start_lookup, wait_lookup};
+
+    #[test]
+    fn a_lookup_runs_on_its_own_thread() {
+        let rx = start_lookup(|| {
+            let t = std::thread::current();
+            Ok(vec![("thread".into(), t.name().unwrap_or("").to_string())])
+        })
+        .unwrap();
+        let got = wait_lookup(&rx, Instant::now() + Duration::from_secs(10)).unwrap();
+        assert_eq!(got, vec![("thread".to_string(), "hotline-lookup".to_string())]);
+        assert_ne!(std::thread::current().name(), Some("hotline-lookup"));
+    }
+
+    #[test]
+    fn a_late_lookup_is_a_timeout_at_its_deadline() {
+        let (release, held) = crossbeam_channel::bounded::<()>(0);
+        let rx = start_lookup(move || {
+            // Answers only once the test lets it (or after 10 s).
+            let _ = held.recv_timeout(Duration::from_secs(10));
+            Ok(Vec::new())
+        })
+        .unwrap();
+        let started = Instant::now();
+        assert_eq!(wait_lookup(&rx, started + Duration::from_millis(200)), Err("timeout".to_string()));
+        let took = started.elapsed();
+        assert!(took >= Duration::from_millis(200) && took < Duration::from_millis(1000), "{took:?}");
+        drop(release);
+        // A result already there is taken even past the deadline.
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        tx.send(Ok(vec![("a".to_string(), "1".to_string())])).unwrap();
+        assert_eq!(wait_lookup(&rx, Instant::now()), Ok(vec![("a".to_string(), "1".to_string())]));
+        // A worker that died without answering is not a timeout.
+        let rx = start_lookup(|| panic!("lookup worker panics (expected by the test)")).unwrap();
+        let e = wait_lookup(&rx, Instant::now() + Duration::from_secs(10)).unwrap_err();
+        assert!(e.contains("without a result"), "{e}");
+    }
 
     #[test]
     fn masks_keep_four_of_long_values_only() {

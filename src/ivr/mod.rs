@@ -56,8 +56,8 @@
 //! ```
 //!
 //! Actions (entries, `on_max_*`, `closed`, collect `next`/`on_failure`,
-//! route rules and defaults):
-//! - `menu` / `collect` / `route`, `target` = the node (of that kind);
+//! route rules and defaults, lookup `next`/`fallback`):
+//! - `menu` / `collect` / `route` / `lookup`, `target` = the node (of that kind);
 //! - `back`: the previous menu (on the first menu: this one again); from a
 //!   collect or route, the menu it was entered from;
 //! - `top`: the first menu of this call; `repeat`: this menu again
@@ -116,9 +116,37 @@
 //!   then = { action = "queue", target = "vip", priority = 10 }
 //! ```
 //!
-//! Menus, collects and routes share one namespace. Every node must be able
-//! to reach an exit through its actions (`back`, `top`, `repeat`, `play`
-//! and `language` count for nothing there); the step budget covers what is
+//! ```toml
+//! [[lookup]]                # a CRM lookup, entered by { action = "lookup", target = "crm" }
+//! name = "crm"
+//! url = "https://crm.example/api/customer?phone={number}&account={data.account}"
+//! timeout_ms = 300          # the whole request (DNS, connect, answer): 50-5000, default 300
+//! map = { "customer.tier" = "tier", "customer.name" = "name" }  # JSON path -> data key
+//! prompts = ["one-moment"]  # played while waiting (optional, no barge-in)
+//! next = { action = "route", target = "by_tier" }
+//! fallback = { action = "queue", target = "support" }  # required
+//! ```
+//!
+//! The URL must be `http://` or `https://` with a host before any
+//! placeholder; `{number}` is the caller's number and `{data.KEY}` a call
+//! data value (empty when unset), every substituted value percent-encoded
+//! (all but `A-Z a-z 0-9 - . _ ~`), so a caller number such as `1&x=2 #`
+//! cannot add parameters. Entering the step emits [`Command::Lookup`]: the
+//! call flow does one GET on a thread of its own (`hotline-lookup`; never
+//! the PBX's), plays `prompts` meanwhile and waits at most the timeout
+//! from the start. A 2xx answer whose body is a JSON object gives the
+//! `map` paths present (dotted into nested objects; strings, numbers and
+//! booleans become text, anything else counts as absent), which are set as
+//! call data, then `next` runs. A timeout, an HTTP error status, a failed
+//! connection, bad JSON (or not an object) or a value the call data cannot
+//! take (over its limits, control characters) runs `fallback` and keeps
+//! none of the answer. `hotline show ivr` counts lookups ok and failed.
+//! HTTPS is rustls (ring provider) with the webpki roots compiled in.
+//!
+//! Menus, collects, routes and lookups share one namespace. Every node
+//! must be able to reach an exit through its actions (`back`, `top`,
+//! `repeat`, `play` and `language` count for nothing there; a lookup
+//! through its `next` or its `fallback`); the step budget covers what is
 //! left (a caller pressing a `play` key for ever).
 #![forbid(unsafe_code)]
 
