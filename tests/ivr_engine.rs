@@ -1149,8 +1149,9 @@ mod fetch {
     use hotline::ivr::lookup::fetch;
 
     /// Serves one connection: reads the request head, sends its first line
-    /// back through the channel, then answers with `answer` (None: holds the
-    /// connection, unanswered, until `release` is dropped or 10 s pass).
+    /// back through the channel, then writes `answer` and, with `hold`,
+    /// keeps the connection open (nothing more sent) until `release` is
+    /// dropped or 10 s pass.
     struct Server {
         url: String,
         request: mpsc::Receiver<String>,
@@ -1180,6 +1181,13 @@ mod fetch {
     }
 
     fn serve(answer: Option<String>) -> Server {
+        match answer {
+            Some(a) => serve_then(a, false),
+            None => serve_then(String::new(), true),
+        }
+    }
+
+    fn serve_then(answer: String, hold: bool) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (tx, request) = mpsc::channel();
@@ -1188,14 +1196,11 @@ mod fetch {
             let Ok((mut s, _)) = listener.accept() else { return };
             s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
             let _ = tx.send(read_head(&mut s));
-            match answer {
-                Some(a) => {
-                    let _ = s.write_all(a.as_bytes());
-                }
-                // Wait until the test is done with it (the sender dropped).
-                None => {
-                    let _ = released.recv_timeout(Duration::from_secs(10));
-                }
+            let _ = s.write_all(answer.as_bytes());
+            let _ = s.flush();
+            if hold {
+                // Until the test is done with it (the sender dropped).
+                let _ = released.recv_timeout(Duration::from_secs(10));
             }
         });
         Server { url, request, release: Some(release), thread: Some(thread) }
@@ -1232,6 +1237,16 @@ mod fetch {
         assert!(took < Duration::from_millis(1500), "{took:?}");
         // It did reach the server (the time went on waiting for the answer).
         assert!(srv.request.recv_timeout(Duration::from_secs(5)).unwrap().starts_with("GET /slow "));
+    }
+
+    #[test]
+    fn a_body_that_stops_halfway_is_a_timeout() {
+        let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{\"customer\": {";
+        let srv = serve_then(head.to_string(), true);
+        let started = Instant::now();
+        assert_eq!(fetch(&srv.url, 300, &paths(&["customer.tier"])), Err("timeout".to_string()));
+        let took = started.elapsed();
+        assert!(took >= Duration::from_millis(250) && took < Duration::from_millis(1500), "{took:?}");
     }
 
     #[test]
