@@ -59,7 +59,7 @@
 //! route rules and defaults, lookup `next`/`fallback`):
 //! - `menu` / `collect` / `route` / `lookup`, `target` = the node (of that kind);
 //! - `back`: the previous menu (on the first menu: this one again); from a
-//!   collect or route, the menu it was entered from;
+//!   collect, route or lookup, the menu it was entered from;
 //! - `top`: the first menu of this call; `repeat`: this menu again
 //!   (`greet_short`, counters kept);
 //! - `play`, `prompts = [...]`: played, then this menu again (short
