@@ -942,3 +942,339 @@ fn menus_that_loop_with_no_exit_are_refused() {
     let ok = text.replace("default = { action = \"menu\", target = \"a\" }", "default = { action = \"queue\", target = \"support\" }");
     Config::parse(&ok, "hotline.toml").unwrap_or_else(|e| panic!("{e}"));
 }
+
+// ---------------------------------------------------------------------------
+// CRM lookups (`[[lookup]]`): the engine's side, the configuration errors,
+// and the HTTP fetch against a server on 127.0.0.1.
+
+const LOOKUP: &str = r##"
+[[queue]]
+name = "support"
+[[queue]]
+name = "vip"
+
+[[menu]]
+name = "main"
+greet_long = ["hi"]
+  [[menu.entry]]
+  digits = "1"
+  action = "lookup"
+  target = "crm"
+
+[[lookup]]
+name = "crm"
+url = "https://crm.example/api/customer?phone={number}&acct={data.account}&x={data.nosuch}"
+timeout_ms = 800
+map = { "customer.tier" = "tier", "customer.name" = "Name" }
+prompts = ["one-moment"]
+next = { action = "route", target = "by_tier" }
+fallback = { action = "queue", target = "support", set = { looked = "no" } }
+
+[[route]]
+name = "by_tier"
+default = { action = "queue", target = "support" }
+  [[route.rule]]
+  data = { tier = "gold" }
+  then = { action = "queue", target = "vip", priority = 10 }
+"##;
+
+fn lookup_of(c: &Command) -> hotline::ivr::LookupRequest {
+    match c {
+        Command::Lookup(r) => r.clone(),
+        other => panic!("expected a Lookup, got {other:?}"),
+    }
+}
+
+fn fields(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+}
+
+fn queue(q: &str, priority: i32) -> Command {
+    Command::Finish(Exit::Queue { queue: q.into(), priority, skills: vec![] })
+}
+
+#[test]
+fn a_lookup_maps_its_fields_into_the_data_then_goes_next() {
+    let cfg = load(LOOKUP);
+    let mut data = CallData::default();
+    data.set("account", "123").unwrap();
+    let mut c = Call::with(&cfg, "main", CallerFacts { number: "0901234567".into(), language: String::new() }, data);
+    assert_eq!(prompts_of(&c.start()), files(&["hi"]));
+    let req = lookup_of(&c.press("1"));
+    assert_eq!(req.url, "https://crm.example/api/customer?phone=0901234567&acct=123&x=");
+    assert_eq!(req.timeout, 800);
+    assert_eq!(req.prompts, files(&["one-moment"]));
+    assert_eq!(req.paths, vec!["customer.name".to_string(), "customer.tier".to_string()]);
+    let cmd = c.send(Some(Input::Looked(Ok(fields(&[("customer.tier", "gold"), ("customer.name", "Lan")])))));
+    assert_eq!(cmd, queue("vip", 10));
+    assert_eq!(data_of(&c.s, "tier").as_deref(), Some("gold"));
+    assert_eq!(data_of(&c.s, "name").as_deref(), Some("Lan"));
+    assert_eq!(data_of(&c.s, "looked"), None);
+    assert_eq!(c.s.path(), ["main", "crm", "by_tier"]);
+    // A path the answer lacked leaves its key unset; next runs all the same.
+    let mut c = Call::new(&cfg, "crm");
+    lookup_of(&c.start());
+    assert_eq!(c.send(Some(Input::Looked(Ok(fields(&[("customer.name", "Minh")]))))), queue("support", 0));
+    assert_eq!(data_of(&c.s, "name").as_deref(), Some("Minh"));
+    assert_eq!(data_of(&c.s, "tier"), None);
+    assert_eq!(data_of(&c.s, "looked"), None);
+}
+
+#[test]
+fn a_failed_lookup_takes_the_fallback() {
+    let cfg = load(LOOKUP);
+    for result in [Err("timeout".to_string()), Err("HTTP 500".to_string())] {
+        let mut c = Call::new(&cfg, "main");
+        c.start();
+        lookup_of(&c.press("1"));
+        assert_eq!(c.send(Some(Input::Looked(result))), queue("support", 0));
+        assert_eq!(data_of(&c.s, "looked").as_deref(), Some("no"));
+        assert_eq!(data_of(&c.s, "tier"), None);
+    }
+    // Any other answer to a lookup is no result: the fallback too.
+    let mut c = Call::new(&cfg, "crm");
+    lookup_of(&c.start());
+    assert_eq!(c.played(), queue("support", 0));
+    assert_eq!(data_of(&c.s, "looked").as_deref(), Some("no"));
+}
+
+#[test]
+fn a_lookup_value_the_data_cannot_take_takes_the_fallback() {
+    let cfg = load(LOOKUP);
+    // Over the data's byte limit.
+    let mut c = Call::new(&cfg, "crm");
+    lookup_of(&c.start());
+    let huge = "x".repeat(hotline::flow::data::MAX_BYTES + 1);
+    let cmd = c.send(Some(Input::Looked(Ok(fields(&[("customer.tier", "gold"), ("customer.name", &huge)])))));
+    assert_eq!(cmd, queue("support", 0));
+    assert_eq!(data_of(&c.s, "looked").as_deref(), Some("no"));
+    // Nothing of the answer was kept, not even the value that fitted.
+    assert_eq!(data_of(&c.s, "tier"), None);
+    assert_eq!(data_of(&c.s, "name"), None);
+    // A control character in a value.
+    let mut c = Call::new(&cfg, "crm");
+    lookup_of(&c.start());
+    assert_eq!(c.send(Some(Input::Looked(Ok(fields(&[("customer.tier", "gold\nvip")]))))), queue("support", 0));
+    assert_eq!(data_of(&c.s, "tier"), None);
+}
+
+#[test]
+fn lookup_urls_percent_encode_every_value() {
+    let cfg = load(LOOKUP);
+    let mut data = CallData::default();
+    data.set("account", "a/b?c=d&e#f%").unwrap();
+    let caller = CallerFacts { number: "1&x=2 #".into(), language: String::new() };
+    let mut c = Call::with(&cfg, "crm", caller, data);
+    let req = lookup_of(&c.start());
+    assert_eq!(req.url, "https://crm.example/api/customer?phone=1%26x%3D2%20%23&acct=a%2Fb%3Fc%3Dd%26e%23f%25&x=");
+    let caller = CallerFacts { number: "+84 90/ổ".into(), language: String::new() };
+    let mut c = Call::with(&cfg, "crm", caller, CallData::default());
+    assert_eq!(lookup_of(&c.start()).url, "https://crm.example/api/customer?phone=%2B84%2090%2F%E1%BB%95&acct=&x=");
+}
+
+#[test]
+fn pending_prompts_play_with_the_lookups_own() {
+    // A closed menu's sound before a lookup: played while it looks.
+    let text = LOOKUP.replace(
+        "[[menu]]\nname = \"main\"\n",
+        "[[calendar]]\nname = \"never\"\ntimezone = \"UTC\"\n[[menu]]\nname = \"main\"\nhours = \"never\"\nclosed_sound = [\"closed\"]\nclosed = { action = \"lookup\", target = \"crm\" }\n",
+    );
+    let cfg = load(&text);
+    let mut c = Call::new(&cfg, "main");
+    assert_eq!(lookup_of(&c.start()).prompts, files(&["closed", "one-moment"]));
+}
+
+#[test]
+fn lookup_configuration_errors_are_named() {
+    let base = |body: &str| format!("{Q}[[lookup]]\nname = \"crm\"\n{body}");
+    let good = "url = \"http://127.0.0.1:8080/c?n={number}\"\nnext = { action = \"hangup\" }\nfallback = { action = \"queue\", target = \"support\" }\n";
+    Config::parse(&base(good), "hotline.toml").unwrap_or_else(|e| panic!("{e}"));
+    let e = err(&base(&good.replace("http://", "ftp://")));
+    assert!(e.starts_with("hotline.toml:5: lookup[crm].url:") && e.contains("only http:// or https://"), "{e}");
+    let e = err(&base(&good.replace("http://127.0.0.1:8080", "https://{number}")));
+    assert!(e.starts_with("hotline.toml:5: lookup[crm].url:") && e.contains("host"), "{e}");
+    let e = err(&base(&good.replace("{number}", "{caller}")));
+    assert!(e.starts_with("hotline.toml:5: lookup[crm].url:") && e.contains("unknown placeholder {caller}"), "{e}");
+    let e = err(&base(&good.replace("{number}", "{number")));
+    assert!(e.starts_with("hotline.toml:5: lookup[crm].url:") && e.contains("unclosed"), "{e}");
+    let e = err(&base(&good.replace("{number}", "{data.bad key}")));
+    assert!(e.starts_with("hotline.toml:5: lookup[crm].url:"), "{e}");
+    let e = err(&base(&good.replace("fallback = { action = \"queue\", target = \"support\" }\n", "")));
+    assert!(e.starts_with("hotline.toml:4: lookup[crm].fallback:") && e.contains("needs `fallback"), "{e}");
+    let e = err(&base(&format!("{good}map = {{ \"customer.tier\" = \"bad key!\" }}\n")));
+    assert!(e.starts_with("hotline.toml:8: lookup[crm].map.customer.tier:"), "{e}");
+    let e = err(&base(&format!("{good}map = {{ \"customer..tier\" = \"tier\" }}\n")));
+    assert!(e.starts_with("hotline.toml:8: lookup[crm].map:") && e.contains("dotted JSON path"), "{e}");
+    let e = err(&base(&format!("{good}timeout_ms = 10\n")));
+    assert!(e.starts_with("hotline.toml:8: lookup[crm].timeout_ms: 50-5000"), "{e}");
+    let e = err(&base(&format!("{good}timeout_ms = 5001\n")));
+    assert!(e.starts_with("hotline.toml:8: lookup[crm].timeout_ms:"), "{e}");
+    let e = err(&base(&good.replace("action = \"hangup\"", "action = \"lookup\", target = \"nosuch\"")));
+    assert!(e.starts_with("hotline.toml:6: lookup[crm].next.target: no lookup step named \"nosuch\""), "{e}");
+    let e = err(&format!("{Q}[[menu]]\nname = \"m\"\non_max_failures = {{ action = \"lookup\", target = \"m\" }}\n"));
+    assert!(e.starts_with("hotline.toml:5: menu[m].on_max_failures.target: \"m\" is a menu, not a lookup step"), "{e}");
+    let e = err(&format!("{Q}[[menu]]\nname = \"crm\"\n{}", base(good).trim_start_matches(Q)));
+    assert!(e.contains("lookup.name: duplicate name \"crm\" (already a menu)"), "{e}");
+    let e = err(&base(&format!("{good}retries = 2\n")));
+    assert!(e.starts_with("hotline.toml:8: retries:"), "{e}");
+}
+
+#[test]
+fn lookups_count_in_the_exit_check() {
+    // menu a -> lookup l, whose next and fallback both go back to a: no exit.
+    let text = format!(
+        "{Q}[[menu]]\nname = \"a\"\non_max_failures = {{ action = \"lookup\", target = \"l\" }}\non_max_timeouts = {{ action = \"repeat\" }}\n\
+         [[lookup]]\nname = \"l\"\nurl = \"http://127.0.0.1/x\"\nnext = {{ action = \"menu\", target = \"a\" }}\nfallback = {{ action = \"menu\", target = \"a\" }}\n"
+    );
+    let e = err(&text);
+    assert!(e.starts_with("hotline.toml:4: menu[a]: cannot reach any exit"), "{e}");
+    // The fallback alone reaching an exit is enough, for the lookup and the menu.
+    let ok = text.replace("fallback = { action = \"menu\", target = \"a\" }", "fallback = { action = \"hangup\" }");
+    Config::parse(&ok, "hotline.toml").unwrap_or_else(|e| panic!("{e}"));
+    // And so is next alone.
+    let ok = text.replace("next = { action = \"menu\", target = \"a\" }", "next = { action = \"queue\", target = \"support\" }");
+    let cfg = Config::parse(&ok, "hotline.toml").unwrap_or_else(|e| panic!("{e}")).ivr;
+    assert!(cfg.has_node("l") && cfg.lookups[0].timeout == 300);
+}
+
+// The HTTP fetch, against a one-connection server on 127.0.0.1.
+
+mod fetch {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::mpsc;
+    use std::thread::JoinHandle;
+    use std::time::{Duration, Instant};
+
+    use hotline::ivr::lookup::fetch;
+
+    /// Serves one connection: reads the request head, sends its first line
+    /// back through the channel, then writes `answer` and, with `hold`,
+    /// keeps the connection open (nothing more sent) until `release` is
+    /// dropped or 10 s pass.
+    struct Server {
+        url: String,
+        request: mpsc::Receiver<String>,
+        release: Option<mpsc::Sender<()>>,
+        thread: Option<JoinHandle<()>>,
+    }
+
+    impl Drop for Server {
+        fn drop(&mut self) {
+            self.release.take();
+            if let Some(t) = self.thread.take() {
+                let _ = t.join();
+            }
+        }
+    }
+
+    fn read_head(s: &mut TcpStream) -> String {
+        let mut head = Vec::new();
+        let mut b = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") && head.len() < 65536 {
+            match s.read(&mut b) {
+                Ok(1) => head.push(b[0]),
+                _ => break,
+            }
+        }
+        String::from_utf8_lossy(&head).lines().next().unwrap_or("").to_string()
+    }
+
+    fn serve(answer: Option<String>) -> Server {
+        match answer {
+            Some(a) => serve_then(a, false),
+            None => serve_then(String::new(), true),
+        }
+    }
+
+    fn serve_then(answer: String, hold: bool) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, request) = mpsc::channel();
+        let (release, released) = mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let Ok((mut s, _)) = listener.accept() else { return };
+            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let _ = tx.send(read_head(&mut s));
+            let _ = s.write_all(answer.as_bytes());
+            let _ = s.flush();
+            if hold {
+                // Until the test is done with it (the sender dropped).
+                let _ = released.recv_timeout(Duration::from_secs(10));
+            }
+        });
+        Server { url, request, release: Some(release), thread: Some(thread) }
+    }
+
+    fn http(status: &str, body: &str) -> Option<String> {
+        Some(format!("HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()))
+    }
+
+    fn paths(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_json_answer_gives_the_fields() {
+        let srv = serve(http("200 OK", r#"{"customer":{"tier":"gold","score":7,"vip":false,"tags":["x"]},"ok":true}"#));
+        let url = format!("{}/api/customer?phone=1%26x%3D2%20%23", srv.url);
+        let got = fetch(&url, 2000, &paths(&["customer.tier", "customer.score", "customer.vip", "customer.tags", "customer.none", "ok"])).expect("fetched");
+        let want: Vec<(String, String)> =
+            [("customer.tier", "gold"), ("customer.score", "7"), ("customer.vip", "false"), ("ok", "true")].iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        assert_eq!(got, want);
+        // The encoded URL went out as it was.
+        assert_eq!(srv.request.recv_timeout(Duration::from_secs(5)).unwrap(), "GET /api/customer?phone=1%26x%3D2%20%23 HTTP/1.1");
+    }
+
+    #[test]
+    fn a_slow_answer_is_a_timeout_within_about_the_timeout() {
+        let srv = serve(None);
+        let started = Instant::now();
+        let r = fetch(&format!("{}/slow", srv.url), 300, &paths(&["a"]));
+        let took = started.elapsed();
+        assert_eq!(r, Err("timeout".to_string()));
+        assert!(took >= Duration::from_millis(250), "{took:?}");
+        assert!(took < Duration::from_millis(1500), "{took:?}");
+        // It did reach the server (the time went on waiting for the answer).
+        assert!(srv.request.recv_timeout(Duration::from_secs(5)).unwrap().starts_with("GET /slow "));
+    }
+
+    #[test]
+    fn a_body_that_stops_halfway_is_a_timeout() {
+        let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{\"customer\": {";
+        let srv = serve_then(head.to_string(), true);
+        let started = Instant::now();
+        assert_eq!(fetch(&srv.url, 300, &paths(&["customer.tier"])), Err("timeout".to_string()));
+        let took = started.elapsed();
+        assert!(took >= Duration::from_millis(250) && took < Duration::from_millis(1500), "{took:?}");
+    }
+
+    #[test]
+    fn an_http_error_is_an_error() {
+        let srv = serve(http("500 Internal Server Error", r#"{"customer":{"tier":"gold"}}"#));
+        assert_eq!(fetch(&srv.url, 2000, &paths(&["customer.tier"])), Err("HTTP 500".to_string()));
+        let srv = serve(http("404 Not Found", "{}"));
+        assert_eq!(fetch(&format!("{}/x", srv.url), 2000, &paths(&["a"])), Err("HTTP 404".to_string()));
+    }
+
+    #[test]
+    fn bad_json_is_an_error() {
+        let srv = serve(http("200 OK", r#"{"customer": {"tier": "gold""#));
+        let e = fetch(&srv.url, 2000, &paths(&["customer.tier"])).unwrap_err();
+        assert!(e.starts_with("bad JSON"), "{e}");
+        let srv = serve(http("200 OK", r#"["customer"]"#));
+        let e = fetch(&srv.url, 2000, &paths(&["customer.tier"])).unwrap_err();
+        assert!(e.contains("not a JSON object"), "{e}");
+    }
+
+    #[test]
+    fn nothing_listening_is_an_error() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/x", listener.local_addr().unwrap());
+        drop(listener);
+        let started = Instant::now();
+        let e = fetch(&url, 2000, &paths(&["a"])).unwrap_err();
+        assert!(!e.is_empty() && e != "timeout", "{e}");
+        assert!(started.elapsed() < Duration::from_millis(1500), "{:?}", started.elapsed());
+    }
+}

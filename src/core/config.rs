@@ -69,6 +69,8 @@ struct RawConfig {
     collects: Vec<Spanned<crate::ivr::config::RawCollect>>,
     #[serde(default, rename = "route")]
     routes: Vec<Spanned<crate::ivr::config::RawRoute>>,
+    #[serde(default, rename = "lookup")]
+    lookups: Vec<Spanned<crate::ivr::config::RawLookup>>,
     #[serde(default, rename = "calendar")]
     calendars: Vec<Spanned<crate::ivr::config::RawCalendar>>,
 }
@@ -987,6 +989,7 @@ impl Config {
                 menus: &raw.menus,
                 collects: &raw.collects,
                 routes: &raw.routes,
+                lookups: &raw.lookups,
                 calendars: &raw.calendars,
             },
             text,

@@ -23,7 +23,7 @@ use crate::core::event::EventKind;
 use crate::core::{Config, Input as RouterInput, Time};
 use crate::ivr::metrics::IvrMetrics;
 use crate::ivr::engine::CallerFacts;
-use crate::ivr::{Collect, Command, Exit, Facts, Input, IvrSession, Prompt};
+use crate::ivr::{Collect, Command, Exit, Facts, Input, IvrSession, LookupRequest, Prompt};
 
 use super::data::CallData;
 use super::pbx::Primitives;
@@ -177,6 +177,19 @@ fn walk<P: IvrPrimitives>(pbx: &mut P, router: &dyn RouterPort, cx: &IvrContext<
                 pbx.set_language(&lang);
                 input = Some(Input::Done);
             }
+            Command::Lookup(req) => {
+                let lang = session.language().to_string();
+                match look_up(pbx, cx.texts, &lang, req) {
+                    Some(result) => {
+                        cx.metrics.looked(&result);
+                        input = Some(Input::Looked(result));
+                    }
+                    None => {
+                        report_left(pbx, router, &session, menu, started, "ABANDONED");
+                        return done(&session, gone());
+                    }
+                }
+            }
             Command::Finish(exit) => break exit,
         }
     };
@@ -242,6 +255,60 @@ pub fn mask(v: &str) -> String {
     let n = v.chars().count();
     let keep = if n >= 10 { 4 } else { 0 };
     v.chars().enumerate().map(|(i, c)| if i < n - keep { '*' } else { c }).collect()
+}
+
+/// What a lookup gives the session.
+type Looked = Result<Vec<(String, String)>, String>;
+
+/// A lookup: [`crate::ivr::lookup::fetch`] on a thread of its own
+/// ("hotline-lookup", one per request) while the caller hears the prompts,
+/// then the result, or `Err("timeout")` once the request's timeout has
+/// passed since it started. None: the caller hung up.
+fn look_up<P: IvrPrimitives>(pbx: &mut P, texts: &dyn TextPrompts, lang: &str, req: LookupRequest) -> Option<Looked> {
+    let LookupRequest { url, timeout, prompts, paths } = req;
+    let deadline = Instant::now() + std::time::Duration::from_millis(timeout);
+    let started = start_lookup(move || crate::ivr::lookup::fetch(&url, timeout, &paths));
+    // Prompts first either way: the fallback follows them.
+    perform(pbx, texts, lang, &prompts, None)?;
+    match started {
+        Ok(rx) => Some(wait_lookup(&rx, deadline)),
+        Err(e) => {
+            log::error!("{}: {e}", pbx.context());
+            Some(Err(e))
+        }
+    }
+}
+
+/// Run `work` on a new thread named "hotline-lookup"; its result comes on
+/// the channel (nobody may be listening any more: then it is dropped).
+fn start_lookup<F>(work: F) -> Result<crossbeam_channel::Receiver<Looked>, String>
+where
+    F: FnOnce() -> Looked + Send + 'static,
+{
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    std::thread::Builder::new()
+        .name("hotline-lookup".into())
+        .spawn(move || {
+            let _ = tx.send(work());
+        })
+        .map_err(|e| format!("cannot start a lookup thread: {e}"))?;
+    Ok(rx)
+}
+
+/// The lookup's result: one already there (even past the deadline, when
+/// the prompts outlasted it), else the wait until `deadline`.
+fn wait_lookup(rx: &crossbeam_channel::Receiver<Looked>, deadline: Instant) -> Looked {
+    if let Ok(r) = rx.try_recv() {
+        return r;
+    }
+    // The caller's (PBX) thread blocks here, but never past the lookup's own
+    // timeout from its start (50-5000 ms, checked at load): the only wait
+    // of this kind in the IVR, bounded as a prompt is.
+    match rx.recv_deadline(deadline) {
+        Ok(r) => r,
+        Err(crossbeam_channel::RecvTimeoutError::Timeout) => Err("timeout".into()),
+        Err(crossbeam_channel::RecvTimeoutError::Disconnected) => Err("the lookup thread ended without a result".into()),
+    }
 }
 
 /// Play `prompts` and collect digits: the input for the session, or None

@@ -5,6 +5,7 @@
 //! the IVR's events.
 
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use super::*;
 use crate::core::event::EventKind;
@@ -274,3 +275,42 @@ fn masks_keep_four_of_long_values_only() {
     assert_eq!(mask("1234"), "****");
     assert_eq!(mask(""), "");
 }
+
+// ---- the lookup's thread and deadline ----
+
+#[test]
+fn a_lookup_runs_on_its_own_thread() {
+    let rx = start_lookup(|| {
+        let t = std::thread::current();
+        Ok(vec![("thread".into(), t.name().unwrap_or("").to_string())])
+    })
+    .unwrap();
+    let got = wait_lookup(&rx, Instant::now() + Duration::from_secs(10)).unwrap();
+    assert_eq!(got, vec![("thread".to_string(), "hotline-lookup".to_string())]);
+    assert_ne!(std::thread::current().name(), Some("hotline-lookup"));
+}
+
+#[test]
+fn a_late_lookup_is_a_timeout_at_its_deadline() {
+    let (release, held) = crossbeam_channel::bounded::<()>(0);
+    let rx = start_lookup(move || {
+        // Answers only once the test lets it (or after 10 s).
+        let _ = held.recv_timeout(Duration::from_secs(10));
+        Ok(Vec::new())
+    })
+    .unwrap();
+    let started = Instant::now();
+    assert_eq!(wait_lookup(&rx, started + Duration::from_millis(200)), Err("timeout".to_string()));
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(200) && took < Duration::from_millis(1000), "{took:?}");
+    drop(release);
+    // A result already there is taken even past the deadline.
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    tx.send(Ok(vec![("a".to_string(), "1".to_string())])).unwrap();
+    assert_eq!(wait_lookup(&rx, Instant::now()), Ok(vec![("a".to_string(), "1".to_string())]));
+    // A worker that died without answering is not a timeout.
+    let rx = start_lookup(|| panic!("lookup worker panics (expected by the test)")).unwrap();
+    let e = wait_lookup(&rx, Instant::now() + Duration::from_secs(10)).unwrap_err();
+    assert!(e.contains("without a result"), "{e}");
+}
+

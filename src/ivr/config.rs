@@ -206,6 +206,24 @@ pub(crate) struct RawRule {
     then: Spanned<RawAction>,
 }
 
+/// `[[lookup]]`: a CRM lookup step.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLookup {
+    name: Spanned<String>,
+    url: Spanned<String>,
+    #[serde(default)]
+    timeout_ms: Option<Spanned<u64>>,
+    /// JSON path -> data key.
+    #[serde(default)]
+    map: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    prompts: Vec<Spanned<String>>,
+    next: Spanned<RawAction>,
+    #[serde(default)]
+    fallback: Option<Spanned<RawAction>>,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawCalendar {
@@ -225,6 +243,7 @@ pub(crate) struct RawParts<'a> {
     pub menus: &'a [Spanned<RawMenu>],
     pub collects: &'a [Spanned<RawCollect>],
     pub routes: &'a [Spanned<RawRoute>],
+    pub lookups: &'a [Spanned<RawLookup>],
     pub calendars: &'a [Spanned<RawCalendar>],
 }
 
@@ -237,6 +256,7 @@ pub struct IvrConfig {
     pub menus: Vec<MenuConfig>,
     pub collects: Vec<CollectConfig>,
     pub routes: Vec<RouteConfig>,
+    pub lookups: Vec<LookupConfig>,
     pub calendars: Vec<Calendar>,
     /// `[ivr] operator_queue`: the default exit.
     pub operator_queue: Option<String>,
@@ -269,6 +289,8 @@ pub enum ActionKind {
     Play(Vec<Prompt>),
     Route(String),
     Collect(String),
+    /// Enter this CRM lookup step.
+    Lookup(String),
     /// Set the caller's language, then the current menu again from its long greeting.
     Language(String),
     Hangup,
@@ -290,7 +312,7 @@ impl ActionKind {
     /// The node it enters, if any.
     pub fn node(&self) -> Option<&str> {
         match self {
-            ActionKind::Menu(n) | ActionKind::Route(n) | ActionKind::Collect(n) => Some(n),
+            ActionKind::Menu(n) | ActionKind::Route(n) | ActionKind::Collect(n) | ActionKind::Lookup(n) => Some(n),
             _ => None,
         }
     }
@@ -398,12 +420,43 @@ pub struct RouteConfig {
     pub default: Action,
 }
 
+/// Lookup timeout when none is written (ms).
+pub const DEFAULT_LOOKUP_TIMEOUT_MS: u64 = 300;
+
+/// One piece of a lookup's URL template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UrlPart {
+    /// Written as is.
+    Literal(String),
+    /// `{number}`: the caller's number, percent-encoded.
+    Number,
+    /// `{data.KEY}`: a call data value (lower-case key), percent-encoded;
+    /// empty when the call has no such key.
+    Data(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LookupConfig {
+    pub name: String,
+    /// The URL template, as written.
+    pub url: String,
+    /// The template, parsed.
+    pub parts: Vec<UrlPart>,
+    pub timeout: Time,
+    /// (JSON path, data key), paths dotted (`customer.tier`).
+    pub map: Vec<(String, String)>,
+    pub prompts: Vec<Prompt>,
+    pub next: Action,
+    pub fallback: Action,
+}
+
 /// A node of the IVR graph.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Node<'a> {
     Menu(&'a MenuConfig),
     Collect(&'a CollectConfig),
     Route(&'a RouteConfig),
+    Lookup(&'a LookupConfig),
 }
 
 impl IvrConfig {
@@ -419,7 +472,10 @@ impl IvrConfig {
         if let Some(c) = self.collects.iter().find(|c| c.name == name) {
             return Some(Node::Collect(c));
         }
-        self.routes.iter().find(|r| r.name == name).map(Node::Route)
+        if let Some(r) = self.routes.iter().find(|r| r.name == name) {
+            return Some(Node::Route(r));
+        }
+        self.lookups.iter().find(|l| l.name == name).map(Node::Lookup)
     }
 
     pub fn menu(&self, name: &str) -> Option<&MenuConfig> {
@@ -491,6 +547,11 @@ impl IvrConfig {
             }
             add("", &play(&r.default));
         }
+        for l in &self.lookups {
+            add("", &l.prompts);
+            add("", &play(&l.next));
+            add("", &play(&l.fallback));
+        }
         out
     }
 }
@@ -533,6 +594,7 @@ enum Kind {
     Menu,
     Collect,
     Route,
+    Lookup,
 }
 
 struct Check<'a> {
@@ -629,7 +691,7 @@ impl Check<'_> {
                 None => Err(self.err(sa.span(), &k("target"), format!("action {name:?} needs `target = \"...\"`"))),
             }
         };
-        let takes_target = matches!(name, "menu" | "route" | "collect" | "queue" | "transfer" | "language");
+        let takes_target = matches!(name, "menu" | "route" | "collect" | "lookup" | "queue" | "transfer" | "language");
         if let (Some(t), false) = (&a.target, takes_target) {
             return Err(self.err(t.span(), &k("target"), format!("action {name:?} takes no target")));
         }
@@ -648,6 +710,7 @@ impl Check<'_> {
             "menu" => ActionKind::Menu(self.node_ref(target()?, Kind::Menu, &k("target"))?),
             "route" => ActionKind::Route(self.node_ref(target()?, Kind::Route, &k("target"))?),
             "collect" => ActionKind::Collect(self.node_ref(target()?, Kind::Collect, &k("target"))?),
+            "lookup" => ActionKind::Lookup(self.node_ref(target()?, Kind::Lookup, &k("target"))?),
             "back" => ActionKind::Back,
             "top" => ActionKind::Top,
             "repeat" => ActionKind::Repeat,
@@ -680,7 +743,7 @@ impl Check<'_> {
                 return Err(self.err(
                     a.action.span(),
                     &k("action"),
-                    format!("unknown action {other:?}: menu, back, top, repeat, queue, transfer, play, route, collect, language, hangup or return"),
+                    format!("unknown action {other:?}: menu, back, top, repeat, queue, transfer, play, route, collect, lookup, language, hangup or return"),
                 ))
             }
         };
@@ -938,11 +1001,103 @@ impl Check<'_> {
     }
 }
 
+impl Check<'_> {
+    fn lookup(&self, sl: &Spanned<RawLookup>) -> Result<LookupConfig, ConfigError> {
+        let l = sl.get_ref();
+        let name = l.name.get_ref().clone();
+        let key = |f: &str| format!("lookup[{name}].{f}");
+        let url = l.url.get_ref().trim().to_string();
+        let parts = parse_url_template(&url).map_err(|e| self.err(l.url.span(), &key("url"), e))?;
+        let timeout = match &l.timeout_ms {
+            Some(t) if !(50..=5000).contains(t.get_ref()) => {
+                return Err(self.err(t.span(), &key("timeout_ms"), format!("50-5000 ms, got {}", t.get_ref())))
+            }
+            Some(t) => *t.get_ref(),
+            None => DEFAULT_LOOKUP_TIMEOUT_MS,
+        };
+        let mut map = Vec::new();
+        for (path, target) in &l.map {
+            if path.is_empty() || path.len() > 128 || path.split('.').any(|seg| seg.trim().is_empty()) {
+                return Err(self.err(target.span(), &key("map"), format!("{path:?} is not a dotted JSON path such as \"customer.tier\"")));
+            }
+            let data_key = self.data_key(target.get_ref(), target.span(), &key(&format!("map.{path}")))?;
+            map.push((path.clone(), data_key));
+        }
+        let fallback = match &l.fallback {
+            Some(a) => self.action(a, &key("fallback"))?,
+            None => {
+                return Err(self.err(
+                    l.name.span(),
+                    &key("fallback"),
+                    "a lookup needs `fallback = { action = ... }` (taken on timeout, HTTP error or bad JSON)".into(),
+                ))
+            }
+        };
+        Ok(LookupConfig {
+            url,
+            parts,
+            timeout,
+            map,
+            prompts: self.prompts(&l.prompts, &key("prompts"))?,
+            next: self.action(&l.next, &key("next"))?,
+            fallback,
+            name,
+        })
+    }
+}
+
+/// A lookup URL template: `http://` or `https://` with a host before any
+/// placeholder, then `{number}` and `{data.KEY}` anywhere after.
+pub fn parse_url_template(url: &str) -> Result<Vec<UrlPart>, String> {
+    let lower = url.to_ascii_lowercase();
+    let rest = match (lower.strip_prefix("http://"), lower.strip_prefix("https://")) {
+        (Some(r), _) | (_, Some(r)) => r,
+        _ => return Err(format!("{url:?}: only http:// or https:// URLs")),
+    };
+    let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let host = &rest[..host_end];
+    if host.is_empty() || host.contains(['{', '}']) || host.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("{url:?}: needs a host (no placeholder in it)"));
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("{url:?}: spaces or control characters in the URL"));
+    }
+    let mut parts = Vec::new();
+    let mut rest = url;
+    while let Some(open) = rest.find(['{', '}']) {
+        if rest[open..].starts_with('}') {
+            return Err(format!("{url:?}: `}}` without `{{`"));
+        }
+        let Some(len) = rest[open + 1..].find('}') else { return Err(format!("{url:?}: unclosed `{{`")) };
+        let inner = &rest[open + 1..open + 1 + len];
+        let part = if inner == "number" {
+            UrlPart::Number
+        } else if let Some(k) = inner.strip_prefix("data.") {
+            let mut scratch = CallData::default();
+            scratch.set(k, "x").map_err(|e| format!("{url:?}: {{{inner}}}: {e}"))?;
+            UrlPart::Data(scratch.entries()[0].0.clone())
+        } else {
+            return Err(format!("{url:?}: unknown placeholder {{{inner}}} ({{number}} or {{data.KEY}})"));
+        };
+        if open > 0 {
+            parts.push(UrlPart::Literal(rest[..open].to_string()));
+        }
+        parts.push(part);
+        rest = &rest[open + 1 + len + 1..];
+    }
+    let literal = rest.to_string();
+    if !literal.is_empty() {
+        parts.push(UrlPart::Literal(literal));
+    }
+    Ok(parts)
+}
+
 fn kind_name(k: Kind) -> &'static str {
     match k {
         Kind::Menu => "menu",
         Kind::Collect => "collect step",
         Kind::Route => "route",
+        Kind::Lookup => "lookup step",
     }
 }
 
@@ -1053,7 +1208,8 @@ pub(crate) fn from_raw(raw: RawParts<'_>, text: &str, file: &str, queues: &HashS
         .iter()
         .map(|m| (&m.get_ref().name, Kind::Menu, "menu.name"))
         .chain(raw.collects.iter().map(|c| (&c.get_ref().name, Kind::Collect, "collect.name")))
-        .chain(raw.routes.iter().map(|r| (&r.get_ref().name, Kind::Route, "route.name")));
+        .chain(raw.routes.iter().map(|r| (&r.get_ref().name, Kind::Route, "route.name")))
+        .chain(raw.lookups.iter().map(|l| (&l.get_ref().name, Kind::Lookup, "lookup.name")));
     for (n, kind, key) in names {
         let v = n.get_ref();
         if v.is_empty() || v.len() > 64 || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
@@ -1067,7 +1223,8 @@ pub(crate) fn from_raw(raw: RawParts<'_>, text: &str, file: &str, queues: &HashS
     let menus = raw.menus.iter().map(|m| check.menu(m)).collect::<Result<Vec<_>, _>>()?;
     let collects = raw.collects.iter().map(|c| check.collect(c)).collect::<Result<Vec<_>, _>>()?;
     let routes = raw.routes.iter().map(|r| check.route(r)).collect::<Result<Vec<_>, _>>()?;
-    let cfg = IvrConfig { menus, collects, routes, calendars, operator_queue: check.operator_queue.clone(), max_steps };
+    let lookups = raw.lookups.iter().map(|l| check.lookup(l)).collect::<Result<Vec<_>, _>>()?;
+    let cfg = IvrConfig { menus, collects, routes, lookups, calendars, operator_queue: check.operator_queue.clone(), max_steps };
 
     // Every node must be able to reach an exit (queue, transfer, hangup,
     // return); back/top/repeat/play/language lead only to menus already
@@ -1083,6 +1240,7 @@ pub(crate) fn from_raw(raw: RawParts<'_>, text: &str, file: &str, queues: &HashS
                 .collect(),
             Some(Node::Collect(c)) => vec![&c.next, &c.on_failure],
             Some(Node::Route(r)) => r.rules.iter().map(|u| &u.then).chain(std::iter::once(&r.default)).collect(),
+            Some(Node::Lookup(l)) => vec![&l.next, &l.fallback],
             None => Vec::new(),
         }
     };
@@ -1092,6 +1250,7 @@ pub(crate) fn from_raw(raw: RawParts<'_>, text: &str, file: &str, queues: &HashS
         .map(|m| (&m.get_ref().name, "menu"))
         .chain(raw.collects.iter().map(|c| (&c.get_ref().name, "collect")))
         .chain(raw.routes.iter().map(|r| (&r.get_ref().name, "route")))
+        .chain(raw.lookups.iter().map(|l| (&l.get_ref().name, "lookup")))
         .collect();
     let mut exits: HashSet<&str> = HashSet::new();
     loop {

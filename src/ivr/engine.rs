@@ -13,7 +13,7 @@ use std::sync::Arc;
 use crate::flow::data::CallData;
 
 use super::config::{Action, ActionKind, Condition, Node};
-use super::{Collect, Command, Exit, Facts, Input, IvrConfig, Prompt};
+use super::{Collect, Command, Exit, Facts, Input, IvrConfig, LookupRequest, Prompt};
 
 /// Who is calling, as routing rules see it.
 #[derive(Debug, Clone, Default)]
@@ -63,6 +63,8 @@ enum Wait {
     MenuKey,
     Value,
     Confirm(String),
+    /// The result of this lookup step.
+    Looked(usize),
     Resume(Flow),
     Done(Exit),
 }
@@ -118,15 +120,17 @@ impl IvrSession {
     /// The next command. `input`: what the previous command produced (None
     /// on the first call); `now_unix_ms`: wall-clock time (hours).
     pub fn next(&mut self, input: Option<Input>, now_unix_ms: i64, facts: &dyn Facts) -> Command {
-        let keys = match input {
-            Some(Input::Digits(d)) => d,
-            _ => String::new(),
+        let (keys, looked) = match input {
+            Some(Input::Digits(d)) => (d, None),
+            Some(Input::Looked(r)) => (String::new(), Some(r)),
+            _ => (String::new(), None),
         };
         let flow = match std::mem::replace(&mut self.wait, Wait::Start) {
             Wait::Start => Flow::Enter { node: self.start.clone(), record: false },
             Wait::MenuKey => self.on_menu_key(keys),
             Wait::Value => self.on_value(keys),
             Wait::Confirm(value) => self.on_confirm(keys, value),
+            Wait::Looked(index) => self.on_looked(index, looked.unwrap_or_else(|| Err("no lookup result".into()))),
             Wait::Resume(flow) => flow,
             Wait::Done(exit) => {
                 self.wait = Wait::Done(exit.clone());
@@ -248,6 +252,16 @@ impl IvrSession {
                 self.at = At::Collect { index, attempts: 0 };
                 Step::Go(Flow::Ask)
             }
+            Some(Node::Lookup(l)) => {
+                self.at = At::Passing;
+                let index = cfg.lookups.iter().position(|x| x.name == l.name).unwrap_or(0);
+                let mut prompts = std::mem::take(&mut self.pending);
+                prompts.extend(l.prompts.iter().cloned());
+                let url = super::lookup::fill(&l.parts, &self.number, &self.data);
+                let paths = l.map.iter().map(|(p, _)| p.clone()).collect();
+                self.wait = Wait::Looked(index);
+                Step::Emit(Command::Lookup(LookupRequest { url, timeout: l.timeout, prompts, paths }))
+            }
             Some(Node::Route(r)) => {
                 self.at = At::Passing;
                 let action = r
@@ -353,7 +367,9 @@ impl IvrSession {
             }
         }
         match action.kind {
-            ActionKind::Menu(n) | ActionKind::Route(n) | ActionKind::Collect(n) => Step::Go(Flow::Enter { node: n, record: true }),
+            ActionKind::Menu(n) | ActionKind::Route(n) | ActionKind::Collect(n) | ActionKind::Lookup(n) => {
+                Step::Go(Flow::Enter { node: n, record: true })
+            }
             ActionKind::Back => {
                 if self.at == At::Menu {
                     if self.stack.len() < 2 {
@@ -513,6 +529,36 @@ impl IvrSession {
         }
         self.digits = value;
         Flow::Act(c.next.clone())
+    }
+}
+
+impl IvrSession {
+    /// A lookup's answer: its mapped values into the data, then `next`; an
+    /// error (or a value the data cannot take): `fallback`.
+    fn on_looked(&mut self, index: usize, result: Result<Vec<(String, String)>, String>) -> Flow {
+        let cfg = self.cfg.clone();
+        let Some(l) = cfg.lookups.get(index) else {
+            return Flow::Act(cfg.default_action());
+        };
+        let fields = match result {
+            Ok(f) => f,
+            Err(e) => {
+                log::info!("IVR lookup {}: {e}: fallback", l.name);
+                return Flow::Act(l.fallback.clone());
+            }
+        };
+        // Set on a copy: a value over the limits leaves the data as it was.
+        let mut data = self.data.clone();
+        for (path, key) in &l.map {
+            if let Some((_, v)) = fields.iter().find(|(p, _)| p == path) {
+                if let Err(e) = data.set(key, v) {
+                    log::warn!("IVR lookup {}: cannot keep {path} as {key}: {e}: fallback", l.name);
+                    return Flow::Act(l.fallback.clone());
+                }
+            }
+        }
+        self.data = data;
+        Flow::Act(l.next.clone())
     }
 }
 

@@ -54,6 +54,10 @@ pub struct IvrMetrics {
     /// By result: QUEUE, TRANSFER, HANGUP, RETURN, ABANDONED, ERROR.
     left: [AtomicU64; 6],
     pub key_to_prompt: Latency,
+    /// CRM lookups answered (mapped fields taken).
+    pub lookup_ok: AtomicU64,
+    /// CRM lookups failed (timeout, HTTP status, connection, bad JSON).
+    pub lookup_failed: AtomicU64,
 }
 
 const RESULTS: [&str; 6] = ["QUEUE", "TRANSFER", "HANGUP", "RETURN", "ABANDONED", "ERROR"];
@@ -63,6 +67,12 @@ impl IvrMetrics {
         if let Some(i) = RESULTS.iter().position(|r| *r == result) {
             self.left[i].fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Count a lookup's outcome.
+    pub fn looked<T, E>(&self, result: &Result<T, E>) {
+        let c = if result.is_ok() { &self.lookup_ok } else { &self.lookup_failed };
+        c.fetch_add(1, Ordering::Relaxed);
     }
 
     /// For `hotline show ivr`.
@@ -77,6 +87,11 @@ impl IvrMetrics {
             }
             _ => s.push_str("key -> next prompt: no keys yet\n"),
         }
+        s.push_str(&format!(
+            "lookups: ok {}, failed {}\n",
+            self.lookup_ok.load(Ordering::Relaxed),
+            self.lookup_failed.load(Ordering::Relaxed)
+        ));
         s
     }
 }
@@ -104,5 +119,9 @@ mod tests {
         m.left("QUEUE");
         m.left("nonsense");
         assert!(m.report().contains("queue 1, transfer 0"), "{}", m.report());
+        m.looked::<(), ()>(&Ok(()));
+        m.looked::<(), ()>(&Err(()));
+        m.looked::<(), ()>(&Err(()));
+        assert!(m.report().contains("lookups: ok 1, failed 2"), "{}", m.report());
     }
 }

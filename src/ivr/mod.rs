@@ -56,10 +56,10 @@
 //! ```
 //!
 //! Actions (entries, `on_max_*`, `closed`, collect `next`/`on_failure`,
-//! route rules and defaults):
-//! - `menu` / `collect` / `route`, `target` = the node (of that kind);
+//! route rules and defaults, lookup `next`/`fallback`):
+//! - `menu` / `collect` / `route` / `lookup`, `target` = the node (of that kind);
 //! - `back`: the previous menu (on the first menu: this one again); from a
-//!   collect or route, the menu it was entered from;
+//!   collect, route or lookup, the menu it was entered from;
 //! - `top`: the first menu of this call; `repeat`: this menu again
 //!   (`greet_short`, counters kept);
 //! - `play`, `prompts = [...]`: played, then this menu again (short
@@ -116,20 +116,49 @@
 //!   then = { action = "queue", target = "vip", priority = 10 }
 //! ```
 //!
-//! Menus, collects and routes share one namespace. Every node must be able
-//! to reach an exit through its actions (`back`, `top`, `repeat`, `play`
-//! and `language` count for nothing there); the step budget covers what is
+//! ```toml
+//! [[lookup]]                # a CRM lookup, entered by { action = "lookup", target = "crm" }
+//! name = "crm"
+//! url = "https://crm.example/api/customer?phone={number}&account={data.account}"
+//! timeout_ms = 300          # the whole request (DNS, connect, answer): 50-5000, default 300
+//! map = { "customer.tier" = "tier", "customer.name" = "name" }  # JSON path -> data key
+//! prompts = ["one-moment"]  # played while waiting (optional, no barge-in)
+//! next = { action = "route", target = "by_tier" }
+//! fallback = { action = "queue", target = "support" }  # required
+//! ```
+//!
+//! The URL must be `http://` or `https://` with a host before any
+//! placeholder; `{number}` is the caller's number and `{data.KEY}` a call
+//! data value (empty when unset), every substituted value percent-encoded
+//! (all but `A-Z a-z 0-9 - . _ ~`), so a caller number such as `1&x=2 #`
+//! cannot add parameters. Entering the step emits [`Command::Lookup`]: the
+//! call flow does one GET on a thread of its own (`hotline-lookup`; never
+//! the PBX's), plays `prompts` meanwhile and waits at most the timeout
+//! from the start. A 2xx answer whose body is a JSON object gives the
+//! `map` paths present (dotted into nested objects; strings, numbers and
+//! booleans become text, anything else counts as absent), which are set as
+//! call data, then `next` runs. A timeout, an HTTP error status, a failed
+//! connection, bad JSON (or not an object) or a value the call data cannot
+//! take (over its limits, control characters) runs `fallback` and keeps
+//! none of the answer. `hotline show ivr` counts lookups ok and failed.
+//! HTTPS is rustls (ring provider) with the webpki roots compiled in.
+//!
+//! Menus, collects, routes and lookups share one namespace. Every node
+//! must be able to reach an exit through its actions (`back`, `top`,
+//! `repeat`, `play` and `language` count for nothing there; a lookup
+//! through its `next` or its `fallback`); the step budget covers what is
 //! left (a caller pressing a `play` key for ever).
 #![forbid(unsafe_code)]
 
 pub mod config;
 pub mod engine;
 pub mod hours;
+pub mod lookup;
 pub mod metrics;
 pub mod tts;
 pub mod validate;
 
-pub use config::{Action, ActionKind, CollectConfig, IvrConfig, MenuConfig, RouteConfig};
+pub use config::{Action, ActionKind, CollectConfig, IvrConfig, LookupConfig, MenuConfig, RouteConfig};
 pub use engine::CallerFacts;
 pub use engine::IvrSession;
 
@@ -178,8 +207,25 @@ pub enum Command {
     /// Set the channel's language (prompt directories follow it); answer
     /// [`Input::Done`].
     SetLanguage(String),
+    /// Fetch `url` off the caller's thread while playing the prompts; answer
+    /// [`Input::Looked`] within the timeout.
+    Lookup(LookupRequest),
     /// The IVR is over for this caller.
     Finish(Exit),
+}
+
+/// A CRM lookup to perform ([`Command::Lookup`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LookupRequest {
+    /// The URL, placeholders filled (values percent-encoded).
+    pub url: String,
+    /// The whole request's deadline (ms); past it the answer is
+    /// `Input::Looked(Err("timeout"))`.
+    pub timeout: Time,
+    /// Played (no barge-in, no digits) while waiting.
+    pub prompts: Vec<Prompt>,
+    /// The dotted JSON paths to extract (the keys of the step's `map`).
+    pub paths: Vec<String>,
 }
 
 /// How a caller leaves the IVR.
@@ -206,6 +252,10 @@ pub enum Input {
     Digits(String),
     /// A `SetLanguage` was done.
     Done,
+    /// A `Lookup`'s result: Ok = (JSON path, value as text) for the paths
+    /// present in the answer; Err = why not (timeout, HTTP status,
+    /// connection, bad JSON).
+    Looked(Result<Vec<(String, String)>, String>),
 }
 
 /// What the engine may ask about the world outside the call (routing
