@@ -13,6 +13,8 @@ mod exports;
 mod http;
 #[path = "support/poll.rs"]
 mod poll;
+#[path = "support/crm.rs"]
+mod crm;
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -1091,5 +1093,26 @@ fn ivr_a_closed_menu_plays_its_message_and_takes_the_closed_exit() {
     p.ivr_call("ivrclosed", "9801007", "1");
     let t = ivr_user(p, from, "HotlineTestIvrTransfer", 20, |_| true);
     assert_eq!((field(&t, "Exten"), field(&t, "Path")), ("closed", "ivrclosed"), "{t:?}");
+    p.settle();
+}
+
+/// The CRM lookup: the caller's number goes to the CRM, its answer into the
+/// data and the route; with the CRM down the fallback runs.
+#[test]
+fn ivr_a_crm_lookup_routes_on_the_answer_and_falls_back_when_the_crm_is_down() {
+    let (p, _g) = pbx();
+    let crm = crm::Crm::serve("gold", 1);
+    let from = p.ami.mark();
+    p.ivr_call("ivrlook", "9801010", "1");
+    let t = ivr_user(p, from, "HotlineTestIvrTransfer", 20, |_| true);
+    assert_eq!((field(&t, "Exten"), field(&t, "Path")), ("crmgold", "ivrlook/ivrcrm/ivrbytier"), "{t:?}");
+    let reqs = crm.requests.lock().unwrap().clone();
+    assert!(reqs.len() == 1 && reqs[0].starts_with("GET /crm?number=9801010 "), "{reqs:?}");
+    // The server took its one request and is gone: nothing listens now.
+    let from = p.ami.mark();
+    p.ivr_call("ivrlook", "9801011", "1");
+    let t = ivr_user(p, from, "HotlineTestIvrTransfer", 20, |_| true);
+    assert_eq!(field(&t, "Exten"), "crmdown", "{t:?}");
+    assert!(p.cli("hotline show ivr").contains("lookups: ok 1, failed 1"), "{}", p.cli("hotline show ivr"));
     p.settle();
 }

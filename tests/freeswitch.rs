@@ -28,6 +28,8 @@ mod exports;
 mod http;
 #[path = "support/poll.rs"]
 mod poll;
+#[path = "support/crm.rs"]
+mod crm;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -1121,5 +1123,25 @@ fn ivr_a_closed_menu_plays_its_message_and_takes_the_closed_exit() {
     ivr_call(s, "ivrclosed", "9801007", "1");
     let t = ivr_test_event(s, from, "IvrTransfer", 20);
     assert_eq!((field(&t, "Hotline-Exten"), field(&t, "Hotline-Path")), ("closed", "ivrclosed"), "{t:?}");
+    s.settle();
+}
+
+/// The CRM lookup: the caller's number goes to the CRM, its answer into the
+/// data and the route; with the CRM down the fallback runs.
+#[test]
+fn ivr_a_crm_lookup_routes_on_the_answer_and_falls_back_when_the_crm_is_down() {
+    let Some((s, _g)) = switch() else { return };
+    let crm = crm::Crm::serve("gold", 1);
+    let from = s.mark();
+    ivr_call(s, "ivrlook", "9801010", "1");
+    let t = ivr_test_event(s, from, "IvrTransfer", 20);
+    assert_eq!((field(&t, "Hotline-Exten"), field(&t, "Hotline-Path")), ("crmgold", "ivrlook/ivrcrm/ivrbytier"), "{t:?}");
+    let reqs = crm.requests.lock().unwrap().clone();
+    assert!(reqs.len() == 1 && reqs[0].starts_with("GET /crm?number=9801010 "), "{reqs:?}");
+    let from = s.mark();
+    ivr_call(s, "ivrlook", "9801011", "1");
+    let t = ivr_test_event(s, from, "IvrTransfer", 20);
+    assert_eq!(field(&t, "Hotline-Exten"), "crmdown", "{t:?}");
+    assert!(s.api("hotline show ivr").contains("lookups: ok 1, failed 1"), "{}", s.api("hotline show ivr"));
     s.settle();
 }
