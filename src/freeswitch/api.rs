@@ -18,7 +18,7 @@ use super::runtime::{Runtime, GATE};
 use super::sys;
 
 /// `hotline` API syntax (shown by `show api` and on bad arguments).
-pub const SYNTAX: &std::ffi::CStr = c"show queues|agents|calls|sinks|store | stats | agent login <agent> [contact] | \
+pub const SYNTAX: &std::ffi::CStr = c"show queues|agents|calls|sinks|store|ivr | stats | agent login <agent> [contact] | \
 agent logout|ready|reset <agent> | agent break <agent> [reason...] | queue add <queue> <agent> [penalty] [tier] | \
 queue remove <queue> <agent> | queue penalty <queue> <agent> <penalty> [tier] | reload";
 
