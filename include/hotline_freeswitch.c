@@ -331,17 +331,25 @@ static int ivr_result(switch_core_session_t *session, char key)
 	return key ? (unsigned char) key : 0;
 }
 
+/* The input arguments that keep the first key in *key and end the
+ * playback (NULL without barge-in: keys are left queued). */
+static switch_input_args_t *ivr_args(switch_input_args_t *args, char *key, int barge)
+{
+	if (!barge) {
+		return NULL;
+	}
+	args->input_callback = ivr_input;
+	args->buf = key;
+	args->buflen = sizeof(*key);
+	return args;
+}
+
 int hotline_fs_ivr_play(switch_core_session_t *session, const char *file, int barge)
 {
 	char key = 0;
 	switch_input_args_t args = { 0 };
 
-	if (barge) {
-		args.input_callback = ivr_input;
-		args.buf = &key;
-		args.buflen = sizeof(key);
-	}
-	switch_ivr_play_file(session, NULL, file, barge ? &args : NULL);
+	switch_ivr_play_file(session, NULL, file, ivr_args(&args, &key, barge));
 	return ivr_result(session, key);
 }
 
@@ -350,12 +358,7 @@ int hotline_fs_ivr_say(switch_core_session_t *session, const char *text, const c
 	char key = 0;
 	switch_input_args_t args = { 0 };
 
-	if (barge) {
-		args.input_callback = ivr_input;
-		args.buf = &key;
-		args.buflen = sizeof(key);
-	}
-	switch_ivr_say(session, text, NULL, type, method, NULL, barge ? &args : NULL);
+	switch_ivr_say(session, text, NULL, type, method, NULL, ivr_args(&args, &key, barge));
 	return ivr_result(session, key);
 }
 
