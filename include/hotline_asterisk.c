@@ -11,9 +11,12 @@
  *   forwarding to Rust (src/asterisk/module.rs).
  */
 #include <strings.h>
+#include <sys/stat.h>
+#include <limits.h>
 
 #include "hotline_asterisk.h"
 #include "asterisk/paths.h"
+#include "asterisk/app.h"
 
 /*
  * The file is compiled twice by build.rs:
@@ -331,6 +334,28 @@ int hotline_ivr_goto(struct ast_channel *chan, const char *target)
 	/* As Goto() does: the PBX continues at the target when the
 	 * application returns. */
 	return ast_parseable_goto(chan, target);
+}
+
+int hotline_ivr_record(struct ast_channel *chan, const char *file, int max_sec, int maxsilence_ms, int beep, long *ms)
+{
+	int duration = 0, sound = 0, rc;
+	char wav[PATH_MAX];
+	struct stat st;
+
+	*ms = 0;
+	if (ast_check_hangup_locked(chan)) {
+		return 1;
+	}
+	rc = ast_play_and_record_full(chan, NULL, file, max_sec, "wav", &duration, &sound, beep, -1, maxsilence_ms, NULL,
+		"#", "", 1, AST_RECORD_IF_EXISTS_OVERWRITE);
+	/* The file's own length (8 kHz 16-bit: 16 bytes a millisecond after
+	 * the 44-byte header): Asterisk's duration is whole seconds and counts
+	 * the silence it trimmed. */
+	snprintf(wav, sizeof(wav), "%s.wav", file);
+	if (!stat(wav, &st) && st.st_size > 44) {
+		*ms = (long)((st.st_size - 44) / 16);
+	}
+	return (rc < 0 || ast_check_hangup_locked(chan)) ? 1 : 0;
 }
 
 int hotline_moh_start(struct ast_channel *chan, const char *mclass)

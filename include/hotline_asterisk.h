@@ -113,6 +113,11 @@ void hotline_ivr_set_language(struct ast_channel *chan, const char *lang);
 /*! Goto-style jump: "[[context,]exten,]priority" or "exten" (priority 1 of
  *  the current context). 0 on success. */
 int hotline_ivr_goto(struct ast_channel *chan, const char *target);
+/*! Record the caller into <file>.wav (file: absolute, no extension) after a
+ *  beep if beep: until '#', max_sec, maxsilence_ms of silence (0: none) or a
+ *  hang-up. *ms: the length of the file written (0: none). Returns 1 if the
+ *  caller hung up, 0 otherwise. */
+int hotline_ivr_record(struct ast_channel *chan, const char *file, int max_sec, int maxsilence_ms, int beep, long *ms);
 int hotline_moh_start(struct ast_channel *chan, const char *mclass);
 void hotline_moh_stop(struct ast_channel *chan);
 void hotline_channel_lock(struct ast_channel *chan);

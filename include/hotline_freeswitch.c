@@ -371,6 +371,40 @@ int hotline_fs_ivr_read_digit(switch_core_session_t *session, unsigned ms)
 	return ivr_result(session, buf[0]);
 }
 
+int hotline_fs_ivr_record(switch_core_session_t *session, const char *file, unsigned max_sec, unsigned silence_sec, int beep, long *ms)
+{
+	switch_channel_t *channel = switch_core_session_get_channel(session);
+	switch_file_handle_t fh = { 0 };
+	switch_input_args_t args = { 0 };
+	char key = 0;
+	const char *v;
+	char *path;
+
+	*ms = 0;
+	if (!switch_channel_ready(channel)) {
+		return 1;
+	}
+	if (beep) {
+		switch_ivr_gentones(session, "%(250,0,800)", 0, NULL);
+	}
+	if (silence_sec) {
+		/* The energy level under which a frame counts as silence, and
+		 * the seconds of it that end the recording. */
+		fh.thresh = 200;
+		fh.silence_hits = silence_sec;
+	}
+	/* Any key ends the recording (the key is not recorded). */
+	args.buf = &key;
+	args.buflen = sizeof(key);
+	path = switch_core_session_sprintf(session, "%s.wav", file);
+	switch_channel_set_variable(channel, "record_ms", NULL);
+	switch_ivr_record_file(session, &fh, path, &args, max_sec);
+	if ((v = switch_channel_get_variable(channel, "record_ms"))) {
+		*ms = atol(v);
+	}
+	return switch_channel_ready(channel) ? 0 : 1;
+}
+
 int hotline_fs_ivr_transfer(switch_core_session_t *session, const char *target)
 {
 	char *dup, *argv[3] = { 0 };

@@ -129,6 +129,11 @@ int hotline_fs_ivr_read_digit(switch_core_session_t *session, unsigned ms);
 /*! Transfer the session to "exten [dialplan [context]]" (as the transfer
  *  application does). 0 on success. */
 int hotline_fs_ivr_transfer(switch_core_session_t *session, const char *target);
+/*! IVR: record the caller into <file>.wav (file: absolute, no extension)
+ *  after a beep if beep, until a key, max_sec, silence_sec of silence (0:
+ *  none) or a hang-up. *ms: the length recorded (record_ms). Returns 1 if
+ *  the caller hung up, 0 otherwise. */
+int hotline_fs_ivr_record(switch_core_session_t *session, const char *file, unsigned max_sec, unsigned silence_sec, int beep, long *ms);
 /*! switch_ivr_say(session, text, NULL, type, method, NULL, NULL). */
 int hotline_fs_say(switch_core_session_t *session, const char *text, const char *type, const char *method);
 

@@ -13,6 +13,8 @@
 //!   both PBXes.
 //! - [`store`]: the durable store (SQLite, one writer thread): what must
 //!   outlive a restart, and the event log later sinks build on.
+//! - [`messages`]: voice messages left in the IVR (list, files, the sink
+//!   that files them and sends the e-mail).
 //! - [`web`]: the embedded web port (JSON API, server-sent events), on a
 //!   small tokio runtime of its own; off unless `[http] listen` is set.
 //! - [`sim`]: a discrete-event simulation of a call center on a virtual
@@ -25,6 +27,7 @@ pub mod app_args;
 pub mod core;
 pub mod flow;
 pub mod ivr;
+pub mod messages;
 pub mod router;
 pub mod service;
 pub mod sim;

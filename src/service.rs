@@ -25,6 +25,7 @@ mod store_sink;
 const PBX_SINK_CAPACITY: usize = 65_536;
 const WEB_SINK_CAPACITY: usize = 16_384;
 const STORE_SINK_CAPACITY: usize = 262_144;
+const MESSAGES_SINK_CAPACITY: usize = 4_096;
 /// How long unload gives the web port to close its connections.
 const WEB_STOP_DEADLINE: Duration = Duration::from_secs(2);
 
@@ -70,6 +71,8 @@ pub struct ServiceCore {
     store_error: Option<String>,
     /// Text prompts rendered to sound files (IVR).
     pub texts: Arc<TextCache>,
+    /// Voice messages left in the IVR (the list; files beside the store).
+    pub messages: Arc<crate::messages::Messages>,
     /// The IVR's counters (`hotline show ivr`).
     pub ivr_metrics: crate::ivr::metrics::IvrMetrics,
     /// The router's clock when the web port last changed something (its
@@ -130,9 +133,23 @@ impl Service {
         let router = Router::start(cfg.clone(), options)
             .map_err(|e| setup_error(&config_path, format!("cannot start the router thread: {e}")))?;
         check_text_tools(&cfg)?;
-        let texts = TextCache::new(prompt_dir(&cfg, &pbx.default_store));
-        texts.render(cfg.ivr.texts());
-        let core = Arc::new(ServiceCore { router, config_path, config: RwLock::new(cfg.clone()), active: AtomicUsize::new(0), store, store_error, texts, ivr_metrics: Default::default(), web_wrote_at: Default::default() });
+        let texts = TextCache::new(beside_store(&cfg, &pbx.default_store, "hotline-prompts"));
+        texts.render(texts_to_render(&cfg));
+        let kept = snapshot.as_ref().map(|s| s.messages.clone()).unwrap_or_default();
+        let messages = Arc::new(crate::messages::Messages::new(beside_store(&cfg, &pbx.default_store, "hotline-messages"), kept));
+        messages.prepare(&cfg.ivr.mailboxes()).map_err(|e| setup_error(&config_path, e))?;
+        let core = Arc::new(ServiceCore {
+            router,
+            config_path,
+            config: RwLock::new(cfg.clone()),
+            active: AtomicUsize::new(0),
+            store,
+            store_error,
+            texts,
+            messages,
+            ivr_metrics: Default::default(),
+            web_wrote_at: Default::default(),
+        });
         let (sweep_stop, sweep_stopped) = crossbeam_channel::bounded::<()>(0);
         let service = Service {
             core,
@@ -158,6 +175,11 @@ impl Service {
             let sub = service.subscribe("store", SinkKind::Durable, STORE_SINK_CAPACITY)?;
             let mut sink = store_sink::StoreSink::new(store);
             service.spawn_sink("hotline-store-sink", sub, move |e| sink.apply(e))?;
+        }
+        {
+            let sub = service.subscribe("messages", SinkKind::Durable, MESSAGES_SINK_CAPACITY)?;
+            let mut sink = crate::messages::sink::MessagesSink::new(service.messages.clone(), service.store.clone(), None);
+            service.spawn_sink("hotline-messages", sub, move |e| sink.apply(e))?;
         }
         if cfg.http.listen.is_some() {
             let host: Arc<dyn crate::web::WebHost> = service.core.clone();
@@ -287,13 +309,24 @@ fn sweep_loop(core: &ServiceCore, sweep: Sweep, alive: &dyn Fn(&[(String, String
     }
 }
 
-/// Where rendered text prompts go: beside the store's file.
-fn prompt_dir(cfg: &Config, default_store: &Path) -> PathBuf {
+/// A directory beside the store's file (rendered prompts, messages).
+fn beside_store(cfg: &Config, default_store: &Path, name: &str) -> PathBuf {
     let store = cfg.store.path.clone().unwrap_or_else(|| default_store.to_path_buf());
     match store.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.join("hotline-prompts"),
-        _ => std::env::temp_dir().join("hotline-prompts"),
+        Some(p) if !p.as_os_str().is_empty() => p.join(name),
+        _ => std::env::temp_dir().join(name),
     }
+}
+
+/// The menus' text prompts, and the message player's words when there are
+/// mailboxes and the tools to render them (without them the player skips
+/// its words: a missing tool is no load error for prompts nobody wrote).
+fn texts_to_render(cfg: &Config) -> Vec<(String, String)> {
+    let mut texts = cfg.ivr.texts();
+    if !cfg.ivr.messages.is_empty() && crate::ivr::tts::tools_available().is_ok() {
+        texts.extend(crate::flow::messages::TEXTS.iter().map(|t| (t.to_string(), String::new())));
+    }
+    texts
 }
 
 /// Text prompts need espeak-ng and sox: without them a configuration that
@@ -348,8 +381,16 @@ impl ServiceCore {
             Ok(mut c) => *c = cfg.clone(),
             Err(e) => *e.into_inner() = cfg.clone(),
         }
-        self.texts.render(cfg.ivr.texts());
+        self.texts.render(texts_to_render(&cfg));
+        if let Err(e) = self.messages.prepare(&cfg.ivr.mailboxes()) {
+            log::error!("Hotline: {e}");
+        }
         Ok(cfg)
+    }
+
+    /// What the IVR application needs of the service, for one call.
+    pub fn ivr_context<'a>(&'a self, cfg: &'a Config, facts: &'a dyn crate::ivr::Facts) -> crate::flow::ivr::IvrContext<'a> {
+        crate::flow::ivr::IvrContext { cfg, facts, texts: &*self.texts, metrics: &self.ivr_metrics, messages_dir: self.messages.dir() }
     }
 
     /// Calls inside Hotline applications (or callbacks) right now.

@@ -87,7 +87,7 @@ pub const fn entry<A: DialplanApp>() -> AppEntry {
 }
 
 /// Every application of the module.
-pub static APPS: &[AppEntry] = &[entry::<HotlineQueue>(), entry::<HotlineIVR>(), entry::<HotlineAgent>(), entry::<HotlineTestPanic>()];
+pub static APPS: &[AppEntry] = &[entry::<HotlineQueue>(), entry::<HotlineIVR>(), entry::<HotlineMessages>(), entry::<HotlineAgent>(), entry::<HotlineTestPanic>()];
 
 /// Register all [`APPS`]. On failure, those already registered are removed
 /// again and the failing name is returned.
@@ -153,6 +153,20 @@ HANGUP, RETURN, ABANDONED, ERROR), HOTLINE_IVR_PATH and HOTLINE_DATA_<KEY>.";
 
     fn exec(rt: &Runtime, chan: &Channel<'_>, args: &str) -> AppResult {
         super::ivr_app::exec(rt, chan, args)
+    }
+}
+
+/// `HotlineMessages(mailbox)`: hear and manage a mailbox's voice messages.
+pub struct HotlineMessages;
+
+impl DialplanApp for HotlineMessages {
+    const NAME: &'static CStr = c"HotlineMessages";
+    const SYNOPSIS: &'static CStr = c"Listen to a Hotline mailbox's voice messages";
+    const DESCRIPTION: &'static CStr = c"HotlineMessages(mailbox): plays the mailbox's messages, new ones first. \
+After each: 1 again, 2 or # next (marked heard), 3 delete, * stop. Sets HOTLINE_MESSAGES_COUNT and HOTLINE_MESSAGES_HEARD.";
+
+    fn exec(rt: &Runtime, chan: &Channel<'_>, args: &str) -> AppResult {
+        super::ivr_app::exec_messages(rt, chan, args)
     }
 }
 

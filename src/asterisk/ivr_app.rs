@@ -13,7 +13,7 @@ use std::os::raw::c_int;
 
 use crate::core::Time;
 use crate::ffi::cstr::to_cstring;
-use crate::flow::ivr::{self, Heard, IvrPrimitives, PbxPrompt};
+use crate::flow::ivr::{self, Heard, IvrPrimitives, PbxPrompt, Recording};
 
 use super::apps::AppResult;
 use super::channel::Channel;
@@ -26,7 +26,7 @@ pub fn exec(rt: &Runtime, chan: &Channel<'_>, args: &str) -> AppResult {
     let mut caller = AstCaller::new(rt, chan, "HotlineIVR");
     let facts = rt.router.published();
     let cfg = rt.config();
-    let end = ivr::run(&mut caller, &rt.router, &ivr::IvrContext { cfg: &cfg, facts: &*facts, texts: &*rt.texts, metrics: &rt.ivr_metrics }, args);
+    let end = ivr::run(&mut caller, &rt.router, &rt.ivr_context(&cfg, &*facts), args);
     if end.caller_gone {
         AppResult::Hangup
     } else {
@@ -90,5 +90,28 @@ impl IvrPrimitives for AstCaller<'_, '_> {
 
     fn hang_up(&mut self) {
         // The application returns -1: Asterisk hangs the channel up.
+    }
+
+    fn record(&mut self, file: &str, max_ms: Time, silence_ms: Time, beep: bool) -> Recording {
+        let f = to_cstring(file);
+        let max_sec = max_ms.div_ceil(1000).min(c_int::MAX as u64) as c_int;
+        let silence = silence_ms.min(c_int::MAX as u64) as c_int;
+        let mut ms: std::os::raw::c_long = 0;
+        // SAFETY: our live channel on its own thread; `ms` outlives the call.
+        let rc = unsafe { sys::hotline_ivr_record(self.chan.as_ptr(), f.as_ptr(), max_sec, silence, c_int::from(beep), &mut ms) };
+        Recording { ms: ms.max(0) as Time, gone: rc != 0 }
+    }
+}
+
+/// `HotlineMessages(mailbox)`: the message player ([`crate::flow::messages`]).
+pub fn exec_messages(rt: &Runtime, chan: &Channel<'_>, args: &str) -> AppResult {
+    let _active = ActiveCall::new(rt);
+    let mut caller = AstCaller::new(rt, chan, "HotlineMessages");
+    let cx = crate::flow::messages::PlayerContext { messages: &rt.messages, texts: &*rt.texts };
+    let end = crate::flow::messages::run(&mut caller, &rt.router, &cx, args);
+    if end.caller_gone {
+        AppResult::Hangup
+    } else {
+        AppResult::Continue
     }
 }

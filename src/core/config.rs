@@ -73,6 +73,8 @@ struct RawConfig {
     lookups: Vec<Spanned<crate::ivr::config::RawLookup>>,
     #[serde(default, rename = "calendar")]
     calendars: Vec<Spanned<crate::ivr::config::RawCalendar>>,
+    #[serde(default, rename = "message")]
+    messages: Vec<Spanned<crate::ivr::config::RawMessage>>,
 }
 
 #[derive(Deserialize)]
@@ -990,6 +992,7 @@ impl Config {
                 collects: &raw.collects,
                 routes: &raw.routes,
                 lookups: &raw.lookups,
+                messages: &raw.messages,
                 calendars: &raw.calendars,
             },
             text,

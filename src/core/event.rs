@@ -83,6 +83,27 @@ pub enum EventKind {
     /// RETURN, ABANDONED), the nodes walked (`a/b/c`), the data it had then
     /// (sensitive values masked) and how long it took.
     IvrLeft { menu: String, number: String, result: &'static str, path: String, data: Vec<(String, String)>, identity: Vec<(String, String)>, took: Time },
+    /// A caller left a voice message (`[[message]]` step `step`) in
+    /// `mailbox`: the file (`.wav`), its length, a callback queued in
+    /// `callback` (if any), the call's data (sensitive values masked).
+    MessageLeft {
+        id: u64,
+        mailbox: String,
+        step: String,
+        number: String,
+        name: String,
+        callback: Option<String>,
+        file: String,
+        ms: Time,
+        data: Vec<(String, String)>,
+        identity: Vec<(String, String)>,
+    },
+    /// A recording too short to keep (its file is removed).
+    MessageDiscarded { mailbox: String, file: String, ms: Time },
+    /// A message was listened to to the end, by `by` (the listener's number).
+    MessageHeard { id: u64, mailbox: String, by: String },
+    /// A message was deleted (its file is removed).
+    MessageDeleted { id: u64, mailbox: String, by: String },
 }
 
 impl EventKind {
@@ -102,6 +123,10 @@ impl EventKind {
             EventKind::CallbackRefused { .. } => "CallbackRefused",
             EventKind::IvrEntered { .. } => "IvrEntered",
             EventKind::IvrLeft { .. } => "IvrLeft",
+            EventKind::MessageLeft { .. } => "MessageLeft",
+            EventKind::MessageDiscarded { .. } => "MessageDiscarded",
+            EventKind::MessageHeard { .. } => "MessageHeard",
+            EventKind::MessageDeleted { .. } => "MessageDeleted",
             EventKind::AgentStateChanged { .. } => "AgentState",
             EventKind::MemberAdded { .. } => "MemberAdded",
             EventKind::MemberRemoved { .. } => "MemberRemoved",
@@ -208,6 +233,30 @@ impl EventKind {
                 f.push(("Duration".into(), took.to_string()));
                 push_data(&mut f, "", identity);
                 push_data(&mut f, "", data);
+            }
+            EventKind::MessageLeft { id, mailbox, step, number, name, callback, file, ms, data, identity } => {
+                f.push(("MessageId".into(), id.to_string()));
+                f.push(("Mailbox".into(), mailbox.clone()));
+                f.push(("Step".into(), step.clone()));
+                f.push(("CallerNumber".into(), number.clone()));
+                f.push(("CallerName".into(), name.clone()));
+                if let Some(q) = callback {
+                    f.push(("CallbackQueue".into(), q.clone()));
+                }
+                f.push(("File".into(), file.clone()));
+                f.push(("DurationMs".into(), ms.to_string()));
+                push_data(&mut f, "", identity);
+                push_data(&mut f, "", data);
+            }
+            EventKind::MessageDiscarded { mailbox, file, ms } => {
+                f.push(("Mailbox".into(), mailbox.clone()));
+                f.push(("File".into(), file.clone()));
+                f.push(("DurationMs".into(), ms.to_string()));
+            }
+            EventKind::MessageHeard { id, mailbox, by } | EventKind::MessageDeleted { id, mailbox, by } => {
+                f.push(("MessageId".into(), id.to_string()));
+                f.push(("Mailbox".into(), mailbox.clone()));
+                f.push(("By".into(), by.clone()));
             }
             EventKind::AgentStateChanged { agent, from, to, contact } => {
                 f.push(("Agent".into(), agent.to_string()));

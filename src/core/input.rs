@@ -39,6 +39,9 @@ pub enum Input {
     /// A callback that was pending when the PBX stopped, back in line after
     /// the restart (no caller thread: it is served like any callback).
     CallbackRestore { call: CallId, queue: String, caller: CallerInfo, number: String },
+    /// A new callback task with no caller waiting (a caller who left a
+    /// message): in line from now, as if it had asked from the queue.
+    CallbackNew { call: CallId, queue: String, caller: CallerInfo, number: String },
     /// `contact`: hot desking, the agent logs in from another phone; offers
     /// ring that dial string (`TECH/resource`) instead of the configured
     /// contact until it logs out. Given while logged in, it changes phones.

@@ -212,6 +212,10 @@ impl Stats {
             | EventKind::CallbackRefused { .. }
             | EventKind::IvrEntered { .. }
             | EventKind::IvrLeft { .. }
+            | EventKind::MessageLeft { .. }
+            | EventKind::MessageDiscarded { .. }
+            | EventKind::MessageHeard { .. }
+            | EventKind::MessageDeleted { .. }
             | EventKind::MemberAdded { .. }
             | EventKind::MemberRemoved { .. }
             | EventKind::MemberChanged { .. }

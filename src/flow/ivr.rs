@@ -20,10 +20,10 @@
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::core::event::EventKind;
-use crate::core::{Config, Input as RouterInput, Time};
+use crate::core::{CallerInfo, Config, Input as RouterInput, Time};
 use crate::ivr::metrics::IvrMetrics;
 use crate::ivr::engine::CallerFacts;
-use crate::ivr::{Collect, Command, Exit, Facts, Input, IvrSession, LookupRequest, Prompt};
+use crate::ivr::{Collect, Command, Exit, Facts, Input, IvrSession, LookupRequest, Prompt, RecordRequest};
 
 use super::data::CallData;
 use super::pbx::Primitives;
@@ -63,10 +63,23 @@ pub trait IvrPrimitives: Primitives {
     fn goto(&mut self, target: &str) -> Result<(), String>;
     /// Hang the caller up now.
     fn hang_up(&mut self);
+    /// Record the caller into `file` (absolute, no extension: the PBX writes
+    /// `<file>.wav`, 8 kHz 16-bit mono) after a beep if `beep`, until `#`,
+    /// `silence_ms` of silence (0: never), `max_ms` or a hang-up.
+    fn record(&mut self, file: &str, max_ms: Time, silence_ms: Time, beep: bool) -> Recording;
     /// Wall-clock time, unix milliseconds (hours and holidays).
     fn unix_ms(&self) -> i64 {
         SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
     }
+}
+
+/// How a recording ended ([`IvrPrimitives::record`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recording {
+    /// Length recorded (0: nothing, or no file).
+    pub ms: Time,
+    /// The caller hung up (a voice message is often ended that way).
+    pub gone: bool,
 }
 
 /// Text prompts rendered to files (espeak-ng), by text and language.
@@ -90,6 +103,8 @@ pub struct IvrContext<'a> {
     pub facts: &'a dyn Facts,
     pub texts: &'a dyn TextPrompts,
     pub metrics: &'a IvrMetrics,
+    /// Where messages are recorded (`<dir>/<mailbox>/`, made at load).
+    pub messages_dir: &'a std::path::Path,
 }
 
 /// Run the IVR application for the caller behind `pbx`; `args` is the
@@ -190,6 +205,21 @@ fn walk<P: IvrPrimitives>(pbx: &mut P, router: &dyn RouterPort, cx: &IvrContext<
                     }
                 }
             }
+            Command::Record(req) => {
+                let lang = session.language().to_string();
+                match leave_message(pbx, router, cx, &session, &lang, req) {
+                    Left::Kept { ms, gone: false } => input = Some(Input::Recorded(Some(ms))),
+                    Left::Nothing { gone: false } => input = Some(Input::Recorded(None)),
+                    Left::Kept { gone: true, .. } => {
+                        report_left(pbx, router, &session, menu, started, "HANGUP");
+                        return done(&session, AppEnd { result: "HANGUP", caller_gone: true, ended_by: None });
+                    }
+                    Left::Nothing { gone: true } => {
+                        report_left(pbx, router, &session, menu, started, "ABANDONED");
+                        return done(&session, gone());
+                    }
+                }
+            }
             Command::Finish(exit) => break exit,
         }
     };
@@ -255,6 +285,59 @@ pub fn mask(v: &str) -> String {
     let n = v.chars().count();
     let keep = if n >= 10 { 4 } else { 0 };
     v.chars().enumerate().map(|(i, c)| if i < n - keep { '*' } else { c }).collect()
+}
+
+/// How leaving a message went.
+enum Left {
+    Kept { ms: Time, gone: bool },
+    Nothing { gone: bool },
+}
+
+/// A `[[message]]` step: the prompts, the beep, the recording into
+/// `<messages_dir>/<mailbox>/<unix ms>-<id>.wav`; a message long enough is
+/// announced (`MessageLeft`: the messages sink files it, notifies by
+/// e-mail) and, if the step says so, a callback task goes in line for the
+/// caller's number under the message's id. A shorter one is announced as
+/// discarded (the sink removes its file: no disk work here).
+fn leave_message<P: IvrPrimitives>(pbx: &mut P, router: &dyn RouterPort, cx: &IvrContext<'_>, session: &IvrSession, lang: &str, req: RecordRequest) -> Left {
+    if perform(pbx, cx.texts, lang, &req.prompts, None).is_none() {
+        return Left::Nothing { gone: true };
+    }
+    let id = router.new_call_id();
+    let stem = cx.messages_dir.join(&req.mailbox).join(format!("{}-{}", pbx.unix_ms(), id.0));
+    let stem = stem.to_string_lossy().into_owned();
+    let rec = pbx.record(&stem, req.max_ms, req.silence_ms, req.beep);
+    let file = format!("{stem}.wav");
+    if rec.ms == 0 || rec.ms < req.min_ms {
+        log::info!("{}: message for {} too short ({} ms): not kept", pbx.context(), req.mailbox, rec.ms);
+        router.report(RouterInput::Publish(EventKind::MessageDiscarded { mailbox: req.mailbox, file, ms: rec.ms }));
+        return Left::Nothing { gone: rec.gone };
+    }
+    let number = pbx.caller_number();
+    let data = masked(session);
+    if let Some(queue) = &req.callback {
+        if number.is_empty() {
+            log::warn!("{}: message {} asks for a callback but the caller has no number", pbx.context(), id);
+        } else {
+            let caller = CallerInfo { number: number.clone(), name: pbx.caller_name(), language: session.language().to_string(), data: data.clone(), ..Default::default() };
+            router.report(RouterInput::CallbackNew { call: id, queue: queue.clone(), caller, number: number.clone() });
+        }
+    }
+    log::info!("{}: message {} left for {} ({} ms)", pbx.context(), id, req.mailbox, rec.ms);
+    let left = EventKind::MessageLeft {
+        id: id.0,
+        mailbox: req.mailbox,
+        step: req.step,
+        number,
+        name: pbx.caller_name(),
+        callback: req.callback,
+        file,
+        ms: rec.ms,
+        data,
+        identity: pbx.identity(),
+    };
+    router.report(RouterInput::Publish(left));
+    Left::Kept { ms: rec.ms, gone: rec.gone }
 }
 
 /// What a lookup gives the session.

@@ -79,6 +79,20 @@ impl IvrPrimitives for Fake {
         self.up = false;
     }
 
+    /// The next press says how it goes: `s` a short one (300 ms), a hang-up
+    /// after 4 s, anything else 4 s ended by silence.
+    fn record(&mut self, file: &str, max_ms: Time, silence_ms: Time, beep: bool) -> Recording {
+        self.log.push(format!("record {file} max {max_ms} silence {silence_ms}{}", if beep { " beep" } else { "" }));
+        match self.keys.pop_front() {
+            Some(Press::Key('s')) => Recording { ms: 300, gone: false },
+            Some(Press::HangUp) => {
+                self.up = false;
+                Recording { ms: 4000, gone: true }
+            }
+            _ => Recording { ms: 4000, gone: false },
+        }
+    }
+
     fn unix_ms(&self) -> i64 {
         // Monday 2026-01-05 10:00 in Vietnam.
         1_767_582_000_000
@@ -107,6 +121,7 @@ impl Facts for NoFacts {
 const CONFIG: &str = r##"
 [[queue]]
 name = "support"
+callback_contact = "PJSIP/{number}@trunk"
 
 [[menu]]
 name = "main"
@@ -130,6 +145,10 @@ on_max_timeouts = { action = "return" }
   action = "collect"
   target = "card"
   [[menu.entry]]
+  digits = "5"
+  action = "message"
+  target = "vm"
+  [[menu.entry]]
   digits = "/^7[0-9]{2}$/"
   action = "transfer"
   target = "ext-{digits}"
@@ -145,6 +164,17 @@ validate = "luhn"
 sensitive = true
 next = { action = "return" }
 on_failure = { action = "hangup" }
+
+[[message]]
+name = "vm"
+mailbox = "sales"
+prompts = ["leave-message"]
+max_seconds = 60
+silence_seconds = 3
+min_seconds = 1
+callback = "support"
+done_sound = ["thanks"]
+on_empty = { action = "return" }
 "##;
 
 struct Run {
@@ -160,7 +190,7 @@ fn run_ivr(presses: &[Press]) -> Run {
     let mut fake = Fake::new(router.clone(), Vec::new());
     fake.keys = presses.iter().cloned().collect();
     let metrics = IvrMetrics::default();
-    let cx = IvrContext { cfg: &cfg, facts: &NoFacts, texts: &Rendered, metrics: &metrics };
+    let cx = IvrContext { cfg: &cfg, facts: &NoFacts, texts: &Rendered, metrics: &metrics, messages_dir: std::path::Path::new("/msg") };
     let end = run(&mut fake, &*router, &cx, "main");
     Run { fake, router, end, metrics }
 }
@@ -259,7 +289,7 @@ fn bad_arguments_and_unknown_menus_fail_the_call_with_no_session() {
     let cfg = Config::parse(CONFIG, "ivr-flow.toml").unwrap_or_else(|e| panic!("{e}"));
     let router = Rc::new(Recorder::default());
     let metrics = IvrMetrics::default();
-    let cx = IvrContext { cfg: &cfg, facts: &NoFacts, texts: &NoTexts, metrics: &metrics };
+    let cx = IvrContext { cfg: &cfg, facts: &NoFacts, texts: &NoTexts, metrics: &metrics, messages_dir: std::path::Path::new("/msg") };
     for args in ["", "main,extra", "nosuch"] {
         let mut fake = Fake::new(router.clone(), Vec::new());
         let end = run(&mut fake, &*router, &cx, args);
@@ -267,6 +297,54 @@ fn bad_arguments_and_unknown_menus_fail_the_call_with_no_session() {
         assert!(!fake.log.contains(&"answer".to_string()), "not answered for {args:?}");
     }
     assert!(router.inputs.borrow().is_empty(), "no IVR events without a session");
+}
+
+// ---- leaving a message ----
+
+fn published(r: &Run) -> Vec<EventKind> {
+    r.router.inputs.borrow().iter().filter_map(|i| if let RouterInput::Publish(k) = i { Some(k.clone()) } else { None }).collect()
+}
+
+#[test]
+fn a_message_is_recorded_after_its_prompt_announced_and_queued_for_a_callback() {
+    let r = run_ivr(&keys("5"));
+    let rec = r.fake.log.iter().find(|l| l.starts_with("record ")).expect("recorded");
+    assert_eq!(rec, &format!("record /msg/sales/{}-7 max 60000 silence 3000 beep", 1_767_582_000_000i64));
+    let plays = r.plays();
+    let prompt = plays.iter().position(|p| p.contains("\"leave-message\"")).expect("prompt before the beep");
+    let thanks = plays.iter().position(|p| p.contains("\"thanks\"")).expect("done_sound after it");
+    assert!(prompt < thanks);
+    assert_eq!((r.end.result, r.end.caller_gone), ("HANGUP", true), "the step's default next is hang up");
+    let inputs = r.router.inputs.borrow();
+    let cb = inputs.iter().find_map(|i| if let RouterInput::CallbackNew { call, queue, number, .. } = i { Some((call.0, queue.clone(), number.clone())) } else { None });
+    assert_eq!(cb, Some((7, "support".to_string(), "0901".to_string())));
+    drop(inputs);
+    let left = published(&r).into_iter().find_map(|k| match k {
+        EventKind::MessageLeft { id, mailbox, file, ms, callback, .. } => Some((id, mailbox, file, ms, callback)),
+        _ => None,
+    });
+    assert_eq!(left, Some((7, "sales".into(), format!("/msg/sales/{}-7.wav", 1_767_582_000_000i64), 4000, Some("support".into()))));
+}
+
+#[test]
+fn a_too_short_message_is_discarded_and_takes_on_empty() {
+    let r = run_ivr(&[Press::Key('5'), Press::Key('s')]);
+    assert_eq!(r.end.result, "RETURN");
+    let ev = published(&r);
+    assert!(ev.iter().any(|k| matches!(k, EventKind::MessageDiscarded { ms: 300, .. })), "{ev:?}");
+    assert!(!ev.iter().any(|k| matches!(k, EventKind::MessageLeft { .. })));
+    assert!(!r.router.inputs.borrow().iter().any(|i| matches!(i, RouterInput::CallbackNew { .. })), "no callback for nothing");
+    assert!(!r.plays().iter().any(|p| p.contains("\"thanks\"")));
+}
+
+#[test]
+fn hanging_up_ends_the_message_and_keeps_it() {
+    let r = run_ivr(&[Press::Key('5'), Press::Nothing, Press::HangUp]);
+    assert_eq!((r.end.result, r.end.caller_gone), ("HANGUP", true));
+    let ev = published(&r);
+    assert!(ev.iter().any(|k| matches!(k, EventKind::MessageLeft { ms: 4000, .. })), "{ev:?}");
+    assert!(ev.iter().any(|k| matches!(k, EventKind::IvrLeft { result: "HANGUP", .. })), "{ev:?}");
+    assert!(!r.plays().iter().any(|p| p.contains("\"thanks\"")), "nothing played to a caller who left");
 }
 
 #[test]

@@ -24,6 +24,7 @@ pub mod cause;
 pub mod data;
 pub mod events;
 pub mod ivr;
+pub mod messages;
 pub mod options;
 pub mod pbx;
 pub mod port;

@@ -13,17 +13,23 @@
 
 use crate::core::Time;
 use crate::ffi::cstr::to_cstring;
-use crate::flow::ivr::{self, Heard, IvrPrimitives, PbxPrompt};
+use crate::flow::ivr::{self, Heard, IvrPrimitives, PbxPrompt, Recording};
 
 use super::queue_app::{run_flow, FsCaller};
 use super::runtime::Runtime;
 use super::session::Session;
 use super::sys;
 
+/// `hotline_messages mailbox`: the message player ([`crate::flow::messages`]).
+pub fn exec_messages(rt: &Runtime, s: &Session<'_>, args: &str) {
+    let cx = crate::flow::messages::PlayerContext { messages: &rt.messages, texts: &*rt.texts };
+    run_flow(rt, s, "hotline_messages", |caller| crate::flow::messages::run(caller, &rt.router, &cx, args));
+}
+
 pub fn exec(rt: &Runtime, s: &Session<'_>, args: &str) {
     let facts = rt.router.published();
     let cfg = rt.config();
-    run_flow(rt, s, "hotline_ivr", |caller| ivr::run(caller, &rt.router, &ivr::IvrContext { cfg: &cfg, facts: &*facts, texts: &*rt.texts, metrics: &rt.ivr_metrics }, args));
+    run_flow(rt, s, "hotline_ivr", |caller| ivr::run(caller, &rt.router, &rt.ivr_context(&cfg, &*facts), args));
 }
 
 /// A shim's answer: the key (> 0), 0 (nothing), -1 (down).
@@ -73,5 +79,16 @@ impl IvrPrimitives for FsCaller<'_, '_> {
 
     fn hang_up(&mut self) {
         self.s.hangup(sys::switch_call_cause_t::SWITCH_CAUSE_NORMAL_CLEARING.0 as i32);
+    }
+
+    fn record(&mut self, file: &str, max_ms: Time, silence_ms: Time, beep: bool) -> Recording {
+        let f = to_cstring(file);
+        let max_sec = max_ms.div_ceil(1000).min(u32::MAX as u64) as u32;
+        let silence_sec = silence_ms.div_ceil(1000).min(u32::MAX as u64) as u32;
+        let mut ms: std::os::raw::c_long = 0;
+        self.s.clear_break();
+        // SAFETY: our live session on its own thread; `ms` outlives the call.
+        let rc = unsafe { sys::hotline_fs_ivr_record(self.s.as_ptr(), f.as_ptr(), max_sec, silence_sec, i32::from(beep), &mut ms) };
+        Recording { ms: ms.max(0) as Time, gone: rc != 0 }
     }
 }

@@ -81,6 +81,14 @@ hotline_ivr_path and hotline_data_<key>.",
         function: app_ivr,
     },
     App {
+        name: c"hotline_messages",
+        short: c"Listen to a Hotline mailbox's voice messages",
+        long: c"Plays the mailbox's messages, new ones first. After each: 1 again, 2 or # next (marked heard), \
+3 delete, * stop. Sets hotline_messages_count and hotline_messages_heard.",
+        syntax: c"<mailbox>",
+        function: app_messages,
+    },
+    App {
         name: c"hotline_agent",
         short: c"Change a Hotline agent's state",
         long: c"Logs an agent in or out, or puts it on break / back. Sets hotline_agent_result to OK or ERROR.",
@@ -253,6 +261,10 @@ unsafe extern "C" fn app_queue(session: *mut sys::switch_core_session_t, data: *
 
 unsafe extern "C" fn app_ivr(session: *mut sys::switch_core_session_t, data: *const c_char) {
     run_app("hotline_ivr", session, data, ivr_app::exec);
+}
+
+unsafe extern "C" fn app_messages(session: *mut sys::switch_core_session_t, data: *const c_char) {
+    run_app("hotline_messages", session, data, ivr_app::exec_messages);
 }
 
 unsafe extern "C" fn app_agent(session: *mut sys::switch_core_session_t, data: *const c_char) {

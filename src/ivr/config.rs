@@ -224,6 +224,35 @@ pub(crate) struct RawLookup {
     fallback: Option<Spanned<RawAction>>,
 }
 
+/// `[[message]]`: leave a message (voicemail).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMessage {
+    name: Spanned<String>,
+    #[serde(default)]
+    mailbox: Option<Spanned<String>>,
+    #[serde(default)]
+    prompts: Vec<Spanned<String>>,
+    #[serde(default)]
+    max_seconds: Option<Spanned<u32>>,
+    #[serde(default)]
+    silence_seconds: Option<Spanned<u32>>,
+    #[serde(default)]
+    min_seconds: Option<Spanned<u32>>,
+    #[serde(default)]
+    beep: Option<bool>,
+    #[serde(default)]
+    callback: Option<Spanned<String>>,
+    #[serde(default)]
+    email: Vec<Spanned<String>>,
+    #[serde(default)]
+    done_sound: Vec<Spanned<String>>,
+    #[serde(default)]
+    next: Option<Spanned<RawAction>>,
+    #[serde(default)]
+    on_empty: Option<Spanned<RawAction>>,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawCalendar {
@@ -244,6 +273,7 @@ pub(crate) struct RawParts<'a> {
     pub collects: &'a [Spanned<RawCollect>],
     pub routes: &'a [Spanned<RawRoute>],
     pub lookups: &'a [Spanned<RawLookup>],
+    pub messages: &'a [Spanned<RawMessage>],
     pub calendars: &'a [Spanned<RawCalendar>],
 }
 
@@ -257,6 +287,7 @@ pub struct IvrConfig {
     pub collects: Vec<CollectConfig>,
     pub routes: Vec<RouteConfig>,
     pub lookups: Vec<LookupConfig>,
+    pub messages: Vec<MessageConfig>,
     pub calendars: Vec<Calendar>,
     /// `[ivr] operator_queue`: the default exit.
     pub operator_queue: Option<String>,
@@ -291,6 +322,8 @@ pub enum ActionKind {
     Collect(String),
     /// Enter this CRM lookup step.
     Lookup(String),
+    /// Enter this leave-a-message step.
+    Message(String),
     /// Set the caller's language, then the current menu again from its long greeting.
     Language(String),
     Hangup,
@@ -312,7 +345,7 @@ impl ActionKind {
     /// The node it enters, if any.
     pub fn node(&self) -> Option<&str> {
         match self {
-            ActionKind::Menu(n) | ActionKind::Route(n) | ActionKind::Collect(n) | ActionKind::Lookup(n) => Some(n),
+            ActionKind::Menu(n) | ActionKind::Route(n) | ActionKind::Collect(n) | ActionKind::Lookup(n) | ActionKind::Message(n) => Some(n),
             _ => None,
         }
     }
@@ -450,6 +483,38 @@ pub struct LookupConfig {
     pub fallback: Action,
 }
 
+/// Longest message when none is written (seconds).
+pub const DEFAULT_MESSAGE_SECONDS: u32 = 120;
+/// Silence that ends a message when none is written (seconds).
+pub const DEFAULT_MESSAGE_SILENCE: u32 = 5;
+
+/// A leave-a-message step (`[[message]]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageConfig {
+    pub name: String,
+    /// Where the message is filed (`HotlineMessages(mailbox)` lists it);
+    /// default: the step's name.
+    pub mailbox: String,
+    /// Played before the beep.
+    pub prompts: Vec<Prompt>,
+    pub max_seconds: u32,
+    /// Silence that ends the recording (0: only `#`, hang-up or the maximum).
+    pub silence_seconds: u32,
+    /// Shorter recordings are discarded (`on_empty`).
+    pub min_seconds: u32,
+    pub beep: bool,
+    /// Queue a callback task in this queue for the caller's number.
+    pub callback: Option<String>,
+    /// Notify these addresses by e-mail (`[mail]`).
+    pub email: Vec<String>,
+    /// Played once a message was kept.
+    pub done_sound: Vec<Prompt>,
+    /// After a kept message (default: hang up, after `done_sound`).
+    pub next: Action,
+    /// Nothing (long enough) was recorded (default: as `next`).
+    pub on_empty: Action,
+}
+
 /// A node of the IVR graph.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Node<'a> {
@@ -457,6 +522,7 @@ pub enum Node<'a> {
     Collect(&'a CollectConfig),
     Route(&'a RouteConfig),
     Lookup(&'a LookupConfig),
+    Message(&'a MessageConfig),
 }
 
 impl IvrConfig {
@@ -475,7 +541,21 @@ impl IvrConfig {
         if let Some(r) = self.routes.iter().find(|r| r.name == name) {
             return Some(Node::Route(r));
         }
-        self.lookups.iter().find(|l| l.name == name).map(Node::Lookup)
+        if let Some(l) = self.lookups.iter().find(|l| l.name == name) {
+            return Some(Node::Lookup(l));
+        }
+        self.messages.iter().find(|m| m.name == name).map(Node::Message)
+    }
+
+    /// The mailboxes message steps file into, each once.
+    pub fn mailboxes(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for m in &self.messages {
+            if !out.contains(&m.mailbox.as_str()) {
+                out.push(&m.mailbox);
+            }
+        }
+        out
     }
 
     pub fn menu(&self, name: &str) -> Option<&MenuConfig> {
@@ -552,6 +632,12 @@ impl IvrConfig {
             add("", &play(&l.next));
             add("", &play(&l.fallback));
         }
+        for m in &self.messages {
+            add("", &m.prompts);
+            add("", &m.done_sound);
+            add("", &play(&m.next));
+            add("", &play(&m.on_empty));
+        }
         out
     }
 }
@@ -595,6 +681,7 @@ enum Kind {
     Collect,
     Route,
     Lookup,
+    Message,
 }
 
 struct Check<'a> {
@@ -691,7 +778,7 @@ impl Check<'_> {
                 None => Err(self.err(sa.span(), &k("target"), format!("action {name:?} needs `target = \"...\"`"))),
             }
         };
-        let takes_target = matches!(name, "menu" | "route" | "collect" | "lookup" | "queue" | "transfer" | "language");
+        let takes_target = matches!(name, "menu" | "route" | "collect" | "lookup" | "message" | "queue" | "transfer" | "language");
         if let (Some(t), false) = (&a.target, takes_target) {
             return Err(self.err(t.span(), &k("target"), format!("action {name:?} takes no target")));
         }
@@ -711,6 +798,7 @@ impl Check<'_> {
             "route" => ActionKind::Route(self.node_ref(target()?, Kind::Route, &k("target"))?),
             "collect" => ActionKind::Collect(self.node_ref(target()?, Kind::Collect, &k("target"))?),
             "lookup" => ActionKind::Lookup(self.node_ref(target()?, Kind::Lookup, &k("target"))?),
+            "message" => ActionKind::Message(self.node_ref(target()?, Kind::Message, &k("target"))?),
             "back" => ActionKind::Back,
             "top" => ActionKind::Top,
             "repeat" => ActionKind::Repeat,
@@ -743,7 +831,7 @@ impl Check<'_> {
                 return Err(self.err(
                     a.action.span(),
                     &k("action"),
-                    format!("unknown action {other:?}: menu, back, top, repeat, queue, transfer, play, route, collect, lookup, language, hangup or return"),
+                    format!("unknown action {other:?}: menu, back, top, repeat, queue, transfer, play, route, collect, lookup, message, language, hangup or return"),
                 ))
             }
         };
@@ -1046,6 +1134,67 @@ impl Check<'_> {
     }
 }
 
+impl Check<'_> {
+    fn message(&self, sm: &Spanned<RawMessage>) -> Result<MessageConfig, ConfigError> {
+        let m = sm.get_ref();
+        let name = m.name.get_ref().clone();
+        let key = |f: &str| format!("message[{name}].{f}");
+        let mailbox = match &m.mailbox {
+            Some(b) => {
+                let v = b.get_ref().trim();
+                if v.is_empty() || v.len() > 64 || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+                    return Err(self.err(b.span(), &key("mailbox"), format!("invalid mailbox {v:?}: letters, digits, _ and -")));
+                }
+                v.to_string()
+            }
+            None => name.clone(),
+        };
+        let bounded = |v: &Option<Spanned<u32>>, f: &str, range: std::ops::RangeInclusive<u32>, default: u32| match v {
+            Some(x) if !range.contains(x.get_ref()) => {
+                Err(self.err(x.span(), &key(f), format!("{}-{} seconds, got {}", range.start(), range.end(), x.get_ref())))
+            }
+            Some(x) => Ok(*x.get_ref()),
+            None => Ok(default),
+        };
+        let max_seconds = bounded(&m.max_seconds, "max_seconds", 1..=3600, DEFAULT_MESSAGE_SECONDS)?;
+        let silence_seconds = bounded(&m.silence_seconds, "silence_seconds", 0..=60, DEFAULT_MESSAGE_SILENCE)?;
+        let min_seconds = bounded(&m.min_seconds, "min_seconds", 0..=60, 1)?;
+        if min_seconds >= max_seconds {
+            let span = m.min_seconds.as_ref().map_or(m.name.span(), |x| x.span());
+            return Err(self.err(span, &key("min_seconds"), format!("must be below max_seconds ({max_seconds})")));
+        }
+        let callback = m.callback.as_ref().map(|q| self.queue_ref(q, &key("callback"))).transpose()?;
+        let mut email = Vec::new();
+        for e in &m.email {
+            let v = e.get_ref().trim();
+            let ok = v.len() <= 254
+                && v.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.'))
+                && !v.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"'));
+            if !ok {
+                return Err(self.err(e.span(), &key("email"), format!("{v:?} is not an e-mail address such as \"sales@example.com\"")));
+            }
+            email.push(v.to_string());
+        }
+        let hang_up = Action { kind: ActionKind::Hangup, set: Vec::new() };
+        let next = m.next.as_ref().map(|a| self.action(a, &key("next"))).transpose()?.unwrap_or(hang_up);
+        let on_empty = m.on_empty.as_ref().map(|a| self.action(a, &key("on_empty"))).transpose()?.unwrap_or_else(|| next.clone());
+        Ok(MessageConfig {
+            mailbox,
+            prompts: self.prompts(&m.prompts, &key("prompts"))?,
+            max_seconds,
+            silence_seconds,
+            min_seconds,
+            beep: m.beep.unwrap_or(true),
+            callback,
+            email,
+            done_sound: self.prompts(&m.done_sound, &key("done_sound"))?,
+            next,
+            on_empty,
+            name,
+        })
+    }
+}
+
 /// A lookup URL template: `http://` or `https://` with a host before any
 /// placeholder, then `{number}` and `{data.KEY}` anywhere after.
 pub fn parse_url_template(url: &str) -> Result<Vec<UrlPart>, String> {
@@ -1098,6 +1247,7 @@ fn kind_name(k: Kind) -> &'static str {
         Kind::Collect => "collect step",
         Kind::Route => "route",
         Kind::Lookup => "lookup step",
+        Kind::Message => "message step",
     }
 }
 
@@ -1209,7 +1359,8 @@ pub(crate) fn from_raw(raw: RawParts<'_>, text: &str, file: &str, queues: &HashS
         .map(|m| (&m.get_ref().name, Kind::Menu, "menu.name"))
         .chain(raw.collects.iter().map(|c| (&c.get_ref().name, Kind::Collect, "collect.name")))
         .chain(raw.routes.iter().map(|r| (&r.get_ref().name, Kind::Route, "route.name")))
-        .chain(raw.lookups.iter().map(|l| (&l.get_ref().name, Kind::Lookup, "lookup.name")));
+        .chain(raw.lookups.iter().map(|l| (&l.get_ref().name, Kind::Lookup, "lookup.name")))
+        .chain(raw.messages.iter().map(|m| (&m.get_ref().name, Kind::Message, "message.name")));
     for (n, kind, key) in names {
         let v = n.get_ref();
         if v.is_empty() || v.len() > 64 || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
@@ -1224,7 +1375,8 @@ pub(crate) fn from_raw(raw: RawParts<'_>, text: &str, file: &str, queues: &HashS
     let collects = raw.collects.iter().map(|c| check.collect(c)).collect::<Result<Vec<_>, _>>()?;
     let routes = raw.routes.iter().map(|r| check.route(r)).collect::<Result<Vec<_>, _>>()?;
     let lookups = raw.lookups.iter().map(|l| check.lookup(l)).collect::<Result<Vec<_>, _>>()?;
-    let cfg = IvrConfig { menus, collects, routes, lookups, calendars, operator_queue: check.operator_queue.clone(), max_steps };
+    let messages = raw.messages.iter().map(|m| check.message(m)).collect::<Result<Vec<_>, _>>()?;
+    let cfg = IvrConfig { menus, collects, routes, lookups, messages, calendars, operator_queue: check.operator_queue.clone(), max_steps };
 
     // Every node must be able to reach an exit (queue, transfer, hangup,
     // return); back/top/repeat/play/language lead only to menus already
@@ -1241,6 +1393,7 @@ pub(crate) fn from_raw(raw: RawParts<'_>, text: &str, file: &str, queues: &HashS
             Some(Node::Collect(c)) => vec![&c.next, &c.on_failure],
             Some(Node::Route(r)) => r.rules.iter().map(|u| &u.then).chain(std::iter::once(&r.default)).collect(),
             Some(Node::Lookup(l)) => vec![&l.next, &l.fallback],
+            Some(Node::Message(m)) => vec![&m.next, &m.on_empty],
             None => Vec::new(),
         }
     };
@@ -1251,6 +1404,7 @@ pub(crate) fn from_raw(raw: RawParts<'_>, text: &str, file: &str, queues: &HashS
         .chain(raw.collects.iter().map(|c| (&c.get_ref().name, "collect")))
         .chain(raw.routes.iter().map(|r| (&r.get_ref().name, "route")))
         .chain(raw.lookups.iter().map(|l| (&l.get_ref().name, "lookup")))
+        .chain(raw.messages.iter().map(|m| (&m.get_ref().name, "message")))
         .collect();
     let mut exits: HashSet<&str> = HashSet::new();
     loop {

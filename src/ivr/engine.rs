@@ -10,10 +10,11 @@
 
 use std::sync::Arc;
 
+use crate::core::Time;
 use crate::flow::data::CallData;
 
 use super::config::{Action, ActionKind, Condition, Node};
-use super::{Collect, Command, Exit, Facts, Input, IvrConfig, LookupRequest, Prompt};
+use super::{Collect, Command, Exit, Facts, Input, IvrConfig, LookupRequest, Prompt, RecordRequest};
 
 /// Who is calling, as routing rules see it.
 #[derive(Debug, Clone, Default)]
@@ -65,6 +66,8 @@ enum Wait {
     Confirm(String),
     /// The result of this lookup step.
     Looked(usize),
+    /// The recording of this message step.
+    Recorded(usize),
     Resume(Flow),
     Done(Exit),
 }
@@ -120,17 +123,20 @@ impl IvrSession {
     /// The next command. `input`: what the previous command produced (None
     /// on the first call); `now_unix_ms`: wall-clock time (hours).
     pub fn next(&mut self, input: Option<Input>, now_unix_ms: i64, facts: &dyn Facts) -> Command {
-        let (keys, looked) = match input {
-            Some(Input::Digits(d)) => (d, None),
-            Some(Input::Looked(r)) => (String::new(), Some(r)),
-            _ => (String::new(), None),
-        };
+        let (mut keys, mut looked, mut recorded) = (String::new(), None, None);
+        match input {
+            Some(Input::Digits(d)) => keys = d,
+            Some(Input::Looked(r)) => looked = Some(r),
+            Some(Input::Recorded(r)) => recorded = r,
+            _ => {}
+        }
         let flow = match std::mem::replace(&mut self.wait, Wait::Start) {
             Wait::Start => Flow::Enter { node: self.start.clone(), record: false },
             Wait::MenuKey => self.on_menu_key(keys),
             Wait::Value => self.on_value(keys),
             Wait::Confirm(value) => self.on_confirm(keys, value),
             Wait::Looked(index) => self.on_looked(index, looked.unwrap_or_else(|| Err("no lookup result".into()))),
+            Wait::Recorded(index) => self.on_recorded(index, recorded),
             Wait::Resume(flow) => flow,
             Wait::Done(exit) => {
                 self.wait = Wait::Done(exit.clone());
@@ -262,6 +268,23 @@ impl IvrSession {
                 self.wait = Wait::Looked(index);
                 Step::Emit(Command::Lookup(LookupRequest { url, timeout: l.timeout, prompts, paths }))
             }
+            Some(Node::Message(m)) => {
+                self.at = At::Passing;
+                let index = cfg.messages.iter().position(|x| x.name == m.name).unwrap_or(0);
+                let mut prompts = std::mem::take(&mut self.pending);
+                prompts.extend(m.prompts.iter().cloned());
+                self.wait = Wait::Recorded(index);
+                Step::Emit(Command::Record(RecordRequest {
+                    step: m.name.clone(),
+                    mailbox: m.mailbox.clone(),
+                    prompts,
+                    beep: m.beep,
+                    max_ms: Time::from(m.max_seconds) * 1000,
+                    silence_ms: Time::from(m.silence_seconds) * 1000,
+                    min_ms: Time::from(m.min_seconds) * 1000,
+                    callback: m.callback.clone(),
+                }))
+            }
             Some(Node::Route(r)) => {
                 self.at = At::Passing;
                 let action = r
@@ -367,7 +390,7 @@ impl IvrSession {
             }
         }
         match action.kind {
-            ActionKind::Menu(n) | ActionKind::Route(n) | ActionKind::Collect(n) | ActionKind::Lookup(n) => {
+            ActionKind::Menu(n) | ActionKind::Route(n) | ActionKind::Collect(n) | ActionKind::Lookup(n) | ActionKind::Message(n) => {
                 Step::Go(Flow::Enter { node: n, record: true })
             }
             ActionKind::Back => {
@@ -559,6 +582,23 @@ impl IvrSession {
         }
         self.data = data;
         Flow::Act(l.next.clone())
+    }
+
+    /// After a recording: the step's `done_sound` and `next` for a kept
+    /// message (its length in data `message_seconds`), else `on_empty`.
+    fn on_recorded(&mut self, index: usize, kept: Option<Time>) -> Flow {
+        let cfg = self.cfg.clone();
+        let Some(m) = cfg.messages.get(index) else {
+            return Flow::Act(cfg.default_action());
+        };
+        match kept {
+            Some(ms) => {
+                let _ = self.data.set("message_seconds", &ms.div_ceil(1000).to_string());
+                self.pending.extend(m.done_sound.iter().cloned());
+                Flow::Act(m.next.clone())
+            }
+            None => Flow::Act(m.on_empty.clone()),
+        }
     }
 }
 

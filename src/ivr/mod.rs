@@ -158,7 +158,7 @@ pub mod metrics;
 pub mod tts;
 pub mod validate;
 
-pub use config::{Action, ActionKind, CollectConfig, IvrConfig, LookupConfig, MenuConfig, RouteConfig};
+pub use config::{Action, ActionKind, CollectConfig, IvrConfig, LookupConfig, MenuConfig, MessageConfig, RouteConfig};
 pub use engine::CallerFacts;
 pub use engine::IvrSession;
 
@@ -210,6 +210,9 @@ pub enum Command {
     /// Fetch `url` off the caller's thread while playing the prompts; answer
     /// [`Input::Looked`] within the timeout.
     Lookup(LookupRequest),
+    /// Play the prompts, beep and record a message; answer
+    /// [`Input::Recorded`].
+    Record(RecordRequest),
     /// The IVR is over for this caller.
     Finish(Exit),
 }
@@ -226,6 +229,24 @@ pub struct LookupRequest {
     pub prompts: Vec<Prompt>,
     /// The dotted JSON paths to extract (the keys of the step's `map`).
     pub paths: Vec<String>,
+}
+
+/// A message to record ([`Command::Record`]), from a `[[message]]` step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordRequest {
+    /// The step's name.
+    pub step: String,
+    pub mailbox: String,
+    /// Played (no barge-in) before the beep.
+    pub prompts: Vec<Prompt>,
+    pub beep: bool,
+    pub max_ms: Time,
+    /// Silence that ends the recording (0: none).
+    pub silence_ms: Time,
+    /// Shorter recordings are discarded.
+    pub min_ms: Time,
+    /// A callback task goes into this queue for the caller's number.
+    pub callback: Option<String>,
 }
 
 /// How a caller leaves the IVR.
@@ -256,6 +277,9 @@ pub enum Input {
     /// present in the answer; Err = why not (timeout, HTTP status,
     /// connection, bad JSON).
     Looked(Result<Vec<(String, String)>, String>),
+    /// A `Record` is over: the message's length when it was kept, None when
+    /// nothing (long enough) was recorded.
+    Recorded(Option<Time>),
 }
 
 /// What the engine may ask about the world outside the call (routing

@@ -41,7 +41,7 @@ mod tests;
 
 pub use error::{StoreError, StoreErrorKind};
 pub use records::{
-    presence, AgentStateRecord, CallRecord, CallbackRecord, ContactOverride, EventRecord, MemberRecord, Snapshot, BREAK,
+    presence, AgentStateRecord, CallRecord, CallbackRecord, ContactOverride, EventRecord, MemberRecord, MessageRecord, Snapshot, BREAK,
     LOGGED_OUT, READY,
 };
 pub use schema::SCHEMA_VERSION;
@@ -238,6 +238,20 @@ impl Store {
     /// The callback was made (or given up): it is not re-queued at restart.
     pub fn remove_callback(&self, id: u64) -> Result<(), StoreRejected> {
         self.push(Op::CallbackRemove { id })
+    }
+
+    /// A voice message was left (or changed: same id).
+    pub fn put_message(&self, message: MessageRecord) -> Result<(), StoreRejected> {
+        self.push(Op::MessagePut(message))
+    }
+
+    /// A message was listened to by `by`.
+    pub fn message_heard(&self, id: u64, by: &str) -> Result<(), StoreRejected> {
+        self.push(Op::MessageHeard { id, by: by.into(), at: unix_ms() })
+    }
+
+    pub fn remove_message(&self, id: u64) -> Result<(), StoreRejected> {
+        self.push(Op::MessageRemove { id })
     }
 
     /// Append to the event log. `time`: wall-clock ms since the Unix epoch.

@@ -92,6 +92,28 @@ pub struct CallbackRecord {
     pub data: Value,
 }
 
+/// A voice message left in the IVR.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageRecord {
+    /// The message's id (numbered like calls: unique across restarts).
+    pub id: u64,
+    pub mailbox: String,
+    /// The `[[message]]` step it was left in.
+    pub step: String,
+    pub number: String,
+    pub name: String,
+    /// The queue a callback task went to, if any.
+    pub callback: Option<String>,
+    /// The recording (`.wav`).
+    pub file: String,
+    pub ms: u64,
+    /// The call's data then (sensitive values masked), as a JSON object.
+    pub data: Value,
+    pub left_at: i64,
+    pub heard_at: Option<i64>,
+    pub heard_by: Option<String>,
+}
+
 /// One row of the durable event log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EventRecord {
@@ -139,6 +161,8 @@ pub struct Snapshot {
     pub contacts: Vec<ContactOverride>,
     /// In line order (entered, then arrival): re-queue them in this order.
     pub callbacks: Vec<CallbackRecord>,
+    /// Voice messages kept, oldest first.
+    pub messages: Vec<MessageRecord>,
     /// One past the largest call id the store holds (calls, callbacks,
     /// events), 1 when empty: number new calls from here and call ids stay
     /// unique across restarts.
@@ -242,10 +266,31 @@ pub(crate) fn read_snapshot(conn: &mut Connection) -> rusqlite::Result<Snapshot>
             })
         },
     )?;
+    let messages = all(
+        &tx,
+        "SELECT id, mailbox, step, number, name, callback, file, ms, data, left_at, heard_at, heard_by FROM messages ORDER BY left_at, id",
+        |r| {
+            Ok(MessageRecord {
+                id: r.get::<_, i64>(0)? as u64,
+                mailbox: r.get(1)?,
+                step: r.get(2)?,
+                number: r.get(3)?,
+                name: r.get(4)?,
+                callback: r.get(5)?,
+                file: r.get(6)?,
+                ms: r.get::<_, i64>(7)?.max(0) as u64,
+                data: json(r.get(8)?),
+                left_at: r.get(9)?,
+                heard_at: r.get(10)?,
+                heard_by: r.get(11)?,
+            })
+        },
+    )?;
     let max_event: Option<i64> = tx.query_row("SELECT max(id) FROM events", [], |r| r.get(0))?;
     let max_call: Option<i64> = tx.query_row(
         "SELECT max(m) FROM (SELECT max(call_id) AS m FROM calls \
-         UNION ALL SELECT max(id) FROM callbacks UNION ALL SELECT max(call_id) FROM events)",
+         UNION ALL SELECT max(id) FROM callbacks UNION ALL SELECT max(call_id) FROM events \
+         UNION ALL SELECT max(id) FROM messages)",
         [],
         |r| r.get(0),
     )?;
@@ -255,6 +300,7 @@ pub(crate) fn read_snapshot(conn: &mut Connection) -> rusqlite::Result<Snapshot>
         members,
         contacts,
         callbacks,
+        messages,
         next_call_id: unsigned(max_call).map_or(1, |m| m.saturating_add(1)),
         next_event_id: unsigned(max_event).map_or(1, |m| m.saturating_add(1)),
     })

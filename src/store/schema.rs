@@ -84,6 +84,24 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         data      TEXT
     );
     ",
+    // 3: voice messages left in the IVR (the files stay beside the store).
+    "
+    CREATE TABLE messages (
+        id        INTEGER PRIMARY KEY,
+        mailbox   TEXT NOT NULL,
+        step      TEXT NOT NULL,
+        number    TEXT NOT NULL,
+        name      TEXT NOT NULL,
+        callback  TEXT,
+        file      TEXT NOT NULL,
+        ms        INTEGER NOT NULL,
+        data      TEXT NOT NULL DEFAULT '{}',
+        left_at   INTEGER NOT NULL,
+        heard_at  INTEGER,
+        heard_by  TEXT
+    );
+    CREATE INDEX messages_mailbox ON messages (mailbox, left_at);
+    ",
 ];
 
 /// The version a file has once opened by this Hotline.

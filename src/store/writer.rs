@@ -22,7 +22,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use serde_json::Value;
 
 use super::error::is_permanent;
-use super::records::CallbackRecord;
+use super::records::{CallbackRecord, MessageRecord};
 use super::status::{QuickCheck, Shared};
 use super::{CallRecord, StoreOptions};
 
@@ -36,6 +36,9 @@ pub(crate) enum Op {
     ContactClear { agent: String },
     CallbackPut(CallbackRecord),
     CallbackRemove { id: u64 },
+    MessagePut(MessageRecord),
+    MessageHeard { id: u64, by: String, at: i64 },
+    MessageRemove { id: u64 },
     /// `id`: the bus's event id (kept; a repeat is ignored), or None for a
     /// fresh row id.
     Event { id: Option<u64>, time: i64, kind: String, call_id: Option<u64>, payload: Value },
@@ -368,6 +371,29 @@ fn apply(tx: &Transaction<'_>, op: &Op) -> rusqlite::Result<()> {
             )?
             .execute((c.id as i64, &c.queue, &c.number, c.priority, c.entered_at, c.requested_at, c.data.to_string())),
         Op::CallbackRemove { id } => tx.prepare_cached("DELETE FROM callbacks WHERE id = ?1")?.execute([*id as i64]),
+        Op::MessagePut(m) => tx
+            .prepare_cached(
+                "INSERT OR REPLACE INTO messages (id, mailbox, step, number, name, callback, file, ms, data, left_at, heard_at, heard_by) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )?
+            .execute(rusqlite::params![
+                m.id as i64,
+                &m.mailbox,
+                &m.step,
+                &m.number,
+                &m.name,
+                &m.callback,
+                &m.file,
+                m.ms as i64,
+                m.data.to_string(),
+                m.left_at,
+                m.heard_at,
+                &m.heard_by
+            ]),
+        Op::MessageHeard { id, by, at } => tx
+            .prepare_cached("UPDATE messages SET heard_at = ?2, heard_by = ?3 WHERE id = ?1")?
+            .execute((*id as i64, at, by)),
+        Op::MessageRemove { id } => tx.prepare_cached("DELETE FROM messages WHERE id = ?1")?.execute([*id as i64]),
         Op::Event { id: None, time, kind, call_id, payload } => tx
             .prepare_cached("INSERT INTO events (time, kind, call_id, payload) VALUES (?1, ?2, ?3, ?4)")?
             .execute((time, kind, call_id.map(|c| c as i64), payload.to_string())),

@@ -321,15 +321,7 @@ impl Engine {
         }
         let q = &self.queues[c.queue as usize];
         let qname = q.name.clone();
-        // The number goes into a dial string: only plain numbers are called.
-        let refused = if q.cfg.callback_contact.is_none() {
-            Some("the queue has no callback_contact")
-        } else if !q.cfg.callback_numbers.matches(&number) {
-            Some("the number does not match callback_number_pattern")
-        } else {
-            None
-        };
-        if let Some(reason) = refused {
+        if let Some(reason) = callback_refusal(&q.cfg, &number) {
             self.counters.callbacks_refused += 1;
             self.event(now, EventKind::CallbackRefused { call: id, queue: qname, number, reason });
             return;
@@ -337,5 +329,34 @@ impl Engine {
         c.callback = Some(number.clone());
         self.event(now, EventKind::CallbackRequested { call: id, queue: qname, number });
         self.actions.push(Action::Exit { call: id, reason: ExitReason::CallbackScheduled });
+    }
+
+    /// A callback task without a waiting caller ([`Input::CallbackNew`]).
+    pub(super) fn callback_new(&mut self, id: CallId, queue: &str, caller: CallerInfo, number: String, now: Time) {
+        let refused = match self.queue_by_name.get(queue).filter(|&&q| !self.queues[q as usize].retired) {
+            None => Some("no such queue"),
+            Some(&q) => callback_refusal(&self.queues[q as usize].cfg, &number),
+        };
+        if let Some(reason) = refused {
+            self.counters.callbacks_refused += 1;
+            self.event(now, EventKind::CallbackRefused { call: id, queue: queue.into(), number, reason });
+            return;
+        }
+        self.call_enter(id, queue, caller, Some(number.clone()), now);
+        if self.calls.contains_key(&id) {
+            self.event(now, EventKind::CallbackRequested { call: id, queue: queue.into(), number });
+        }
+    }
+}
+
+/// Why a queue will not call `number` back, if it will not. The number goes
+/// into a dial string: only plain numbers are called.
+fn callback_refusal(q: &crate::core::config::QueueConfig, number: &str) -> Option<&'static str> {
+    if q.callback_contact.is_none() {
+        Some("the queue has no callback_contact")
+    } else if !q.callback_numbers.matches(number) {
+        Some("the number does not match callback_number_pattern")
+    } else {
+        None
     }
 }

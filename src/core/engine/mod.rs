@@ -133,6 +133,7 @@ impl Engine {
                 _ => self.counters.stale_inputs += 1,
             },
             Input::CallbackRestore { call, queue, caller, number } => self.call_enter(call, &queue, caller, Some(number), now),
+            Input::CallbackNew { call, queue, caller, number } => self.callback_new(call, &queue, caller, number, now),
             Input::CallerHangup { call } => self.caller_hangup(call, now),
             Input::OfferResult { call, agent, outcome, seq } => self.offer_result(call, agent, outcome, seq, now),
             Input::CallEnded { call, by } => self.call_ended(call, by, now),
