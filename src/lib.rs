@@ -15,6 +15,8 @@
 //!   outlive a restart, and the event log later sinks build on.
 //! - [`web`]: the embedded web port (JSON API, server-sent events), on a
 //!   small tokio runtime of its own; off unless `[http] listen` is set.
+//! - [`notify`]: e-mail notice of voicemail over SMTP, sent by a thread of
+//!   its own with retries (`[mail]`).
 //! - [`sim`]: a discrete-event simulation of a call center on a virtual
 //!   clock, used by the `hotline-sim` command and by the long-run tests.
 //! - `ffi`, `asterisk`, `freeswitch`: the host boundary and the adapters,
@@ -25,6 +27,7 @@ pub mod app_args;
 pub mod core;
 pub mod flow;
 pub mod ivr;
+pub mod notify;
 pub mod router;
 pub mod service;
 pub mod sim;
