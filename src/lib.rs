@@ -17,6 +17,8 @@
 //!   that files them and sends the e-mail).
 //! - [`web`]: the embedded web port (JSON API, server-sent events), on a
 //!   small tokio runtime of its own; off unless `[http] listen` is set.
+//! - [`notify`]: e-mail notice of voicemail over SMTP, sent by a thread of
+//!   its own with retries (`[mail]`).
 //! - [`sim`]: a discrete-event simulation of a call center on a virtual
 //!   clock, used by the `hotline-sim` command and by the long-run tests.
 //! - `ffi`, `asterisk`, `freeswitch`: the host boundary and the adapters,
@@ -28,6 +30,7 @@ pub mod core;
 pub mod flow;
 pub mod ivr;
 pub mod messages;
+pub mod notify;
 pub mod router;
 pub mod service;
 pub mod sim;

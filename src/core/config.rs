@@ -1,6 +1,6 @@
 //! `hotline.toml`: queues, agents, skills, strategies, rules over time,
-//! overflow, caller-area prefixes, owner map, statistics thresholds and the
-//! web port (`[http]`).
+//! overflow, caller-area prefixes, owner map, statistics thresholds, the
+//! web port (`[http]`) and the mail server for voicemail notices (`[mail]`).
 //!
 //! Parsing is two steps: serde reads the raw tables (unknown keys and bad
 //! types are errors with their line), then [`Config::from_raw`] checks
@@ -60,6 +60,9 @@ struct RawConfig {
     store: RawStore,
     #[serde(default)]
     http: RawHttp,
+    /// `[mail]`: absent, no e-mail notices.
+    #[serde(default)]
+    mail: Option<Spanned<RawMail>>,
     /// `[ivr]`, `[[menu]]`, `[[collect]]`, `[[route]]`, `[[calendar]]`.
     #[serde(default)]
     ivr: crate::ivr::config::RawIvr,
@@ -366,6 +369,34 @@ impl Default for RawHttp {
     }
 }
 
+/// `[mail]`: the SMTP server for voicemail notices (`crate::notify`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMail {
+    #[serde(default)]
+    server: Option<Spanned<String>>,
+    #[serde(default)]
+    port: Option<Spanned<i64>>,
+    #[serde(default)]
+    tls: Option<Spanned<String>>,
+    #[serde(default)]
+    from: Option<Spanned<String>>,
+    #[serde(default)]
+    username: Option<Spanned<String>>,
+    #[serde(default)]
+    password: Option<Spanned<String>>,
+    #[serde(default)]
+    timeout_seconds: Option<Spanned<i64>>,
+    #[serde(default)]
+    retries: Option<Spanned<i64>>,
+    #[serde(default)]
+    retry_seconds: Option<Spanned<f64>>,
+    #[serde(default)]
+    subject: Option<Spanned<String>>,
+    #[serde(default = "d_true")]
+    attach: bool,
+}
+
 fn d_max_body() -> Spanned<usize> {
     Spanned::new(0..0, 64 * 1024)
 }
@@ -651,6 +682,8 @@ pub struct Config {
     pub owners: HashMap<String, String>,
     pub store: StoreConfig,
     pub http: HttpConfig,
+    /// `[mail]`: None when the table is absent (no e-mail notices).
+    pub mail: Option<crate::notify::MailConfig>,
     /// Menus, collect and route steps, calendars (`crate::ivr`).
     pub ivr: std::sync::Arc<crate::ivr::IvrConfig>,
 }
@@ -665,6 +698,7 @@ impl Default for Config {
             owners: HashMap::new(),
             store: StoreConfig::default(),
             http: HttpConfig::default(),
+            mail: None,
             ivr: Default::default(),
         }
     }
@@ -984,6 +1018,10 @@ impl Config {
         };
 
         let http = http_from_raw(&raw.http, &err, &check_queue, &check_agent)?;
+        let mail = match &raw.mail {
+            Some(m) => Some(mail_from_raw(m, &err)?),
+            None => None,
+        };
 
         let ivr = crate::ivr::config::from_raw(
             crate::ivr::config::RawParts {
@@ -1000,7 +1038,7 @@ impl Config {
             &queue_names,
         )?;
 
-        Ok(Config { source: file.into(), general, queues, agents, owners, store, http, ivr: std::sync::Arc::new(ivr) })
+        Ok(Config { source: file.into(), general, queues, agents, owners, store, http, mail, ivr: std::sync::Arc::new(ivr) })
     }
 }
 
@@ -1065,6 +1103,101 @@ fn http_from_raw(h: &RawHttp, err: ErrorAt<'_>, check_queue: Reference<'_>, chec
     Ok(HttpConfig { listen, tls, max_body_bytes: *h.max_body_bytes.get_ref(), request_timeout: Duration::from_secs_f64(timeout), tokens })
 }
 
+/// Check `[mail]`: a server and a sender address, TLS mode and port
+/// (defaults follow each other), credentials in pairs, bounded timeouts
+/// and retries, a one-line subject.
+fn mail_from_raw(m: &Spanned<RawMail>, err: ErrorAt<'_>) -> Result<crate::notify::MailConfig, ConfigError> {
+    use crate::notify::{MailConfig, MailTls};
+    let table = m.span();
+    let r = m.get_ref();
+    let server = match &r.server {
+        Some(s) if s.get_ref().trim().is_empty() || s.get_ref().trim().contains(char::is_whitespace) => {
+            return Err(err(s.span(), "mail.server", format!("{:?} is not a host name or address", s.get_ref())))
+        }
+        Some(s) => s.get_ref().trim().to_string(),
+        None => return Err(err(table, "mail.server", "required: the SMTP server's host name or address".into())),
+    };
+    let from = match &r.from {
+        Some(f) => {
+            crate::notify::check_mailbox(f.get_ref()).map_err(|e| err(f.span(), "mail.from", e))?;
+            f.get_ref().trim().to_string()
+        }
+        None => return Err(err(table, "mail.from", "required: the sender's address, e.g. \"Hotline <voicemail@example.com>\"".into())),
+    };
+    let local = matches!(server.as_str(), "127.0.0.1" | "localhost" | "::1" | "[::1]");
+    let tls = match &r.tls {
+        Some(t) => match t.get_ref().as_str() {
+            "none" => MailTls::None,
+            "starttls" => MailTls::StartTls,
+            "tls" => MailTls::Tls,
+            other => return Err(err(t.span(), "mail.tls", format!("{other:?}: one of \"none\", \"starttls\", \"tls\""))),
+        },
+        None if local => MailTls::None,
+        None => MailTls::StartTls,
+    };
+    let port = match &r.port {
+        Some(p) => u16::try_from(*p.get_ref())
+            .ok()
+            .filter(|&p| p != 0)
+            .ok_or_else(|| err(p.span(), "mail.port", format!("a port is 1-65535, got {}", p.get_ref())))?,
+        None => match tls {
+            MailTls::None => 25,
+            MailTls::StartTls => 587,
+            MailTls::Tls => 465,
+        },
+    };
+    let (username, password) = match (&r.username, &r.password) {
+        (Some(u), Some(p)) => {
+            if u.get_ref().is_empty() {
+                return Err(err(u.span(), "mail.username", "empty user name".into()));
+            }
+            (Some(u.get_ref().clone()), Some(p.get_ref().clone()))
+        }
+        (None, None) => (None, None),
+        (Some(u), None) => return Err(err(u.span(), "mail.password", "username needs password".into())),
+        (None, Some(p)) => return Err(err(p.span(), "mail.username", "password needs username".into())),
+    };
+    let timeout = match &r.timeout_seconds {
+        Some(t) if !(1..=120).contains(t.get_ref()) => {
+            return Err(err(t.span(), "mail.timeout_seconds", format!("1-120 seconds, got {}", t.get_ref())))
+        }
+        Some(t) => *t.get_ref() as u64,
+        None => 10,
+    };
+    let retries = match &r.retries {
+        Some(n) if !(0..=10).contains(n.get_ref()) => return Err(err(n.span(), "mail.retries", format!("0-10, got {}", n.get_ref()))),
+        Some(n) => *n.get_ref() as u32,
+        None => 3,
+    };
+    let retry_first = match &r.retry_seconds {
+        Some(s) if !(*s.get_ref() > 0.0 && *s.get_ref() <= 3600.0) => {
+            return Err(err(s.span(), "mail.retry_seconds", format!("a positive number of seconds up to 3600, got {}", s.get_ref())))
+        }
+        Some(s) => Duration::from_secs_f64(*s.get_ref()),
+        None => Duration::from_secs(30),
+    };
+    let subject = match &r.subject {
+        Some(s) if s.get_ref().chars().any(char::is_control) => {
+            return Err(err(s.span(), "mail.subject", "one line: no control characters".into()))
+        }
+        Some(s) => s.get_ref().clone(),
+        None => MailConfig::DEFAULT_SUBJECT.into(),
+    };
+    Ok(MailConfig {
+        server,
+        port,
+        tls,
+        from,
+        username,
+        password,
+        timeout: Duration::from_secs(timeout),
+        retries,
+        retry_first,
+        subject,
+        attach: r.attach,
+    })
+}
+
 fn nonzero(t: Time) -> Option<Time> {
     if t == 0 {
         None
@@ -1122,4 +1255,81 @@ pub(crate) fn find_key_line_from(text: &str, from: usize, key: &str) -> usize {
         offset += line.len();
     }
     line_of(text, from)
+}
+
+#[cfg(test)]
+mod mail_tests {
+    use std::time::Duration;
+
+    use super::Config;
+    use crate::notify::MailTls;
+
+    fn bad(text: &str) -> super::ConfigError {
+        Config::parse(text, "hotline.toml").expect_err("should be rejected")
+    }
+
+    #[test]
+    fn no_table_no_mail() {
+        assert_eq!(Config::parse("", "hotline.toml").expect("empty").mail, None);
+        assert_eq!(Config::default().mail, None);
+    }
+
+    #[test]
+    fn good_table_with_defaults() {
+        let c = Config::parse("[mail]\nserver = \"localhost\"\nfrom = \"Hotline <vm@example.com>\"\n", "hotline.toml").expect("valid");
+        let m = c.mail.expect("[mail]");
+        assert_eq!((m.server.as_str(), m.port, m.tls), ("localhost", 25, MailTls::None));
+        assert_eq!(m.from, "Hotline <vm@example.com>");
+        assert_eq!((m.username, m.password), (None, None));
+        assert_eq!((m.timeout, m.retries, m.retry_first), (Duration::from_secs(10), 3, Duration::from_secs(30)));
+        assert_eq!(m.subject, "Voice message from {caller} ({mailbox})");
+        assert!(m.attach);
+
+        let remote = Config::parse("[mail]\nserver = \"smtp.example.com\"\nfrom = \"vm@example.com\"\n", "f").expect("valid").mail.expect("[mail]");
+        assert_eq!((remote.tls, remote.port), (MailTls::StartTls, 587));
+        let tls = Config::parse("[mail]\nserver = \"smtp.example.com\"\nfrom = \"vm@example.com\"\ntls = \"tls\"\n", "f").expect("valid").mail.expect("[mail]");
+        assert_eq!((tls.tls, tls.port), (MailTls::Tls, 465));
+    }
+
+    #[test]
+    fn good_table_with_every_key() {
+        let text = "[mail]\nserver = \"mx.example.com\"\nport = 2525\ntls = \"none\"\nfrom = \"vm@example.com\"\nusername = \"vm\"\npassword = \"pw\"\ntimeout_seconds = 5\nretries = 0\nretry_seconds = 2.5\nsubject = \"VM {mailbox}\"\nattach = false\n";
+        let m = Config::parse(text, "f").expect("valid").mail.expect("[mail]");
+        assert_eq!((m.port, m.tls, m.username.as_deref(), m.password.as_deref()), (2525, MailTls::None, Some("vm"), Some("pw")));
+        assert_eq!((m.timeout, m.retries, m.retry_first), (Duration::from_secs(5), 0, Duration::from_millis(2500)));
+        assert_eq!((m.subject.as_str(), m.attach), ("VM {mailbox}", false));
+    }
+
+    #[test]
+    fn bad_keys_are_located() {
+        let cases: &[(&str, usize, &str)] = &[
+            ("[mail]\nfrom = \"vm@example.com\"\n", 1, "mail.server"),
+            ("[mail]\nserver = \"mx\"\n", 1, "mail.from"),
+            ("[mail]\nserver = \"mx\"\nfrom = \"not an address\"\n", 3, "mail.from"),
+            ("[mail]\nserver = \"mx\"\nfrom = \"vm@example.com\"\ntls = \"ssl\"\n", 4, "mail.tls"),
+            ("[mail]\nserver = \"mx\"\nfrom = \"vm@example.com\"\nport = 0\n", 4, "mail.port"),
+            ("[mail]\nserver = \"mx\"\nfrom = \"vm@example.com\"\nport = 70000\n", 4, "mail.port"),
+            ("[mail]\nserver = \"mx\"\nfrom = \"vm@example.com\"\nusername = \"u\"\n", 4, "mail.password"),
+            ("[mail]\nserver = \"mx\"\nfrom = \"vm@example.com\"\n\npassword = \"p\"\n", 5, "mail.username"),
+            ("[mail]\nserver = \"mx\"\nfrom = \"vm@example.com\"\ntimeout_seconds = 0\n", 4, "mail.timeout_seconds"),
+            ("[mail]\nserver = \"mx\"\nfrom = \"vm@example.com\"\ntimeout_seconds = 121\n", 4, "mail.timeout_seconds"),
+            ("[mail]\nserver = \"mx\"\nfrom = \"vm@example.com\"\nretries = 11\n", 4, "mail.retries"),
+            ("[mail]\nserver = \"mx\"\nfrom = \"vm@example.com\"\nretry_seconds = 0\n", 4, "mail.retry_seconds"),
+            ("[mail]\nserver = \"mx\"\nfrom = \"vm@example.com\"\nsubject = \"a\\r\\nBcc: x@y\"\n", 4, "mail.subject"),
+            ("[mail]\nserver = \"\"\nfrom = \"vm@example.com\"\n", 2, "mail.server"),
+            ("[mail]\nserver = \"mx\"\nfrom = \"vm@example.com\"\nsmtp_port = 25\n", 4, "smtp_port"),
+        ];
+        for (text, line, key) in cases {
+            let e = bad(text);
+            assert_eq!((e.file.as_str(), e.line, e.key.as_str()), ("hotline.toml", *line, *key), "{text:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn debug_of_the_config_hides_the_password() {
+        let text = "[mail]\nserver = \"mx\"\nfrom = \"vm@example.com\"\nusername = \"vm\"\npassword = \"hunter2-secret\"\n";
+        let c = Config::parse(text, "f").expect("valid");
+        let d = format!("{c:?}");
+        assert!(d.contains("MailConfig") && !d.contains("hunter2-secret"), "{d}");
+    }
 }
