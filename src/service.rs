@@ -26,6 +26,8 @@ const PBX_SINK_CAPACITY: usize = 65_536;
 const WEB_SINK_CAPACITY: usize = 16_384;
 const STORE_SINK_CAPACITY: usize = 262_144;
 const MESSAGES_SINK_CAPACITY: usize = 4_096;
+/// How long unload lets a mail being sent finish.
+const MAIL_STOP_DEADLINE: Duration = Duration::from_secs(2);
 /// How long unload gives the web port to close its connections.
 const WEB_STOP_DEADLINE: Duration = Duration::from_secs(2);
 
@@ -86,6 +88,8 @@ pub struct Service {
     sinks: Mutex<Vec<JoinHandle<()>>>,
     /// What the store kept, until [`Service::restore_saved`] puts it back.
     saved: Mutex<Option<crate::store::Snapshot>>,
+    /// E-mail notices of voicemail (`[mail]`), stopped after the sinks.
+    mailer: Option<Arc<crate::notify::Mailer>>,
     /// Dropping it ends the sweep thread.
     sweep_stop: Mutex<Option<crossbeam_channel::Sender<()>>>,
 }
@@ -151,7 +155,14 @@ impl Service {
             web_wrote_at: Default::default(),
         });
         let (sweep_stop, sweep_stopped) = crossbeam_channel::bounded::<()>(0);
+        let mailer = match &cfg.mail {
+            Some(m) => Some(Arc::new(
+                crate::notify::Mailer::start(m.clone()).map_err(|e| setup_error(&core.config_path, format!("cannot start the mail thread: {e}")))?,
+            )),
+            None => None,
+        };
         let service = Service {
+            mailer,
             core,
             web: Mutex::new(None),
             sinks: Mutex::new(Vec::new()),
@@ -178,7 +189,11 @@ impl Service {
         }
         {
             let sub = service.subscribe("messages", SinkKind::Durable, MESSAGES_SINK_CAPACITY)?;
-            let mut sink = crate::messages::sink::MessagesSink::new(service.messages.clone(), service.store.clone(), None);
+            let notify = service.mailer.clone().map(|mailer| {
+                let core = service.core.clone();
+                Box::new(move |m: &crate::messages::MessageRecord| notify_by_mail(&core.config(), &mailer, m)) as crate::messages::sink::Notify
+            });
+            let mut sink = crate::messages::sink::MessagesSink::new(service.messages.clone(), service.store.clone(), notify);
             service.spawn_sink("hotline-messages", sub, move |e| sink.apply(e))?;
         }
         if cfg.http.listen.is_some() {
@@ -278,6 +293,9 @@ impl Service {
             let _ = t.join();
         }
         self.texts.join();
+        if let Some(mailer) = &self.mailer {
+            mailer.stop(MAIL_STOP_DEADLINE);
+        }
         if let Some(store) = &self.store {
             if !store.flush(Duration::from_secs(5)) {
                 log::error!("Hotline: store: not everything was written before unload");
@@ -306,6 +324,39 @@ fn sweep_loop(core: &ServiceCore, sweep: Sweep, alive: &dyn Fn(&[(String, String
                 core.router.report(Input::CallGone { call });
             }
         }
+    }
+}
+
+/// Queue the e-mail notice of a message for the addresses its step names.
+fn notify_by_mail(cfg: &Config, mailer: &crate::notify::Mailer, m: &crate::messages::MessageRecord) {
+    let Some(mail_cfg) = &cfg.mail else { return };
+    let to = cfg.ivr.messages.iter().find(|s| s.name == m.step).map(|s| s.email.clone()).unwrap_or_default();
+    if to.is_empty() {
+        return;
+    }
+    let seconds = m.ms.div_ceil(1000).to_string();
+    let queue = m.callback.clone().unwrap_or_default();
+    let caller = if m.name.is_empty() { m.number.clone() } else { format!("{} <{}>", m.name, m.number) };
+    let fields = [("caller", caller.as_str()), ("mailbox", m.mailbox.as_str()), ("queue", queue.as_str()), ("seconds", seconds.as_str())];
+    let subject = crate::notify::fill(&mail_cfg.subject, &fields);
+    let mut body = crate::notify::fill(
+        "A voice message was left in mailbox {mailbox}.\n\nFrom: {caller}\nLength: {seconds} s\n",
+        &fields,
+    );
+    if !queue.is_empty() {
+        body.push_str(&crate::notify::fill("A callback is queued in {queue}.\n", &fields));
+    }
+    body.push_str(&format!("Message id: {}\nLeft at (unix ms): {}\n", m.id, m.left_at));
+    if let Some(data) = m.data.as_object().filter(|d| !d.is_empty()) {
+        body.push_str("\nCall data:\n");
+        for (k, v) in data {
+            let v = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+            body.push_str(&crate::notify::fill("  {k}: {v}\n", &[("k", k), ("v", &v)]));
+        }
+    }
+    let attachment = mail_cfg.attach.then(|| PathBuf::from(&m.file));
+    if !mailer.queue(crate::notify::Mail { to, subject, body, attachment }) {
+        log::error!("Hotline: message {}: the mail queue is full; no e-mail notice", m.id);
     }
 }
 

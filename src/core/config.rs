@@ -1037,6 +1037,11 @@ impl Config {
             file,
             &queue_names,
         )?;
+        if mail.is_none() {
+            if let Some((m, span)) = ivr.messages.iter().zip(&raw.messages).find(|(m, _)| !m.email.is_empty()).map(|(m, r)| (m, r.span())) {
+                return Err(err(span, &format!("message[{}].email", m.name), "e-mail notices need a [mail] table (the SMTP server)".into()));
+            }
+        }
 
         Ok(Config { source: file.into(), general, queues, agents, owners, store, http, mail, ivr: std::sync::Arc::new(ivr) })
     }

@@ -1166,14 +1166,8 @@ impl Check<'_> {
         let callback = m.callback.as_ref().map(|q| self.queue_ref(q, &key("callback"))).transpose()?;
         let mut email = Vec::new();
         for e in &m.email {
-            let v = e.get_ref().trim();
-            let ok = v.len() <= 254
-                && v.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.'))
-                && !v.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"'));
-            if !ok {
-                return Err(self.err(e.span(), &key("email"), format!("{v:?} is not an e-mail address such as \"sales@example.com\"")));
-            }
-            email.push(v.to_string());
+            crate::notify::check_mailbox(e.get_ref()).map_err(|why| self.err(e.span(), &key("email"), why))?;
+            email.push(e.get_ref().trim().to_string());
         }
         let hang_up = Action { kind: ActionKind::Hangup, set: Vec::new() };
         let next = m.next.as_ref().map(|a| self.action(a, &key("next"))).transpose()?.unwrap_or(hang_up);
