@@ -355,7 +355,10 @@ int hotline_ivr_record(struct ast_channel *chan, const char *file, int max_sec, 
 	if (!stat(wav, &st) && st.st_size > 44) {
 		*ms = (long)((st.st_size - 44) / 16);
 	}
-	return (rc < 0 || ast_check_hangup_locked(chan)) ? 1 : 0;
+	/* rc < 0 is a hang-up, or no audio for seconds: only the former
+	 * ends the call. */
+	(void)rc;
+	return ast_check_hangup_locked(chan) ? 1 : 0;
 }
 
 int hotline_moh_start(struct ast_channel *chan, const char *mclass)

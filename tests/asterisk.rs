@@ -1116,3 +1116,42 @@ fn ivr_a_crm_lookup_routes_on_the_answer_and_falls_back_when_the_crm_is_down() {
     assert!(p.cli("hotline show ivr").contains("lookups: ok 1, failed 1"), "{}", p.cli("hotline show ivr"));
     p.settle();
 }
+
+// ---- voice messages ------------------------------------------------------------
+
+/// A closed menu goes to voicemail: the caller speaks after the beep, the
+/// silence ends the message; the file is there and as long as reported
+/// (sox), a callback task is in line under the message's id, and
+/// HotlineMessages plays it and marks it heard.
+#[test]
+fn messages_a_closed_menu_records_a_message_that_the_player_plays() {
+    let (p, _g) = pbx();
+    let from = p.ami.mark();
+    p.ivr_call_from("hotline-ivr-talk", "ivrvmclosed", "9801020", "");
+    let left = p.wait_hotline(from, "MessageLeft", 1, 40, |m| field(m, "CallerNumber") == "9801020");
+    let l = &left[0];
+    assert_eq!((field(l, "Mailbox"), field(l, "Step"), field(l, "CallbackQueue")), ("support", "ivrvm", "cb"), "{l:?}");
+    let file = field(l, "File").to_string();
+    assert!(file.starts_with("/var/lib/hotline/hotline-messages/support/") && file.ends_with(".wav"), "{l:?}");
+    let ms: u64 = field(l, "DurationMs").parse().expect("DurationMs");
+    // Two hello-worlds were spoken (about 2.3 s); silence ended it.
+    assert!((1_500..20_000).contains(&ms), "{l:?}");
+    let secs: f64 = p.exec(&["soxi", "-D", &file]).trim().parse().expect("soxi -D");
+    assert!(((secs * 1000.0) as i64 - ms as i64).abs() <= 100, "sox says {secs} s, the event {ms} ms");
+    let done = ivr_user(p, from, "HotlineTestIvrDone", 20, |m| field(m, "Menu") == "ivrvmclosed");
+    assert_eq!((field(&done, "Result"), field(&done, "Path")), ("RETURN", "ivrvmclosed/ivrvm"), "{done:?}");
+    let id = field(l, "MessageId").to_string();
+    let cb = p.wait_hotline(from, "CallbackRequested", 1, 10, |m| field(m, "CallId") == id);
+    assert_eq!(field(&cb[0], "Queue"), "cb", "{:?}", cb[0]);
+
+    let from = p.ami.mark();
+    p.call_to("Local/support@hotline-msgs", "1001", 90.0, &[]);
+    let heard = p.wait_hotline(from, "MessageHeard", 1, 90, |m| field(m, "MessageId") == id);
+    assert_eq!((field(&heard[0], "Mailbox"), field(&heard[0], "By")), ("support", "1001"), "{:?}", heard[0]);
+    let done = ivr_user(p, from, "HotlineTestMessagesDone", 90, |_| true);
+    let count: usize = field(&done, "Count").parse().expect("Count");
+    assert!(count >= 1 && field(&done, "Heard").parse::<usize>().expect("Heard") >= 1, "{done:?}");
+    let log = p.log();
+    assert!(log.contains(file.trim_end_matches(".wav")), "the player played the recording");
+    p.settle();
+}

@@ -1145,3 +1145,37 @@ fn ivr_a_crm_lookup_routes_on_the_answer_and_falls_back_when_the_crm_is_down() {
     assert!(s.api("hotline show ivr").contains("lookups: ok 1, failed 1"), "{}", s.api("hotline show ivr"));
     s.settle();
 }
+
+// ---- voice messages ------------------------------------------------------------
+
+/// A closed menu goes to voicemail: the caller's tone is recorded after the
+/// beep and the silence ends it; the file is there and as long as reported
+/// (sox), and hotline_messages plays it and marks it heard.
+#[test]
+fn messages_a_closed_menu_records_a_message_that_the_player_plays() {
+    let Some((s, _g)) = switch() else { return };
+    let from = s.mark();
+    s.esl.bgapi("originate {origination_caller_id_number=9801020}loopback/ivr-ivrvmclosed/hotline-ivr talk XML hotline-ivr-talk");
+    let left = s.wait_hotline(from, "MessageLeft", 1, 40, |e| field(e, "Hotline-CallerNumber") == "9801020");
+    let l = &left[0];
+    assert_eq!((field(l, "Hotline-Mailbox"), field(l, "Hotline-Step")), ("support", "ivrvm"), "{l:?}");
+    let file = field(l, "Hotline-File").to_string();
+    assert!(file.contains("/hotline-messages/support/") && file.ends_with(".wav"), "{l:?}");
+    let ms: u64 = field(l, "Hotline-DurationMs").parse().expect("DurationMs");
+    assert!((2_000..20_000).contains(&ms), "the 2.5 s tone and some silence: {l:?}");
+    let out = std::process::Command::new("soxi").args(["-D", &file]).output().expect("soxi");
+    let secs: f64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or_else(|_| panic!("soxi -D {file}: {out:?}"));
+    assert!(((secs * 1000.0) as i64 - ms as i64).abs() <= 100, "sox says {secs} s, the event {ms} ms");
+    let done = ivr_test_event(s, from, "IvrDone", 20);
+    assert_eq!((field(&done, "Hotline-Result"), field(&done, "Hotline-Path")), ("RETURN", "ivrvmclosed/ivrvm"), "{done:?}");
+    let id = field(l, "Hotline-MessageId").to_string();
+
+    let from = s.mark();
+    s.esl.bgapi("originate {origination_caller_id_number=1001}loopback/msgs-support/hotline-msgs 'sleep:90000' inline");
+    let heard = s.wait_hotline(from, "MessageHeard", 1, 90, |e| field(e, "Hotline-MessageId") == id);
+    assert_eq!((field(&heard[0], "Hotline-Mailbox"), field(&heard[0], "Hotline-By")), ("support", "1001"), "{:?}", heard[0]);
+    let done = ivr_test_event(s, from, "MessagesDone", 90);
+    let count: usize = field(&done, "Hotline-Count").parse().expect("Count");
+    assert!(count >= 1 && field(&done, "Hotline-Heard").parse::<usize>().expect("Heard") >= 1, "{done:?}");
+    s.settle();
+}

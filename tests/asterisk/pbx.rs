@@ -161,11 +161,17 @@ impl Pbx {
     /// A caller into IVR menu `menu` (Local/<menu>@hotline-ivr) whose side
     /// sends `keys` (SendDTMF syntax, `w` = 0.5 s) once the IVR answered.
     pub fn ivr_call(&self, menu: &str, number: &str, keys: &str) {
+        self.ivr_call_from("hotline-ivr-keys", menu, number, keys)
+    }
+
+    /// [`Pbx::ivr_call`] with the calling side in `context` (e.g.
+    /// `hotline-ivr-talk`, which speaks).
+    pub fn ivr_call_from(&self, context: &str, menu: &str, number: &str, keys: &str) {
         let r = self.ami.action(
             "Originate",
             &[
                 ("Channel", &format!("Local/{menu}@hotline-ivr")),
-                ("Context", "hotline-ivr-keys"),
+                ("Context", context),
                 ("Exten", "s"),
                 ("Priority", "1"),
                 ("CallerID", &format!("\"test\" <{number}>")),
@@ -175,6 +181,13 @@ impl Pbx {
             ],
         );
         assert_eq!(field(&r, "Response"), "Success", "originate: {r:?}");
+    }
+
+    /// A command's output in the container (`docker exec`).
+    pub fn exec(&self, args: &[&str]) -> String {
+        let out = Command::new("docker").arg("exec").arg(CONTAINER).args(args).output().expect("docker exec");
+        assert!(out.status.success(), "docker exec {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// Hang up every channel whose name matches the regular expression.
