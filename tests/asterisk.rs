@@ -1155,3 +1155,29 @@ fn messages_a_closed_menu_records_a_message_that_the_player_plays() {
     assert!(log.contains(file.trim_end_matches(".wav")), "the player played the recording");
     p.settle();
 }
+
+// ---- satisfaction survey ----------------------------------------------------
+
+/// The agent hangs up first: the caller is taken to the queue's survey,
+/// presses 4, and the answer is published with the call, queue and agent,
+/// stored with the call and counted in the statistics.
+#[test]
+fn survey_after_the_agent_hangs_up_is_answered_stored_and_counted() {
+    let (p, _g) = pbx();
+    p.agent_mode(803, "answer", 1.0);
+    let from = p.ami.mark();
+    // 8 s of pauses (the queue and the agent's 1 s talk), then 4.
+    p.ivr_call("ivrtosv", "9801030", "wwwwwwwwwwwwwwww4");
+    let id = p.call_id(from, "9801030");
+    let got = p.wait_hotline(from, "SurveyAnswered", 1, 40, |m| field(m, "CallId") == id);
+    let a = &got[0];
+    assert_eq!((field(a, "Queue"), field(a, "Agent"), field(a, "Answer"), field(a, "Score")), ("svq", "a803", "4", "4"), "{a:?}");
+    let ended = p.wait_hotline(from, "CallEnded", 1, 10, |m| field(m, "CallId") == id);
+    assert_eq!(field(&ended[0], "EndedBy"), "agent", "{:?}", ended[0]);
+    let stats = p.cli("hotline stats");
+    let line = stats.lines().find(|l| l.starts_with("svq ")).unwrap_or_else(|| panic!("{stats}"));
+    assert!(line.trim_end().ends_with("1  4.00"), "{line}");
+    let agent = stats.lines().find(|l| l.starts_with("a803 ")).unwrap_or_else(|| panic!("{stats}"));
+    assert!(agent.trim_end().ends_with("1  4.00"), "{agent}");
+    p.settle();
+}

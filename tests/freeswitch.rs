@@ -1179,3 +1179,24 @@ fn messages_a_closed_menu_records_a_message_that_the_player_plays() {
     assert!(count >= 1 && field(&done, "Hotline-Heard").parse::<usize>().expect("Heard") >= 1, "{done:?}");
     s.settle();
 }
+
+// ---- satisfaction survey ----------------------------------------------------
+
+/// The agent hangs up first: the caller is taken to the queue's survey,
+/// presses 4, and the answer is published and counted.
+#[test]
+fn survey_after_the_agent_hangs_up_is_answered_stored_and_counted() {
+    let Some((s, _g)) = switch() else { return };
+    s.agent_mode(803, "answer", 1000);
+    let from = s.mark();
+    ivr_call(s, "ivrtosv", "9801030", "wwwwwwwwwwwwwwww4");
+    let id = s.call_id(from, "9801030");
+    let got = s.wait_hotline(from, "SurveyAnswered", 1, 40, |e| field(e, "Hotline-CallId") == id);
+    let a = &got[0];
+    let got = (field(a, "Hotline-Queue"), field(a, "Hotline-Agent"), field(a, "Hotline-Answer"), field(a, "Hotline-Score"));
+    assert_eq!(got, ("svq", "a803", "4", "4"), "{a:?}");
+    let stats = s.api("hotline stats");
+    let line = stats.lines().find(|l| l.starts_with("svq ")).unwrap_or_else(|| panic!("{stats}"));
+    assert!(line.trim_end().ends_with("1  4.00"), "{line}");
+    s.settle();
+}

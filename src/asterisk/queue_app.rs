@@ -40,7 +40,9 @@ use super::sys;
 pub fn exec(rt: &Runtime, chan: &Channel<'_>, args: &str) -> AppResult {
     let _active = ActiveCall::new(rt);
     let mut caller = AstCaller::new(rt, chan, "HotlineQueue");
-    let end = flow::queue::run(&mut caller, &rt.router, &rt.config(), args);
+    let facts = rt.router.published();
+    let cfg = rt.config();
+    let end = flow::ivr::queue_app(&mut caller, &rt.router, &rt.ivr_context(&cfg, &*facts), args);
     if end.caller_gone {
         AppResult::Hangup
     } else {

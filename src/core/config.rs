@@ -256,6 +256,10 @@ struct RawQueue {
     /// Members' phones answer by themselves (agents may override).
     #[serde(default)]
     auto_answer: bool,
+    /// An IVR node the caller goes to when the agent hangs up (the
+    /// satisfaction survey; the answer is its data key `survey`).
+    #[serde(default)]
+    survey: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -524,6 +528,9 @@ pub struct QueueConfig {
     pub agent_announce: Option<AgentAnnounce>,
     /// Members' phones answer by themselves unless the agent says otherwise.
     pub auto_answer: bool,
+    /// The satisfaction survey: the IVR node the caller goes to when the
+    /// agent hangs up.
+    pub survey: Option<String>,
 }
 
 /// A whole-number pattern for caller numbers (a regular expression).
@@ -931,6 +938,7 @@ impl Config {
                 areas,
                 agent_announce,
                 auto_answer: q.auto_answer,
+                survey: q.survey.as_ref().map(|s| s.get_ref().clone()),
             });
         }
 
@@ -1037,6 +1045,14 @@ impl Config {
             file,
             &queue_names,
         )?;
+        for q in &raw.queues {
+            if let Some(sv) = &q.get_ref().survey {
+                if !ivr.has_node(sv.get_ref()) {
+                    let key = format!("queue[{}].survey", q.get_ref().name.get_ref());
+                    return Err(err(sv.span(), &key, format!("no IVR menu, collect or route step named {:?}", sv.get_ref())));
+                }
+            }
+        }
         if mail.is_none() {
             if let Some((m, span)) = ivr.messages.iter().zip(&raw.messages).find(|(m, _)| !m.email.is_empty()).map(|(m, r)| (m, r.span())) {
                 return Err(err(span, &format!("message[{}].email", m.name), "e-mail notices need a [mail] table (the SMTP server)".into()));

@@ -98,6 +98,9 @@ pub enum EventKind {
         data: Vec<(String, String)>,
         identity: Vec<(String, String)>,
     },
+    /// The caller answered the queue's satisfaction survey after the agent
+    /// hung up: the answer as collected, and as a score when it is 1-5.
+    SurveyAnswered { call: CallId, queue: String, agent: String, answer: String, score: Option<u8> },
     /// A recording too short to keep (its file is removed).
     MessageDiscarded { mailbox: String, file: String, ms: Time },
     /// A message was listened to to the end, by `by` (the listener's number).
@@ -125,6 +128,7 @@ impl EventKind {
             EventKind::IvrLeft { .. } => "IvrLeft",
             EventKind::MessageLeft { .. } => "MessageLeft",
             EventKind::MessageDiscarded { .. } => "MessageDiscarded",
+            EventKind::SurveyAnswered { .. } => "SurveyAnswered",
             EventKind::MessageHeard { .. } => "MessageHeard",
             EventKind::MessageDeleted { .. } => "MessageDeleted",
             EventKind::AgentStateChanged { .. } => "AgentState",
@@ -247,6 +251,15 @@ impl EventKind {
                 f.push(("DurationMs".into(), ms.to_string()));
                 push_data(&mut f, "", identity);
                 push_data(&mut f, "", data);
+            }
+            EventKind::SurveyAnswered { call, queue, agent, answer, score } => {
+                f.push(("CallId".into(), call.to_string()));
+                f.push(("Queue".into(), queue.clone()));
+                f.push(("Agent".into(), agent.clone()));
+                f.push(("Answer".into(), answer.clone()));
+                if let Some(s) = score {
+                    f.push(("Score".into(), s.to_string()));
+                }
             }
             EventKind::MessageDiscarded { mailbox, file, ms } => {
                 f.push(("Mailbox".into(), mailbox.clone()));

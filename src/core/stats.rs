@@ -47,6 +47,11 @@ pub struct QueueStats {
     pub callbacks: u64,
     /// Callers sent back to the head of the line after a short talk.
     pub requeued: u64,
+    /// Satisfaction survey answers, and the sum and count of those that
+    /// were scores (1-5).
+    pub surveys: u64,
+    pub score_sum: u64,
+    pub scored: u64,
 }
 
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -58,6 +63,9 @@ pub struct AgentStats {
     pub requeued: u64,
     pub talk: Time,
     pub wrapup: Time,
+    pub surveys: u64,
+    pub score_sum: u64,
+    pub scored: u64,
     state: Option<(AgentState, Time)>,
     /// Time spent per state kind: available, ringing, on-call, wrap-up,
     /// break, logged-out.
@@ -198,6 +206,21 @@ impl Stats {
                 }
             }
             EventKind::CallbackRequested { queue, .. } => self.q(queue).callbacks += 1,
+            EventKind::SurveyAnswered { queue, agent, score, .. } => {
+                let queue: Arc<str> = queue.as_str().into();
+                let agent: Arc<str> = agent.as_str().into();
+                let add = |surveys: &mut u64, sum: &mut u64, scored: &mut u64| {
+                    *surveys += 1;
+                    if let Some(s) = score {
+                        *sum += u64::from(*s);
+                        *scored += 1;
+                    }
+                };
+                let q = self.q(&queue);
+                add(&mut q.surveys, &mut q.score_sum, &mut q.scored);
+                let a = self.a(&agent);
+                add(&mut a.surveys, &mut a.score_sum, &mut a.scored);
+            }
             EventKind::AgentStateChanged { agent, to, .. } => {
                 let a = self.a(agent);
                 if let Some((s, since)) = &a.state {
@@ -257,6 +280,8 @@ impl Stats {
                 current_longest_wait: current_longest,
                 failed_offers: q.failed_offers,
                 requeued: q.requeued,
+                surveys: q.surveys,
+                satisfaction: mean(q.score_sum, q.scored),
             });
         }
         let mut agents = Vec::new();
@@ -276,6 +301,8 @@ impl Stats {
                 talk: a.talk,
                 aht: ratio_ms(a.talk + a.wrapup, a.answered),
                 occupancy: ratio(busy, busy + time_in[0]),
+                surveys: a.surveys,
+                satisfaction: mean(a.score_sum, a.scored),
             });
         }
         StatsReport { service_level_threshold: self.service_level, queues, agents }
@@ -284,6 +311,11 @@ impl Stats {
 
 fn ratio(n: u64, d: u64) -> Option<f64> {
     (d > 0).then(|| n as f64 / d as f64)
+}
+
+/// The mean survey score, rounded to two decimals.
+fn mean(sum: u64, n: u64) -> Option<f64> {
+    (n > 0).then(|| (sum as f64 * 100.0 / n as f64).round() / 100.0)
 }
 
 fn ratio_ms(n: Time, d: u64) -> Option<Time> {
@@ -312,6 +344,9 @@ pub struct QueueReport {
     /// (`requeue_short_seconds`); each such call is also in `answered`
     /// once per answer.
     pub requeued: u64,
+    /// Satisfaction survey answers, and the mean score of those 1-5.
+    pub surveys: u64,
+    pub satisfaction: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -326,6 +361,8 @@ pub struct AgentReport {
     pub talk: Time,
     pub aht: Option<Time>,
     pub occupancy: Option<f64>,
+    pub surveys: u64,
+    pub satisfaction: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -343,18 +380,23 @@ fn dur(v: Option<Time>) -> String {
     v.map(|v| format!("{:.1}s", v as f64 / 1000.0)).unwrap_or_else(|| "-".into())
 }
 
+/// A mean score as shown ("4.50"), "-" when none.
+fn score(s: Option<f64>) -> String {
+    s.map_or_else(|| "-".into(), |v| format!("{v:.2}"))
+}
+
 impl fmt::Display for StatsReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{:<16} {:>8} {:>8} {:>8} {:>6} {:>6} {:>5} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
+            "{:<16} {:>8} {:>8} {:>8} {:>6} {:>6} {:>5} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>5}",
             "queue", "entered", "answered", "abandon", "short", "exited", "wait",
-            format!("SL{}s", self.service_level_threshold / 1000), "ASA", "AHT", "aband%", "longest", "requeued"
+            format!("SL{}s", self.service_level_threshold / 1000), "ASA", "AHT", "aband%", "longest", "requeued", "surveys", "score"
         )?;
         for q in &self.queues {
             writeln!(
                 f,
-                "{:<16} {:>8} {:>8} {:>8} {:>6} {:>6} {:>5} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
+                "{:<16} {:>8} {:>8} {:>8} {:>6} {:>6} {:>5} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>5}",
                 q.name,
                 q.entered,
                 q.answered,
@@ -368,14 +410,20 @@ impl fmt::Display for StatsReport {
                 pct(q.abandon_rate),
                 dur(Some(q.longest_wait)),
                 q.requeued,
+                q.surveys,
+                score(q.satisfaction),
             )?;
         }
         writeln!(f)?;
-        writeln!(f, "{:<16} {:<20} {:>8} {:>8} {:>6} {:>8} {:>8} {:>8}", "agent", "state", "offered", "answered", "missed", "AHT", "occupancy", "requeued")?;
+        writeln!(
+            f,
+            "{:<16} {:<20} {:>8} {:>8} {:>6} {:>8} {:>8} {:>8} {:>7} {:>5}",
+            "agent", "state", "offered", "answered", "missed", "AHT", "occupancy", "requeued", "surveys", "score"
+        )?;
         for a in &self.agents {
             writeln!(
                 f,
-                "{:<16} {:<20} {:>8} {:>8} {:>6} {:>8} {:>8} {:>8}",
+                "{:<16} {:<20} {:>8} {:>8} {:>6} {:>8} {:>8} {:>8} {:>7} {:>5}",
                 a.name,
                 a.state,
                 a.offered,
@@ -383,9 +431,40 @@ impl fmt::Display for StatsReport {
                 a.missed,
                 dur(a.aht),
                 pct(a.occupancy),
-                a.requeued
+                a.requeued,
+                a.surveys,
+                score(a.satisfaction),
             )?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::{CallId, Config};
+
+    fn survey(call: u64, queue: &str, agent: &str, answer: &str) -> Event {
+        let score = answer.parse::<u8>().ok().filter(|s| (1..=5).contains(s));
+        Event { time: call * 1000, kind: EventKind::SurveyAnswered { call: CallId(call), queue: queue.into(), agent: agent.into(), answer: answer.into(), score } }
+    }
+
+    #[test]
+    fn survey_answers_count_per_queue_and_agent_and_scores_average() {
+        let mut s = Stats::new(&Config::default().general);
+        for e in [survey(1, "sales", "a", "5"), survey(2, "sales", "a", "4"), survey(3, "sales", "b", "2"), survey(4, "support", "b", "callback-please")] {
+            s.apply(&e);
+        }
+        let r = s.report(10_000);
+        let q = |n: &str| r.queues.iter().find(|q| q.name == n).cloned().expect("queue");
+        let a = |n: &str| r.agents.iter().find(|a| a.name == n).cloned().expect("agent");
+        assert_eq!((q("sales").surveys, q("sales").satisfaction), (3, Some(3.67)));
+        // An answer that is no score counts as an answer, not in the mean.
+        assert_eq!((q("support").surveys, q("support").satisfaction), (1, None));
+        assert_eq!((a("a").surveys, a("a").satisfaction), (2, Some(4.5)));
+        assert_eq!((a("b").surveys, a("b").satisfaction), (2, Some(2.0)));
+        let text = r.to_string();
+        assert!(text.lines().any(|l| l.starts_with("sales") && l.trim_end().ends_with("3  3.67")), "{text}");
     }
 }

@@ -20,7 +20,7 @@
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::core::event::EventKind;
-use crate::core::{CallerInfo, Config, Input as RouterInput, Time};
+use crate::core::{CallerInfo, Config, EndedBy, Input as RouterInput, Time};
 use crate::ivr::metrics::IvrMetrics;
 use crate::ivr::engine::CallerFacts;
 use crate::ivr::{Collect, Command, Exit, Facts, Input, IvrSession, LookupRequest, Prompt, RecordRequest};
@@ -119,6 +119,44 @@ pub fn run<P: IvrPrimitives>(pbx: &mut P, router: &dyn RouterPort, cx: &IvrConte
         pbx.set_var(&name, Some(&walked.path.join("/")));
     }
     walked.end
+}
+
+/// The queue application with the queue's satisfaction survey
+/// (`survey = "<node>"`): when the agent hangs up first and the caller is
+/// still there, the caller walks that IVR node; the answer is what the walk
+/// leaves in the data key `survey` (a menu's `set`, or a collect `into`),
+/// published with the call, queue and agent (`SurveyAnswered`, a score
+/// when it is 1-5) and stored with the call; `hotline_survey` has it too.
+pub fn queue_app<P: IvrPrimitives>(pbx: &mut P, router: &dyn RouterPort, cx: &IvrContext<'_>, args: &str) -> AppEnd {
+    let end = super::queue::run(pbx, router, cx.cfg, args);
+    survey_after(pbx, router, cx, end)
+}
+
+fn survey_after<P: IvrPrimitives>(pbx: &mut P, router: &dyn RouterPort, cx: &IvrContext<'_>, end: AppEnd) -> AppEnd {
+    if end.ended_by != Some(EndedBy::Agent) || end.caller_gone || !pbx.caller_up() {
+        return end;
+    }
+    let var = |pbx: &P, name: &str| pbx.get_var(&pbx.hotline_var(name)).unwrap_or_default();
+    let queue = var(pbx, "queue");
+    let Some(node) = cx.cfg.queue(&queue).and_then(|q| q.survey.clone()) else { return end };
+    let (agent, call) = (var(pbx, "agent"), var(pbx, "callid"));
+    let answer_var = pbx.hotline_var("data_survey");
+    // Only this survey's answer counts.
+    pbx.set_var(&answer_var, None);
+    let walked = walk(pbx, router, cx, &node);
+    match pbx.get_var(&answer_var).filter(|v| !v.trim().is_empty()) {
+        Some(answer) => {
+            let answer = answer.trim().to_string();
+            let score = answer.parse::<u8>().ok().filter(|s| (1..=5).contains(s));
+            log::info!("{}: call {call} survey for agent {agent} in {queue}: {answer}", pbx.context());
+            let name = pbx.hotline_var("survey");
+            pbx.set_var(&name, Some(&answer));
+            let call = crate::core::CallId(call.parse().unwrap_or(0));
+            router.report(RouterInput::Publish(EventKind::SurveyAnswered { call, queue, agent, answer, score }));
+        }
+        None => log::info!("{}: call {call}: the survey ({node}) got no answer", pbx.context()),
+    }
+    AppEnd { caller_gone: walked.end.caller_gone, ..end }
 }
 
 /// How a walk ended; `path` once a session ran.
@@ -238,7 +276,7 @@ fn walk<P: IvrPrimitives>(pbx: &mut P, router: &dyn RouterPort, cx: &IvrContext<
                 let list: Vec<String> = skills.iter().map(|(s, l)| format!("{s}:{l}")).collect();
                 args.push_str(&format!(",skills={}", list.join("+")));
             }
-            let end = super::queue::run(pbx, router, cx.cfg, &args);
+            let end = queue_app(pbx, router, cx, &args);
             AppEnd { result: if end.result == "ERROR" { "ERROR" } else { "QUEUE" }, ..end }
         }
         Exit::Transfer(target) => match pbx.goto(&target) {

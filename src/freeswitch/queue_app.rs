@@ -48,7 +48,9 @@ use super::waker::CallWake;
 const SILENCE: &str = "silence_stream://-1";
 
 pub fn exec(rt: &Runtime, s: &Session<'_>, args: &str) {
-    run_flow(rt, s, "hotline_queue", |caller| flow::queue::run(caller, &rt.router, &rt.config(), args));
+    let facts = rt.router.published();
+    let cfg = rt.config();
+    run_flow(rt, s, "hotline_queue", |caller| flow::ivr::queue_app(caller, &rt.router, &rt.ivr_context(&cfg, &*facts), args));
 }
 
 /// Run a flow (the queue's, or the IVR's, which may end in the queue's)

@@ -61,6 +61,15 @@ impl StoreSink {
                 let data = Value::Object(data.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect());
                 self.callers.insert(*call, Caller { priority: *priority, entered_at: now, data, callback: false });
             }
+            EventKind::SurveyAnswered { call, queue, agent, answer, .. } => {
+                let record = crate::store::CallRecord {
+                    queue: Some(queue.clone()),
+                    agent: Some(agent.clone()),
+                    survey: Some(answer.clone()),
+                    ..crate::store::CallRecord::new(call.0)
+                };
+                let _ = self.store.put_call(record);
+            }
             EventKind::CallbackRequested { call, queue, number } => {
                 let c = self.callers.entry(*call).or_insert_with(|| Caller { priority: 0, entered_at: now, data: Value::Null, callback: false });
                 c.callback = true;

@@ -141,6 +141,8 @@ pub struct CallRecord {
     pub wait_ms: Option<u64>,
     pub talk_ms: Option<u64>,
     pub data: Option<Value>,
+    /// The caller's answer to the queue's satisfaction survey.
+    pub survey: Option<String>,
 }
 
 impl CallRecord {
@@ -331,7 +333,7 @@ pub(crate) fn read_events_after(conn: &Connection, after: u64, limit: usize) -> 
 
 pub(crate) fn read_call(conn: &Connection, call_id: u64) -> rusqlite::Result<Option<CallRecord>> {
     conn.query_row(
-        "SELECT call_id, queue, number, entered, answered, ended, agent, outcome, wait_ms, talk_ms, data \
+        "SELECT call_id, queue, number, entered, answered, ended, agent, outcome, wait_ms, talk_ms, data, survey \
          FROM calls WHERE call_id = ?1",
         [call_id as i64],
         |r| {
@@ -347,6 +349,7 @@ pub(crate) fn read_call(conn: &Connection, call_id: u64) -> rusqlite::Result<Opt
                 wait_ms: unsigned(r.get(8)?),
                 talk_ms: unsigned(r.get(9)?),
                 data: r.get::<_, Option<String>>(10)?.map(json),
+                survey: r.get(11)?,
             })
         },
     )

@@ -102,6 +102,10 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX messages_mailbox ON messages (mailbox, left_at);
     ",
+    // 4: the caller's answer to the satisfaction survey, with the call.
+    "
+    ALTER TABLE calls ADD COLUMN survey TEXT;
+    ",
 ];
 
 /// The version a file has once opened by this Hotline.

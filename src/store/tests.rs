@@ -253,6 +253,7 @@ fn call_records_fill_in_steps() {
             wait_ms: Some(2_000),
             talk_ms: Some(6_000),
             data: Some(json!({ "lang": "vi" })),
+            survey: None,
         }
     );
     assert_eq!(s.call_record(8).unwrap(), None);

@@ -402,14 +402,15 @@ fn apply(tx: &Transaction<'_>, op: &Op) -> rusqlite::Result<()> {
             .execute((*id as i64, time, kind, call_id.map(|c| c as i64), payload.to_string())),
         Op::Call(c) => tx
             .prepare_cached(
-                "INSERT INTO calls (call_id, queue, number, entered, answered, ended, agent, outcome, wait_ms, talk_ms, data) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
+                "INSERT INTO calls (call_id, queue, number, entered, answered, ended, agent, outcome, wait_ms, talk_ms, data, survey) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
                  ON CONFLICT (call_id) DO UPDATE SET \
                  queue = coalesce(excluded.queue, queue), number = coalesce(excluded.number, number), \
                  entered = coalesce(excluded.entered, entered), answered = coalesce(excluded.answered, answered), \
                  ended = coalesce(excluded.ended, ended), agent = coalesce(excluded.agent, agent), \
                  outcome = coalesce(excluded.outcome, outcome), wait_ms = coalesce(excluded.wait_ms, wait_ms), \
-                 talk_ms = coalesce(excluded.talk_ms, talk_ms), data = coalesce(excluded.data, data)",
+                 talk_ms = coalesce(excluded.talk_ms, talk_ms), data = coalesce(excluded.data, data), \
+                 survey = coalesce(excluded.survey, survey)",
             )?
             .execute((
                 c.call_id as i64,
@@ -423,6 +424,7 @@ fn apply(tx: &Transaction<'_>, op: &Op) -> rusqlite::Result<()> {
                 c.wait_ms.map(|v| v as i64),
                 c.talk_ms.map(|v| v as i64),
                 c.data.as_ref().map(Value::to_string),
+                &c.survey,
             )),
     }
     .map(|_| ())
