@@ -1181,3 +1181,22 @@ fn survey_after_the_agent_hangs_up_is_answered_stored_and_counted() {
     assert!(agent.trim_end().ends_with("1  4.00"), "{agent}");
     p.settle();
 }
+
+/// A callback asked for with a key in the IVR: the caller hears the
+/// confirmation and leaves; the task is in line in the queue and the agent
+/// calls the customer back.
+#[test]
+fn ivr_a_callback_key_queues_a_callback_that_is_served() {
+    let (p, _g) = pbx();
+    let from = p.ami.mark();
+    p.ivr_call("ivrcb", "9801040", "1");
+    let cb = p.wait_hotline(from, "CallbackRequested", 1, 20, |m| field(m, "Number") == "9801040");
+    assert_eq!(field(&cb[0], "Queue"), "cb", "{:?}", cb[0]);
+    let id = field(&cb[0], "CallId").to_string();
+    let ans = p.wait_hotline(from, "CallAnswered", 1, 30, |m| field(m, "CallId") == id);
+    assert_eq!(field(&ans[0], "Agent"), "a285", "{:?}", ans[0]);
+    let left = p.wait_hotline(from, "IvrLeft", 1, 10, |m| field(m, "CallerNumber") == "9801040");
+    assert_eq!(field(&left[0], "Result"), "HANGUP", "{:?}", left[0]);
+    p.wait_hotline(from, "CallEnded", 1, 30, |m| field(m, "CallId") == id);
+    p.settle();
+}

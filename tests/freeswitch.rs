@@ -1200,3 +1200,22 @@ fn survey_after_the_agent_hangs_up_is_answered_stored_and_counted() {
     assert!(line.trim_end().ends_with("1  4.00"), "{line}");
     s.settle();
 }
+
+/// A callback asked for with a key in the IVR: the task is in line in the
+/// queue and the agent calls the customer back.
+#[test]
+fn ivr_a_callback_key_queues_a_callback_that_is_served() {
+    let Some((s, _g)) = switch() else { return };
+    // The customer's leg lands in the agents' context: it answers and
+    // hangs up after a second.
+    s.agent_mode(9801040, "answer", 1000);
+    let from = s.mark();
+    ivr_call(s, "ivrcb", "9801040", "1");
+    let cb = s.wait_hotline(from, "CallbackRequested", 1, 20, |e| field(e, "Hotline-Number") == "9801040");
+    assert_eq!(field(&cb[0], "Hotline-Queue"), "cb", "{:?}", cb[0]);
+    let id = field(&cb[0], "Hotline-CallId").to_string();
+    let ans = s.wait_hotline(from, "CallAnswered", 1, 30, |e| field(e, "Hotline-CallId") == id);
+    assert_eq!(field(&ans[0], "Hotline-Agent"), "a285", "{:?}", ans[0]);
+    s.wait_hotline(from, "CallEnded", 1, 30, |e| field(e, "Hotline-CallId") == id);
+    s.settle();
+}

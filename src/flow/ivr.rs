@@ -243,6 +243,10 @@ fn walk<P: IvrPrimitives>(pbx: &mut P, router: &dyn RouterPort, cx: &IvrContext<
                     }
                 }
             }
+            Command::Callback(queue) => {
+                request_callback(pbx, router, &session, &queue);
+                input = Some(Input::Done);
+            }
             Command::Record(req) => {
                 let lang = session.language().to_string();
                 match leave_message(pbx, router, cx, &session, &lang, req) {
@@ -325,6 +329,20 @@ pub fn mask(v: &str) -> String {
     v.chars().enumerate().map(|(i, c)| if i < n - keep { '*' } else { c }).collect()
 }
 
+/// A callback task for the caller's number in `queue`, in line from now
+/// (the router refuses a number the queue may not call, with an event).
+fn request_callback<P: IvrPrimitives>(pbx: &P, router: &dyn RouterPort, session: &IvrSession, queue: &str) {
+    let number = pbx.caller_number();
+    if number.is_empty() {
+        log::warn!("{}: a callback was asked for but the caller has no number", pbx.context());
+        return;
+    }
+    let call = router.new_call_id();
+    let caller = CallerInfo { number: number.clone(), name: pbx.caller_name(), language: session.language().to_string(), data: masked(session), ..Default::default() };
+    log::info!("{}: callback {call} requested in {queue}", pbx.context());
+    router.report(RouterInput::CallbackNew { call, queue: queue.to_string(), caller, number });
+}
+
 /// How leaving a message went.
 enum Left {
     Kept { ms: Time, gone: bool },
@@ -357,6 +375,7 @@ fn leave_message<P: IvrPrimitives>(pbx: &mut P, router: &dyn RouterPort, cx: &Iv
         if number.is_empty() {
             log::warn!("{}: message {} asks for a callback but the caller has no number", pbx.context(), id);
         } else {
+            // Under the message's own id: the callback and the message go together.
             let caller = CallerInfo { number: number.clone(), name: pbx.caller_name(), language: session.language().to_string(), data: data.clone(), ..Default::default() };
             router.report(RouterInput::CallbackNew { call: id, queue: queue.clone(), caller, number: number.clone() });
         }

@@ -149,6 +149,11 @@ on_max_timeouts = { action = "return" }
   action = "message"
   target = "vm"
   [[menu.entry]]
+  digits = "6"
+  action = "callback"
+  target = "support"
+  prompts = ["cb-confirm"]
+  [[menu.entry]]
   digits = "/^7[0-9]{2}$/"
   action = "transfer"
   target = "ext-{digits}"
@@ -345,6 +350,18 @@ fn hanging_up_ends_the_message_and_keeps_it() {
     assert!(ev.iter().any(|k| matches!(k, EventKind::MessageLeft { ms: 4000, .. })), "{ev:?}");
     assert!(ev.iter().any(|k| matches!(k, EventKind::IvrLeft { result: "HANGUP", .. })), "{ev:?}");
     assert!(!r.plays().iter().any(|p| p.contains("\"thanks\"")), "nothing played to a caller who left");
+}
+
+#[test]
+fn a_callback_key_queues_a_callback_confirms_and_hangs_up() {
+    let r = run_ivr(&keys("6"));
+    assert_eq!((r.end.result, r.end.caller_gone), ("HANGUP", true));
+    let inputs = r.router.inputs.borrow();
+    let cb: Vec<_> = inputs.iter().filter_map(|i| if let RouterInput::CallbackNew { queue, number, .. } = i { Some((queue.clone(), number.clone())) } else { None }).collect();
+    assert_eq!(cb, vec![("support".to_string(), "0901".to_string())]);
+    drop(inputs);
+    assert!(r.plays().iter().any(|p| p.contains("\"cb-confirm\"")), "{:?}", r.plays());
+    assert!(!r.fake.log.iter().any(|l| l.starts_with("record ")), "no recording for a plain callback");
 }
 
 #[test]

@@ -324,6 +324,9 @@ pub enum ActionKind {
     Lookup(String),
     /// Enter this leave-a-message step.
     Message(String),
+    /// Queue a callback task for the caller's number in `queue`, play
+    /// `prompts` (the confirmation), hang up.
+    Callback { queue: String, prompts: Vec<Prompt> },
     /// Set the caller's language, then the current menu again from its long greeting.
     Language(String),
     Hangup,
@@ -339,7 +342,7 @@ impl Default for Action {
 impl ActionKind {
     /// Leaves the IVR.
     pub fn is_exit(&self) -> bool {
-        matches!(self, ActionKind::Queue { .. } | ActionKind::Transfer(_) | ActionKind::Hangup | ActionKind::Return)
+        matches!(self, ActionKind::Queue { .. } | ActionKind::Transfer(_) | ActionKind::Hangup | ActionKind::Return | ActionKind::Callback { .. })
     }
 
     /// The node it enters, if any.
@@ -599,7 +602,7 @@ impl IvrConfig {
             }
         };
         let play = |a: &Action| match &a.kind {
-            ActionKind::Play(p) => p.clone(),
+            ActionKind::Play(p) | ActionKind::Callback { prompts: p, .. } => p.clone(),
             _ => Vec::new(),
         };
         for m in &self.menus {
@@ -778,7 +781,7 @@ impl Check<'_> {
                 None => Err(self.err(sa.span(), &k("target"), format!("action {name:?} needs `target = \"...\"`"))),
             }
         };
-        let takes_target = matches!(name, "menu" | "route" | "collect" | "lookup" | "message" | "queue" | "transfer" | "language");
+        let takes_target = matches!(name, "menu" | "route" | "collect" | "lookup" | "message" | "callback" | "queue" | "transfer" | "language");
         if let (Some(t), false) = (&a.target, takes_target) {
             return Err(self.err(t.span(), &k("target"), format!("action {name:?} takes no target")));
         }
@@ -790,8 +793,8 @@ impl Check<'_> {
                 return Err(self.err(s.span(), &k("skills"), "only for action \"queue\"".into()));
             }
         }
-        if let (Some(p), false) = (a.prompts.first(), name == "play") {
-            return Err(self.err(p.span(), &k("prompts"), "only for action \"play\"".into()));
+        if let (Some(p), false) = (a.prompts.first(), matches!(name, "play" | "callback")) {
+            return Err(self.err(p.span(), &k("prompts"), "only for actions \"play\" and \"callback\"".into()));
         }
         let kind = match name {
             "menu" => ActionKind::Menu(self.node_ref(target()?, Kind::Menu, &k("target"))?),
@@ -799,6 +802,10 @@ impl Check<'_> {
             "collect" => ActionKind::Collect(self.node_ref(target()?, Kind::Collect, &k("target"))?),
             "lookup" => ActionKind::Lookup(self.node_ref(target()?, Kind::Lookup, &k("target"))?),
             "message" => ActionKind::Message(self.node_ref(target()?, Kind::Message, &k("target"))?),
+            "callback" => {
+                let queue = self.queue_ref(target()?, &k("target"))?;
+                ActionKind::Callback { queue, prompts: self.prompts(&a.prompts, &k("prompts"))? }
+            }
             "back" => ActionKind::Back,
             "top" => ActionKind::Top,
             "repeat" => ActionKind::Repeat,
@@ -831,7 +838,7 @@ impl Check<'_> {
                 return Err(self.err(
                     a.action.span(),
                     &k("action"),
-                    format!("unknown action {other:?}: menu, back, top, repeat, queue, transfer, play, route, collect, lookup, message, language, hangup or return"),
+                    format!("unknown action {other:?}: menu, back, top, repeat, queue, transfer, play, route, collect, lookup, message, callback, language, hangup or return"),
                 ))
             }
         };

@@ -417,6 +417,11 @@ impl IvrSession {
                 self.pending.extend(prompts);
                 self.current_menu(false)
             }
+            ActionKind::Callback { queue, prompts } => {
+                self.pending.extend(prompts);
+                self.wait = Wait::Resume(Flow::Finish(Exit::Hangup));
+                Step::Emit(Command::Callback(queue))
+            }
             ActionKind::Language(code) => {
                 self.language = code.clone();
                 if let Some(f) = self.stack.last_mut() {

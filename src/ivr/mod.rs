@@ -213,6 +213,9 @@ pub enum Command {
     /// Play the prompts, beep and record a message; answer
     /// [`Input::Recorded`].
     Record(RecordRequest),
+    /// Queue a callback task for the caller's number in this queue; answer
+    /// [`Input::Done`].
+    Callback(String),
     /// The IVR is over for this caller.
     Finish(Exit),
 }
