@@ -1206,8 +1206,9 @@ fn survey_after_the_agent_hangs_up_is_answered_stored_and_counted() {
 #[test]
 fn ivr_a_callback_key_queues_a_callback_that_is_served() {
     let Some((s, _g)) = switch() else { return };
-    // The customer's leg lands in the agents' context: it answers and
-    // hangs up after a second.
+    // The agent answers and stays; the customer's leg lands in the agents'
+    // context: it answers and hangs up after a second.
+    s.agent_mode(285, "answer", 3000);
     s.agent_mode(9801040, "answer", 1000);
     let from = s.mark();
     ivr_call(s, "ivrcb", "9801040", "1");
