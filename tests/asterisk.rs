@@ -1200,3 +1200,29 @@ fn ivr_a_callback_key_queues_a_callback_that_is_served() {
     p.wait_hotline(from, "CallEnded", 1, 30, |m| field(m, "CallId") == id);
     p.settle();
 }
+
+/// A waiting caller presses the queue's message key: it leaves the line
+/// with a callback that keeps its place, leaves a message filed under its
+/// call id, and the callback is served once an agent logs in.
+#[test]
+fn messages_the_queues_message_key_records_and_keeps_the_place() {
+    let (p, _g) = pbx();
+    p.cli("hotline agent logout a804");
+    let from = p.ami.mark();
+    p.ivr_call_from("hotline-ivr-keytalk", "ivrtovm", "9801050", "");
+    let id = p.call_id(from, "9801050");
+    let cb = p.wait_hotline(from, "CallbackRequested", 1, 20, |m| field(m, "CallId") == id);
+    assert_eq!(field(&cb[0], "Queue"), "vmq", "{:?}", cb[0]);
+    let left = p.wait_hotline(from, "MessageLeft", 1, 40, |m| field(m, "CallerNumber") == "9801050");
+    let l = &left[0];
+    assert_eq!((field(l, "MessageId"), field(l, "Mailbox"), field(l, "CallbackQueue")), (id.as_str(), "queue", "vmq"), "{l:?}");
+    let ms: u64 = field(l, "DurationMs").parse().expect("DurationMs");
+    assert!((1_500..20_000).contains(&ms), "{l:?}");
+    p.agent_mode(804, "answer", 1.0);
+    assert!(p.cli("hotline agent login a804").contains("a804"), "login");
+    let ans = p.wait_hotline(from, "CallAnswered", 1, 30, |m| field(m, "CallId") == id);
+    assert_eq!(field(&ans[0], "Agent"), "a804", "{:?}", ans[0]);
+    p.wait_hotline(from, "CallEnded", 1, 30, |m| field(m, "CallId") == id);
+    p.cli("hotline agent logout a804");
+    p.settle();
+}

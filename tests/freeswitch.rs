@@ -1220,3 +1220,31 @@ fn ivr_a_callback_key_queues_a_callback_that_is_served() {
     s.wait_hotline(from, "CallEnded", 1, 30, |e| field(e, "Hotline-CallId") == id);
     s.settle();
 }
+
+/// A waiting caller presses the queue's message key: it leaves the line
+/// with a callback that keeps its place, leaves a message filed under its
+/// call id, and the callback is served once an agent logs in.
+#[test]
+fn messages_the_queues_message_key_records_and_keeps_the_place() {
+    let Some((s, _g)) = switch() else { return };
+    s.agent_command("logout", "a804");
+    let from = s.mark();
+    s.esl.bgapi("originate {origination_caller_id_number=9801050}loopback/ivr-ivrtovm/hotline-ivr keytalk XML hotline-ivr-keytalk");
+    let id = s.call_id(from, "9801050");
+    let cb = s.wait_hotline(from, "CallbackRequested", 1, 20, |e| field(e, "Hotline-CallId") == id);
+    assert_eq!(field(&cb[0], "Hotline-Queue"), "vmq", "{:?}", cb[0]);
+    let left = s.wait_hotline(from, "MessageLeft", 1, 40, |e| field(e, "Hotline-CallerNumber") == "9801050");
+    let l = &left[0];
+    let got = (field(l, "Hotline-MessageId"), field(l, "Hotline-Mailbox"), field(l, "Hotline-CallbackQueue"));
+    assert_eq!(got, (id.as_str(), "queue", "vmq"), "{l:?}");
+    let ms: u64 = field(l, "Hotline-DurationMs").parse().expect("DurationMs");
+    assert!((2_000..20_000).contains(&ms), "{l:?}");
+    s.agent_mode(804, "answer", 2000);
+    s.agent_mode(9801050, "answer", 1000);
+    s.agent_command("login", "a804");
+    let ans = s.wait_hotline(from, "CallAnswered", 1, 30, |e| field(e, "Hotline-CallId") == id);
+    assert_eq!(field(&ans[0], "Hotline-Agent"), "a804", "{:?}", ans[0]);
+    s.wait_hotline(from, "CallEnded", 1, 30, |e| field(e, "Hotline-CallId") == id);
+    s.agent_command("logout", "a804");
+    s.settle();
+}

@@ -260,6 +260,12 @@ struct RawQueue {
     /// satisfaction survey; the answer is its data key `survey`).
     #[serde(default)]
     survey: Option<Spanned<String>>,
+    /// A `[[message]]` step a waiting caller may leave a message in by
+    /// pressing `message_key`: its callback keeps the caller's place.
+    #[serde(default)]
+    message: Option<Spanned<String>>,
+    #[serde(default)]
+    message_key: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -531,6 +537,10 @@ pub struct QueueConfig {
     /// The satisfaction survey: the IVR node the caller goes to when the
     /// agent hangs up.
     pub survey: Option<String>,
+    /// The `[[message]]` step behind `message_key` (a waiting caller leaves
+    /// a message; a callback keeps its place in line).
+    pub message: Option<String>,
+    pub message_key: Option<char>,
 }
 
 /// A whole-number pattern for caller numbers (a regular expression).
@@ -939,6 +949,20 @@ impl Config {
                 agent_announce,
                 auto_answer: q.auto_answer,
                 survey: q.survey.as_ref().map(|s| s.get_ref().clone()),
+                message: q.message.as_ref().map(|s| s.get_ref().clone()),
+                message_key: match &q.message_key {
+                    Some(k) => {
+                        let d = crate::app_args::parse_callback_digit(k.get_ref()).map_err(|e| err(k.span(), &key("message_key"), e))?;
+                        if q.message.is_none() {
+                            return Err(err(k.span(), &key("message_key"), "needs `message = \"<a [[message]] step>\"`".into()));
+                        }
+                        if q.callback_contact.is_none() {
+                            return Err(err(k.span(), &key("message_key"), "needs callback_contact (the message's callback keeps the caller's place)".into()));
+                        }
+                        Some(d)
+                    }
+                    None => None,
+                },
             });
         }
 
@@ -1046,6 +1070,12 @@ impl Config {
             &queue_names,
         )?;
         for q in &raw.queues {
+            if let Some(m) = &q.get_ref().message {
+                if !ivr.messages.iter().any(|s| s.name == *m.get_ref()) {
+                    let key = format!("queue[{}].message", q.get_ref().name.get_ref());
+                    return Err(err(m.span(), &key, format!("no [[message]] step named {:?}", m.get_ref())));
+                }
+            }
             if let Some(sv) = &q.get_ref().survey {
                 if !ivr.has_node(sv.get_ref()) {
                     let key = format!("queue[{}].survey", q.get_ref().name.get_ref());

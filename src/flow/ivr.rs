@@ -127,9 +127,44 @@ pub fn run<P: IvrPrimitives>(pbx: &mut P, router: &dyn RouterPort, cx: &IvrConte
 /// leaves in the data key `survey` (a menu's `set`, or a collect `into`),
 /// published with the call, queue and agent (`SurveyAnswered`, a score
 /// when it is 1-5) and stored with the call; `hotline_survey` has it too.
+///
+/// A waiting caller who pressed the queue's `message_key` is out of line
+/// with a callback that keeps its place (result CALLBACK): it now leaves
+/// the message in the queue's `message` step, filed under the call's id.
 pub fn queue_app<P: IvrPrimitives>(pbx: &mut P, router: &dyn RouterPort, cx: &IvrContext<'_>, args: &str) -> AppEnd {
     let end = super::queue::run(pbx, router, cx.cfg, args);
+    let pending = pbx.hotline_var("message_pending");
+    if pbx.get_var(&pending).is_some_and(|v| v == "1") {
+        pbx.set_var(&pending, None);
+        if end.result == "CALLBACK" && !end.caller_gone && pbx.caller_up() {
+            return message_from_queue(pbx, router, cx, end);
+        }
+    }
     survey_after(pbx, router, cx, end)
+}
+
+/// The queue's message step for a caller its message key took out of line.
+fn message_from_queue<P: IvrPrimitives>(pbx: &mut P, router: &dyn RouterPort, cx: &IvrContext<'_>, end: AppEnd) -> AppEnd {
+    let var = |pbx: &P, name: &str| pbx.get_var(&pbx.hotline_var(name)).unwrap_or_default();
+    let queue = var(pbx, "queue");
+    let call = var(pbx, "callid").parse().ok().map(crate::core::CallId);
+    let step = cx.cfg.queue(&queue).and_then(|q| q.message.as_deref()).and_then(|n| cx.cfg.ivr.messages.iter().find(|m| m.name == n));
+    let (Some(step), Some(call)) = (step, call) else { return end };
+    let mut req = RecordRequest::for_step(step, step.prompts.clone());
+    req.callback = Some(queue);
+    let taker = Taker { data: pbx.data_vars(), language: pbx.language(), queued: Some(call) };
+    let gone = match leave_message(pbx, router, cx, taker, req) {
+        Left::Kept { gone: false, .. } => {
+            let lang = pbx.language();
+            perform(pbx, cx.texts, &lang, &step.done_sound, None).is_none()
+        }
+        Left::Kept { gone: true, .. } | Left::Nothing { gone: true } => true,
+        Left::Nothing { gone: false } => false,
+    };
+    if !gone {
+        pbx.hang_up();
+    }
+    AppEnd { caller_gone: true, ..end }
 }
 
 fn survey_after<P: IvrPrimitives>(pbx: &mut P, router: &dyn RouterPort, cx: &IvrContext<'_>, end: AppEnd) -> AppEnd {
@@ -248,8 +283,8 @@ fn walk<P: IvrPrimitives>(pbx: &mut P, router: &dyn RouterPort, cx: &IvrContext<
                 input = Some(Input::Done);
             }
             Command::Record(req) => {
-                let lang = session.language().to_string();
-                match leave_message(pbx, router, cx, &session, &lang, req) {
+                let taker = Taker { data: masked(&session), language: session.language().to_string(), queued: None };
+                match leave_message(pbx, router, cx, taker, req) {
                     Left::Kept { ms, gone: false } => input = Some(Input::Recorded(Some(ms))),
                     Left::Nothing { gone: false } => input = Some(Input::Recorded(None)),
                     Left::Kept { gone: true, .. } => {
@@ -343,6 +378,15 @@ fn request_callback<P: IvrPrimitives>(pbx: &P, router: &dyn RouterPort, session:
     router.report(RouterInput::CallbackNew { call, queue: queue.to_string(), caller, number });
 }
 
+/// Who leaves a message: the data (sensitive values masked) and language;
+/// `queued`: already in line for a callback under this id (the queue's
+/// message key), so no new one is queued.
+struct Taker {
+    data: Vec<(String, String)>,
+    language: String,
+    queued: Option<crate::core::CallId>,
+}
+
 /// How leaving a message went.
 enum Left {
     Kept { ms: Time, gone: bool },
@@ -355,11 +399,11 @@ enum Left {
 /// e-mail) and, if the step says so, a callback task goes in line for the
 /// caller's number under the message's id. A shorter one is announced as
 /// discarded (the sink removes its file: no disk work here).
-fn leave_message<P: IvrPrimitives>(pbx: &mut P, router: &dyn RouterPort, cx: &IvrContext<'_>, session: &IvrSession, lang: &str, req: RecordRequest) -> Left {
-    if perform(pbx, cx.texts, lang, &req.prompts, None).is_none() {
+fn leave_message<P: IvrPrimitives>(pbx: &mut P, router: &dyn RouterPort, cx: &IvrContext<'_>, caller: Taker, req: RecordRequest) -> Left {
+    if perform(pbx, cx.texts, &caller.language, &req.prompts, None).is_none() {
         return Left::Nothing { gone: true };
     }
-    let id = router.new_call_id();
+    let id = caller.queued.unwrap_or_else(|| router.new_call_id());
     let stem = cx.messages_dir.join(&req.mailbox).join(format!("{}-{}", pbx.unix_ms(), id.0));
     let stem = stem.to_string_lossy().into_owned();
     let rec = pbx.record(&stem, req.max_ms, req.silence_ms, req.beep);
@@ -370,14 +414,14 @@ fn leave_message<P: IvrPrimitives>(pbx: &mut P, router: &dyn RouterPort, cx: &Iv
         return Left::Nothing { gone: rec.gone };
     }
     let number = pbx.caller_number();
-    let data = masked(session);
-    if let Some(queue) = &req.callback {
+    let data = caller.data;
+    if let (Some(queue), None) = (&req.callback, caller.queued) {
         if number.is_empty() {
             log::warn!("{}: message {} asks for a callback but the caller has no number", pbx.context(), id);
         } else {
             // Under the message's own id: the callback and the message go together.
-            let caller = CallerInfo { number: number.clone(), name: pbx.caller_name(), language: session.language().to_string(), data: data.clone(), ..Default::default() };
-            router.report(RouterInput::CallbackNew { call: id, queue: queue.clone(), caller, number: number.clone() });
+            let info = CallerInfo { number: number.clone(), name: pbx.caller_name(), language: caller.language.clone(), data: data.clone(), ..Default::default() };
+            router.report(RouterInput::CallbackNew { call: id, queue: queue.clone(), caller: info, number: number.clone() });
         }
     }
     log::info!("{}: message {} left for {} ({} ms)", pbx.context(), id, req.mailbox, rec.ms);

@@ -104,6 +104,7 @@ fn enter<'r, 'c, P: Primitives>(pbx: &mut P, router: &'r dyn RouterPort, cfg: &'
         queue: req.queue,
         music,
         callback_digit: req.callback_digit,
+        message_digit: queue_cfg.and_then(|q| q.message_key),
         number,
         ringing: None,
         leg_vars,
@@ -166,6 +167,8 @@ struct QueueFlow<'r, 'c> {
     queue: String,
     music: String,
     callback_digit: Option<char>,
+    /// The queue's `message_key`: leave a message, keep the place (a callback).
+    message_digit: Option<char>,
     number: String,
     ringing: Option<Inline>,
     /// The call's data as the PBX's variables, for agent legs.
@@ -248,6 +251,12 @@ impl QueueFlow<'_, '_> {
             Happening::CallerGone => Some(self.caller_left(pbx)),
             Happening::Dtmf(d) => {
                 if self.ringing.is_none() && Some(d) == self.callback_digit {
+                    self.request_callback(pbx);
+                } else if self.ringing.is_none() && Some(d) == self.message_digit {
+                    // The message is recorded once the caller is out of
+                    // line (flow::ivr::queue_app); the callback keeps its place.
+                    let name = pbx.hotline_var("message_pending");
+                    pbx.set_var(&name, Some("1"));
                     self.request_callback(pbx);
                 }
                 None

@@ -274,16 +274,7 @@ impl IvrSession {
                 let mut prompts = std::mem::take(&mut self.pending);
                 prompts.extend(m.prompts.iter().cloned());
                 self.wait = Wait::Recorded(index);
-                Step::Emit(Command::Record(RecordRequest {
-                    step: m.name.clone(),
-                    mailbox: m.mailbox.clone(),
-                    prompts,
-                    beep: m.beep,
-                    max_ms: Time::from(m.max_seconds) * 1000,
-                    silence_ms: Time::from(m.silence_seconds) * 1000,
-                    min_ms: Time::from(m.min_seconds) * 1000,
-                    callback: m.callback.clone(),
-                }))
+                Step::Emit(Command::Record(RecordRequest::for_step(m, prompts)))
             }
             Some(Node::Route(r)) => {
                 self.at = At::Passing;

@@ -66,9 +66,12 @@
 //!   greeting), no failure counted;
 //! - `language`, `target` = code: [`Command::SetLanguage`], then this menu
 //!   again from its long greeting with fresh counters;
+//! - `message`, `target` = a `[[message]]` step: leave a message (below);
 //! - exits: `queue` (`target` a configured queue, `priority`, `skills`),
 //!   `transfer` (`target` a dialplan target, `{digits}` replaced by the
-//!   keys pressed or the value collected), `hangup`, `return`.
+//!   keys pressed or the value collected), `callback` (`target` a queue:
+//!   [`Command::Callback`], a callback task for the caller's number, then
+//!   `prompts` and hang up), `hangup`, `return`.
 //!
 //! Entering a menu evaluates its hours first (closed: `closed_sound`, then
 //! `closed`), then sets its `language` when it differs from the caller's,
@@ -143,7 +146,29 @@
 //! none of the answer. `hotline show ivr` counts lookups ok and failed.
 //! HTTPS is rustls (ring provider) with the webpki roots compiled in.
 //!
-//! Menus, collects, routes and lookups share one namespace. Every node
+//! `[[message]]`: leave a message (voicemail).
+//!
+//! ```toml
+//! [[message]]
+//! name = "leave_sales"
+//! mailbox = "sales"          # default: the name; HotlineMessages(sales) plays it
+//! prompts = ["text:Please leave a message after the tone."]
+//! max_seconds = 120          # 1-3600
+//! silence_seconds = 5        # 0-60; 0: only a key, the maximum or a hang-up end it
+//! min_seconds = 1            # shorter: discarded, `on_empty` runs
+//! beep = true
+//! callback = "sales"         # also a callback task in this queue
+//! email = ["lead@example.com"]   # notices through [mail]
+//! done_sound = ["text:Thank you."]
+//! next = { action = "hangup" }   # the default
+//! on_empty = { action = "menu", target = "main" }   # default: as next
+//! ```
+//!
+//! Entering the step emits [`Command::Record`]; the flow records and
+//! answers [`Input::Recorded`] with the length kept (data
+//! `message_seconds`), or None.
+//!
+//! Menus, collects, routes, lookups and message steps share one namespace. Every node
 //! must be able to reach an exit through its actions (`back`, `top`,
 //! `repeat`, `play` and `language` count for nothing there; a lookup
 //! through its `next` or its `fallback`); the step budget covers what is
@@ -250,6 +275,23 @@ pub struct RecordRequest {
     pub min_ms: Time,
     /// A callback task goes into this queue for the caller's number.
     pub callback: Option<String>,
+}
+
+impl RecordRequest {
+    /// The recording a `[[message]]` step asks for, with `prompts` before
+    /// the beep.
+    pub fn for_step(m: &MessageConfig, prompts: Vec<Prompt>) -> RecordRequest {
+        RecordRequest {
+            step: m.name.clone(),
+            mailbox: m.mailbox.clone(),
+            prompts,
+            beep: m.beep,
+            max_ms: Time::from(m.max_seconds) * 1000,
+            silence_ms: Time::from(m.silence_seconds) * 1000,
+            min_ms: Time::from(m.min_seconds) * 1000,
+            callback: m.callback.clone(),
+        }
+    }
 }
 
 /// How a caller leaves the IVR.

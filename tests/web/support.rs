@@ -146,8 +146,10 @@ impl WebHost for FakeHost {
             current_longest_wait: 1500,
             failed_offers: 0,
             requeued: 0,
+            surveys: 2,
+            satisfaction: Some(4.5),
         };
-        let a = |name: &str| AgentReport { name: name.into(), state: "available".into(), offered: 1, answered: 1, missed: 0, requeued: 0, talk: 100, aht: Some(100), occupancy: Some(0.1) };
+        let a = |name: &str| AgentReport { name: name.into(), state: "available".into(), offered: 1, answered: 1, missed: 0, requeued: 0, talk: 100, aht: Some(100), occupancy: Some(0.1), surveys: 1, satisfaction: Some(5.0) };
         Ok(StatsReport { service_level_threshold: 20_000, queues: vec![q("support"), q("sales")], agents: vec![a("1001"), a("1002"), a("1003")] })
     }
 
