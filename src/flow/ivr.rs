@@ -145,9 +145,8 @@ pub fn queue_app<P: IvrPrimitives>(pbx: &mut P, router: &dyn RouterPort, cx: &Iv
 
 /// The queue's message step for a caller its message key took out of line.
 fn message_from_queue<P: IvrPrimitives>(pbx: &mut P, router: &dyn RouterPort, cx: &IvrContext<'_>, end: AppEnd) -> AppEnd {
-    let var = |pbx: &P, name: &str| pbx.get_var(&pbx.hotline_var(name)).unwrap_or_default();
-    let queue = var(pbx, "queue");
-    let call = var(pbx, "callid").parse().ok().map(crate::core::CallId);
+    let queue = hotline_value(pbx, "queue");
+    let call = hotline_value(pbx, "callid").parse().ok().map(crate::core::CallId);
     let step = cx.cfg.queue(&queue).and_then(|q| q.message.as_deref()).and_then(|n| cx.cfg.ivr.messages.iter().find(|m| m.name == n));
     let (Some(step), Some(call)) = (step, call) else { return end };
     let mut req = RecordRequest::for_step(step, step.prompts.clone());
@@ -171,10 +170,9 @@ fn survey_after<P: IvrPrimitives>(pbx: &mut P, router: &dyn RouterPort, cx: &Ivr
     if end.ended_by != Some(EndedBy::Agent) || end.caller_gone || !pbx.caller_up() {
         return end;
     }
-    let var = |pbx: &P, name: &str| pbx.get_var(&pbx.hotline_var(name)).unwrap_or_default();
-    let queue = var(pbx, "queue");
+    let queue = hotline_value(pbx, "queue");
     let Some(node) = cx.cfg.queue(&queue).and_then(|q| q.survey.clone()) else { return end };
-    let (agent, call) = (var(pbx, "agent"), var(pbx, "callid"));
+    let (agent, call) = (hotline_value(pbx, "agent"), hotline_value(pbx, "callid"));
     let answer_var = pbx.hotline_var("data_survey");
     // Only this survey's answer counts.
     pbx.set_var(&answer_var, None);
@@ -192,6 +190,12 @@ fn survey_after<P: IvrPrimitives>(pbx: &mut P, router: &dyn RouterPort, cx: &Ivr
         None => log::info!("{}: call {call}: the survey ({node}) got no answer", pbx.context()),
     }
     AppEnd { caller_gone: walked.end.caller_gone, ..end }
+}
+
+/// A Hotline variable's value on the channel (`queue` -> `hotline_queue`),
+/// empty when unset.
+fn hotline_value<P: IvrPrimitives>(pbx: &P, suffix: &str) -> String {
+    pbx.get_var(&pbx.hotline_var(suffix)).unwrap_or_default()
 }
 
 /// How a walk ended; `path` once a session ran.
@@ -541,7 +545,9 @@ fn collect_digits<P: IvrPrimitives>(pbx: &mut P, c: &Collect, first: Option<char
     }
 }
 
-fn to_pbx<P: IvrPrimitives>(pbx: &P, texts: &dyn TextPrompts, lang: &str, p: &Prompt) -> Option<PbxPrompt> {
+/// A prompt as this PBX plays it: a text prompt becomes its rendered file
+/// (None, with a log line, while it is not rendered).
+pub(crate) fn to_pbx<P: IvrPrimitives>(pbx: &P, texts: &dyn TextPrompts, lang: &str, p: &Prompt) -> Option<PbxPrompt> {
     Some(match p {
         Prompt::File(f) => PbxPrompt::File(f.clone()),
         Prompt::Digits(d) => PbxPrompt::Digits(d.clone()),

@@ -18,7 +18,7 @@ use crate::core::{Input as RouterInput, Time};
 use crate::ivr::Prompt;
 use crate::messages::Messages;
 
-use super::ivr::{Heard, IvrPrimitives, PbxPrompt, TextPrompts};
+use super::ivr::{Heard, IvrPrimitives, TextPrompts};
 use super::queue::AppEnd;
 use super::RouterPort;
 
@@ -121,20 +121,11 @@ fn gone() -> AppEnd {
 /// Play `prompts` in order; with `barge`, the first key ends them.
 fn say<P: IvrPrimitives>(pbx: &mut P, texts: &dyn TextPrompts, prompts: &[Prompt], barge: bool) -> Heard {
     for p in prompts {
-        let prompt = match p {
-            Prompt::File(f) => PbxPrompt::File(f.clone()),
-            Prompt::Digits(d) => PbxPrompt::Digits(d.clone()),
-            Prompt::Number(n) => PbxPrompt::Number(*n),
-            Prompt::Text(t) => match texts.file(t, "") {
-                Some(f) => PbxPrompt::File(f),
-                None => continue,
-            },
-        };
+        let Some(prompt) = super::ivr::to_pbx(pbx, texts, "", p) else { continue };
         match pbx.play_prompt(&prompt, barge) {
-            Heard::Nothing => {}
             Heard::Key(k) if barge => return Heard::Key(k),
-            Heard::Key(_) => {}
             Heard::Gone => return Heard::Gone,
+            _ => {}
         }
     }
     Heard::Nothing
