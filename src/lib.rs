@@ -34,6 +34,7 @@ pub mod notify;
 pub mod router;
 pub mod service;
 pub mod sim;
+pub mod speech;
 pub mod store;
 pub mod web;
 pub mod ffi;
