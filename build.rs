@@ -202,6 +202,7 @@ mod asterisk {
             .opaque_type("ast_channel")
             .opaque_type("ast_format_cap")
             .opaque_type("ast_module")
+            .opaque_type("ast_speech")
             .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()));
         // Generate code for the crate's declared minimum Rust version
         // (e.g. plain `extern "C"` blocks below 1.82), not the newest.

@@ -361,6 +361,297 @@ int hotline_ivr_record(struct ast_channel *chan, const char *file, int max_sec, 
 	return ast_check_hangup_locked(chan) ? 1 : 0;
 }
 
+/* ---- the "hotline" speech engine ----
+ * res_speech is optional: its functions are weak, so the module loads where
+ * res_speech is not (they are NULL then, and the engine is not registered;
+ * hotline_ivr_listen() answers "no engine"). */
+#pragma weak ast_speech_new
+#pragma weak ast_speech_destroy
+#pragma weak ast_speech_grammar_load
+#pragma weak ast_speech_grammar_activate
+#pragma weak ast_speech_start
+#pragma weak ast_speech_write
+#pragma weak ast_speech_results_get
+#pragma weak ast_speech_results_free
+#pragma weak ast_speech_change_state
+#pragma weak ast_speech_register
+#pragma weak ast_speech_unregister
+
+int hotline_ivr_listen(struct ast_channel *chan, const char *engine, const char *grammar, int timeout_ms,
+	char *text, size_t len, int *score)
+{
+	struct ast_speech *speech;
+	struct ast_format *old;
+	struct timeval start = ast_tvnow(), last = start;
+	/* Speech that started before the timeout may run on this long. */
+	const long cap_ms = (long)timeout_ms + 15000;
+	int rc = 0;
+
+	text[0] = '\0';
+	*score = 0;
+	if (ast_check_hangup_locked(chan)) {
+		return -1;
+	}
+	if (!ast_speech_new) {
+		return -2;
+	}
+	speech = ast_speech_new(engine, ast_channel_nativeformats(chan));
+	if (!speech) {
+		return -2;
+	}
+	if (ast_speech_grammar_load(speech, "hotline", grammar) || ast_speech_grammar_activate(speech, "hotline")) {
+		ast_speech_destroy(speech);
+		return -2;
+	}
+	old = ao2_bump(ast_channel_readformat(chan));
+	if (ast_set_read_format(chan, speech->format)) {
+		ao2_cleanup(old);
+		ast_speech_destroy(speech);
+		return -2;
+	}
+	ast_speech_start(speech);
+	for (;;) {
+		long elapsed = ast_tvdiff_ms(ast_tvnow(), start);
+		int state, spoke, ms;
+		struct ast_frame *f;
+
+		ast_mutex_lock(&speech->lock);
+		state = speech->state;
+		spoke = ast_test_flag(speech, AST_SPEECH_SPOKE) ? 1 : 0;
+		ast_mutex_unlock(&speech->lock);
+		if (state == AST_SPEECH_STATE_DONE) {
+			struct ast_speech_result *r;
+
+			r = ast_speech_results_get(speech);
+			if (r && !ast_strlen_zero(r->text)) {
+				ast_copy_string(text, r->text, len);
+				*score = r->score < 0 ? 0 : (r->score > 100 ? 100 : r->score);
+				speech->results = r;
+				rc = -3;
+				break;
+			}
+			if (r) {
+				ast_speech_results_free(r);
+			}
+			/* Noise that decoded to nothing: listen on until the timeout. */
+			if (elapsed < timeout_ms) {
+				ast_speech_start(speech);
+				continue;
+			}
+			break;
+		}
+		if (state == AST_SPEECH_STATE_NOT_READY) {
+			rc = -2;
+			break;
+		}
+		if ((!spoke && elapsed >= timeout_ms) || elapsed >= cap_ms) {
+			break;
+		}
+		ms = ast_waitfor(chan, 20);
+		if (ms < 0) {
+			rc = -1;
+			break;
+		}
+		if (ms == 0) {
+			/* No frame for 200 ms (a Local channel, comfort noise) is
+			 * silence: feed it, so an utterance can end. (Frames that are
+			 * merely late must not be padded: that chops the word.) */
+			static const short quiet[320];
+
+			if (state == AST_SPEECH_STATE_READY && ast_tvdiff_ms(ast_tvnow(), last) >= 200) {
+				int i;
+
+				for (i = 0; i < 10; i++) {
+					ast_speech_write(speech, (void *)quiet,
+						(int)(ast_format_get_sample_rate(speech->format) / 50 * sizeof(short)));
+				}
+				last = ast_tvnow();
+			}
+			continue;
+		}
+		f = ast_read(chan);
+		if (!f) {
+			rc = -1;
+			break;
+		}
+		last = ast_tvnow();
+		if (f->frametype == AST_FRAME_VOICE && state == AST_SPEECH_STATE_READY) {
+			ast_speech_write(speech, f->data.ptr, f->datalen);
+		} else if (f->frametype == AST_FRAME_DTMF) {
+			rc = f->subclass.integer;
+			ast_frfree(f);
+			break;
+		}
+		ast_frfree(f);
+	}
+	if (old) {
+		ast_set_read_format(chan, old);
+		ao2_cleanup(old);
+	}
+	ast_speech_destroy(speech);
+	return rc == 0 && ast_check_hangup_locked(chan) ? -1 : rc;
+}
+
+static int spk_create(struct ast_speech *speech, struct ast_format *format)
+{
+	speech->data = hotline_speech_create((int)ast_format_get_sample_rate(format));
+	return speech->data ? 0 : -1;
+}
+
+static int spk_destroy(struct ast_speech *speech)
+{
+	hotline_speech_destroy(speech->data);
+	speech->data = NULL;
+	return 0;
+}
+
+static int spk_load(struct ast_speech *speech, const char *name, const char *grammar)
+{
+	return hotline_speech_load(speech->data, name, grammar);
+}
+
+static int spk_unload(struct ast_speech *speech, const char *name)
+{
+	return hotline_speech_unload(speech->data, name);
+}
+
+static int spk_activate(struct ast_speech *speech, const char *name)
+{
+	return hotline_speech_activate(speech->data, name, 1);
+}
+
+static int spk_deactivate(struct ast_speech *speech, const char *name)
+{
+	return hotline_speech_activate(speech->data, name, 0);
+}
+
+static int spk_write(struct ast_speech *speech, void *data, int len)
+{
+	int p = hotline_speech_write(speech->data, data, len);
+
+	if (p < 0) {
+		ast_speech_change_state(speech, AST_SPEECH_STATE_NOT_READY);
+		return -1;
+	}
+	if (p >= 1) {
+		/* They are talking: SpeechBackground stops the prompt. */
+		ast_set_flag(speech, AST_SPEECH_QUIET);
+	}
+	if (p == 2) {
+		/* Unless the decoder was quicker and moved it to DONE already. */
+		ast_mutex_lock(&speech->lock);
+		if (speech->state == AST_SPEECH_STATE_READY) {
+			ast_speech_change_state(speech, AST_SPEECH_STATE_WAIT);
+		}
+		ast_mutex_unlock(&speech->lock);
+	} else if (p == 3) {
+		hotline_speech_ready(speech);
+	}
+	return 0;
+}
+
+static int spk_dtmf(struct ast_speech *speech, const char *dtmf)
+{
+	return 0;
+}
+
+static int spk_start(struct ast_speech *speech)
+{
+	if (hotline_speech_start(speech->data, speech)) {
+		return -1;
+	}
+	ast_clear_flag(speech, AST_SPEECH_HAVE_RESULTS);
+	ast_speech_change_state(speech, AST_SPEECH_STATE_READY);
+	return 0;
+}
+
+static int spk_change(struct ast_speech *speech, const char *name, const char *value)
+{
+	return -1;
+}
+
+static int spk_get_setting(struct ast_speech *speech, const char *name, char *buf, size_t len)
+{
+	return -1;
+}
+
+static int spk_results_type(struct ast_speech *speech, enum ast_speech_results_type type)
+{
+	return type == AST_SPEECH_RESULTS_TYPE_NORMAL ? 0 : -1;
+}
+
+static struct ast_speech_result *spk_get(struct ast_speech *speech)
+{
+	char text[256], grammar[64];
+	int score = 0;
+	struct ast_speech_result *r;
+
+	if (!hotline_speech_result(speech->data, text, sizeof(text), &score, grammar, sizeof(grammar))) {
+		return NULL;
+	}
+	r = ast_calloc(1, sizeof(*r));
+	if (!r) {
+		return NULL;
+	}
+	r->text = ast_strdup(text);
+	r->grammar = ast_strdup(grammar);
+	r->score = score;
+	return r;
+}
+
+static struct ast_speech_engine spk_engine = {
+	.name = "hotline",
+	.create = spk_create,
+	.destroy = spk_destroy,
+	.load = spk_load,
+	.unload = spk_unload,
+	.activate = spk_activate,
+	.deactivate = spk_deactivate,
+	.write = spk_write,
+	.dtmf = spk_dtmf,
+	.start = spk_start,
+	.change = spk_change,
+	.get_setting = spk_get_setting,
+	.change_results_type = spk_results_type,
+	.get = spk_get,
+};
+
+int hotline_speech_register(void)
+{
+	if (!ast_speech_register) {
+		return -1;
+	}
+	spk_engine.formats = ast_format_cap_alloc(AST_FORMAT_CAP_FLAG_DEFAULT);
+	if (!spk_engine.formats) {
+		return -1;
+	}
+	ast_format_cap_append(spk_engine.formats, ast_format_slin, 0);
+	ast_format_cap_append(spk_engine.formats, ast_format_slin16, 0);
+	if (ast_speech_register(&spk_engine)) {
+		ao2_cleanup(spk_engine.formats);
+		spk_engine.formats = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+void hotline_speech_unregister(void)
+{
+	if (spk_engine.formats) {
+		ast_speech_unregister("hotline");
+		ao2_cleanup(spk_engine.formats);
+		spk_engine.formats = NULL;
+	}
+}
+
+void hotline_speech_ready(struct ast_speech *speech)
+{
+	ast_mutex_lock(&speech->lock);
+	ast_set_flag(speech, AST_SPEECH_HAVE_RESULTS);
+	ast_speech_change_state(speech, AST_SPEECH_STATE_DONE);
+	ast_mutex_unlock(&speech->lock);
+}
+
 int hotline_moh_start(struct ast_channel *chan, const char *mclass)
 {
 	return ast_moh_start(chan, mclass, NULL);
@@ -668,6 +959,9 @@ AST_MODULE_INFO(ASTERISK_GPL_KEY, AST_MODFLAG_LOAD_ORDER, "Hotline call center",
 	.reload = reload_module,
 	/* consumes device state, like app_queue: load after the providers */
 	.load_pri = AST_MODPRI_DEVSTATE_CONSUMER,
+	/* the speech API, when it is there: loaded first so the "hotline"
+	 * speech engine can register */
+	.optional_modules = "res_speech",
 );
 
 struct ast_module *hotline_module_self(void)

@@ -39,6 +39,7 @@
 #include "asterisk/format_cap.h"
 #include "asterisk/format_cache.h"
 #include "asterisk/astobj2.h"
+#include "asterisk/speech.h"
 
 /* ---- logging -------------------------------------------------------------
  * Values equal Asterisk's __LOG_* levels. */
@@ -118,6 +119,21 @@ int hotline_ivr_goto(struct ast_channel *chan, const char *target);
  *  hang-up. *ms: the length of the file written (0: none). Returns 1 if the
  *  caller hung up, 0 otherwise. */
 int hotline_ivr_record(struct ast_channel *chan, const char *file, int max_sec, int maxsilence_ms, int beep, long *ms);
+/*! Listen through the PBX speech API (engine by name, inline grammar
+ *  "a|b|c") up to timeout_ms for speech or a key. Returns the key (> 0),
+ *  0 when nothing was said, -1 on hang-up, -2 when the engine is missing or
+ *  failed, -3 with text (and *score, 0-100) filled when words were heard. */
+int hotline_ivr_listen(struct ast_channel *chan, const char *engine, const char *grammar, int timeout_ms,
+	char *text, size_t len, int *score);
+
+/* ---- Hotline's speech engine (res_speech) ------------------------------------
+ * Registered as "hotline" when the Rust side has an engine; every callback
+ * goes to the Rust functions below, handle = speech->data. */
+int hotline_speech_register(void);
+void hotline_speech_unregister(void);
+/*! Called by the decoder thread (through the Rust notify) once a result is
+ *  ready: moves the speech to DONE under its lock. */
+void hotline_speech_ready(struct ast_speech *speech);
 int hotline_moh_start(struct ast_channel *chan, const char *mclass);
 void hotline_moh_stop(struct ast_channel *chan);
 void hotline_channel_lock(struct ast_channel *chan);
@@ -197,6 +213,18 @@ int hotline_ast_reload(void);
 /*! Run a "hotline ..." CLI command. Returns text to print (free with
  *  hotline_cli_free) or NULL for "show usage". */
 char *hotline_cli(int argc, const char * const *argv, int fd);
+/* Speech engine callbacks (src/asterisk/speech.rs). */
+void *hotline_speech_create(int rate);
+void hotline_speech_destroy(void *h);
+int hotline_speech_load(void *h, const char *name, const char *grammar);
+int hotline_speech_unload(void *h, const char *name);
+int hotline_speech_activate(void *h, const char *name, int on);
+/*! A new utterance; speech: where to report the result. */
+int hotline_speech_start(void *h, struct ast_speech *speech);
+/*! Audio (signed linear): 0 quiet, 1 speaking, 2 decoding, 3 done, -1 error. */
+int hotline_speech_write(void *h, const void *data, int len);
+/*! The result's text into buf and *score: 1 if there is one. */
+int hotline_speech_result(void *h, char *buf, size_t len, int *score, char *grammar, size_t glen);
 void hotline_cli_free(char *text);
 
 #endif /* HOTLINE_ASTERISK_H */

@@ -1226,3 +1226,63 @@ fn messages_the_queues_message_key_records_and_keeps_the_place() {
     p.cli("hotline agent logout a804");
     p.settle();
 }
+
+// ---- speech input ------------------------------------------------------------
+
+/// `text` spoken by espeak-ng inside the PBX, as an 8 kHz WAV it can play;
+/// the path without extension.
+fn say_file(p: &Pbx, name: &str, text: &str) -> String {
+    let base = format!("/tmp/hotline-say-{name}");
+    p.exec(&["sh", "-c", &format!("espeak-ng -v en-us -w {base}.22k.wav '{text}' && sox {base}.22k.wav -r 8000 -c 1 -b 16 {base}.wav")]);
+    base
+}
+
+/// A menu with words: the caller says "technical support" after the beep
+/// and the menu takes that key's branch; a key is still taken while it
+/// listens, and silence is a timeout. Hotline's engine
+/// (PocketSphinx in the image) decodes the caller's audio.
+#[test]
+fn speech_a_spoken_keyword_takes_its_branch_and_keys_still_work() {
+    let (p, _g) = pbx();
+    assert!(p.log().contains("Registered speech recognition engine 'hotline'"), "the engine is registered");
+    for (name, text, exten) in [("support", "technical support", "spoken-support")] {
+        let file = say_file(p, name, text);
+        let from = p.ami.mark();
+        p.ivr_call_from("hotline-ivr-say", "ivrspeech", "9801040", &file);
+        let t = ivr_user(p, from, "HotlineTestIvrTransfer", 30, |_| true);
+        assert_eq!((field(&t, "Exten"), field(&t, "Path")), (exten, "ivrspeech"), "{text:?}: {t:?}");
+    }
+    let from = p.ami.mark();
+    p.ivr_call("ivrspeech", "9801041", "1");
+    let t = ivr_user(p, from, "HotlineTestIvrTransfer", 30, |_| true);
+    assert_eq!(field(&t, "Exten"), "spoken-sales", "key 1 while listening: {t:?}");
+    let from = p.ami.mark();
+    p.ivr_call("ivrspeech", "9801042", "");
+    let t = ivr_user(p, from, "HotlineTestIvrTransfer", 30, |_| true);
+    assert_eq!(field(&t, "Exten"), "timeouts", "silence: {t:?}");
+    p.settle();
+}
+
+/// The engine serves plain dialplan too: SpeechCreate(hotline) and
+/// SpeechBackground give the recognised text and its grammar.
+#[test]
+fn speech_the_hotline_engine_serves_speech_background_in_plain_dialplan() {
+    let (p, _g) = pbx();
+    let file = say_file(p, "support2", "technical support");
+    let from = p.ami.mark();
+    let r = p.ami.action(
+        "Originate",
+        &[
+            ("Channel", "Local/s@hotline-speech"),
+            ("Context", "hotline-ivr-say"),
+            ("Exten", "s"),
+            ("Priority", "1"),
+            ("Variable", &format!("KEYS={file}")),
+            ("Async", "true"),
+        ],
+    );
+    assert_eq!(field(&r, "Response"), "Success", "{r:?}");
+    let got = ivr_user(p, from, "HotlineTestSpeech", 30, |_| true);
+    assert_eq!((field(&got, "Text"), field(&got, "Grammar"), field(&got, "Results")), ("technical support", "menu", "1"), "{got:?}");
+    p.settle();
+}

@@ -13,7 +13,8 @@ use std::os::raw::c_int;
 
 use crate::core::Time;
 use crate::ffi::cstr::to_cstring;
-use crate::flow::ivr::{self, Heard, IvrPrimitives, PbxPrompt, Recording};
+use crate::flow::ivr::{self, Heard, IvrPrimitives, Listened, PbxPrompt, Recording};
+use crate::ivr::Speech;
 
 use super::apps::AppResult;
 use super::channel::Channel;
@@ -100,6 +101,29 @@ impl IvrPrimitives for AstCaller<'_, '_> {
         // SAFETY: our live channel on its own thread; `ms` outlives the call.
         let rc = unsafe { sys::hotline_ivr_record(self.chan.as_ptr(), f.as_ptr(), max_sec, silence, c_int::from(beep), &mut ms) };
         Recording { ms: ms.max(0) as Time, gone: rc != 0 }
+    }
+
+    fn listen(&mut self, speech: &Speech, timeout: Time) -> Listened {
+        let (engine, grammar) = (to_cstring(&speech.engine), to_cstring(&speech.grammar()));
+        let mut text = [0 as std::os::raw::c_char; 256];
+        let mut score: c_int = 0;
+        let timeout = timeout.min(c_int::MAX as u64) as c_int;
+        // SAFETY: our live channel on its own thread; the buffers outlive the call.
+        let rc = unsafe { sys::hotline_ivr_listen(self.chan.as_ptr(), engine.as_ptr(), grammar.as_ptr(), timeout, text.as_mut_ptr(), text.len(), &mut score) };
+        match rc {
+            -3 => Listened::Words {
+                // SAFETY: the shim NUL-terminates what it copies.
+                text: unsafe { crate::ffi::cstr::to_string_lossy(text.as_ptr()) },
+                confidence: score.clamp(0, 100) as u8,
+            },
+            -2 => {
+                log::warn!("{}: speech engine {:?} unavailable; keys only", crate::flow::pbx::Primitives::context(self), speech.engine);
+                Listened::Unavailable
+            }
+            -1 => Listened::Gone,
+            0 => Listened::Nothing,
+            key => Listened::Key(char::from_u32(key as u32).unwrap_or('?')),
+        }
     }
 }
 

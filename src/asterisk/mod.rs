@@ -35,5 +35,6 @@ pub mod manager;
 pub mod module;
 pub mod queue_app;
 pub mod runtime;
+pub mod speech;
 pub mod sys;
 pub mod test_app;

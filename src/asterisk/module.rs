@@ -59,6 +59,7 @@ fn load() -> c_int {
         undo_install();
         return LOAD_DECLINE;
     }
+    super::speech::register();
     if let Ok(rt) = runtime::GATE.enter("hotline_ast_load") {
         devstate::snapshot(&rt.router, rt.config().agents.iter().map(|a| a.device.clone()));
     }
@@ -73,6 +74,10 @@ fn load() -> c_int {
 /// -f`, which skips Asterisk's own use count). Otherwise undo the load in
 /// reverse and stop the runtime, joining every thread we started.
 fn unload() -> c_int {
+    if super::speech::live() > 0 {
+        log::warn!("Hotline: unload refused: {} speech objects use the hotline speech engine", super::speech::live());
+        return -1;
+    }
     let rt = match runtime::close() {
         Ok(rt) => rt,
         Err(why) => {
@@ -84,6 +89,7 @@ fn unload() -> c_int {
     // this library runs. CLI and applications: Asterisk waits for running
     // handlers (which the closed gate refuses anyway).
     devstate::unsubscribe();
+    super::speech::unregister();
     manager::unregister();
     cli::unregister();
     apps::unregister();

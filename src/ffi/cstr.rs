@@ -48,6 +48,29 @@ pub fn to_cstring(s: &str) -> CString {
     CString::new(owned).unwrap_or_default()
 }
 
+/// Copy `s` into a C buffer of `len` bytes, NUL-terminated, cut at a
+/// character boundary when it does not fit. Nothing is written when `len`
+/// is 0 or `buf` NULL.
+///
+/// # Safety
+/// `buf` is NULL or points to `len` writable bytes.
+pub unsafe fn copy_to(buf: *mut c_char, len: usize, s: &str) {
+    if buf.is_null() || len == 0 {
+        return;
+    }
+    let s = to_cstring(s);
+    let bytes = s.as_bytes();
+    let mut n = bytes.len().min(len - 1);
+    while n > 0 && n < bytes.len() && (bytes[n] & 0xC0) == 0x80 {
+        n -= 1;
+    }
+    // SAFETY: n < len bytes fit, plus the NUL.
+    unsafe {
+        std::ptr::copy_nonoverlapping(bytes.as_ptr() as *const c_char, buf, n);
+        *buf.add(n) = 0;
+    }
+}
+
 /// Hand a string to C. The pointer must come back to [`free_raw`] (never to
 /// C's `free()`: Rust's allocator owns it).
 pub fn into_raw(s: &str) -> *mut c_char {
@@ -69,6 +92,16 @@ pub unsafe fn free_raw(p: *mut c_char) {
 mod tests {
     use super::*;
     use std::ptr;
+
+    #[test]
+    fn copies_cut_at_a_character_and_end_with_nul() {
+        let mut buf = [1 as c_char; 6];
+        unsafe { copy_to(buf.as_mut_ptr(), buf.len(), "héllo") };
+        assert_eq!(unsafe { to_string_lossy(buf.as_ptr()) }, "héll");
+        unsafe { copy_to(buf.as_mut_ptr(), 3, "héllo") };
+        assert_eq!(unsafe { to_string_lossy(buf.as_ptr()) }, "h", "é is not cut in half");
+        unsafe { copy_to(ptr::null_mut(), 5, "x") };
+    }
 
     #[test]
     fn null_is_empty() {

@@ -23,7 +23,7 @@ use crate::core::event::EventKind;
 use crate::core::{CallerInfo, Config, EndedBy, Input as RouterInput, Time};
 use crate::ivr::metrics::IvrMetrics;
 use crate::ivr::engine::CallerFacts;
-use crate::ivr::{Collect, Command, Exit, Facts, Input, IvrSession, LookupRequest, Prompt, RecordRequest};
+use crate::ivr::{Collect, Command, Exit, Facts, Input, IvrSession, LookupRequest, Prompt, RecordRequest, Speech};
 
 use super::data::CallData;
 use super::pbx::Primitives;
@@ -67,10 +67,30 @@ pub trait IvrPrimitives: Primitives {
     /// `<file>.wav`, 8 kHz 16-bit mono) after a beep if `beep`, until `#`,
     /// `silence_ms` of silence (0: never), `max_ms` or a hang-up.
     fn record(&mut self, file: &str, max_ms: Time, silence_ms: Time, beep: bool) -> Recording;
+    /// Listen up to `timeout` ms for one of `speech`'s phrases through the
+    /// PBX's speech API, a key taken alongside. Default: no speech here.
+    fn listen(&mut self, _speech: &Speech, _timeout: Time) -> Listened {
+        Listened::Unavailable
+    }
     /// Wall-clock time, unix milliseconds (hours and holidays).
     fn unix_ms(&self) -> i64 {
         SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
     }
+}
+
+/// What [`IvrPrimitives::listen`] got.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Listened {
+    /// A key (the caller pressed rather than spoke).
+    Key(char),
+    /// Words, with the engine's confidence (0-100).
+    Words { text: String, confidence: u8 },
+    /// Nothing before the timeout.
+    Nothing,
+    /// The caller hung up.
+    Gone,
+    /// No such speech engine (or it failed): take keys only.
+    Unavailable,
 }
 
 /// How a recording ended ([`IvrPrimitives::record`]).
@@ -516,6 +536,18 @@ fn perform<P: IvrPrimitives>(pbx: &mut P, texts: &dyn TextPrompts, lang: &str, p
         }
     }
     let Some(c) = collect else { return Some(Input::Played) };
+    if let (Some(speech), None) = (&c.speech, first) {
+        match pbx.listen(speech, c.timeout) {
+            Listened::Key(k) => first = Some(k),
+            Listened::Words { text, confidence } => {
+                log::info!("{}: heard {text:?} ({confidence} %)", pbx.context());
+                return Some(Input::Spoken { text, confidence });
+            }
+            Listened::Nothing => return Some(Input::Digits(String::new())),
+            Listened::Gone => return None,
+            Listened::Unavailable => {}
+        }
+    }
     collect_digits(pbx, c, first).map(Input::Digits)
 }
 

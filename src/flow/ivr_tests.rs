@@ -22,6 +22,8 @@ pub(crate) enum Press {
     Nothing,
     /// The caller hangs up.
     HangUp,
+    /// Words, when the menu listens (confidence 90).
+    Say(&'static str),
 }
 
 impl IvrPrimitives for Fake {
@@ -58,9 +60,28 @@ impl IvrPrimitives for Fake {
                 self.up = false;
                 Heard::Gone
             }
-            Some(Press::Nothing) | None => {
+            Some(Press::Nothing | Press::Say(_)) | None => {
                 self.now += timeout;
                 Heard::Nothing
+            }
+        }
+    }
+
+    fn listen(&mut self, speech: &Speech, timeout: Time) -> Listened {
+        self.log.push(format!("listen {:?} {timeout}", speech.grammar()));
+        match self.keys.pop_front() {
+            Some(Press::Say(w)) => {
+                self.now += 800;
+                Listened::Words { text: w.to_string(), confidence: 90 }
+            }
+            Some(Press::Key(k)) => Listened::Key(k),
+            Some(Press::HangUp) => {
+                self.up = false;
+                Listened::Gone
+            }
+            Some(Press::Nothing) | None => {
+                self.now += timeout;
+                Listened::Nothing
             }
         }
     }
@@ -158,6 +179,25 @@ on_max_timeouts = { action = "return" }
   action = "transfer"
   target = "ext-{digits}"
 
+[[menu]]
+name = "spoken"
+greet_long = ["say-or-press"]
+invalid_sound = ["not-understood"]
+timeout_seconds = 4
+max_failures = 2
+on_max_failures = { action = "hangup" }
+speech_confidence = 50
+  [[menu.entry]]
+  digits = "1"
+  words = ["support", "technical support"]
+  action = "queue"
+  target = "support"
+  [[menu.entry]]
+  digits = "2"
+  words = ["call me back"]
+  action = "callback"
+  target = "support"
+
 [[collect]]
 name = "card"
 prompts = ["enter-card"]
@@ -190,13 +230,17 @@ struct Run {
 }
 
 fn run_ivr(presses: &[Press]) -> Run {
+    run_ivr_at("main", presses)
+}
+
+fn run_ivr_at(menu: &str, presses: &[Press]) -> Run {
     let cfg = Config::parse(CONFIG, "ivr-flow.toml").unwrap_or_else(|e| panic!("{e}"));
     let router = Rc::new(Recorder { refuse_enter: true, ..Default::default() });
     let mut fake = Fake::new(router.clone(), Vec::new());
     fake.keys = presses.iter().cloned().collect();
     let metrics = IvrMetrics::default();
     let cx = IvrContext { cfg: &cfg, facts: &NoFacts, texts: &Rendered, metrics: &metrics, messages_dir: std::path::Path::new("/msg") };
-    let end = run(&mut fake, &*router, &cx, "main");
+    let end = run(&mut fake, &*router, &cx, menu);
     Run { fake, router, end, metrics }
 }
 
@@ -409,3 +453,31 @@ fn a_late_lookup_is_a_timeout_at_its_deadline() {
     assert!(e.contains("without a result"), "{e}");
 }
 
+
+#[test]
+fn a_spoken_phrase_takes_its_keys_branch_and_unknown_words_are_invalid() {
+    // "technical support" is key 1: into the support queue, after one
+    // utterance that stands for no key ("banana": the invalid prompt).
+    let r = run_ivr_at("spoken", &[Press::Say("banana"), Press::Say("I need technical support")]);
+    assert_eq!(
+        r.fake.log.iter().filter(|l| l.starts_with("listen ") || l.starts_with("play ")).cloned().collect::<Vec<_>>(),
+        [
+            "play File(\"say-or-press\") (barge)",
+            "listen \"support|technical support|call me back\" 4000",
+            "play File(\"not-understood\") (barge)",
+            "play File(\"say-or-press\") (barge)",
+            "listen \"support|technical support|call me back\" 4000",
+        ]
+    );
+    assert_eq!(r.router.entered.borrow().len(), 1, "queued after the words");
+    assert_eq!(r.end.result, "ERROR", "the recorder refuses the queue");
+}
+
+#[test]
+fn keys_are_taken_while_listening_and_silence_is_a_timeout() {
+    let r = run_ivr_at("spoken", &[Press::Nothing, Press::Nothing, Press::Nothing, Press::Key('2')]);
+    assert!(r.router.inputs.borrow().iter().any(|i| matches!(i, RouterInput::CallbackNew { .. })), "key 2 asked for a callback");
+    assert_eq!(r.fake.log.iter().filter(|l| l.starts_with("listen ")).count(), 2);
+    let r = run_ivr_at("spoken", &[Press::Say("banana"), Press::Say("call me")]);
+    assert_eq!(r.end.result, "HANGUP", "two utterances that stand for no key: the failures exit");
+}

@@ -62,6 +62,9 @@ pub(crate) struct RawAction {
 pub(crate) struct RawEntry {
     digits: Spanned<String>,
     action: Spanned<String>,
+    /// Spoken phrases that stand for this entry's key.
+    #[serde(default)]
+    words: Vec<Spanned<String>>,
     #[serde(default)]
     target: Option<Spanned<String>>,
     #[serde(default)]
@@ -125,6 +128,10 @@ pub(crate) struct RawMenu {
     language: Option<Spanned<String>>,
     #[serde(default)]
     barge_in: Option<bool>,
+    #[serde(default)]
+    speech_engine: Option<Spanned<String>>,
+    #[serde(default)]
+    speech_confidence: Option<Spanned<u32>>,
     #[serde(default)]
     entry: Vec<Spanned<RawEntry>>,
 }
@@ -393,6 +400,8 @@ pub struct MenuConfig {
     pub entries: Vec<Entry>,
     /// Literal keys that end the input at once (see [`super::Collect::complete`]).
     pub complete: Vec<String>,
+    /// The entries' spoken words (None: DTMF only).
+    pub speech: Option<std::sync::Arc<super::Speech>>,
 }
 
 impl MenuConfig {
@@ -856,9 +865,26 @@ impl Check<'_> {
         let mut entries: Vec<Entry> = Vec::new();
         let mut literals: Vec<String> = Vec::new();
         let mut has_pattern = false;
+        let mut phrases: Vec<(String, String)> = Vec::new();
         for se in &m.entry {
             let e = se.get_ref();
             let d = e.digits.get_ref().trim();
+            for w in &e.words {
+                let phrase = crate::speech::phrases(w.get_ref())
+                    .and_then(|p| if p.len() == 1 { Ok(p[0].clone()) } else { Err("one phrase per string (no |)".into()) })
+                    .map_err(|x| self.err(w.span(), &key("entry.words"), x))?;
+                let unknown = crate::speech::unknown_words(&phrase);
+                if !unknown.is_empty() {
+                    return Err(self.err(w.span(), &key("entry.words"), format!("{unknown:?} not in the speech dictionary ({})", crate::speech::model_dir().display())));
+                }
+                if let Some((_, k)) = phrases.iter().find(|(p, _)| *p == phrase) {
+                    return Err(self.err(w.span(), &key("entry.words"), format!("{phrase:?} already stands for key {k:?}")));
+                }
+                if d.starts_with('/') {
+                    return Err(self.err(w.span(), &key("entry.words"), "words stand for a literal key, not a pattern".into()));
+                }
+                phrases.push((phrase, d.to_string()));
+            }
             let keys = if d.len() >= 2 && d.starts_with('/') && d.ends_with('/') {
                 has_pattern = true;
                 Keys::Pattern(NumberPattern::new(&d[1..d.len() - 1]).map_err(|x| self.err(e.digits.span(), &key("entry.digits"), x))?)
@@ -923,7 +949,28 @@ impl Check<'_> {
             None => greet_long.clone(),
         };
         let complete = complete_keys(&entries, digit_len);
+        let speech = if phrases.is_empty() {
+            if let Some(e) = &m.speech_engine {
+                return Err(self.err(e.span(), &key("speech_engine"), "no entry has `words` to listen for".into()));
+            }
+            None
+        } else {
+            let min_confidence = match &m.speech_confidence {
+                Some(c) if *c.get_ref() > 100 => return Err(self.err(c.span(), &key("speech_confidence"), format!("0-100, got {}", c.get_ref()))),
+                Some(c) => *c.get_ref() as u8,
+                None => 0,
+            };
+            let engine = match &m.speech_engine {
+                Some(e) if e.get_ref().trim().is_empty() || !e.get_ref().chars().all(|c| c.is_ascii_alphanumeric() || "_-".contains(c)) => {
+                    return Err(self.err(e.span(), &key("speech_engine"), format!("{:?}: an engine name (letters, digits, _ -)", e.get_ref())))
+                }
+                Some(e) => e.get_ref().clone(),
+                None => crate::speech::ENGINE_NAME.to_string(),
+            };
+            Some(std::sync::Arc::new(super::Speech { engine, min_confidence, phrases }))
+        };
         Ok(MenuConfig {
+            speech,
             greet_long,
             greet_short,
             invalid_sound: self.prompts(&m.invalid_sound, &key("invalid_sound"))?,

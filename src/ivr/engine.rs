@@ -123,16 +123,17 @@ impl IvrSession {
     /// The next command. `input`: what the previous command produced (None
     /// on the first call); `now_unix_ms`: wall-clock time (hours).
     pub fn next(&mut self, input: Option<Input>, now_unix_ms: i64, facts: &dyn Facts) -> Command {
-        let (mut keys, mut looked, mut recorded) = (String::new(), None, None);
+        let (mut keys, mut looked, mut recorded, mut spoken) = (String::new(), None, None, None);
         match input {
             Some(Input::Digits(d)) => keys = d,
+            Some(Input::Spoken { text, confidence }) => spoken = Some((text, confidence)),
             Some(Input::Looked(r)) => looked = Some(r),
             Some(Input::Recorded(r)) => recorded = r,
             _ => {}
         }
         let flow = match std::mem::replace(&mut self.wait, Wait::Start) {
             Wait::Start => Flow::Enter { node: self.start.clone(), record: false },
-            Wait::MenuKey => self.on_menu_key(keys),
+            Wait::MenuKey => self.on_menu_key(keys, spoken),
             Wait::Value => self.on_value(keys),
             Wait::Confirm(value) => self.on_confirm(keys, value),
             Wait::Looked(index) => self.on_looked(index, looked.unwrap_or_else(|| Err("no lookup result".into()))),
@@ -324,18 +325,26 @@ impl IvrSession {
             terminators: String::new(),
             barge_in: m.barge_in,
             complete: m.complete.clone(),
+            speech: m.speech.clone(),
         };
         self.wait = Wait::MenuKey;
         Step::Emit(Command::Play { prompts, collect: Some(collect) })
     }
 
-    fn on_menu_key(&mut self, keys: String) -> Flow {
+    /// The caller's keys, or words (`spoken`: text, confidence) that stand
+    /// for a key; words that stand for none count as an invalid key.
+    fn on_menu_key(&mut self, mut keys: String, spoken: Option<(String, u8)>) -> Flow {
         let cfg = self.cfg.clone();
         let Some(frame) = self.stack.last_mut() else {
             return Flow::Act(cfg.default_action());
         };
         let m = &cfg.menus[frame.menu];
-        if keys.is_empty() {
+        let understood = match (&spoken, &m.speech) {
+            (Some((text, confidence)), Some(sp)) => sp.key_for(text, *confidence).map(|k| keys = k.to_string()).is_some(),
+            (Some(_), None) => false,
+            (None, _) => true,
+        };
+        if keys.is_empty() && understood {
             frame.timeouts += 1;
             self.pending.extend(m.timeout_sound.iter().cloned());
             if frame.timeouts >= m.max_timeouts {
@@ -343,7 +352,7 @@ impl IvrSession {
             }
             return Flow::Present { long: false };
         }
-        match m.find(&keys) {
+        match m.find(&keys).filter(|_| understood) {
             Some(e) => {
                 self.digits = keys;
                 Flow::Act(e.action.clone())
@@ -459,6 +468,7 @@ impl IvrSession {
             terminators: c.terminators.clone(),
             barge_in: true,
             complete: Vec::new(),
+            speech: None,
         };
         self.wait = Wait::Value;
         Step::Emit(Command::Play { prompts, collect: Some(collect) })
@@ -481,6 +491,7 @@ impl IvrSession {
             terminators: String::new(),
             barge_in: true,
             complete: vec![c.confirm_key.clone()],
+            speech: None,
         };
         self.wait = Wait::Confirm(value);
         Step::Emit(Command::Play { prompts, collect: Some(collect) })

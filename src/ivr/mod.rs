@@ -221,6 +221,48 @@ pub struct Collect {
     /// other key extends and no pattern entry could extend, so a valid key
     /// never waits for the inter-digit timeout.
     pub complete: Vec<String>,
+    /// Listen for the menu's words as well (after the prompts); DTMF is
+    /// always taken alongside.
+    pub speech: Option<std::sync::Arc<Speech>>,
+}
+
+/// A menu's spoken words: each phrase stands for one of its keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Speech {
+    /// The PBX speech engine to listen with (`hotline`: Hotline's own).
+    pub engine: String,
+    /// Results scored below this (0-100) are not taken.
+    pub min_confidence: u8,
+    /// (phrase, key), phrases lower case with single spaces.
+    pub phrases: Vec<(String, String)>,
+}
+
+impl Speech {
+    /// The grammar handed to the engine: the phrases, `|` between them.
+    pub fn grammar(&self) -> String {
+        let mut seen: Vec<&str> = Vec::new();
+        for (p, _) in &self.phrases {
+            if !seen.contains(&p.as_str()) {
+                seen.push(p);
+            }
+        }
+        seen.join("|")
+    }
+
+    /// The key a result stands for: a phrase equal to the text, else the
+    /// longest phrase found in it as whole words ("i want sales"); None
+    /// below the confidence threshold or when no phrase is in it.
+    pub fn key_for(&self, text: &str, confidence: u8) -> Option<&str> {
+        if confidence < self.min_confidence {
+            return None;
+        }
+        let norm: String = text.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+        if let Some((_, k)) = self.phrases.iter().find(|(p, _)| *p == norm) {
+            return Some(k);
+        }
+        let padded = format!(" {norm} ");
+        self.phrases.iter().filter(|(p, _)| padded.contains(&format!(" {p} "))).max_by_key(|(p, _)| p.len()).map(|(_, k)| k.as_str())
+    }
 }
 
 /// What the PBX should do next for this caller.
@@ -316,6 +358,9 @@ pub enum Input {
     /// The digits collected, terminator excluded; empty: nothing pressed
     /// before the timeout.
     Digits(String),
+    /// Words the speech engine heard instead of keys (menus with words),
+    /// with its confidence (0-100).
+    Spoken { text: String, confidence: u8 },
     /// A `SetLanguage` was done.
     Done,
     /// A `Lookup`'s result: Ok = (JSON path, value as text) for the paths

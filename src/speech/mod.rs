@@ -161,9 +161,11 @@ fn decode_loop(lib: &PocketSphinx, model: &Model, jobs: &Receiver<Job>, index: u
         }
     };
     while let Ok(job) = jobs.recv() {
+        let started = std::time::Instant::now();
         let result = decoder.decode(&job.name, &job.jsgf, &job.audio).map(|d| {
             d.map(|d| Heard { text: d.text.to_lowercase(), confidence: (d.confidence * 100.0).round().clamp(0.0, 100.0) as u8 })
         });
+        log::debug!("Hotline speech: {} ms of audio decoded in {:?}: {result:?}", job.audio.len() / 16, started.elapsed());
         let _ = job.reply.send(result);
         if let Some(done) = &job.done {
             done();

@@ -64,6 +64,11 @@ fn spoken_keywords_are_recognised_from_telephone_audio() {
         assert_eq!(heard.text, word);
         assert!(heard.confidence <= 100);
     }
+    // A phrase that is also a word of a longer one.
+    let menu = ["sales", "technical support", "support"];
+    for word in ["technical support", "support", "sales"] {
+        assert_eq!(hear(&engine, &menu, &spoken(word)).map(|h| h.text).as_deref(), Some(word));
+    }
     engine.stop();
 }
 
