@@ -202,6 +202,7 @@ fn with_sinks(api: bool) -> Loaded {
         default_store: dir.0.join("hotline.db"),
         channel_alive: None,
         sweep: Sweep::default(),
+        sounds: hotline::ivr::sounds::SoundLayout::Plain,
     };
     let service = Service::start_with(path, options(), pbx).expect("service");
     let stalled = service.router.subscribe("stalled", SinkKind::BestEffort, 1_024).expect("subscribe");

@@ -845,6 +845,11 @@ const char *hotline_ast_var_dir(void)
 	return ast_config_AST_VAR_DIR;
 }
 
+const char *hotline_ast_data_dir(void)
+{
+	return ast_config_AST_DATA_DIR;
+}
+
 struct ast_format_cap *hotline_format_cap_default(void)
 {
 	struct ast_format_cap *cap = ast_format_cap_alloc(AST_FORMAT_CAP_FLAG_DEFAULT);

@@ -187,6 +187,9 @@ struct ast_format_cap *hotline_format_cap_default(void);
 /*! Asterisk's variable-data directory (asterisk.conf astvarlibdir, e.g.
  *  /var/lib/asterisk), where it keeps its own state. */
 const char *hotline_ast_var_dir(void);
+/*! Asterisk's data directory (asterisk.conf astdatadir, e.g.
+ *  /usr/share/asterisk), whose sounds/ holds the sound files. */
+const char *hotline_ast_data_dir(void);
 void hotline_format_cap_release(struct ast_format_cap *cap);
 
 /* ---- device state ----------------------------------------------------------

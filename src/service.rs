@@ -14,6 +14,8 @@ use std::time::Duration;
 
 use crate::admin;
 use crate::core::{AgentState, CallerInfo, Config, ConfigError, Input};
+use crate::ivr::say::Lang;
+use crate::ivr::sounds::SoundLayout;
 use crate::ivr::tts::TextCache;
 use crate::router::{BusEvent, Router, RouterOptions, SinkKind, Subscription};
 use crate::store::{Store, StoreStatus};
@@ -44,6 +46,9 @@ pub struct PbxSide {
     /// Asked by the sweep, on its own thread, for long talks only.
     pub channel_alive: Option<Box<dyn Fn(&[(String, String)]) -> Option<bool> + Send>>,
     pub sweep: Sweep,
+    /// Where the PBX finds sound files: the configuration's must be there
+    /// (checked at load and reload).
+    pub sounds: SoundLayout,
 }
 
 /// How the sweep looks for talks whose end was never reported (a panic
@@ -71,8 +76,10 @@ pub struct ServiceCore {
     pub store: Option<Arc<Store>>,
     /// Why there is no store, when it could not be opened.
     store_error: Option<String>,
-    /// Text prompts rendered to sound files (IVR).
+    /// Text prompts and say words rendered to sound files (IVR).
     pub texts: Arc<TextCache>,
+    /// Where the PBX finds sound files (reloads are checked against it).
+    sounds: SoundLayout,
     /// Voice messages left in the IVR (the list; files beside the store).
     pub messages: Arc<crate::messages::Messages>,
     /// The IVR's counters (`hotline show ivr`).
@@ -108,9 +115,16 @@ pub fn setup_error(path: &std::path::Path, message: String) -> ConfigError {
 
 impl Service {
     /// Read the configuration and start the router with no PBX attached
-    /// (tests, tools). Errors name the file, line and key.
+    /// (tests, tools): no sound directory, only absolute sound paths are
+    /// checked. Errors name the file, line and key.
     pub fn start(config_path: PathBuf) -> Result<Service, ConfigError> {
-        let pbx = PbxSide { fire: Box::new(|_| {}), default_store: PathBuf::new(), channel_alive: None, sweep: Sweep::default() };
+        let pbx = PbxSide {
+            fire: Box::new(|_| {}),
+            default_store: PathBuf::new(),
+            channel_alive: None,
+            sweep: Sweep::default(),
+            sounds: SoundLayout::Plain,
+        };
         let service = Service::start_with(config_path, RouterOptions::default(), pbx)?;
         service.restore_saved();
         Ok(service)
@@ -122,6 +136,8 @@ impl Service {
     /// restored callback is rung by the adapter's threads).
     pub fn start_with(config_path: PathBuf, mut options: RouterOptions, pbx: PbxSide) -> Result<Service, ConfigError> {
         let cfg = Arc::new(Config::load(&config_path)?);
+        crate::ivr::sounds::check(&cfg, &pbx.sounds)?;
+        check_text_tools(&cfg)?;
         let (store, store_error) = open_store(&cfg, &pbx.default_store);
         let snapshot = store.as_ref().and_then(|s| match s.snapshot() {
             Ok(snap) => Some(snap),
@@ -136,9 +152,9 @@ impl Service {
         }
         let router = Router::start(cfg.clone(), options)
             .map_err(|e| setup_error(&config_path, format!("cannot start the router thread: {e}")))?;
-        check_text_tools(&cfg)?;
         let texts = TextCache::new(beside_store(&cfg, &pbx.default_store, "hotline-prompts"));
-        texts.render(texts_to_render(&cfg));
+        let (to_render, words) = to_render(&cfg);
+        texts.render(to_render, words);
         let kept = snapshot.as_ref().map(|s| s.messages.clone()).unwrap_or_default();
         let messages = Arc::new(crate::messages::Messages::new(beside_store(&cfg, &pbx.default_store, "hotline-messages"), kept));
         messages.prepare(&cfg.ivr.mailboxes()).map_err(|e| setup_error(&config_path, e))?;
@@ -150,6 +166,7 @@ impl Service {
             store,
             store_error,
             texts,
+            sounds: pbx.sounds,
             messages,
             ivr_metrics: Default::default(),
             web_wrote_at: Default::default(),
@@ -369,27 +386,48 @@ fn beside_store(cfg: &Config, default_store: &Path, name: &str) -> PathBuf {
     }
 }
 
-/// The menus' text prompts, and the message player's words when there are
-/// mailboxes and the tools to render them (without them the player skips
-/// its words: a missing tool is no load error for prompts nobody wrote).
-fn texts_to_render(cfg: &Config) -> Vec<(String, String)> {
+/// A say word to render, in its language.
+type SayWord = (Lang, &'static str);
+
+/// What to render at load: the menus' text prompts, the message player's
+/// words when there are mailboxes, and the say words of Vietnamese and
+/// Chinese (every language's: a queue's announcements follow the channel's
+/// language, which the dialplan may set). The last two only when the tools
+/// are there (the player then skips its words, numbers are said by the
+/// PBX): a missing tool is no load error for prompts nobody wrote.
+fn to_render(cfg: &Config) -> (Vec<(String, String)>, Vec<SayWord>) {
     let mut texts = cfg.ivr.texts();
-    if !cfg.ivr.messages.is_empty() && crate::ivr::tts::tools_available().is_ok() {
-        texts.extend(crate::flow::messages::TEXTS.iter().map(|t| (t.to_string(), String::new())));
+    let mut words = Vec::new();
+    if crate::ivr::tts::tools_available().is_ok() {
+        if !cfg.ivr.messages.is_empty() {
+            texts.extend(crate::flow::messages::TEXTS.iter().map(|t| (t.to_string(), String::new())));
+        }
+        words.extend(crate::ivr::say::ALL.iter().flat_map(|&l| l.words().iter().map(move |w| (l, *w))));
     }
-    texts
+    (texts, words)
 }
 
 /// Text prompts need espeak-ng and sox: without them a configuration that
-/// has any is refused (one without text prompts never needs them).
+/// has any is refused (one without text prompts never needs them); so is
+/// one with say prompts or read-backs that names Vietnamese or Chinese
+/// (their words are rendered too).
 fn check_text_tools(cfg: &Config) -> Result<(), ConfigError> {
     let texts = cfg.ivr.texts();
-    match texts.first() {
-        Some((text, _)) => crate::ivr::tts::tools_available().map_err(|e| {
+    if let Some((text, _)) = texts.first() {
+        crate::ivr::tts::tools_available().map_err(|e| {
             setup_error(Path::new(&cfg.source), format!("text prompt {text:?} (and {} more) cannot be rendered: {e}", texts.len() - 1))
-        }),
-        None => Ok(()),
+        })?;
     }
+    let langs = cfg.ivr.say_languages();
+    if let (Some(lang), Some((line, key))) = (langs.first(), cfg.ivr.says.first()) {
+        crate::ivr::tts::tools_available().map_err(|e| ConfigError {
+            file: cfg.source.clone(),
+            line: *line,
+            key: key.clone(),
+            message: format!("says digits or a number, and the configuration speaks {}: its words cannot be rendered: {e}", lang.code()),
+        })?;
+    }
+    Ok(())
 }
 
 fn open_store(cfg: &Config, default: &Path) -> (Option<Arc<Store>>, Option<String>) {
@@ -424,6 +462,7 @@ impl ServiceCore {
     /// stays and the error (file:line: key: message) is returned.
     pub fn reload(&self) -> Result<Arc<Config>, ConfigError> {
         let cfg = Arc::new(Config::load(&self.config_path)?);
+        crate::ivr::sounds::check(&cfg, &self.sounds)?;
         check_text_tools(&cfg)?;
         self.router
             .send(Input::Reload(cfg.clone()))
@@ -432,7 +471,8 @@ impl ServiceCore {
             Ok(mut c) => *c = cfg.clone(),
             Err(e) => *e.into_inner() = cfg.clone(),
         }
-        self.texts.render(texts_to_render(&cfg));
+        let (texts, words) = to_render(&cfg);
+        self.texts.render(texts, words);
         if let Err(e) = self.messages.prepare(&cfg.ivr.mailboxes()) {
             log::error!("Hotline: {e}");
         }

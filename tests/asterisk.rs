@@ -1284,5 +1284,37 @@ fn speech_the_hotline_engine_serves_speech_background_in_plain_dialplan() {
     assert_eq!(field(&r, "Response"), "Success", "{r:?}");
     let got = ivr_user(p, from, "HotlineTestSpeech", 30, |_| true);
     assert_eq!((field(&got, "Text"), field(&got, "Grammar"), field(&got, "Results")), ("technical support", "menu", "1"), "{got:?}");
+
+/// A Vietnamese menu's read-back: Debian has no Vietnamese sounds, so the
+/// digits 1 0 5 are said as Hotline's own words (`một không năm`),
+/// rendered by espeak-ng at load into the prompt cache, and Asterisk plays
+/// those files, in order, on the caller's channel.
+#[test]
+fn ivr_a_vietnamese_read_back_plays_the_rendered_words() {
+    let (p, _g) = pbx();
+    let dir = "/var/lib/hotline/hotline-prompts";
+    let words: Vec<String> = ["một", "không", "năm"].iter().map(|w| hotline::ivr::tts::file_name(w, "vi").trim_end_matches(".wav").to_string()).collect();
+    // Rendered on the render thread at load: wait for them.
+    poll::until("the say words rendered", Duration::from_secs(60), Duration::from_millis(250), || {
+        let ls = p.exec(&["ls", dir]);
+        words.iter().all(|w| ls.contains(&format!("{w}.wav"))).then_some(()).ok_or(ls)
+    });
+    let log_from = p.log().len();
+    let from = p.ami.mark();
+    // 1: the collect; 105; the read-back plays out; 1 confirms.
+    p.ivr_call("ivrvi", "9801060", "1ww105wwwwww1");
+    let done = ivr_user(p, from, "HotlineTestIvrDone", 40, |m| field(m, "Menu") == "ivrvi");
+    assert_eq!((field(&done, "Result"), field(&done, "Path"), field(&done, "Language")), ("RETURN", "ivrvi/ivrviacct", "vi"), "{done:?}");
+    let left = p.wait_hotline(from, "IvrLeft", 1, 5, |m| field(m, "CallerNumber") == "9801060");
+    assert_eq!(field(&left[0], "DataAcct"), "105", "{:?}", left[0]);
+    // "Playing '<file>.<format>' (language 'vi')", one line per word, in order.
+    let log = p.log();
+    let played: Vec<&str> = log[log_from..].lines().filter(|l| l.contains("Playing '") && l.contains(dir)).collect();
+    let at = |w: &str| played.iter().position(|l| l.contains(&format!("{dir}/{w}."))).unwrap_or_else(|| panic!("{w} not played: {played:#?}"));
+    let (a, b, c) = (at(&words[0]), at(&words[1]), at(&words[2]));
+    assert!(a < b && b < c, "in order: {played:#?}");
+    assert!(played[a].contains("(language 'vi')"), "{}", played[a]);
+    // Asterisk's own say (digits/1 ...) was not used for them.
+    assert!(!log[log_from..].lines().any(|l| l.contains("Playing 'digits/")), "the PBX said the digits itself");
     p.settle();
 }

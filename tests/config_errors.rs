@@ -132,3 +132,66 @@ fn agent_announcements_and_auto_answer_are_checked() {
     assert!(q.auto_answer);
     assert_eq!(cfg.agents[0].auto_answer, Some(false));
 }
+
+/// Sound files that are not there are load errors with their line and
+/// key, where the PBX would look (here an Asterisk sounds directory and,
+/// without a PBX, absolute paths); a reload naming one is refused and the
+/// configuration in force stays.
+#[test]
+fn missing_sound_files_are_named_and_refused_at_load_and_reload() {
+    use hotline::ivr::sounds::{check, SoundLayout};
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let dir = std::env::temp_dir().join(format!("hotline-missing-sounds-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(dir.join("sounds/en")).expect("dir");
+    std::fs::write(dir.join("sounds/en/welcome.gsm"), b"x").expect("sound");
+    std::fs::write(dir.join("own.wav"), b"RIFF").expect("sound");
+    let menu = |greet: &str| {
+        format!(
+            "[store]\nenabled = false\n[[queue]]\nname = \"q\"\n[[menu]]\nname = \"main\"\ngreet_long = [\"welcome\", {greet}]\n  \
+             [[menu.entry]]\n  digits = \"1\"\n  action = \"queue\"\n  target = \"q\"\n"
+        )
+    };
+    let asterisk = SoundLayout::Asterisk { dir: dir.join("sounds") };
+    let cfg = Config::parse(&menu("\"text:spoken\""), "hotline.toml").expect("valid");
+    check(&cfg, &asterisk).expect("welcome is in en/");
+    let cfg = Config::parse(&menu("\"welcom\""), "hotline.toml").expect("parses");
+    let e = check(&cfg, &asterisk).expect_err("a typo").to_string();
+    assert!(e.starts_with("hotline.toml:7: menu[main].greet_long: sound file \"welcom\" not found"), "{e}");
+
+    // The service (no PBX): absolute paths.
+    let path = dir.join("hotline.toml");
+    let own = format!("\"{}\"", dir.join("own").display());
+    std::fs::write(&path, menu(&own)).expect("config");
+    let service = hotline::service::Service::start(path.clone()).expect("own.wav is there");
+    let gone = format!("\"{}\"", dir.join("gone.wav").display());
+    std::fs::write(&path, menu(&gone)).expect("config");
+    let e = service.reload().expect_err("a missing sound").to_string();
+    assert!(e.contains(":7: menu[main].greet_long: sound file") && e.contains("gone.wav"), "{e}");
+    let in_force = service.config();
+    assert!(in_force.ivr.sounds.iter().any(|s| s.name.ends_with("/own")), "the old configuration stays: {:?}", in_force.ivr.sounds);
+    drop(service);
+    let e = hotline::service::Service::start(path).err().expect("refused at load").to_string();
+    assert!(e.contains(":7: menu[main].greet_long: sound file") && e.contains("gone.wav"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Say prompts and read-backs are noted where written: in a configuration
+/// that speaks Vietnamese or Chinese they need espeak-ng at load.
+#[test]
+fn say_prompts_and_the_languages_they_are_said_in_are_known() {
+    let cfg = Config::parse(
+        "[[queue]]\nname = \"q\"\n[[menu]]\nname = \"m\"\ngreet_long = [\"say:number:5\"]\n  [[menu.entry]]\n  digits = \"1\"\n  action = \"language\"\n  target = \"zh_CN\"\n  [[menu.entry]]\n  digits = \"2\"\n  action = \"collect\"\n  target = \"c\"\n\
+         [[collect]]\nname = \"c\"\ninto = \"x\"\nread_back = true\nnext = { action = \"hangup\" }\n\
+         [[route]]\nname = \"r\"\ndefault = { action = \"hangup\" }\n  [[route.rule]]\n  language = \"vi\"\n  then = { action = \"hangup\" }\n",
+        "hotline.toml",
+    )
+    .expect("valid");
+    assert_eq!(cfg.ivr.says, vec![(5, "menu[m].greet_long".to_string()), (17, "collect[c].read_back".to_string())]);
+    let mut langs = cfg.ivr.languages();
+    langs.sort();
+    assert_eq!(langs, ["vi", "zh_CN"]);
+    use hotline::ivr::say::Lang;
+    assert_eq!(cfg.ivr.say_languages(), [Lang::Vi, Lang::Zh]);
+    let plain = Config::parse("[[queue]]\nname = \"q\"\n", "hotline.toml").expect("valid");
+    assert!(plain.ivr.says.is_empty() && plain.ivr.say_languages().is_empty());
+}

@@ -551,6 +551,28 @@ fn reload_during_a_live_call_keeps_the_call() {
     s.settle();
 }
 
+/// A reload naming a sound file that is not there (FreeSWITCH checks
+/// absolute paths) is refused with its line and key; the configuration in
+/// force stays, and the good one reloads again.
+#[test]
+fn a_reload_naming_a_missing_sound_file_is_refused_with_its_location() {
+    let Some((s, _g)) = switch() else { return };
+    let path = s.root.join("conf/hotline.toml");
+    let good = std::fs::read_to_string(&path).expect("hotline.toml");
+    let missing = s.root.join("sounds/no-such-prompt.wav");
+    let bad = good.replacen("greet_long = [\"tone_stream://%(300,0,350)\"]", &format!("greet_long = [\"{}\"]", missing.display()), 1);
+    assert_ne!(bad, good);
+    let line = bad.lines().position(|l| l.contains("no-such-prompt")).expect("line") + 1;
+    std::fs::write(&path, &bad).expect("write");
+    let out = s.api("hotline reload");
+    std::fs::write(&path, &good).expect("restore");
+    let want = format!("hotline.toml:{line}: menu[");
+    assert!(out.contains("old configuration kept") && out.contains(&want) && out.contains("no-such-prompt.wav"), "{out}");
+    assert!(s.api("hotline show queues").contains("linear"), "still serving");
+    assert!(s.api("hotline reload").contains("reloaded"));
+    s.settle();
+}
+
 #[test]
 fn a_callback_keeps_the_place_and_calls_the_customer_back() {
     let Some((s, _g)) = switch() else { return };
@@ -1246,5 +1268,35 @@ fn messages_the_queues_message_key_records_and_keeps_the_place() {
     assert_eq!(field(&ans[0], "Hotline-Agent"), "a804", "{:?}", ans[0]);
     s.wait_hotline(from, "CallEnded", 1, 30, |e| field(e, "Hotline-CallId") == id);
     s.agent_command("logout", "a804");
+    s.settle();
+}
+
+/// A Vietnamese menu's read-back: FreeSWITCH has no sounds here, so the
+/// digits 1 0 5 are said as Hotline's own words (`một không năm`), rendered
+/// by espeak-ng at load into the prompt cache; the session plays those
+/// files, in order.
+#[test]
+fn ivr_a_vietnamese_read_back_plays_the_rendered_words() {
+    let Some((s, _g)) = switch() else { return };
+    let dir = s.root.join("db/hotline-prompts");
+    let words: Vec<String> = ["một", "không", "năm"].iter().map(|w| hotline::ivr::tts::file_name(w, "vi")).collect();
+    // Rendered on the render thread at load: wait for them.
+    poll::until("the say words rendered", Duration::from_secs(60), Duration::from_millis(250), || {
+        words.iter().all(|w| dir.join(w).is_file()).then_some(()).ok_or_else(|| format!("{words:?} in {}", dir.display()))
+    });
+    let from = s.mark();
+    // 1: the collect; 105; the read-back plays out; 1 confirms.
+    ivr_call(s, "ivrvi", "9801060", "1ww105WWW1");
+    let done = ivr_test_event(s, from, "IvrDone", 40);
+    assert_eq!((field(&done, "Hotline-Result"), field(&done, "Hotline-Path"), field(&done, "Hotline-Language")), ("RETURN", "ivrvi/ivrviacct", "vi"), "{done:?}");
+    let left = s.wait_hotline(from, "IvrLeft", 1, 5, |e| field(e, "Hotline-CallerNumber") == "9801060");
+    assert_eq!(field(&left[0], "Hotline-DataAcct"), "105", "{:?}", left[0]);
+    let played: Vec<String> = s
+        .esl
+        .events_since(from, |e| field(e, "Event-Name") == "PLAYBACK_START" && field(e, "Playback-File-Path").contains("/hotline-prompts/"))
+        .iter()
+        .map(|e| field(e, "Playback-File-Path").rsplit('/').next().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(played, words, "the read-back's words, in order");
     s.settle();
 }

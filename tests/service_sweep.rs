@@ -28,6 +28,7 @@ fn a_talk_whose_caller_channel_is_gone_is_ended_and_its_agent_freed() {
         default_store: PathBuf::new(),
         channel_alive: Some(Box::new(alive)),
         sweep: Sweep { every: Duration::from_millis(50), older_than: Duration::from_millis(0) },
+        sounds: hotline::ivr::sounds::SoundLayout::Plain,
     };
     let s = Service::start_with(cfg, RouterOptions::default(), pbx).expect("start");
     let events = s.router.subscribe("test", SinkKind::BestEffort, 1024).expect("sink").events;

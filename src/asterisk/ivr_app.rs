@@ -15,6 +15,8 @@ use crate::core::Time;
 use crate::ffi::cstr::to_cstring;
 use crate::flow::ivr::{self, Heard, IvrPrimitives, Listened, PbxPrompt, Recording};
 use crate::ivr::Speech;
+// Asterisk names sound files without their format's extension.
+use crate::ivr::sounds::asterisk_stem;
 
 use super::apps::AppResult;
 use super::channel::Channel;
@@ -35,17 +37,6 @@ pub fn exec(rt: &Runtime, chan: &Channel<'_>, args: &str) -> AppResult {
     }
 }
 
-/// Asterisk names sound files without their format's extension (it picks
-/// the best format it has).
-fn without_extension(file: &str) -> &str {
-    for ext in [".wav", ".gsm", ".ulaw", ".alaw", ".sln", ".g722"] {
-        if let Some(stem) = file.strip_suffix(ext) {
-            return stem;
-        }
-    }
-    file
-}
-
 /// A shim's answer: the key (> 0), 0 (nothing), -1 (hung up).
 fn heard(rc: c_int) -> Heard {
     match rc {
@@ -62,7 +53,7 @@ impl IvrPrimitives for AstCaller<'_, '_> {
         // SAFETY: our live channel on its own thread; valid C strings.
         heard(unsafe {
             match prompt {
-                PbxPrompt::File(f) => sys::hotline_ivr_play(chan, to_cstring(without_extension(f)).as_ptr(), barge),
+                PbxPrompt::File(f) => sys::hotline_ivr_play(chan, to_cstring(asterisk_stem(f)).as_ptr(), barge),
                 PbxPrompt::Digits(d) => sys::hotline_ivr_say_digits(chan, to_cstring(d).as_ptr(), barge),
                 PbxPrompt::Number(n) => sys::hotline_ivr_say_number(chan, (*n).clamp(c_int::MIN as i64, c_int::MAX as i64) as c_int, barge),
             }

@@ -172,7 +172,8 @@ impl Primitives for AstCaller<'_, '_> {
     }
 
     fn play_file(&mut self, file: &str) {
-        let f = to_cstring(file);
+        // Without the format's extension (rendered say words are `.wav`).
+        let f = to_cstring(crate::ivr::sounds::asterisk_stem(file));
         // SAFETY: our live channel; valid C strings. A missing sound file
         // returns non-zero, which is not an error for us.
         unsafe { sys::ast_stream_and_wait(self.chan.as_ptr(), f.as_ptr(), c"".as_ptr()) };

@@ -56,6 +56,14 @@ fn default_store() -> PathBuf {
     PathBuf::from(dir).join("hotline.db")
 }
 
+/// Where Asterisk finds sound files: `<astdatadir>/sounds`.
+fn sounds_dir() -> PathBuf {
+    // SAFETY: Asterisk's configured path, a C string for the process's life.
+    let dir = unsafe { crate::ffi::cstr::to_string_lossy(sys::hotline_ast_data_dir()) };
+    let dir = if dir.is_empty() { "/usr/share/asterisk".to_string() } else { dir };
+    PathBuf::from(dir).join("sounds")
+}
+
 /// Whether the caller's channel of a call still exists, found by its
 /// unique id (which never changes, unlike a name after a masquerade).
 fn channel_alive(data: &[(String, String)]) -> Option<bool> {
@@ -73,6 +81,7 @@ pub fn install() -> Result<(), ConfigError> {
         default_store: default_store(),
         channel_alive: Some(Box::new(channel_alive)),
         sweep: Sweep::default(),
+        sounds: crate::ivr::sounds::SoundLayout::Asterisk { dir: sounds_dir() },
     };
     let service = Service::start_with(config_path(), RouterOptions::default(), pbx)?;
     let path = service.config_path.clone();

@@ -703,6 +703,9 @@ pub struct Config {
     pub mail: Option<crate::notify::MailConfig>,
     /// Menus, collect and route steps, calendars (`crate::ivr`).
     pub ivr: std::sync::Arc<crate::ivr::IvrConfig>,
+    /// The queues' `agent_announce` sound files, where written (checked
+    /// at load with the IVR's, [`crate::ivr::sounds::check`]).
+    pub announce_sounds: Vec<crate::ivr::sounds::SoundRef>,
 }
 
 impl Default for Config {
@@ -717,6 +720,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             mail: None,
             ivr: Default::default(),
+            announce_sounds: Vec::new(),
         }
     }
 }
@@ -831,6 +835,7 @@ impl Config {
         };
 
         let mut queues = Vec::new();
+        let mut announce_sounds = Vec::new();
         for sq in &raw.queues {
             let span = sq.span();
             let q = sq.get_ref();
@@ -907,6 +912,11 @@ impl Config {
                 Some(a) => Some(AgentAnnounce::parse(a.get_ref()).map_err(|e| err(a.span(), &key("agent_announce"), e))?),
                 None => None,
             };
+            if let (Some(AgentAnnounce::File(name)), Some(a)) = (&agent_announce, &q.agent_announce) {
+                // Played in the agent's language, known during the call.
+                let line = line_of(text, a.span().start);
+                announce_sounds.push(crate::ivr::sounds::SoundRef { name: name.clone(), line, key: key("agent_announce"), language: None });
+            }
             queues.push(QueueConfig {
                 name: q.name.get_ref().clone(),
                 strategy: q.strategy,
@@ -1089,7 +1099,7 @@ impl Config {
             }
         }
 
-        Ok(Config { source: file.into(), general, queues, agents, owners, store, http, mail, ivr: std::sync::Arc::new(ivr) })
+        Ok(Config { source: file.into(), general, queues, agents, owners, store, http, mail, ivr: std::sync::Arc::new(ivr), announce_sounds })
     }
 }
 

@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! "You are caller number N; the expected wait is M minutes": which prompts,
 //! in which order. Each PBX names its own sound files ([`Sound`]); a sound
-//! a PBX lacks is left out (FreeSWITCH has no hold-time prompt).
+//! a PBX lacks is left out (FreeSWITCH has no hold-time prompt). Numbers
+//! are said in the channel's language: in Vietnamese and Chinese with
+//! Hotline's rendered words ([`super::say`]), else by the PBX.
 //!
 //! And what an answered agent hears before the bridge ([`to_agent`]).
 
 use super::data::CallData;
+use super::ivr::TextPrompts;
 use super::pbx::{LegPrompt, Primitives, Sound};
+use super::say::{said, Said, Say};
 use crate::core::agent_announce::AgentAnnounce;
 use crate::core::Time;
 
@@ -30,7 +34,7 @@ pub fn to_agent(announce: &AgentAnnounce, queue: &str, data: &CallData) -> Optio
 }
 
 /// Play the announcement; stops early when the caller leaves.
-pub fn position<P: Primitives>(pbx: &mut P, position: usize, expected_wait: Option<Time>) {
+pub fn position<P: Primitives>(pbx: &mut P, texts: &dyn TextPrompts, position: usize, expected_wait: Option<Time>) {
     let mut steps: Vec<Step> = Vec::with_capacity(6);
     if position == 1 && pbx.sound(Sound::YouAreNext).is_some() {
         steps.push(Step::Sound(Sound::YouAreNext));
@@ -53,7 +57,26 @@ pub fn position<P: Primitives>(pbx: &mut P, position: usize, expected_wait: Opti
                     pbx.play_file(file);
                 }
             }
-            Step::Number(n) => pbx.say_number(n),
+            Step::Number(n) => say_number(pbx, texts, n),
+        }
+    }
+}
+
+fn say_number<P: Primitives>(pbx: &mut P, texts: &dyn TextPrompts, n: u64) {
+    let lang = pbx.language();
+    match said(texts, &lang, Say::Number(i64::try_from(n).unwrap_or(i64::MAX))) {
+        Said::Files(files) => {
+            for f in files {
+                if !pbx.caller_up() {
+                    return;
+                }
+                pbx.play_file(&f);
+            }
+        }
+        Said::Pbx => pbx.say_number(n),
+        Said::NotRendered(word) => {
+            log::warn!("{}: say word {word:?} ({lang}) is not rendered; the PBX says it", pbx.context());
+            pbx.say_number(n);
         }
     }
 }

@@ -27,6 +27,7 @@ use crate::ivr::{Collect, Command, Exit, Facts, Input, IvrSession, LookupRequest
 
 use super::data::CallData;
 use super::pbx::Primitives;
+use super::say::{said, Said, Say};
 use super::queue::AppEnd;
 use super::RouterPort;
 
@@ -102,9 +103,14 @@ pub struct Recording {
     pub gone: bool,
 }
 
-/// Text prompts rendered to files (espeak-ng), by text and language.
+/// Text prompts and say words rendered to files (espeak-ng).
 pub trait TextPrompts {
+    /// A text prompt's file, by text and language.
     fn file(&self, text: &str, language: &str) -> Option<String>;
+    /// A say word's file ([`crate::ivr::say`]); None: not rendered.
+    fn word(&self, _lang: crate::ivr::say::Lang, _word: &'static str) -> Option<String> {
+        None
+    }
 }
 
 /// No text prompts rendered: each is skipped with a log line.
@@ -152,7 +158,7 @@ pub fn run<P: IvrPrimitives>(pbx: &mut P, router: &dyn RouterPort, cx: &IvrConte
 /// with a callback that keeps its place (result CALLBACK): it now leaves
 /// the message in the queue's `message` step, filed under the call's id.
 pub fn queue_app<P: IvrPrimitives>(pbx: &mut P, router: &dyn RouterPort, cx: &IvrContext<'_>, args: &str) -> AppEnd {
-    let end = super::queue::run(pbx, router, cx.cfg, args);
+    let end = super::queue::run(pbx, router, cx.cfg, cx.texts, args);
     let pending = pbx.hotline_var("message_pending");
     if pbx.get_var(&pending).is_some_and(|v| v == "1") {
         pbx.set_var(&pending, None);
@@ -524,15 +530,16 @@ fn wait_lookup(rx: &crossbeam_channel::Receiver<Looked>, deadline: Instant) -> L
 fn perform<P: IvrPrimitives>(pbx: &mut P, texts: &dyn TextPrompts, lang: &str, prompts: &[Prompt], collect: Option<&Collect>) -> Option<Input> {
     let barge = collect.is_some_and(|c| c.barge_in);
     let mut first = None;
-    for p in prompts {
-        let Some(prompt) = to_pbx(pbx, texts, lang, p) else { continue };
-        match pbx.play_prompt(&prompt, barge) {
-            Heard::Gone => return None,
-            Heard::Key(k) if barge => {
-                first = Some(k);
-                break;
+    'prompts: for p in prompts {
+        for prompt in to_pbx(pbx, texts, lang, p) {
+            match pbx.play_prompt(&prompt, barge) {
+                Heard::Gone => return None,
+                Heard::Key(k) if barge => {
+                    first = Some(k);
+                    break 'prompts;
+                }
+                _ => {}
             }
-            _ => {}
         }
     }
     let Some(c) = collect else { return Some(Input::Played) };
@@ -578,20 +585,33 @@ fn collect_digits<P: IvrPrimitives>(pbx: &mut P, c: &Collect, first: Option<char
 }
 
 /// A prompt as this PBX plays it: a text prompt becomes its rendered file
-/// (None, with a log line, while it is not rendered).
-pub(crate) fn to_pbx<P: IvrPrimitives>(pbx: &P, texts: &dyn TextPrompts, lang: &str, p: &Prompt) -> Option<PbxPrompt> {
-    Some(match p {
-        Prompt::File(f) => PbxPrompt::File(f.clone()),
-        Prompt::Digits(d) => PbxPrompt::Digits(d.clone()),
-        Prompt::Number(n) => PbxPrompt::Number(*n),
-        Prompt::Text(t) => match texts.file(t, lang) {
-            Some(f) => PbxPrompt::File(f),
-            None => {
-                log::warn!("{}: text prompt {t:?} ({lang}) is not rendered; skipped", pbx.context());
-                return None;
+/// (nothing, with a log line, while it is not rendered); digits and
+/// numbers in Vietnamese or Chinese (`lang`: the menu's or the channel's)
+/// become the rendered files of their words ([`super::say`]), in any other
+/// language the PBX says them.
+pub(crate) fn to_pbx<P: IvrPrimitives>(pbx: &P, texts: &dyn TextPrompts, lang: &str, p: &Prompt) -> Vec<PbxPrompt> {
+    let (what, by_pbx) = match p {
+        Prompt::File(f) => return vec![PbxPrompt::File(f.clone())],
+        Prompt::Text(t) => {
+            return match texts.file(t, lang) {
+                Some(f) => vec![PbxPrompt::File(f)],
+                None => {
+                    log::warn!("{}: text prompt {t:?} ({lang}) is not rendered; skipped", pbx.context());
+                    Vec::new()
+                }
             }
-        },
-    })
+        }
+        Prompt::Digits(d) => (Say::Digits(d), PbxPrompt::Digits(d.clone())),
+        Prompt::Number(n) => (Say::Number(*n), PbxPrompt::Number(*n)),
+    };
+    match said(texts, lang, what) {
+        Said::Files(files) => files.into_iter().map(PbxPrompt::File).collect(),
+        Said::Pbx => vec![by_pbx],
+        Said::NotRendered(word) => {
+            log::warn!("{}: say word {word:?} ({lang}) is not rendered; the PBX says it", pbx.context());
+            vec![by_pbx]
+        }
+    }
 }
 
 #[cfg(test)]

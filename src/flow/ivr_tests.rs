@@ -480,4 +480,65 @@ fn keys_are_taken_while_listening_and_silence_is_a_timeout() {
     assert_eq!(r.fake.log.iter().filter(|l| l.starts_with("listen ")).count(), 2);
     let r = run_ivr_at("spoken", &[Press::Say("banana"), Press::Say("call me")]);
     assert_eq!(r.end.result, "HANGUP", "two utterances that stand for no key: the failures exit");
+
+/// A Vietnamese menu's collect: the read-back (and a say prompt) are the
+/// rendered words' files, in order; a key during them ends the read-back
+/// (barge-in) as it ends any prompt. In English the PBX says the digits.
+#[test]
+fn a_read_back_in_vietnamese_plays_the_rendered_words() {
+    const VI: &str = r##"
+[[queue]]
+name = "support"
+
+[[menu]]
+name = "main"
+language = "vi"
+greet_long = ["say:number:25"]
+timeout_seconds = 2
+  [[menu.entry]]
+  digits = "1"
+  action = "collect"
+  target = "acct"
+
+[[collect]]
+name = "acct"
+prompts = ["enter"]
+into = "acct"
+max_digits = 3
+read_back = true
+read_back_sound = ["you-entered"]
+confirm_sound = ["press-1"]
+confirm_key = "1"
+next = { action = "return" }
+on_failure = { action = "hangup" }
+"##;
+    let go = |lang: &str, presses: &[Press]| {
+        let cfg = Config::parse(&VI.replace("language = \"vi\"", &format!("language = \"{lang}\"")), "vi.toml").unwrap_or_else(|e| panic!("{e}"));
+        let router = Rc::new(Recorder::default());
+        let mut fake = Fake::new(router.clone(), Vec::new());
+        fake.keys = presses.iter().cloned().collect();
+        let metrics = IvrMetrics::default();
+        let cx = IvrContext { cfg: &cfg, facts: &NoFacts, texts: &crate::flow::queue::tests::Words, metrics: &metrics, messages_dir: std::path::Path::new("/msg") };
+        let end = run(&mut fake, &*router, &cx, "main");
+        let plays: Vec<String> = fake.log.iter().filter(|l| l.starts_with("play ")).cloned().collect();
+        (end, plays)
+    };
+    // 1 opens the collect (during the greeting), 1 0 5 are the value; the
+    // read-back plays out, then 1 confirms.
+    let mut presses = keys("1");
+    presses.push(Press::Nothing);
+    presses.extend(keys("105"));
+    presses.extend([Press::Nothing, Press::Nothing, Press::Nothing, Press::Nothing, Press::Nothing]);
+    presses.push(Press::Key('1'));
+    let (end, plays) = go("vi", &presses);
+    assert_eq!(end.result, "RETURN", "{plays:?}");
+    let file = |w: &str| format!("play File(\"/w/vi-{w}.wav\") (barge)");
+    assert_eq!(plays[0], file("hai"), "the say prompt: {plays:?}");
+    let at = plays.iter().position(|p| p.contains("you-entered")).expect("read-back sound");
+    assert_eq!(plays[at + 1..at + 4], [file("một"), file("không"), file("năm")], "{plays:?}");
+    assert!(plays[at + 4].contains("press-1"), "{plays:?}");
+    // In English the PBX's own say functions.
+    let (_, plays) = go("en", &presses);
+    assert_eq!(plays[0], "play Number(25) (barge)", "{plays:?}");
+    assert!(plays.iter().any(|p| p == "play Digits(\"105\") (barge)"), "{plays:?}");
 }

@@ -120,12 +120,14 @@ fn gone() -> AppEnd {
 
 /// Play `prompts` in order; with `barge`, the first key ends them.
 fn say<P: IvrPrimitives>(pbx: &mut P, texts: &dyn TextPrompts, prompts: &[Prompt], barge: bool) -> Heard {
+    // The player's words are English: numbers are said by the PBX.
     for p in prompts {
-        let Some(prompt) = super::ivr::to_pbx(pbx, texts, "", p) else { continue };
-        match pbx.play_prompt(&prompt, barge) {
-            Heard::Key(k) if barge => return Heard::Key(k),
-            Heard::Gone => return Heard::Gone,
-            _ => {}
+        for prompt in super::ivr::to_pbx(pbx, texts, "", p) {
+            match pbx.play_prompt(&prompt, barge) {
+                Heard::Key(k) if barge => return Heard::Key(k),
+                Heard::Gone => return Heard::Gone,
+                _ => {}
+            }
         }
     }
     Heard::Nothing

@@ -13,7 +13,8 @@
 //! Written once as well: option resolution ([`options`]), the agent
 //! application ([`agent`]), the end of a talk reported exactly once
 //! ([`talk`]), hang-up causes by name ([`cause`]), announcements
-//! ([`announce`]), the callback dial string ([`callback`]) and event fields
+//! ([`announce`]), digits and numbers said in Vietnamese and Chinese with
+//! Hotline's rendered words ([`say`]), the callback dial string ([`callback`]) and event fields
 //! for the PBX event streams ([`events`]).
 #![forbid(unsafe_code)]
 
@@ -29,6 +30,7 @@ pub mod options;
 pub mod pbx;
 pub mod port;
 pub mod queue;
+pub mod say;
 pub mod talk;
 
 pub use pbx::{Happening, LegPlayed, LegPrompt, Primitives, Ringing, Sound, Wait};

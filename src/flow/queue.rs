@@ -26,6 +26,7 @@ use crate::core::input::AgentId;
 use crate::core::{Action, CallId, CallerInfo, Config, EndedBy, Input, OfferOutcome, OfferTarget, Time};
 
 use super::data::CallData;
+use super::ivr::TextPrompts;
 use super::options::{resolve, QueueRequest};
 use super::pbx::{Happening, LegPlayed, Primitives, Ringing, Wait};
 use crate::core::agent_announce::AgentAnnounce;
@@ -49,9 +50,10 @@ impl AppEnd {
     }
 }
 
-/// Run the queue application for the caller behind `pbx`.
-pub fn run<P: Primitives>(pbx: &mut P, router: &dyn RouterPort, cfg: &Config, args: &str) -> AppEnd {
-    let end = match enter(pbx, router, cfg, args) {
+/// Run the queue application for the caller behind `pbx`; `texts` has the
+/// rendered say words for announcements in Vietnamese and Chinese.
+pub fn run<P: Primitives>(pbx: &mut P, router: &dyn RouterPort, cfg: &Config, texts: &dyn TextPrompts, args: &str) -> AppEnd {
+    let end = match enter(pbx, router, cfg, texts, args) {
         Ok(mut flow) => flow.run(pbx),
         Err(end) => end,
     };
@@ -60,7 +62,13 @@ pub fn run<P: Primitives>(pbx: &mut P, router: &dyn RouterPort, cfg: &Config, ar
     end
 }
 
-fn enter<'r, 'c, P: Primitives>(pbx: &mut P, router: &'r dyn RouterPort, cfg: &'c Config, args: &str) -> Result<QueueFlow<'r, 'c>, AppEnd> {
+fn enter<'r, 'c, P: Primitives>(
+    pbx: &mut P,
+    router: &'r dyn RouterPort,
+    cfg: &'c Config,
+    texts: &'c dyn TextPrompts,
+    args: &str,
+) -> Result<QueueFlow<'r, 'c>, AppEnd> {
     let fail = |pbx: &P, msg: String| {
         log::error!("{}({args}): {msg}", pbx.context());
         AppEnd::leave("ERROR")
@@ -109,6 +117,7 @@ fn enter<'r, 'c, P: Primitives>(pbx: &mut P, router: &'r dyn RouterPort, cfg: &'
         ringing: None,
         leg_vars,
         cfg,
+        texts,
         agent_announce: req.agent_announce,
         data: req.data,
         deferred: VecDeque::new(),
@@ -174,6 +183,8 @@ struct QueueFlow<'r, 'c> {
     /// The call's data as the PBX's variables, for agent legs.
     leg_vars: Vec<(String, String)>,
     cfg: &'c Config,
+    /// Rendered say words (announcements in Vietnamese and Chinese).
+    texts: &'c dyn TextPrompts,
     /// The call's own agent announcement (over the queue's).
     agent_announce: Option<Option<AgentAnnounce>>,
     data: CallData,
@@ -315,7 +326,7 @@ impl QueueFlow<'_, '_> {
             }
             Action::Announce { position, expected_wait, .. } => {
                 pbx.music_off();
-                announce::position(pbx, position, expected_wait);
+                announce::position(pbx, self.texts, position, expected_wait);
                 pbx.music_on(&self.music);
                 None
             }

@@ -11,6 +11,7 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 
 use super::*;
 use crate::core::{ExitReason, OfferTarget};
+use crate::flow::ivr::NoTexts;
 use crate::flow::{LegPlayed, LegPrompt, Sound, TalkEnd};
 use crate::router::{CallHandle, NoWake, RouterError, Wake};
 
@@ -114,6 +115,8 @@ pub(crate) struct Fake {
     leg_vars: Vec<Vec<(String, String)>>,
     /// How each announcement to an agent ends (default: played).
     leg_played: VecDeque<LegPlayed>,
+    /// The channel's language.
+    pub(crate) language: String,
 }
 
 impl Fake {
@@ -135,6 +138,7 @@ impl Fake {
             panic_in_bridge: false,
             leg_vars: Vec::new(),
             leg_played: VecDeque::new(),
+            language: String::new(),
         }
     }
 }
@@ -162,6 +166,9 @@ impl Primitives for Fake {
     }
     fn caller_number(&self) -> String {
         "0901".into()
+    }
+    fn language(&self) -> String {
+        self.language.clone()
     }
     fn identity(&self) -> Vec<(String, String)> {
         vec![("uuid".into(), "u-1".into())]
@@ -325,7 +332,7 @@ fn go(args: &str, script: Vec<Step>, tune: impl FnOnce(&mut Fake)) -> (AppEnd, V
     let router = Rc::new(Recorder::default());
     let mut fake = Fake::new(router.clone(), script);
     tune(&mut fake);
-    let end = run(&mut fake, &*router, &config(), args);
+    let end = run(&mut fake, &*router, &config(), &NoTexts, args);
     assert!(fake.script.is_empty(), "script steps left over: {}", fake.script.len());
     let inputs = router.inputs.borrow().clone();
     (end, inputs, fake)
@@ -437,7 +444,7 @@ fn a_panic_in_the_bridge_still_frees_the_agent() {
     let mut fake = Fake::new(router.clone(), vec![offer(&[3], 15_000), answered(3)]);
     fake.panic_in_bridge = true;
     let cfg = config();
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&mut fake, &*router, &cfg, "support")));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&mut fake, &*router, &cfg, &NoTexts, "support")));
     assert!(r.is_err());
     assert_eq!(ends(&router.inputs.borrow()), [EndedBy::Failed]);
 }
@@ -451,6 +458,38 @@ fn detached_ringing_waits_in_music_for_the_handed_over_leg() {
     let log = fake.log.join(", ");
     assert!(log.contains("ring support a3 for 15000, music off, play there-are, say 2, play waiting, music jazz"), "{log}");
     assert!(!log.contains("stop ringing"), "{log}");
+}
+
+/// Every say word rendered as `/w/<language>-<word>.wav`.
+pub(crate) struct Words;
+
+impl crate::flow::ivr::TextPrompts for Words {
+    fn file(&self, _text: &str, _language: &str) -> Option<String> {
+        None
+    }
+    fn word(&self, lang: crate::ivr::say::Lang, word: &'static str) -> Option<String> {
+        Some(format!("/w/{}-{word}.wav", lang.code()))
+    }
+}
+
+/// In Vietnamese and Chinese the position is said with the rendered
+/// words; in English by the PBX.
+#[test]
+fn announcements_in_vietnamese_and_chinese_play_the_rendered_words() {
+    for (lang, want) in [
+        ("vi", "play there-are, play /w/vi-hai.wav, play /w/vi-mươi.wav, play /w/vi-mốt.wav, play waiting"),
+        ("zh_CN", "play there-are, play /w/zh-二.wav, play /w/zh-十.wav, play /w/zh-一.wav, play waiting"),
+        ("en", "play there-are, say 21, play waiting"),
+    ] {
+        let script = vec![Step::Router(Action::Announce { call: CallId(7), position: 21, expected_wait: None }), exit(ExitReason::LeaveEmpty)];
+        let router = Rc::new(Recorder::default());
+        let mut fake = Fake::new(router.clone(), script);
+        fake.language = lang.into();
+        let end = run(&mut fake, &*router, &config(), &Words, "support");
+        assert_eq!(end.result, "LEAVEEMPTY");
+        let log = fake.log.join(", ");
+        assert!(log.contains(want), "{lang}: {log}");
+    }
 }
 
 #[test]
@@ -537,7 +576,7 @@ fn a_stopped_router_sends_the_caller_on_with_an_error() {
             self.0.report_final(i)
         }
     }
-    let end = run(&mut fake, &Gone(router), &config(), "support");
+    let end = run(&mut fake, &Gone(router), &config(), &NoTexts, "support");
     assert_eq!(end.result, "ERROR");
 }
 
@@ -545,7 +584,7 @@ fn a_stopped_router_sends_the_caller_on_with_an_error() {
 fn a_refused_entry_is_an_error() {
     let router = Rc::new(Recorder { refuse_enter: true, ..Default::default() });
     let mut fake = Fake::new(router.clone(), vec![]);
-    let end = run(&mut fake, &*router, &config(), "support");
+    let end = run(&mut fake, &*router, &config(), &NoTexts, "support");
     assert_eq!(end.result, "ERROR");
 }
 
@@ -554,7 +593,7 @@ fn the_calls_data_goes_into_its_events_the_channel_and_every_agent_leg() {
     let router = Rc::new(Recorder::default());
     let mut fake = Fake::new(router.clone(), vec![offer(&[3], 15_000), answered(3)]);
     fake.vars.insert("hotline_data_tier".into(), "silver".into());
-    let end = run(&mut fake, &*router, &config(), "support,data=account:123+tier:gold");
+    let end = run(&mut fake, &*router, &config(), &NoTexts, "support,data=account:123+tier:gold");
     assert_eq!(end.result, "ANSWERED");
     let caller = router.entered.borrow()[0].clone();
     assert_eq!(caller.data, [("uuid".into(), "u-1".into()), ("data_tier".into(), "gold".into()), ("data_account".into(), "123".into())]);
@@ -580,7 +619,7 @@ fn a_caller_transferred_into_another_queue_brings_its_history() {
     for (k, v) in [("hotline_callid", "41"), ("hotline_queue", "support"), ("hotline_transfer_note", "wants a refund"), ("hotline_data_account", "9")] {
         fake.vars.insert(k.into(), v.into());
     }
-    run(&mut fake, &*router, &config(), "sales");
+    run(&mut fake, &*router, &config(), &NoTexts, "sales");
     let data = router.entered.borrow()[0].data.clone();
     let get = |k: &str| data.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     assert_eq!((get("transfer_from_call"), get("transfer_from_queue")), (Some("41"), Some("support")));
@@ -652,7 +691,7 @@ fn a_stale_answer_is_hung_up_and_the_caller_is_served_by_the_next_offer() {
     let script = vec![offer(&[3], 15_000), offer_n(2, &[4], 20_000), answered(3), answered_n(2, 4)];
     let router = Rc::new(Recorder { stale_answers: Cell::new(1), ..Default::default() });
     let mut fake = Fake::new(router.clone(), script);
-    let end = run(&mut fake, &*router, &config(), "support");
+    let end = run(&mut fake, &*router, &config(), &NoTexts, "support");
     assert!(fake.script.is_empty());
     assert_eq!(end.result, "ANSWERED");
     let inputs = router.inputs.borrow().clone();
@@ -670,7 +709,7 @@ fn an_answer_the_router_never_heard_is_not_bridged() {
     let script = vec![offer(&[3], 15_000), answered(3), exit(ExitReason::Timeout)];
     let router = Rc::new(Recorder { lose_answers: true, ..Default::default() });
     let mut fake = Fake::new(router.clone(), script);
-    let end = run(&mut fake, &*router, &config(), "support");
+    let end = run(&mut fake, &*router, &config(), &NoTexts, "support");
     assert_eq!(end.result, "TIMEOUT");
     let log = fake.log.join(", ");
     assert!(log.contains("claim 3, drop 3") && !log.contains("bridge"), "{log}");
@@ -765,7 +804,7 @@ fn a_caller_gone_while_the_answer_is_decided_hangs_up_the_leg() {
     let script = vec![offer(&[3], 15_000), answered(3), Step::Happen(Happening::CallerGone)];
     let router = Rc::new(Recorder { hold_verdicts: true, ..Default::default() });
     let mut fake = Fake::new(router.clone(), script);
-    let end = run(&mut fake, &*router, &config(), "support");
+    let end = run(&mut fake, &*router, &config(), &NoTexts, "support");
     assert_eq!(end.result, "ABANDONED");
     let log = fake.log.join(", ");
     assert!(log.contains("claim 3") && log.contains("drop 3") && !log.contains("bridge"), "{log}");
@@ -785,7 +824,7 @@ fn two_answers_waiting_at_once_are_each_decided_and_one_is_bridged() {
     let router = Rc::new(Recorder { hold_verdicts: true, ..Default::default() });
     let mut fake = Fake::new(router.clone(), script);
     fake.inline = false;
-    let end = run(&mut fake, &*router, &config(), "support");
+    let end = run(&mut fake, &*router, &config(), &NoTexts, "support");
     assert_eq!(end.result, "ANSWERED");
     assert_eq!(outcomes(&router.inputs.borrow()), [(3, OfferOutcome::Answered), (4, OfferOutcome::Answered)]);
     let log = fake.log.join(", ");

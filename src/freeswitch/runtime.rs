@@ -98,6 +98,8 @@ pub fn install() -> Result<(), ConfigError> {
         default_store: default_store(),
         channel_alive: Some(Box::new(channel_alive)),
         sweep: Sweep::default(),
+        // Relative names go by the channel's sound_prefix: absolute paths only.
+        sounds: crate::ivr::sounds::SoundLayout::FreeSwitch,
     };
     let service = Service::start_with(path.clone(), options, pbx)?;
     let router = &service.router;

@@ -8,6 +8,7 @@
 //! names or keys, bad regular expression or validation, bad time zone or
 //! hours, bad prompt, and a graph in which some node cannot reach any exit.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 
@@ -15,6 +16,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::hours::Calendar;
+use super::say::Lang;
+use super::sounds::SoundRef;
 use super::validate::Validation;
 use super::Prompt;
 use crate::core::config::{find_key_line_from, line_of, ConfigError, NumberPattern};
@@ -300,6 +303,12 @@ pub struct IvrConfig {
     pub operator_queue: Option<String>,
     /// Steps one caller may take (0 in a default config: [`DEFAULT_MAX_STEPS`]).
     pub max_steps: u32,
+    /// The sound files the prompts name, where written (checked at load,
+    /// [`super::sounds::check`]).
+    pub sounds: Vec<SoundRef>,
+    /// Where say prompts and read-backs are written (line, key): in
+    /// Vietnamese or Chinese they need espeak-ng.
+    pub says: Vec<(usize, String)>,
 }
 
 /// What a key (or an event such as closed hours) does.
@@ -596,6 +605,59 @@ impl IvrConfig {
         }
     }
 
+    /// The languages the configuration names (menus' `language`,
+    /// `language` actions, route conditions), each once.
+    pub fn languages(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut add = |l: &str| {
+            if !out.iter().any(|o| o == l) {
+                out.push(l.to_string());
+            }
+        };
+        let mut actions: Vec<&Action> = Vec::new();
+        for m in &self.menus {
+            if let Some(l) = &m.language {
+                add(l);
+            }
+            actions.extend(m.entries.iter().map(|e| &e.action).chain([&m.on_max_failures, &m.on_max_timeouts]).chain(m.closed.iter()));
+        }
+        for c in &self.collects {
+            actions.extend([&c.next, &c.on_failure]);
+        }
+        for r in &self.routes {
+            for rule in &r.rules {
+                for c in &rule.conditions {
+                    if let Condition::Language(l) = c {
+                        add(l);
+                    }
+                }
+                actions.push(&rule.then);
+            }
+            actions.push(&r.default);
+        }
+        for l in &self.lookups {
+            actions.extend([&l.next, &l.fallback]);
+        }
+        for m in &self.messages {
+            actions.extend([&m.next, &m.on_empty]);
+        }
+        for a in actions {
+            if let ActionKind::Language(l) = &a.kind {
+                add(l);
+            }
+        }
+        out
+    }
+
+    /// The languages whose say words Hotline renders ([`Lang`]) that this
+    /// configuration names.
+    pub fn say_languages(&self) -> Vec<Lang> {
+        let mut out: Vec<Lang> = self.languages().iter().filter_map(|l| Lang::of(l)).collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     /// The text prompts (need espeak-ng): (text, language), each text once.
     pub fn texts(&self) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = Vec::new();
@@ -703,6 +765,12 @@ struct Check<'a> {
     nodes: HashMap<String, Kind>,
     calendars: HashSet<String>,
     operator_queue: Option<String>,
+    /// The language the prompts being read are played in (a menu's), if
+    /// the configuration decides it.
+    playing_in: RefCell<Option<String>>,
+    /// Sound files and say prompts seen, where written.
+    sounds: RefCell<Vec<SoundRef>>,
+    says: RefCell<Vec<(usize, String)>>,
 }
 
 impl Check<'_> {
@@ -710,8 +778,26 @@ impl Check<'_> {
         ConfigError { file: self.file.into(), line: line_of(self.text, span.start), key: key.into(), message }
     }
 
+    /// A prompt list; the sound files and say prompts in it are noted
+    /// with their line and key.
     fn prompts(&self, list: &[Spanned<String>], key: &str) -> Result<Vec<Prompt>, ConfigError> {
-        list.iter().map(|p| parse_prompt(p.get_ref()).map_err(|e| self.err(p.span(), key, e))).collect()
+        let mut out = Vec::with_capacity(list.len());
+        for p in list {
+            let prompt = parse_prompt(p.get_ref()).map_err(|e| self.err(p.span(), key, e))?;
+            let line = line_of(self.text, p.span().start);
+            match &prompt {
+                Prompt::File(name) => self.sounds.borrow_mut().push(SoundRef {
+                    name: name.clone(),
+                    line,
+                    key: key.to_string(),
+                    language: self.playing_in.borrow().clone(),
+                }),
+                Prompt::Digits(_) | Prompt::Number(_) => self.says.borrow_mut().push((line, key.to_string())),
+                Prompt::Text(_) => {}
+            }
+            out.push(prompt);
+        }
+        Ok(out)
     }
 
     fn seconds(&self, v: &Option<Spanned<f64>>, default: f64, key: &str, whole: &Range<usize>) -> Result<Time, ConfigError> {
@@ -858,7 +944,24 @@ impl Check<'_> {
         IvrConfig { operator_queue: self.operator_queue.clone(), ..Default::default() }.default_action()
     }
 
+    /// A menu; its prompts play in its `language` once it is entered, but
+    /// the closed hours' come first (in the caller's).
     fn menu(&self, sm: &Spanned<RawMenu>) -> Result<MenuConfig, ConfigError> {
+        let m = sm.get_ref();
+        let name = m.name.get_ref().clone();
+        let key = |f: &str| format!("menu[{name}].{f}");
+        let language = match &m.language {
+            Some(l) => Some(self.language(l, &key("language"))?),
+            None => None,
+        };
+        let closed_sound = self.prompts(&m.closed_sound, &key("closed_sound"))?;
+        *self.playing_in.borrow_mut() = language.clone();
+        let menu = self.menu_in_language(sm, language, closed_sound);
+        *self.playing_in.borrow_mut() = None;
+        menu
+    }
+
+    fn menu_in_language(&self, sm: &Spanned<RawMenu>, language: Option<String>, closed_sound: Vec<Prompt>) -> Result<MenuConfig, ConfigError> {
         let m = sm.get_ref();
         let name = m.name.get_ref().clone();
         let key = |f: &str| format!("menu[{name}].{f}");
@@ -936,7 +1039,13 @@ impl Check<'_> {
             None => None,
         };
         let closed = match (&m.closed, &hours) {
-            (Some(c), Some(_)) => Some(self.action(c, &key("closed"))?),
+            (Some(c), Some(_)) => {
+                // Before the menu's language is set.
+                let lang = self.playing_in.borrow_mut().take();
+                let a = self.action(c, &key("closed"));
+                *self.playing_in.borrow_mut() = lang;
+                Some(a?)
+            }
             (Some(c), None) => return Err(self.err(c.span(), &key("closed"), "only with `hours = \"<calendar>\"`".into())),
             (None, Some(_)) => {
                 return Err(self.err(m.hours.as_ref().map(|h| h.span()).unwrap_or(sm.span()), &key("closed"), "a menu with `hours` needs `closed = { action = ... }`".into()))
@@ -991,11 +1100,8 @@ impl Check<'_> {
             },
             hours,
             closed,
-            closed_sound: self.prompts(&m.closed_sound, &key("closed_sound"))?,
-            language: match &m.language {
-                Some(l) => Some(self.language(l, &key("language"))?),
-                None => None,
-            },
+            closed_sound,
+            language,
             barge_in: m.barge_in.unwrap_or(true),
             entries,
             complete,
@@ -1046,6 +1152,10 @@ impl Check<'_> {
             None => (timeout / 2).max(1),
             v => self.seconds(v, 5.0, &key("inter_digit_timeout_seconds"), &sc.span())?,
         };
+        if c.read_back {
+            // The value is said back digit by digit.
+            self.says.borrow_mut().push((find_key_line_from(self.text, sc.span().start, "read_back"), key("read_back")));
+        }
         Ok(CollectConfig {
             prompts: self.prompts(&c.prompts, &key("prompts"))?,
             into,
@@ -1369,7 +1479,17 @@ fn could_extend(patterns: &[&NumberPattern], key: &str, digit_len: usize) -> boo
 
 /// Validate the IVR tables (`queues`: the configured queue names).
 pub(crate) fn from_raw(raw: RawParts<'_>, text: &str, file: &str, queues: &HashSet<String>) -> Result<IvrConfig, ConfigError> {
-    let mut check = Check { text, file, queues, nodes: HashMap::new(), calendars: HashSet::new(), operator_queue: None };
+    let mut check = Check {
+        text,
+        file,
+        queues,
+        nodes: HashMap::new(),
+        calendars: HashSet::new(),
+        operator_queue: None,
+        playing_in: RefCell::new(None),
+        sounds: RefCell::new(Vec::new()),
+        says: RefCell::new(Vec::new()),
+    };
     if let Some(q) = &raw.ivr.operator_queue {
         check.operator_queue = Some(check.queue_ref(q, "ivr.operator_queue")?);
     }
@@ -1424,7 +1544,18 @@ pub(crate) fn from_raw(raw: RawParts<'_>, text: &str, file: &str, queues: &HashS
     let routes = raw.routes.iter().map(|r| check.route(r)).collect::<Result<Vec<_>, _>>()?;
     let lookups = raw.lookups.iter().map(|l| check.lookup(l)).collect::<Result<Vec<_>, _>>()?;
     let messages = raw.messages.iter().map(|m| check.message(m)).collect::<Result<Vec<_>, _>>()?;
-    let cfg = IvrConfig { menus, collects, routes, lookups, messages, calendars, operator_queue: check.operator_queue.clone(), max_steps };
+    let cfg = IvrConfig {
+        menus,
+        collects,
+        routes,
+        lookups,
+        messages,
+        calendars,
+        operator_queue: check.operator_queue.clone(),
+        max_steps,
+        sounds: check.sounds.take(),
+        says: check.says.take(),
+    };
 
     // Every node must be able to reach an exit (queue, transfer, hangup,
     // return); back/top/repeat/play/language lead only to menus already

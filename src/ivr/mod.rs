@@ -173,6 +173,13 @@
 //! `repeat`, `play` and `language` count for nothing there; a lookup
 //! through its `next` or its `fallback`); the step budget covers what is
 //! left (a caller pressing a `play` key for ever).
+//!
+//! Prompts are sound files (bare names or `file:`), `say:digits:<0-9*#>`,
+//! `say:number:<integer>` and `text:...` ([`config::parse_prompt`]). The
+//! sound files must be where the PBX looks for them: a missing one is a
+//! load and reload error with its line and key ([`sounds`]). Say prompts
+//! and read-backs in Vietnamese or Chinese are played as words Hotline
+//! renders itself ([`say`], [`tts`]); in any other language by the PBX.
 #![forbid(unsafe_code)]
 
 pub mod config;
@@ -180,6 +187,8 @@ pub mod engine;
 pub mod hours;
 pub mod lookup;
 pub mod metrics;
+pub mod say;
+pub mod sounds;
 pub mod tts;
 pub mod validate;
 
@@ -196,9 +205,10 @@ pub enum Prompt {
     /// A sound file, by the PBX's own name (no extension: `hello-world`,
     /// `ivr/ivr-welcome`, or an absolute path).
     File(String),
-    /// Said digit by digit (`say:digits:` in config).
+    /// Said digit by digit (`say:digits:` in config): by the PBX, or in
+    /// Vietnamese and Chinese as Hotline's rendered words ([`say`]).
     Digits(String),
-    /// Said as a number (`say:number:`).
+    /// Said as a number (`say:number:`), as digits are.
     Number(i64),
     /// Text to speak (`text:`), rendered once by espeak-ng.
     Text(String),

@@ -9,7 +9,13 @@
 //! of its own at load and reload ([`TextCache::render`]), never on a PBX
 //! thread; until a prompt is ready, callers skip it (with a log line).
 //! Languages map to espeak-ng voices: `en` -> `en-us`, `vi` -> `vi`, `zh`
-//! -> `cmn`; any other is passed to espeak-ng as it is.
+//! (and `cmn`) -> `cmn-latn-pinyin` (espeak-ng turns Chinese characters
+//! into pinyin; its plain `cmn` voice of 1.51 reads that pinyin as English
+//! letters); any other is passed to espeak-ng as it is.
+//!
+//! The say words of Vietnamese and Chinese ([`super::say`]) are rendered
+//! the same way, each word to a file of its own, kept apart from the text
+//! prompts by language ([`TextCache::render`] takes both).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -20,6 +26,8 @@ use std::thread::JoinHandle;
 use arc_swap::ArcSwap;
 use sha2::{Digest, Sha256};
 
+use super::say::Lang;
+
 /// The rate the cache's files are written at.
 pub const RATE: u32 = 8000;
 
@@ -27,7 +35,7 @@ pub const RATE: u32 = 8000;
 pub fn voice(language: &str) -> &str {
     match language.trim() {
         "" | "en" => "en-us",
-        "zh" | "zh-cn" | "cmn" => "cmn",
+        "zh" | "zh-cn" | "zh_cn" | "cmn" => "cmn-latn-pinyin",
         "vi" => "vi",
         other => other,
     }
@@ -112,23 +120,31 @@ pub struct TextCache {
     /// text -> rendered file (a text is spoken in the language of the
     /// menu it is written in).
     ready: ArcSwap<HashMap<String, String>>,
+    /// (language, say word) -> rendered file.
+    words: ArcSwap<HashMap<(Lang, &'static str), String>>,
     worker: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl TextCache {
     pub fn new(dir: PathBuf) -> Arc<TextCache> {
-        Arc::new(TextCache { dir, ready: ArcSwap::from_pointee(HashMap::new()), worker: Mutex::new(None) })
+        Arc::new(TextCache {
+            dir,
+            ready: ArcSwap::from_pointee(HashMap::new()),
+            words: ArcSwap::from_pointee(HashMap::new()),
+            worker: Mutex::new(None),
+        })
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
-    /// Render `texts` (text, language) on a thread of its own; each
-    /// becomes playable as soon as its file is written. A render already
-    /// running is waited for first (reloads come one at a time).
-    pub fn render(self: &Arc<Self>, texts: Vec<(String, String)>) {
-        if texts.is_empty() {
+    /// Render `texts` (text, language), then the say `words` (each in its
+    /// language), on a thread of its own; each becomes playable as soon as
+    /// its file is written. A render already running is waited for first
+    /// (reloads come one at a time).
+    pub fn render(self: &Arc<Self>, texts: Vec<(String, String)>, words: Vec<(Lang, &'static str)>) {
+        if texts.is_empty() && words.is_empty() {
             return;
         }
         let mut worker = self.worker.lock().unwrap_or_else(|e| e.into_inner());
@@ -145,6 +161,16 @@ impl TextCache {
                         me.ready.store(Arc::new(map));
                     }
                     Err(e) => log::error!("Hotline: text prompt {text:?} ({lang}): {e}"),
+                }
+            }
+            for (lang, word) in words {
+                match render_one(&me.dir, word, lang.code()) {
+                    Ok(path) => {
+                        let mut map = (**me.words.load()).clone();
+                        map.insert((lang, word), path.display().to_string());
+                        me.words.store(Arc::new(map));
+                    }
+                    Err(e) => log::error!("Hotline: say word {word:?} ({}): {e}", lang.code()),
                 }
             }
         });
@@ -167,6 +193,10 @@ impl crate::flow::ivr::TextPrompts for TextCache {
     fn file(&self, text: &str, _language: &str) -> Option<String> {
         self.ready.load().get(text).cloned()
     }
+
+    fn word(&self, lang: Lang, word: &'static str) -> Option<String> {
+        self.words.load().get(&(lang, word)).cloned()
+    }
 }
 
 #[cfg(test)]
@@ -180,7 +210,8 @@ mod tests {
         assert_ne!(file_name("Hello", "en"), file_name("Hello", "vi"));
         assert_ne!(file_name("Hello", "en"), file_name("Hello!", "en"));
         assert!(file_name("x", "").ends_with(".wav"));
-        assert_eq!(voice("zh"), "cmn");
+        assert_eq!(voice("zh"), "cmn-latn-pinyin");
+        assert_ne!(file_name("một", "vi"), file_name("một", "zh"));
     }
 
     /// Renders for real: espeak-ng and sox are on the build machines (CI
@@ -190,7 +221,7 @@ mod tests {
         tools_available().expect("espeak-ng and sox (apt-get install espeak-ng sox)");
         let dir = std::env::temp_dir().join(format!("hotline-tts-{}", std::process::id()));
         let cache = TextCache::new(dir.clone());
-        cache.render(vec![("Xin chào; rm -rf /".into(), "vi".into()), ("Press one".into(), "en".into())]);
+        cache.render(vec![("Xin chào; rm -rf /".into(), "vi".into()), ("Press one".into(), "en".into())], vec![(Lang::Zh, "两"), (Lang::Vi, "lăm")]);
         cache.join();
         let f = cache.file("Xin chào; rm -rf /", "vi").expect("rendered");
         let bytes = std::fs::read(&f).expect("file");
@@ -203,6 +234,11 @@ mod tests {
         assert_eq!(render_one(&dir, "Xin chào; rm -rf /", "vi").expect("cached"), PathBuf::from(&f));
         assert_eq!(std::fs::metadata(&f).and_then(|m| m.modified()).expect("mtime"), modified, "not rendered twice");
         assert!(cache.file("never configured", "en").is_none());
+        // Say words, by language: speech in 8 kHz files of their own.
+        let liang = cache.word(Lang::Zh, "两").expect("rendered word");
+        assert!(std::fs::metadata(&liang).expect("file").len() > 1000);
+        assert_ne!(Some(liang), cache.word(Lang::Vi, "lăm"));
+        assert!(cache.word(Lang::Vi, "两").is_none());
         let _ = std::fs::remove_dir_all(dir);
     }
 }
