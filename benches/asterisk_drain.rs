@@ -24,14 +24,13 @@ mod ami;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 mod drain;
 
 use ami::{field, is, Ami, Message};
 use drain::faults::{self, fault_row, print_spread, Caller, FaultRun, GiveUps, Leg, BUSY, FAULT_HEADER, NO_ANSWER, SHORT};
-use drain::{cpu_seconds, print_ratios, ratio_row, reoffer_gaps, run_row, Run, RUN_HEADER};
+use drain::{arg, cpu_seconds, print_ratios, ratio_row, reoffer_gaps, run_row, Run, RUN_HEADER};
 
 const NAME: &str = "hotline-bench-asterisk";
 /// The bench PBX's own ports (the test PBX's plus 100), so that it never
@@ -45,10 +44,7 @@ fn repo() -> PathBuf {
 }
 
 fn pbx(args: &[&str]) -> String {
-    let out = Command::new(repo().join("docker/pbx")).args(args).env("HOTLINE_PBX_NAME", NAME).output().expect("docker/pbx");
-    let s = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "docker/pbx {args:?}: {s}");
-    s
+    drain::docker_pbx(NAME, args)
 }
 
 /// A configuration directory: the test PBX plus a `bench` queue with
@@ -58,17 +54,7 @@ fn pbx(args: &[&str]) -> String {
 /// variable) fail some offers at random, per call (see drain/faults.rs).
 fn etc_dir(agents: usize, ring: u32) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("hotline-bench-etc-{agents}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("mkdir");
-    for e in std::fs::read_dir(repo().join("tests/pbx/asterisk")).expect("etc") {
-        let e = e.expect("entry");
-        std::fs::copy(e.path(), dir.join(e.file_name())).expect("copy");
-    }
-    for (file, from, to) in PORTS {
-        let text = std::fs::read_to_string(dir.join(file)).expect("conf");
-        assert!(text.contains(from), "{file}: no {from}");
-        std::fs::write(dir.join(file), text.replace(from, to)).expect("write");
-    }
+    drain::asterisk_etc(&dir, &PORTS);
     let ids: Vec<u32> = (0..agents as u32).map(|i| 4000 + i).collect();
     let mut toml = std::fs::read_to_string(dir.join("hotline.toml")).expect("hotline.toml");
     toml.push_str(&format!("\n[[queue]]\nname = \"bench\"\nstrategy = \"longest-idle\"\nring_timeout_seconds = {ring}\n"));
@@ -120,20 +106,9 @@ fn setvar(ami: &Ami, var: &str, value: &str) {
     assert_eq!(field(&r, "Response"), "Success", "Setvar {var}: {r:?}");
 }
 
-/// The bench container's Asterisk process (other containers may run
-/// Asterisk too): the descendant of the container's init named asterisk.
+/// The bench container's Asterisk process.
 fn asterisk_pid() -> u32 {
-    let out = Command::new("docker").args(["inspect", "--format", "{{.State.Pid}}", NAME]).output().expect("docker inspect");
-    let init: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().expect("container pid");
-    let mut todo = vec![init];
-    while let Some(pid) = todo.pop() {
-        if std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "asterisk") {
-            return pid;
-        }
-        let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
-        todo.extend(children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
-    }
-    panic!("no asterisk process in container {NAME}");
+    drain::asterisk_pid(NAME)
 }
 
 fn ts(m: &Message) -> f64 {
@@ -388,12 +363,6 @@ fn fault_run(ami: &Ami, exten: &str, agents: usize, callers: usize, talk: f64, s
     let callers_v: Vec<Caller> = callers_v.into_values().collect();
     assert_eq!(callers_v.len(), callers + 2 * agents, "every caller created");
     faults::analyse(&names, &legs, &callers_v)
-}
-
-/// `--name value` on the command line.
-fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(|v| v.parse().unwrap_or_else(|_| panic!("bad {name}: {v}"))).unwrap_or(default)
 }
 
 /// `--faults`: the fault mode, `--runs` runs per ACD, interleaved.

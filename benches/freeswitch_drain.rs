@@ -17,10 +17,12 @@
 //! worth of latency under every wake-up; an RTP read returns at once on
 //! SWITCH_SIG_BREAK.
 //!
-//! The switch is the test fixture of tests/freeswitch/switch.rs (event
-//! socket on 127.0.0.1:28021, `-np`, no SIP), with its conf dir (a copy of
-//! tests/fs) extended at start: `1ms-timer` (event timestamps to the
-//! millisecond, not the 20 ms core tick), mod_callcenter and mod_expr
+//! The switch is the test fixture of tests/freeswitch/switch.rs (`-np`, no
+//! SIP) on a run directory and ports of its own
+//! (target/release/fs-bench-drain, event socket 127.0.0.1:28121, web port
+//! 18191), never the test switch, with its conf dir (a copy of tests/fs)
+//! extended at start: `1ms-timer` (event timestamps to the millisecond,
+//! not the 20 ms core tick), mod_callcenter and mod_expr
 //! loaded, a `bench` queue (20 agents) and a `benchfull` queue (100 agents)
 //! in both ACDs, agents `loopback/<id>/bench-agents` that bridge to a
 //! `loopback/talk` leg which answers and talks a random time uniform over
@@ -40,10 +42,13 @@
 //! SQLite database is fresh for each of its runs (a new db file, reloadxml,
 //! unload, load).
 
-// The test harness (switch.rs reaches the client as `super::esl`).
+// The test harness (switch.rs reaches the client as `super::esl`, and
+// `crate::poll`).
 #[allow(dead_code)]
 #[path = "../tests/freeswitch/esl.rs"]
 mod esl;
+#[path = "../tests/support/poll.rs"]
+mod poll;
 #[allow(dead_code)]
 #[path = "../tests/freeswitch/switch.rs"]
 mod switch;
@@ -57,7 +62,7 @@ use std::time::{Duration, Instant};
 mod drain;
 
 use drain::faults::{self, fault_row, print_spread, Caller, FaultRun, GiveUps, Leg, BUSY, FAULT_HEADER, NO_ANSWER, SHORT};
-use drain::{cpu_seconds, print_ratios, ratio_row, reoffer_gaps, run_row, Run, RUN_HEADER};
+use drain::{arg, cpu_seconds, print_ratios, ratio_row, reoffer_gaps, run_row, Run, RUN_HEADER};
 use esl::{field, Event};
 use switch::{prepare_conf, stamp, switch, Switch};
 
@@ -195,8 +200,11 @@ fn prepare(conf: &Path) {
         std::fs::write(ac.join("sofia.conf.xml"), sofia_conf()).expect("write sofia.conf.xml");
     }
 
-    // mod_hotline: the same queues and agents.
-    let mut toml = std::fs::read_to_string(conf.join("hotline.toml")).expect("hotline.toml");
+    // mod_hotline: the same queues and agents; the web port off the test
+    // switch's.
+    let toml = std::fs::read_to_string(conf.join("hotline.toml")).expect("hotline.toml");
+    assert!(toml.contains("127.0.0.1:18091"), "hotline.toml: the test web port changed");
+    let mut toml = toml.replace("127.0.0.1:18091", "127.0.0.1:18191");
     for q in QUEUES {
         let ring = RING.load(Ordering::Relaxed);
         toml.push_str(&format!("\n[[queue]]\nname = \"{q}\"\nstrategy = \"longest-idle\"\nring_timeout_seconds = {ring}\n"));
@@ -683,12 +691,6 @@ fn fault_run(s: &Switch, acd: &str, callers: usize, seed: u64) -> FaultRun {
     faults::analyse(&names, &out, &callers_v)
 }
 
-/// `--name value` on the command line.
-fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(|v| v.parse().unwrap_or_else(|_| panic!("bad {name}: {v}"))).unwrap_or(default)
-}
-
 /// `--faults`: the fault mode, `--runs` runs per ACD, interleaved.
 fn fault_main(s: &Switch) {
     let callers: usize = arg("--callers", 300);
@@ -722,6 +724,7 @@ fn main() {
         RING.store(arg("--ring-timeout", 5), Ordering::Relaxed);
     }
     let shapes: Vec<(usize, usize)> = if full { vec![(20, 200), (100, 1000)] } else { vec![(20, 200)] };
+    assert!(switch::instance("fs-bench-drain", 28121), "switch instance set twice");
     prepare_conf(prepare);
     let Some((s, _guard)) = switch() else { return };
     // The harness subscribes to CHANNEL_HANGUP_COMPLETE; the bench times

@@ -1,10 +1,15 @@
 //! What the two drain benchmarks (Asterisk vs app_queue, FreeSWITCH vs
 //! mod_callcenter) share: one run's figures, the PBX's CPU time, and the
-//! tables they print.
+//! tables they print; the IVR benchmarks' shared part is in `ivr`. Each
+//! bench uses a part of it.
+#![allow(dead_code)]
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 pub mod faults;
+pub mod ivr;
 
 /// One drain run of one ACD.
 pub struct Run {
@@ -19,6 +24,64 @@ pub struct Run {
     pub lost: usize,
     /// Agent legs that never got bridged (failed offers).
     pub unbridged_offers: usize,
+}
+
+/// `--name value` on the command line, else `default`.
+pub fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(|v| v.parse().unwrap_or_else(|_| panic!("bad {name}: {v}"))).unwrap_or(default)
+}
+
+/// `name` on the command line.
+pub fn flag(name: &str) -> bool {
+    std::env::args().any(|a| a == name)
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `docker/pbx args` for the bundled Asterisk container `name`; its output
+/// (a failure panics with it).
+pub fn docker_pbx(name: &str, args: &[&str]) -> String {
+    let out = Command::new(repo().join("docker/pbx")).args(args).env("HOTLINE_PBX_NAME", name).output().expect("docker/pbx");
+    let s = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "docker/pbx {args:?}: {s}");
+    s
+}
+
+/// The Asterisk process (host pid) of container `name` (other containers
+/// may run Asterisk too): the descendant of the container's init named
+/// asterisk.
+pub fn asterisk_pid(name: &str) -> u32 {
+    let out = Command::new("docker").args(["inspect", "--format", "{{.State.Pid}}", name]).output().expect("docker inspect");
+    let init: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().expect("container pid");
+    let mut todo = vec![init];
+    while let Some(pid) = todo.pop() {
+        if std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "asterisk") {
+            return pid;
+        }
+        let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+        todo.extend(children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
+    }
+    panic!("no asterisk process in container {name}");
+}
+
+/// A fresh copy of the test PBX's configuration (tests/pbx/asterisk) in
+/// `dir`, each `(file, from, to)` replaced (it must be there: the bench's
+/// own ports, never the test PBX's).
+pub fn asterisk_etc(dir: &Path, replace: &[(&str, &str, &str)]) {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).expect("mkdir");
+    for e in std::fs::read_dir(repo().join("tests/pbx/asterisk")).expect("etc") {
+        let e = e.expect("entry");
+        std::fs::copy(e.path(), dir.join(e.file_name())).expect("copy");
+    }
+    for (file, from, to) in replace {
+        let text = std::fs::read_to_string(dir.join(file)).expect("conf");
+        assert!(text.contains(from), "{file}: no {from}");
+        std::fs::write(dir.join(file), text.replace(from, to)).expect("write");
+    }
 }
 
 /// CPU seconds (user + system) a process has used so far.

@@ -19,7 +19,9 @@
 //! and a generated tone as local_stream://moh. FreeSWITCH runs with
 //! `-nonat -nc -nf -np` (no NAT probing, no console, foreground, no
 //! real-time priority), the event socket on 127.0.0.1:28021, no SIP, and
-//! is stopped at exit (atexit hook; PR_SET_PDEATHSIG as a safety net).
+//! is stopped at exit (atexit hook; PR_SET_PDEATHSIG as a safety net). A
+//! benchmark runs its own switch on another directory and port
+//! ([`instance`]).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -122,6 +124,20 @@ static SWITCH: OnceLock<Result<Switch, String>> = OnceLock::new();
 static SERIAL: Mutex<()> = Mutex::new(());
 static CHILD: Mutex<Option<i32>> = Mutex::new(None);
 static PREPARE_CONF: OnceLock<fn(&Path)> = OnceLock::new();
+static INSTANCE: OnceLock<(&'static str, u16)> = OnceLock::new();
+
+/// For benchmarks: run the switch in `target/<profile>/<dir>` with its
+/// event socket on 127.0.0.1:`port` instead of the test switch's `fs-test`
+/// and 28021, so that a benchmark never meets (or restarts) the switch of
+/// a test suite. Call it before the first `switch()`; false if already set.
+#[allow(dead_code)]
+pub fn instance(dir: &'static str, port: u16) -> bool {
+    INSTANCE.set((dir, port)).is_ok()
+}
+
+fn esl_port() -> u16 {
+    INSTANCE.get().map_or(ESL_PORT, |i| i.1)
+}
 
 /// For benchmarks: `f` gets the run's conf dir (a fresh copy of tests/fs)
 /// before FreeSWITCH starts, to add or change configuration files. Call it
@@ -233,13 +249,20 @@ fn stop(pid: i32) {
 
 fn start(inst: &Install) -> Switch {
     let module = module();
-    let root = profile_dir().join("fs-test");
+    let root = profile_dir().join(INSTANCE.get().map_or("fs-test", |i| i.0));
     kill_stale(&root.join("run/freeswitch.pid"));
     let _ = std::fs::remove_dir_all(&root);
     for d in ["log", "db", "run", "mod", "temp", "storage", "cache", "recordings", "sounds/music/8000"] {
         std::fs::create_dir_all(root.join(d)).expect("mkdir run dir");
     }
     copy_dir(&repo().join("tests/fs"), &root.join("conf"));
+    if esl_port() != ESL_PORT {
+        let f = root.join("conf/autoload_configs/event_socket.conf.xml");
+        let text = std::fs::read_to_string(&f).expect("event_socket.conf.xml");
+        let from = format!("value=\"{ESL_PORT}\"");
+        assert!(text.contains(&from), "{}: no {from}", f.display());
+        std::fs::write(&f, text.replace(&from, &format!("value=\"{}\"", esl_port()))).expect("write event_socket.conf.xml");
+    }
     if let Some(f) = PREPARE_CONF.get() {
         f(&root.join("conf"));
     }
@@ -256,7 +279,7 @@ fn start(inst: &Install) -> Switch {
     let pid = spawn(&inst.bin, &root);
     // SAFETY: registering a plain extern "C" function.
     unsafe { libc::atexit(stop_at_exit) };
-    let esl = wait_for_socket(pid, &root, || Esl::connect(ESL_PORT, "ClueCon", EVENTS));
+    let esl = wait_for_socket(pid, &root, || Esl::connect(esl_port(), "ClueCon", EVENTS));
     let sw = Switch { esl, root, bin: inst.bin.clone() };
     sw.check_loaded();
     sw
@@ -324,7 +347,7 @@ fn wait_for_socket<T>(pid: i32, root: &Path, mut connect: impl FnMut() -> std::i
                 if unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } != 0 {
                     panic!("FreeSWITCH exited at startup; see {}/stdout.txt and log/freeswitch.log", root.display());
                 }
-                assert!(Instant::now() < deadline, "no event socket on 127.0.0.1:{ESL_PORT} after 60 s: {e}");
+                assert!(Instant::now() < deadline, "no event socket on 127.0.0.1:{} after 60 s: {e}", esl_port());
                 std::thread::sleep(Duration::from_millis(200));
             }
         }
@@ -345,7 +368,7 @@ impl Switch {
         let pid = CHILD.lock().unwrap_or_else(|e| e.into_inner()).take().expect("FreeSWITCH is running");
         stop(pid);
         let pid = spawn(&self.bin, &self.root);
-        wait_for_socket(pid, &self.root, || self.esl.reconnect(ESL_PORT, "ClueCon", EVENTS));
+        wait_for_socket(pid, &self.root, || self.esl.reconnect(esl_port(), "ClueCon", EVENTS));
         self.check_loaded();
     }
 }
