@@ -1284,6 +1284,8 @@ fn speech_the_hotline_engine_serves_speech_background_in_plain_dialplan() {
     assert_eq!(field(&r, "Response"), "Success", "{r:?}");
     let got = ivr_user(p, from, "HotlineTestSpeech", 30, |_| true);
     assert_eq!((field(&got, "Text"), field(&got, "Grammar"), field(&got, "Results")), ("technical support", "menu", "1"), "{got:?}");
+    p.settle();
+}
 
 /// A Vietnamese menu's read-back: Debian has no Vietnamese sounds, so the
 /// digits 1 0 5 are said as Hotline's own words (`một không năm`),

@@ -480,6 +480,7 @@ fn keys_are_taken_while_listening_and_silence_is_a_timeout() {
     assert_eq!(r.fake.log.iter().filter(|l| l.starts_with("listen ")).count(), 2);
     let r = run_ivr_at("spoken", &[Press::Say("banana"), Press::Say("call me")]);
     assert_eq!(r.end.result, "HANGUP", "two utterances that stand for no key: the failures exit");
+}
 
 /// A Vietnamese menu's collect: the read-back (and a say prompt) are the
 /// rendered words' files, in order; a key during them ends the read-back
