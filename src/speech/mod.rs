@@ -264,11 +264,6 @@ impl Utterance {
             State::Done(r) => Progress::Done(r.clone()),
         }
     }
-
-    /// Whether the caller has started speaking.
-    pub fn spoke(&self) -> bool {
-        !matches!(self.vad.state(), Vad::Quiet) || !matches!(self.state, State::Listening)
-    }
 }
 
 /// The engine the PBX adapters registered (None: no speech here).
