@@ -712,11 +712,26 @@ fn sip_phones_that_fail_lose_nobody_and_every_agent_serves_the_final_burst() {
     p.settle();
 }
 
-/// The module exports only what Asterisk calls (`nm -D`): the bundled
-/// SQLite, ring, rustls and tokio stay inside.
+/// The module exports only what Asterisk calls (`nm -D`): the load, CLI and
+/// speech-engine callbacks the C shim hands to Asterisk. The bundled SQLite,
+/// ring, rustls and tokio stay inside.
 #[test]
 fn the_module_exports_only_its_entry_points() {
-    let expected = ["hotline_ast_load", "hotline_ast_reload", "hotline_ast_unload", "hotline_cli", "hotline_cli_free"];
+    let expected = [
+        "hotline_ast_load",
+        "hotline_ast_reload",
+        "hotline_ast_unload",
+        "hotline_cli",
+        "hotline_cli_free",
+        "hotline_speech_activate",
+        "hotline_speech_create",
+        "hotline_speech_destroy",
+        "hotline_speech_load",
+        "hotline_speech_result",
+        "hotline_speech_start",
+        "hotline_speech_unload",
+        "hotline_speech_write",
+    ];
     exports::assert_exports_only(&asterisk::pbx::module(), &expected);
 }
 
