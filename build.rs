@@ -328,6 +328,7 @@ mod freeswitch {
         "switch_module_flag_enum_t",
         "switch_call_cause_t",
         "hotline_fs_log_level",
+        "hotline_fs_asr",
     ];
 
     const VARS: &[&str] = &["SWITCH_API_VERSION"];

@@ -578,3 +578,249 @@ int hotline_fs_uuid_state(const char *uuid)
 	switch_core_session_rwunlock(session);
 	return state;
 }
+
+/* ---- speech: listening in the IVR -------------------------------------- */
+
+struct listen_state {
+	int done;    /* 1 key, 2 result, 3 closed */
+	char key;
+	char *text;
+	size_t len;
+};
+
+static switch_status_t listen_input(switch_core_session_t *session, void *input, switch_input_type_t type, void *buf, unsigned int buflen)
+{
+	struct listen_state *st = buf;
+	(void) session;
+	(void) buflen;
+	if (st->done) {
+		return SWITCH_STATUS_BREAK;
+	}
+	if (type == SWITCH_INPUT_TYPE_DTMF) {
+		st->key = ((switch_dtmf_t *) input)->digit;
+		st->done = 1;
+		return SWITCH_STATUS_BREAK;
+	}
+	if (type == SWITCH_INPUT_TYPE_EVENT) {
+		switch_event_t *event = input;
+		const char *kind;
+		if (event->event_id != SWITCH_EVENT_DETECTED_SPEECH || !(kind = switch_event_get_header(event, "Speech-Type"))) {
+			return SWITCH_STATUS_SUCCESS;
+		}
+		if (!strcasecmp(kind, "detected-speech")) {
+			const char *body = switch_event_get_body(event);
+			switch_copy_string(st->text, body ? body : "", st->len);
+			st->done = 2;
+			return SWITCH_STATUS_BREAK;
+		}
+		if (!strcasecmp(kind, "closed")) {
+			st->done = 3;
+			return SWITCH_STATUS_BREAK;
+		}
+	}
+	return SWITCH_STATUS_SUCCESS;
+}
+
+int hotline_fs_ivr_listen(switch_core_session_t *session, const char *engine, const char *grammar, unsigned ms, char *text, size_t len)
+{
+	switch_channel_t *channel = switch_core_session_get_channel(session);
+	struct listen_state st = { 0 };
+	switch_input_args_t args = { 0 };
+	switch_time_t deadline;
+	char *g;
+
+	if (!switch_channel_ready(channel)) {
+		return -1;
+	}
+	if (len) {
+		text[0] = '\0';
+	}
+	st.text = text;
+	st.len = len;
+	/* The engine ends the listening: words, no match or no input (its
+	 * timer runs from now). */
+	g = switch_core_session_sprintf(session, "{no-input-timeout=%u,start-input-timers=true}%s", ms, grammar);
+	if (switch_ivr_detect_speech(session, engine, g, "hotline", NULL, NULL) != SWITCH_STATUS_SUCCESS) {
+		return switch_channel_ready(channel) ? -2 : -1;
+	}
+	args.input_callback = listen_input;
+	args.buf = &st;
+	args.buflen = sizeof(st);
+	/* A bound of our own past the engine's, should it never answer (an
+	 * utterance is at most 10 s, decoding well under that). */
+	deadline = switch_micro_time_now() + ((switch_time_t) ms + 25000) * 1000;
+	while (!st.done && switch_channel_ready(channel) && switch_micro_time_now() < deadline) {
+		switch_status_t status = switch_ivr_sleep(session, 100, SWITCH_FALSE, &args);
+		if (status != SWITCH_STATUS_SUCCESS && status != SWITCH_STATUS_BREAK) {
+			break;
+		}
+	}
+	switch_ivr_stop_detect_speech(session);
+	if (!switch_channel_ready(channel)) {
+		return -1;
+	}
+	switch (st.done) {
+	case 1:
+		return (unsigned char) st.key;
+	case 2:
+		return -3;
+	case 3:
+		return -2;
+	default:
+		return 0;
+	}
+}
+
+/* ---- speech: the ASR interface ------------------------------------------- */
+
+static const struct hotline_fs_asr *asr_table;
+
+#define ASR_ID(ah) ((uint64_t) (uintptr_t) (ah)->private_info)
+
+static switch_status_t asr_open(switch_asr_handle_t *ah, const char *codec, int rate, const char *dest, switch_asr_flag_t *flags)
+{
+	uint64_t id;
+	uint32_t want = rate == 8000 ? 8000 : 16000;
+	(void) dest;
+	(void) flags;
+	if (codec && strcasecmp(codec, "L16")) {
+		switch_log_printf(SWITCH_CHANNEL_LOG, SWITCH_LOG_ERROR, "Hotline speech: codec %s is not taken (L16)\n", codec);
+		return SWITCH_STATUS_FALSE;
+	}
+	if (!(id = asr_table->open(want))) {
+		return SWITCH_STATUS_FALSE;
+	}
+	/* FreeSWITCH resamples what it feeds from samplerate to native_rate. */
+	ah->native_rate = want;
+	ah->private_info = (void *) (uintptr_t) id;
+	return SWITCH_STATUS_SUCCESS;
+}
+
+static switch_status_t asr_close(switch_asr_handle_t *ah, switch_asr_flag_t *flags)
+{
+	(void) flags;
+	asr_table->close(ASR_ID(ah));
+	ah->private_info = NULL;
+	return SWITCH_STATUS_SUCCESS;
+}
+
+static switch_status_t asr_load_grammar(switch_asr_handle_t *ah, const char *grammar, const char *name)
+{
+	return asr_table->load_grammar(ASR_ID(ah), grammar, name) == 0 ? SWITCH_STATUS_SUCCESS : SWITCH_STATUS_FALSE;
+}
+
+static switch_status_t asr_unload_grammar(switch_asr_handle_t *ah, const char *name)
+{
+	return asr_table->unload_grammar(ASR_ID(ah), name) == 0 ? SWITCH_STATUS_SUCCESS : SWITCH_STATUS_FALSE;
+}
+
+static switch_status_t asr_enable_grammar(switch_asr_handle_t *ah, const char *name)
+{
+	return asr_table->enable_grammar(ASR_ID(ah), name, 1) == 0 ? SWITCH_STATUS_SUCCESS : SWITCH_STATUS_FALSE;
+}
+
+static switch_status_t asr_disable_grammar(switch_asr_handle_t *ah, const char *name)
+{
+	return asr_table->enable_grammar(ASR_ID(ah), name, 0) == 0 ? SWITCH_STATUS_SUCCESS : SWITCH_STATUS_FALSE;
+}
+
+static switch_status_t asr_disable_all_grammars(switch_asr_handle_t *ah)
+{
+	return asr_table->enable_grammar(ASR_ID(ah), NULL, 0) == 0 ? SWITCH_STATUS_SUCCESS : SWITCH_STATUS_FALSE;
+}
+
+static switch_status_t asr_feed(switch_asr_handle_t *ah, void *data, unsigned int len, switch_asr_flag_t *flags)
+{
+	(void) flags;
+	return asr_table->feed(ASR_ID(ah), data, len / 2) == 0 ? SWITCH_STATUS_SUCCESS : SWITCH_STATUS_FALSE;
+}
+
+static switch_status_t asr_pause(switch_asr_handle_t *ah)
+{
+	asr_table->pause(ASR_ID(ah), 1);
+	return SWITCH_STATUS_SUCCESS;
+}
+
+static switch_status_t asr_resume(switch_asr_handle_t *ah)
+{
+	asr_table->pause(ASR_ID(ah), 0);
+	return SWITCH_STATUS_SUCCESS;
+}
+
+static switch_status_t asr_check_results(switch_asr_handle_t *ah, switch_asr_flag_t *flags)
+{
+	(void) flags;
+	return asr_table->check(ASR_ID(ah)) ? SWITCH_STATUS_SUCCESS : SWITCH_STATUS_FALSE;
+}
+
+/* SUCCESS: a result (detected-speech); BREAK: begin-speaking (barge-in).
+ * FreeSWITCH frees *xmlstr with free(). */
+static switch_status_t asr_get_results(switch_asr_handle_t *ah, char **xmlstr, switch_asr_flag_t *flags)
+{
+	char buf[4096];
+	(void) flags;
+	switch (asr_table->results(ASR_ID(ah), buf, sizeof(buf))) {
+	case 1:
+		*xmlstr = strdup(buf);
+		return *xmlstr ? SWITCH_STATUS_SUCCESS : SWITCH_STATUS_MEMERR;
+	case 2:
+		*xmlstr = NULL;
+		return SWITCH_STATUS_BREAK;
+	default:
+		return SWITCH_STATUS_FALSE;
+	}
+}
+
+static switch_status_t asr_start_input_timers(switch_asr_handle_t *ah)
+{
+	asr_table->start_timers(ASR_ID(ah));
+	return SWITCH_STATUS_SUCCESS;
+}
+
+static void asr_text_param(switch_asr_handle_t *ah, char *param, const char *val)
+{
+	if (param && val) {
+		asr_table->param(ASR_ID(ah), param, val);
+	}
+}
+
+static void asr_numeric_param(switch_asr_handle_t *ah, char *param, int val)
+{
+	char v[32];
+	switch_snprintf(v, sizeof(v), "%d", val);
+	asr_text_param(ah, param, v);
+}
+
+static void asr_float_param(switch_asr_handle_t *ah, char *param, double val)
+{
+	char v[64];
+	switch_snprintf(v, sizeof(v), "%f", val);
+	asr_text_param(ah, param, v);
+}
+
+int hotline_fs_add_asr(switch_loadable_module_interface_t **mi, const char *name, const struct hotline_fs_asr *table)
+{
+	switch_asr_interface_t *asr = switch_loadable_module_create_interface(*mi, SWITCH_ASR_INTERFACE);
+	if (!asr) {
+		return -1;
+	}
+	asr_table = table;
+	asr->interface_name = name;
+	asr->asr_open = asr_open;
+	asr->asr_load_grammar = asr_load_grammar;
+	asr->asr_unload_grammar = asr_unload_grammar;
+	asr->asr_close = asr_close;
+	asr->asr_feed = asr_feed;
+	asr->asr_resume = asr_resume;
+	asr->asr_pause = asr_pause;
+	asr->asr_check_results = asr_check_results;
+	asr->asr_get_results = asr_get_results;
+	asr->asr_start_input_timers = asr_start_input_timers;
+	asr->asr_text_param = asr_text_param;
+	asr->asr_numeric_param = asr_numeric_param;
+	asr->asr_float_param = asr_float_param;
+	asr->asr_enable_grammar = asr_enable_grammar;
+	asr->asr_disable_grammar = asr_disable_grammar;
+	asr->asr_disable_all_grammars = asr_disable_all_grammars;
+	return 0;
+}

@@ -134,6 +134,38 @@ int hotline_fs_ivr_transfer(switch_core_session_t *session, const char *target);
  *  none) or a hang-up. *ms: the length recorded (record_ms). Returns 1 if
  *  the caller hung up, 0 otherwise. */
 int hotline_fs_ivr_record(switch_core_session_t *session, const char *file, unsigned max_sec, unsigned silence_sec, int beep, long *ms);
+/*! IVR: listen for the phrases of `grammar` (a|b|c) through FreeSWITCH's
+ *  speech API (switch_ivr_detect_speech with engine `engine`), no-input
+ *  after `ms`; a key is taken alongside. Returns the key (> 0), 0 (nothing),
+ *  -1 (hung up), -2 (no such engine, or it failed), -3 (a result: its NLSML
+ *  copied into text, NUL-terminated). */
+int hotline_fs_ivr_listen(switch_core_session_t *session, const char *engine, const char *grammar, unsigned ms, char *text, size_t len);
+
+/* ---- speech engine (ASR interface) ----------------------------------------
+ * Hotline's recognizer registered as an ASR interface: each callback of
+ * switch_asr_interface_t lands in a C trampoline here that calls the Rust
+ * function below with the handle's id (ah->private_info holds an id, never
+ * a pointer to Rust memory: a late call after close finds nothing). */
+struct hotline_fs_asr {
+	/*! A new handle for audio at `rate` (8000 or 16000); 0: refused. */
+	uint64_t (*open)(uint32_t rate);
+	void (*close)(uint64_t id);
+	int (*load_grammar)(uint64_t id, const char *grammar, const char *name);
+	int (*unload_grammar)(uint64_t id, const char *name);
+	/*! on: 1 enable, 0 disable; name NULL: every grammar. */
+	int (*enable_grammar)(uint64_t id, const char *name, int on);
+	int (*feed)(uint64_t id, const int16_t *samples, size_t count);
+	void (*pause)(uint64_t id, int paused);
+	/*! 1: a report waits. */
+	int (*check)(uint64_t id);
+	/*! The next report: 1 final (NLSML in buf), 2 begin-speaking, 0 none. */
+	int (*results)(uint64_t id, char *buf, size_t len);
+	void (*start_timers)(uint64_t id);
+	void (*param)(uint64_t id, const char *name, const char *value);
+};
+/*! Create the ASR interface `name` in the module interface; the table must
+ *  outlive the module (a Rust static). */
+int hotline_fs_add_asr(switch_loadable_module_interface_t **mi, const char *name, const struct hotline_fs_asr *table);
 /*! switch_ivr_say(session, text, NULL, type, method, NULL, NULL). */
 int hotline_fs_say(switch_core_session_t *session, const char *text, const char *type, const char *method);
 

@@ -1300,3 +1300,58 @@ fn ivr_a_vietnamese_read_back_plays_the_rendered_words() {
     assert_eq!(played, words, "the read-back's words, in order");
     s.settle();
 }
+
+// ---- speech input ------------------------------------------------------------
+
+/// `text` spoken by espeak-ng, as an 8 kHz mono WAV under the switch's
+/// root: the path.
+fn say_file(s: &Switch, name: &str, text: &str) -> String {
+    let dir = s.root.join("say");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (wide, wav) = (dir.join(format!("{name}.22k.wav")), dir.join(format!("{name}.wav")));
+    let ok = std::process::Command::new("espeak-ng").args(["-v", "en-us", "-w"]).arg(&wide).arg(text).status().is_ok_and(|st| st.success());
+    assert!(ok, "espeak-ng (apt-get install espeak-ng)");
+    let ok = std::process::Command::new("sox").arg(&wide).args(["-r", "8000", "-c", "1", "-b", "16"]).arg(&wav).status().is_ok_and(|st| st.success());
+    assert!(ok, "sox (apt-get install sox)");
+    wav.display().to_string()
+}
+
+/// A menu with words: the caller says "technical support" after the tone
+/// and the menu takes that key's branch; a key is still taken while it
+/// listens, and silence is a timeout. Hotline's engine (PocketSphinx)
+/// listens through FreeSWITCH's ASR API (`switch_ivr_detect_speech`).
+#[test]
+fn speech_a_spoken_keyword_takes_its_branch_and_keys_still_work() {
+    let Some((s, _g)) = switch() else { return };
+    assert!(s.log().contains("speech engine \"hotline\""), "the engine started: {}", s.log());
+    let file = say_file(s, "support", "technical support");
+    let from = s.mark();
+    s.esl.bgapi(&format!("originate {{origination_caller_id_number=9801040,say_file={file}}}loopback/ivr-ivrspeech/hotline-ivr say XML hotline-ivr-say"));
+    let t = ivr_test_event(s, from, "IvrTransfer", 30);
+    assert_eq!((field(&t, "Hotline-Exten"), field(&t, "Hotline-Path")), ("spokensupport", "ivrspeech"), "{t:?}");
+    let from = s.mark();
+    ivr_call(s, "ivrspeech", "9801041", "1");
+    let t = ivr_test_event(s, from, "IvrTransfer", 30);
+    assert_eq!(field(&t, "Hotline-Exten"), "spokensales", "key 1 while listening: {t:?}");
+    let from = s.mark();
+    ivr_call(s, "ivrspeech", "9801042", "");
+    let t = ivr_test_event(s, from, "IvrTransfer", 30);
+    assert_eq!(field(&t, "Hotline-Exten"), "timeouts", "silence: {t:?}");
+    s.settle();
+}
+
+/// The engine serves plain dialplan too: `play_and_detect_speech ...
+/// detect:hotline <grammar>` sets `detect_speech_result` to NLSML with the
+/// words and their grammar.
+#[test]
+fn speech_the_hotline_engine_serves_play_and_detect_speech_in_plain_dialplan() {
+    let Some((s, _g)) = switch() else { return };
+    let file = say_file(s, "support2", "technical support");
+    let from = s.mark();
+    s.esl.bgapi(&format!("originate {{say_file={file}}}loopback/detect/hotline-speech say XML hotline-ivr-say"));
+    let got = ivr_test_event(s, from, "Detected", 30);
+    let result = field(&got, "Hotline-Result");
+    assert_eq!(hotline::speech::recognizer::from_nlsml(result).map(|h| h.text).as_deref(), Some("technical support"), "{got:?}");
+    assert!(result.contains("<input mode=\"speech\""), "{result}");
+    s.settle();
+}

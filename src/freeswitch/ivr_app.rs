@@ -13,7 +13,8 @@
 
 use crate::core::Time;
 use crate::ffi::cstr::to_cstring;
-use crate::flow::ivr::{self, Heard, IvrPrimitives, PbxPrompt, Recording};
+use crate::flow::ivr::{self, Heard, IvrPrimitives, Listened, PbxPrompt, Recording};
+use crate::ivr::Speech;
 
 use super::queue_app::{run_flow, FsCaller};
 use super::runtime::Runtime;
@@ -90,5 +91,33 @@ impl IvrPrimitives for FsCaller<'_, '_> {
         // SAFETY: our live session on its own thread; `ms` outlives the call.
         let rc = unsafe { sys::hotline_fs_ivr_record(self.s.as_ptr(), f.as_ptr(), max_sec, silence_sec, i32::from(beep), &mut ms) };
         Recording { ms: ms.max(0) as Time, gone: rc != 0 }
+    }
+
+    fn listen(&mut self, speech: &Speech, timeout: Time) -> Listened {
+        // FreeSWITCH's grammar string: phrases with `_` for spaces (its
+        // parameter parser splits at commas and spaces).
+        let grammar = speech.grammar().replace(' ', "_");
+        let (engine, grammar) = (to_cstring(&speech.engine), to_cstring(&grammar));
+        let mut nlsml = vec![0 as std::os::raw::c_char; 4096];
+        self.s.clear_break();
+        // SAFETY: our live session on its own thread; the buffer outlives the call.
+        let rc = unsafe {
+            sys::hotline_fs_ivr_listen(self.s.as_ptr(), engine.as_ptr(), grammar.as_ptr(), timeout.min(u32::MAX as u64) as u32, nlsml.as_mut_ptr(), nlsml.len())
+        };
+        match rc {
+            // SAFETY: the shim NUL-terminates what it copies.
+            -3 => match crate::speech::recognizer::from_nlsml(&unsafe { crate::ffi::cstr::to_string_lossy(nlsml.as_ptr()) }) {
+                Some(h) => Listened::Words { text: h.text, confidence: h.confidence },
+                // No input or no match: both are silence to the menu.
+                None => Listened::Nothing,
+            },
+            -2 => {
+                log::warn!("{}: speech engine {:?} unavailable; keys only", crate::flow::pbx::Primitives::context(self), speech.engine);
+                Listened::Unavailable
+            }
+            -1 => Listened::Gone,
+            0 => Listened::Nothing,
+            key => Listened::Key(char::from_u32(key as u32).unwrap_or('?')),
+        }
     }
 }

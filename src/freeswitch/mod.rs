@@ -43,6 +43,7 @@ compile_error!(
 
 pub mod agent_app;
 pub mod api;
+pub mod asr;
 pub mod callback;
 pub mod devices;
 pub mod dialer;

@@ -32,7 +32,7 @@ use std::os::raw::{c_char, c_int};
 
 use super::sys;
 use super::sys::switch_status_t as status;
-use super::{agent_app, api, callback, ivr_app, logging, offers, queue_app, runtime};
+use super::{agent_app, api, asr, callback, ivr_app, logging, offers, queue_app, runtime};
 use crate::ffi::cstr::to_cow_lossy;
 use crate::ffi::cstr::to_cstring;
 use crate::entry;
@@ -176,6 +176,10 @@ fn load(mi: *mut *mut sys::switch_loadable_module_interface_t, pool: *mut sys::s
     }
     // SAFETY: a function valid until unbound with the hang-up handler.
     unsafe { sys::hotline_fs_bind_devices(Some(super::devices::device_change)) };
+    // Speech input: without PocketSphinx, menus with words take DTMF only
+    // (one log line says so).
+    // SAFETY: the module interface being filled.
+    unsafe { asr::register(mi) };
     log::info!("Hotline {} loaded", env!("CARGO_PKG_VERSION"));
     status::SWITCH_STATUS_SUCCESS
 }
@@ -198,6 +202,9 @@ fn shutdown() -> status {
     if let Some(rt) = rt {
         runtime::stop(rt);
     }
+    // FreeSWITCH refuses the unload while an ASR handle is open (it holds
+    // the module's lock), so no call uses the engine any more.
+    asr::unregister();
     let subclass = to_cstring(runtime::EVENT_SUBCLASS);
     // SAFETY: valid C string.
     unsafe { sys::hotline_fs_free_subclass(subclass.as_ptr()) };

@@ -15,6 +15,7 @@
 //! engines that score (other engines behind the PBX's speech API).
 
 pub mod pocketsphinx;
+pub mod recognizer;
 pub mod vad;
 
 use std::collections::HashSet;
@@ -42,11 +43,13 @@ pub struct Heard {
 }
 
 /// The phrases a grammar accepts, from what a PBX loads: `a|b|c` (or one
-/// per line); JSGF text is not taken (Hotline writes the JSGF itself).
+/// per line), `_` for a space inside a phrase (FreeSWITCH's `detect_speech`
+/// splits its arguments at spaces: `technical_support|sales`); JSGF text is
+/// not taken (Hotline writes the JSGF itself).
 pub fn phrases(grammar: &str) -> Result<Vec<String>, String> {
     let list: Vec<String> = grammar
         .split(['|', '\n', ','])
-        .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase())
+        .map(|p| p.replace('_', " ").split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase())
         .filter(|p| !p.is_empty())
         .collect();
     if list.is_empty() {

@@ -99,6 +99,7 @@ fn a_stopped_engine_refuses_at_once() {
 #[test]
 fn grammars_are_lists_of_words() {
     assert_eq!(phrases("Sales | technical  support\nyes").unwrap(), vec!["sales", "technical support", "yes"]);
+    assert_eq!(phrases("technical_support|sales").unwrap(), vec!["technical support", "sales"]);
     assert!(phrases(" | ").is_err());
     assert!(phrases("sales; drop table").is_err());
     assert_eq!(grammar_name(&["a".into()]), grammar_name(&["a".into()]));
@@ -110,4 +111,119 @@ fn the_dictionary_knows_common_words_only() {
     assert!(dictionary().is_some(), "pocketsphinx-en-us is installed on the build machines");
     assert!(unknown_words("technical support").is_empty());
     assert_eq!(unknown_words("sales xyzzyq"), vec!["xyzzyq"]);
+}
+
+// ---- the detect-speech session (FreeSWITCH's ASR API) ----------------------
+
+use super::recognizer::{from_nlsml, nlsml, Recognizer, Report};
+
+/// Feed `audio` in 20 ms frames on a virtual clock from `t0`, then wait (in
+/// real time: the decoder runs on its thread) for a final report; every
+/// report in order, and the virtual time at the end.
+fn detect(r: &mut Recognizer, audio: &[i16], t0: Instant) -> (Vec<Report>, Instant) {
+    let mut now = t0;
+    let mut got = Vec::new();
+    for frame in audio.chunks(160) {
+        r.feed(frame, 8000, now);
+        now += Duration::from_millis(20);
+        while r.ready(now) {
+            got.extend(r.take());
+        }
+        if got.last().is_some_and(Report::is_final) {
+            return (got, now);
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !got.last().is_some_and(Report::is_final) {
+        assert!(Instant::now() < deadline, "no final report in 10 s: {got:?}");
+        // Silence goes on (the PBX keeps sending frames).
+        r.feed(&[0i16; 160], 8000, now);
+        now += Duration::from_millis(20);
+        while r.ready(now) {
+            got.extend(r.take());
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    (got, now)
+}
+
+#[test]
+fn a_detect_session_reports_the_start_of_speech_then_the_words_of_its_grammar() {
+    let engine = engine_here();
+    let mut r = Recognizer::new(engine.clone());
+    let t0 = Instant::now();
+    assert!(r.param("start-input-timers", "true", t0));
+    r.load("menu", "sales|technical_support", t0).unwrap();
+    let (got, _) = detect(&mut r, &spoken("technical support"), t0);
+    assert_eq!(got[0], Report::BeginSpeaking, "{got:?}");
+    match &got[1..] {
+        [Report::Heard { heard, grammar }] => assert_eq!((heard.text.as_str(), grammar.as_str()), ("technical support", "menu")),
+        other => panic!("{other:?}"),
+    }
+    // Paused after the final report until resumed: audio is ignored.
+    r.feed(&spoken("sales"), 8000, t0);
+    assert!(!r.ready(t0 + Duration::from_secs(60)));
+    r.resume(t0);
+    let (got, _) = detect(&mut r, &spoken("sales"), t0);
+    assert!(matches!(got.last(), Some(Report::Heard { heard, .. }) if heard.text == "sales"), "{got:?}");
+    engine.stop();
+}
+
+#[test]
+fn a_detect_session_times_out_on_silence_only_once_its_timers_run() {
+    let engine = engine_here();
+    let mut r = Recognizer::new(engine.clone());
+    let t0 = Instant::now();
+    assert!(r.param("no-input-timeout", "1500", t0));
+    r.load("menu", "sales", t0).unwrap();
+    // The prompt plays: no timer yet, whatever the time.
+    let silence = vec![0i16; 8000 * 3];
+    for frame in silence.chunks(160) {
+        r.feed(frame, 8000, t0 + Duration::from_secs(30));
+    }
+    assert!(!r.ready(t0 + Duration::from_secs(30)));
+    // The prompt is over: 1.5 s later it is no input.
+    let t1 = t0 + Duration::from_secs(30);
+    r.start_timers(t1);
+    assert!(!r.ready(t1 + Duration::from_millis(1400)));
+    assert!(r.ready(t1 + Duration::from_millis(1500)));
+    assert_eq!(r.take(), Some(Report::NoInput));
+    assert_eq!(r.take(), None);
+    engine.stop();
+}
+
+#[test]
+fn a_detect_session_below_its_confidence_threshold_is_no_match() {
+    let engine = engine_here();
+    let mut r = Recognizer::new(engine.clone());
+    let t0 = Instant::now();
+    // PocketSphinx's confidence for a closed list is near 1 but never
+    // above 100: a threshold past it is always a no match.
+    assert!(r.param("confidence-threshold", "101", t0) == false);
+    assert!(r.param("confidence-threshold", "100", t0));
+    r.load("menu", "sales|technical support", t0).unwrap();
+    let (got, _) = detect(&mut r, &spoken("technical support"), t0);
+    let last = got.last().cloned().unwrap();
+    match last {
+        Report::NoMatch => {}
+        Report::Heard { heard, .. } => assert_eq!(heard.confidence, 100, "only a full score passes 100"),
+        other => panic!("{other:?}"),
+    }
+    assert!(!r.param("no-such-param", "1", t0));
+    assert!(r.load("bad", "sales; drop", t0).is_err());
+    engine.stop();
+}
+
+#[test]
+fn nlsml_carries_words_and_confidence_escaped_and_back() {
+    let heard = Heard { text: "technical support".into(), confidence: 87 };
+    let xml = nlsml(&Report::Heard { heard: heard.clone(), grammar: "menu<1>".into() });
+    assert!(xml.contains("grammar=\"menu&lt;1&gt;\""), "{xml}");
+    assert_eq!(from_nlsml(&xml), Some(heard));
+    assert_eq!(from_nlsml(&nlsml(&Report::NoInput)), None);
+    assert_eq!(from_nlsml(&nlsml(&Report::NoMatch)), None);
+    // Another engine's NLSML (0.0-1.0 confidences).
+    let other = r#"<result><interpretation grammar="g" confidence="0.62"><input mode="speech">yes &amp; no</input></interpretation></result>"#;
+    assert_eq!(from_nlsml(other), Some(Heard { text: "yes & no".into(), confidence: 62 }));
+    assert_eq!(from_nlsml("not xml"), None);
 }
