@@ -78,6 +78,9 @@ struct RawConfig {
     calendars: Vec<Spanned<crate::ivr::config::RawCalendar>>,
     #[serde(default, rename = "message")]
     messages: Vec<Spanned<crate::ivr::config::RawMessage>>,
+    /// `[[webhook]]`: signed event POSTs (`crate::notify::webhook`).
+    #[serde(default, rename = "webhook")]
+    webhooks: Vec<Spanned<crate::notify::webhook::config::RawWebhook>>,
 }
 
 #[derive(Deserialize)]
@@ -706,6 +709,8 @@ pub struct Config {
     /// The queues' `agent_announce` sound files, where written (checked
     /// at load with the IVR's, [`crate::ivr::sounds::check`]).
     pub announce_sounds: Vec<crate::ivr::sounds::SoundRef>,
+    /// `[[webhook]]` endpoints.
+    pub webhooks: Vec<crate::notify::webhook::WebhookConfig>,
 }
 
 impl Default for Config {
@@ -721,6 +726,7 @@ impl Default for Config {
             mail: None,
             ivr: Default::default(),
             announce_sounds: Vec::new(),
+            webhooks: Vec::new(),
         }
     }
 }
@@ -1099,7 +1105,11 @@ impl Config {
             }
         }
 
-        Ok(Config { source: file.into(), general, queues, agents, owners, store, http, mail, ivr: std::sync::Arc::new(ivr), announce_sounds })
+        let webhooks = crate::notify::webhook::config::from_raw(&raw.webhooks, &err, &check_queue, &check_agent)?;
+        if let (Some(first), false) = (raw.webhooks.first(), store.enabled) {
+            return Err(err(first.span(), "webhook", "webhooks are delivered from an outbox in the store: [store] enabled must be true".into()));
+        }
+        Ok(Config { source: file.into(), general, queues, agents, owners, store, http, mail, ivr: std::sync::Arc::new(ivr), announce_sounds, webhooks })
     }
 }
 

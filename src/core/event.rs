@@ -36,7 +36,7 @@ impl MoveReason {
 pub enum EventKind {
     /// `data`: what the caller brought (IVR digits, CRM fields, the PBX's
     /// channel and unique id), for screen pops.
-    CallEntered { call: CallId, queue: Arc<str>, number: String, priority: i32, position: usize, data: Vec<(String, String)> },
+    CallEntered { call: CallId, queue: Arc<str>, number: String, name: String, priority: i32, position: usize, data: Vec<(String, String)> },
     /// `data`: the caller's (as in CallEntered), for a pop while ringing.
     CallOffered { call: CallId, queue: Arc<str>, agent: Arc<str>, data: Arc<[(String, String)]> },
     OfferFailed { call: CallId, queue: Arc<str>, agent: Arc<str>, outcome: OfferOutcome },
@@ -147,10 +147,11 @@ impl EventKind {
     pub fn fields(&self) -> Vec<(Cow<'static, str>, String)> {
         let mut f = Vec::new();
         match self {
-            EventKind::CallEntered { call, queue, number, priority, position, data } => {
+            EventKind::CallEntered { call, queue, number, name, priority, position, data } => {
                 f.push(("CallId".into(), call.to_string()));
                 f.push(("Queue".into(), queue.to_string()));
                 f.push(("CallerNumber".into(), number.clone()));
+                f.push(("CallerName".into(), name.clone()));
                 f.push(("Priority".into(), priority.to_string()));
                 f.push(("Position".into(), position.to_string()));
                 push_data(&mut f, "", data);

@@ -5,7 +5,9 @@
 //!   [`send`], the subject/body template [`fill`], and the [`Mailer`]
 //!   thread (`hotline-mail`) that delivers queued mails with retries, so no
 //!   PBX thread ever waits on a mail server.
+//! - [`webhook`]: signed webhooks (CTI screen pop) from a durable outbox.
 
 pub mod mail;
+pub mod webhook;
 
 pub use mail::{check_mailbox, fill, send, Mail, MailConfig, MailCounters, MailTls, Mailer};

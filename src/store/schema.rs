@@ -106,6 +106,36 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE calls ADD COLUMN survey TEXT;
     ",
+    // 5: the webhook outbox (src/notify/webhook): a row per event and
+    // endpoint, written before any delivery attempt, deleted once
+    // delivered; rows that kept failing go to the dead letters.
+    "
+    CREATE TABLE webhook_outbox (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        endpoint    TEXT NOT NULL,
+        event_id    INTEGER NOT NULL,
+        kind        TEXT NOT NULL,
+        call_id     INTEGER,
+        body        TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        last_error  TEXT,
+        UNIQUE (endpoint, event_id)
+    );
+    CREATE INDEX webhook_outbox_endpoint ON webhook_outbox (endpoint, seq);
+    CREATE TABLE webhook_dead (
+        seq         INTEGER PRIMARY KEY,
+        endpoint    TEXT NOT NULL,
+        event_id    INTEGER NOT NULL,
+        kind        TEXT NOT NULL,
+        call_id     INTEGER,
+        body        TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        attempts    INTEGER NOT NULL,
+        last_error  TEXT,
+        died_at     INTEGER NOT NULL
+    );
+    ",
 ];
 
 /// The version a file has once opened by this Hotline.

@@ -78,6 +78,7 @@ impl Engine {
             call: id,
             queue: self.queues[q as usize].name.clone(),
             number: c.caller.number.clone(),
+            name: c.caller.name.clone(),
             priority: c.caller.priority,
             position,
             data: c.caller.data.clone(),

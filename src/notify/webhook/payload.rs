@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! What a webhook says: the payload, schema version 1.
+//!
+//! ```json
+//! {
+//!   "schema": 1,
+//!   "id": "1764633600000123",          // the bus event id: the idempotency key
+//!   "type": "call.answered",
+//!   "time": "2026-12-02T01:00:00.123Z",
+//!   "call": {
+//!     "id": "42", "queue": "support",
+//!     "caller": { "number": "0912345678", "name": "Nguyễn Văn A" },
+//!     "data": { "account": "105", "card": "****1111" },   // sensitive values masked
+//!     "wait_ms": 8200, "agent": "alice",
+//!     "talk_ms": 61000, "ended_by": "agent",           // call.ended / call.transferred
+//!     "transfers": []                                  // from, to, at, note (later)
+//!   }
+//! }
+//! ```
+//!
+//! `agent.wrapup_done` carries `agent` (and `call` when known),
+//! `message.left` a `message` object, `survey.answered` a `survey`,
+//! `call.screenpop` the dialplan's `fields`. Strings are JSON-escaped by
+//! serde_json, whatever the caller id holds (quotes, newlines, NUL, 10 KB).
+//!
+//! [`Tracker`] follows each call from its entry to its end (what the later
+//! events do not repeat: the caller, the data, the agent), so the payload
+//! is whole; a call's facts are dropped when it ends.
+
+use std::collections::HashMap;
+
+use serde_json::{json, Map, Value};
+
+use crate::core::{AgentState, CallId, EventKind, EndedBy};
+use crate::router::BusEvent;
+
+use super::config::Kind;
+
+pub const SCHEMA: u32 = 1;
+
+#[derive(Debug, Clone, Default)]
+struct Facts {
+    queue: String,
+    number: String,
+    name: String,
+    data: Vec<(String, String)>,
+    agent: Option<String>,
+    wait_ms: Option<u64>,
+}
+
+/// One event to deliver: what the filters look at, and the body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outgoing {
+    pub event_id: u64,
+    pub kind: Kind,
+    pub queue: Option<String>,
+    pub agent: Option<String>,
+    pub call: Option<u64>,
+    /// Only this endpoint (a screen pop names its endpoint).
+    pub to: Option<String>,
+    pub body: String,
+}
+
+#[derive(Default)]
+pub struct Tracker {
+    calls: HashMap<CallId, Facts>,
+    /// Agent -> the call it last talked on (for wrap-up done).
+    last_call: HashMap<String, CallId>,
+}
+
+fn data_object(data: &[(String, String)]) -> Value {
+    Value::Object(data.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect::<Map<_, _>>())
+}
+
+/// RFC 3339 in UTC, milliseconds.
+pub fn rfc3339(unix_ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(unix_ms).map_or_else(|_| unix_ms.to_string(), |t| format!("{t:.3}"))
+}
+
+impl Tracker {
+    /// Calls being followed (tests, `hotline webhooks show`).
+    pub fn calls(&self) -> usize {
+        self.calls.len()
+    }
+
+    fn call_json(&self, call: CallId, extra: &[(&str, Value)]) -> Value {
+        let f = self.calls.get(&call).cloned().unwrap_or_default();
+        let mut o = Map::new();
+        o.insert("id".into(), Value::String(call.0.to_string()));
+        o.insert("queue".into(), Value::String(f.queue));
+        o.insert("caller".into(), json!({ "number": f.number, "name": f.name }));
+        o.insert("data".into(), data_object(&f.data));
+        if let Some(w) = f.wait_ms {
+            o.insert("wait_ms".into(), json!(w));
+        }
+        o.insert("agent".into(), f.agent.map_or(Value::Null, Value::String));
+        for (k, v) in extra {
+            o.insert((*k).into(), v.clone());
+        }
+        o.entry("transfers").or_insert_with(|| Value::Array(Vec::new()));
+        Value::Object(o)
+    }
+
+    fn envelope(id: u64, kind: Kind, now_ms: i64, body: Vec<(&str, Value)>) -> String {
+        let mut o = Map::new();
+        o.insert("schema".into(), json!(SCHEMA));
+        o.insert("id".into(), Value::String(id.to_string()));
+        o.insert("type".into(), Value::String(kind.type_name().into()));
+        o.insert("time".into(), Value::String(rfc3339(now_ms)));
+        for (k, v) in body {
+            o.insert(k.into(), v);
+        }
+        Value::Object(o).to_string()
+    }
+
+    /// Follow one bus event; the webhook event it makes, if any.
+    pub fn apply(&mut self, e: &BusEvent, now_ms: i64) -> Option<Outgoing> {
+        let out = |kind: Kind, queue: Option<String>, agent: Option<String>, call: Option<u64>, body: Vec<(&str, Value)>| Outgoing {
+            event_id: e.id,
+            kind,
+            queue,
+            agent,
+            call,
+            to: None,
+            body: Self::envelope(e.id, kind, now_ms, body),
+        };
+        match &e.event.kind {
+            EventKind::CallEntered { call, queue, number, name, data, .. } => {
+                let f = self.calls.entry(*call).or_default();
+                f.queue = queue.to_string();
+                f.number = number.clone();
+                f.name = name.clone();
+                f.data = data.clone();
+                None
+            }
+            EventKind::CallMoved { call, to, .. } => {
+                if let Some(f) = self.calls.get_mut(call) {
+                    f.queue = to.to_string();
+                }
+                None
+            }
+            EventKind::CallOffered { call, queue, agent, data } => {
+                let f = self.calls.entry(*call).or_default();
+                f.queue = queue.to_string();
+                f.data = data.to_vec();
+                let body = vec![("call", self.call_json(*call, &[("offered_to", Value::String(agent.to_string()))]))];
+                Some(out(Kind::Offered, Some(queue.to_string()), Some(agent.to_string()), Some(call.0), body))
+            }
+            EventKind::CallAnswered { call, queue, agent, wait, data, .. } => {
+                let f = self.calls.entry(*call).or_default();
+                f.queue = queue.to_string();
+                f.agent = Some(agent.to_string());
+                f.wait_ms = Some(*wait);
+                f.data = data.to_vec();
+                self.last_call.insert(agent.to_string(), *call);
+                let body = vec![("call", self.call_json(*call, &[]))];
+                Some(out(Kind::Answered, Some(queue.to_string()), Some(agent.to_string()), Some(call.0), body))
+            }
+            EventKind::CallEnded { call, queue, agent, talk, by, .. } => {
+                let kind = if *by == EndedBy::Transfer { Kind::Transferred } else { Kind::Ended };
+                let extra = [("talk_ms", json!(talk)), ("ended_by", Value::String(by.name().into()))];
+                let body = vec![("call", self.call_json(*call, &extra))];
+                self.calls.remove(call);
+                Some(out(kind, Some(queue.to_string()), Some(agent.to_string()), Some(call.0), body))
+            }
+            EventKind::CallAbandoned { call, queue, wait, position } => {
+                let extra = [("wait_ms", json!(wait)), ("position", json!(position))];
+                let body = vec![("call", self.call_json(*call, &extra))];
+                self.calls.remove(call);
+                Some(out(Kind::Abandoned, Some(queue.to_string()), None, Some(call.0), body))
+            }
+            EventKind::CallExited { call, reason, .. } if !matches!(reason, crate::core::ExitReason::CallbackScheduled) => {
+                self.calls.remove(call);
+                None
+            }
+            EventKind::AgentStateChanged { agent, from: AgentState::WrapUp { .. }, to, .. } if !matches!(to, AgentState::WrapUp { .. }) => {
+                let call = self.last_call.remove(agent.as_ref());
+                let mut body = vec![("agent", Value::String(agent.to_string())), ("state", Value::String(to.name().into()))];
+                if let Some(c) = call {
+                    body.push(("call_id", Value::String(c.0.to_string())));
+                }
+                Some(out(Kind::WrapupDone, None, Some(agent.to_string()), call.map(|c| c.0), body))
+            }
+            EventKind::MessageLeft { id, mailbox, step, number, name, callback, ms, data, .. } => {
+                let m = json!({
+                    "id": id.to_string(), "mailbox": mailbox, "step": step,
+                    "caller": { "number": number, "name": name },
+                    "callback_queue": callback, "length_ms": ms, "data": data_object(data),
+                });
+                Some(out(Kind::MessageLeft, callback.clone(), None, None, vec![("message", m)]))
+            }
+            EventKind::SurveyAnswered { call, queue, agent, answer, score } => {
+                let s = json!({ "call_id": call.0.to_string(), "queue": queue, "agent": agent, "answer": answer, "score": score });
+                Some(out(Kind::SurveyAnswered, Some(queue.clone()), Some(agent.clone()), Some(call.0), vec![("survey", s)]))
+            }
+            _ => None,
+        }
+    }
+}
