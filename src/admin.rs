@@ -15,7 +15,8 @@ pub mod ami;
 pub const USAGE: &str = "hotline show queues|agents|calls|sinks|store|ivr | hotline stats | \
 hotline agent login <agent> [contact] | hotline agent logout|ready|reset <agent> | \
 hotline agent break <agent> [reason...] | hotline queue add <queue> <agent> [penalty] [tier] | \
-hotline queue remove <queue> <agent> | hotline queue penalty <queue> <agent> <penalty> [tier] | hotline reload";
+hotline queue remove <queue> <agent> | hotline queue penalty <queue> <agent> <penalty> [tier] | \
+hotline webhooks show | hotline webhooks retry|purge [webhook] | hotline reload";
 
 /// Agent actions (dialplan and operator); `pause` and `unpause` are
 /// app_queue's names for break and ready.
@@ -40,6 +41,10 @@ pub trait Host {
     /// The IVR's counters (`hotline show ivr`).
     fn ivr_status(&self) -> String {
         "no IVR\n".into()
+    }
+    /// `hotline webhooks show|retry|purge [name]`.
+    fn webhooks(&self, _action: &str, _name: Option<&str>) -> String {
+        "Hotline: no webhooks\n".into()
     }
 }
 
@@ -129,6 +134,9 @@ pub fn run(router: &Router, host: &dyn Host, words: &[&str]) -> Outcome {
         }),
         ["show", "store"] => Outcome::Text(host.store_status()),
         ["show", "ivr"] => Outcome::Text(host.ivr_status()),
+        ["webhooks", "show"] => Outcome::Text(host.webhooks("show", None)),
+        ["webhooks", action @ ("retry" | "purge")] => Outcome::Text(host.webhooks(action, None)),
+        ["webhooks", action @ ("retry" | "purge"), name] => Outcome::Text(host.webhooks(action, Some(name))),
         ["stats"] => query(router, Query::Stats, |r| match r {
             Reply::Stats(report, counters) => {
                 let rc = &router.counters;

@@ -28,6 +28,9 @@ const PBX_SINK_CAPACITY: usize = 65_536;
 const WEB_SINK_CAPACITY: usize = 16_384;
 const STORE_SINK_CAPACITY: usize = 262_144;
 const MESSAGES_SINK_CAPACITY: usize = 4_096;
+/// Events the webhook sink's queue holds while it writes the outbox (a
+/// slow disk); the outbox, not this queue, holds a dead endpoint's backlog.
+const WEBHOOK_SINK_CAPACITY: usize = 262_144;
 /// How long unload lets a mail being sent finish.
 const MAIL_STOP_DEADLINE: Duration = Duration::from_secs(2);
 /// How long unload gives the web port to close its connections.
@@ -87,6 +90,8 @@ pub struct ServiceCore {
     /// The router's clock when the web port last changed something (its
     /// reads use the published copy only once that copy is newer).
     pub web_wrote_at: std::sync::atomic::AtomicU64,
+    /// `[[webhook]]` delivery (None: no endpoints, or no store).
+    pub webhooks: arc_swap::ArcSwapOption<crate::notify::webhook::Webhooks>,
 }
 
 pub struct Service {
@@ -170,6 +175,7 @@ impl Service {
             messages,
             ivr_metrics: Default::default(),
             web_wrote_at: Default::default(),
+            webhooks: Default::default(),
         });
         let (sweep_stop, sweep_stopped) = crossbeam_channel::bounded::<()>(0);
         let mailer = match &cfg.mail {
@@ -203,6 +209,9 @@ impl Service {
             let sub = service.subscribe("store", SinkKind::Durable, STORE_SINK_CAPACITY)?;
             let mut sink = store_sink::StoreSink::new(store);
             service.spawn_sink("hotline-store-sink", sub, move |e| sink.apply(e))?;
+        }
+        if let Err(e) = service.core.apply_webhooks(&cfg) {
+            log::error!("Hotline: webhooks not started: {e}");
         }
         {
             let sub = service.subscribe("messages", SinkKind::Durable, MESSAGES_SINK_CAPACITY)?;
@@ -310,6 +319,10 @@ impl Service {
             let _ = t.join();
         }
         self.texts.join();
+        // After the router: the sink has written every event to the outbox.
+        if let Some(w) = self.webhooks.swap(None) {
+            w.stop();
+        }
         if let Some(mailer) = &self.mailer {
             mailer.stop(MAIL_STOP_DEADLINE);
         }
@@ -476,7 +489,32 @@ impl ServiceCore {
         if let Err(e) = self.messages.prepare(&cfg.ivr.mailboxes()) {
             log::error!("Hotline: {e}");
         }
+        if let Err(e) = self.apply_webhooks(&cfg) {
+            log::error!("Hotline: webhooks: {e}");
+        }
         Ok(cfg)
+    }
+
+    /// Start, change or stop webhook delivery as `cfg` says.
+    fn apply_webhooks(&self, cfg: &Config) -> Result<(), String> {
+        match (self.webhooks.load_full(), cfg.webhooks.is_empty()) {
+            (None, true) => Ok(()),
+            (Some(w), true) => {
+                self.webhooks.store(None);
+                w.stop();
+                Ok(())
+            }
+            (Some(w), false) => w.reconfigure(&cfg.webhooks),
+            (None, false) => {
+                let Some(store) = &self.store else {
+                    return Err(format!("they need the durable store, which did not open: {}", self.store_error.as_deref().unwrap_or("disabled")));
+                };
+                let sub = self.router.subscribe("webhooks", SinkKind::Durable, WEBHOOK_SINK_CAPACITY).map_err(|e| e.to_string())?;
+                let w = crate::notify::webhook::Webhooks::start(&cfg.webhooks, store.path(), sub)?;
+                self.webhooks.store(Some(Arc::new(w)));
+                Ok(())
+            }
+        }
     }
 
     /// What the IVR application needs of the service, for one call.
@@ -519,6 +557,22 @@ impl admin::Host for ServiceCore {
 
     fn ivr_status(&self) -> String {
         self.ivr_metrics.report()
+    }
+
+    fn webhooks(&self, action: &str, name: Option<&str>) -> String {
+        let Some(w) = self.webhooks.load_full() else { return "Hotline: no webhooks ([[webhook]] in hotline.toml)\n".into() };
+        match action {
+            "show" => crate::notify::webhook::report(&w.show()),
+            "retry" => match w.retry(name) {
+                Ok(n) => format!("Hotline: webhooks: {n} dead letters back in the outbox; endpoints enabled\n"),
+                Err(e) => format!("Hotline: webhooks retry: {e}\n"),
+            },
+            "purge" => match w.purge(name) {
+                Ok(n) => format!("Hotline: webhooks: {n} dead letters dropped\n"),
+                Err(e) => format!("Hotline: webhooks purge: {e}\n"),
+            },
+            _ => format!("Hotline: webhooks {action}: show, retry or purge\n"),
+        }
     }
 
     fn has_queue(&self, name: &str) -> bool {

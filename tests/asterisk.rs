@@ -11,6 +11,8 @@ mod asterisk {
 mod exports;
 #[path = "support/http.rs"]
 mod http;
+#[path = "support/webhook.rs"]
+mod webhook;
 #[path = "support/poll.rs"]
 mod poll;
 #[path = "support/crm.rs"]
@@ -1333,5 +1335,64 @@ fn ivr_a_vietnamese_read_back_plays_the_rendered_words() {
     assert!(played[a].contains("(language 'vi')"), "{}", played[a]);
     // Asterisk's own say (digits/1 ...) was not used for them.
     assert!(!log[log_from..].lines().any(|l| l.contains("Playing 'digits/")), "the PBX said the digits itself");
+    p.settle();
+}
+
+// ---- webhooks ----------------------------------------------------------------
+
+const WEBHOOK_SECRET: &str = "whsec_hotline_test_0123456789";
+
+/// The distinct event types the receiver got for call `id`, in order.
+fn webhook_types(got: &[(std::collections::HashMap<String, String>, serde_json::Value)], id: &str) -> Vec<String> {
+    let mut seen = HashSet::new();
+    got.iter()
+        .filter(|(_, b)| b["call"]["id"].as_str() == Some(id))
+        .filter(|(_, b)| seen.insert(b["id"].as_str().unwrap_or("").to_string()))
+        .map(|(_, b)| b["type"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+/// The endpoint is down while a call is offered, answered and ended, and
+/// while the dialplan fires a screen pop: the call is served as always;
+/// once the endpoint listens, every event arrives, signed, with the
+/// caller, the call's data and the channel; the CLI shows the outbox empty.
+#[test]
+fn webhooks_a_dead_endpoint_costs_the_call_nothing_and_gets_every_event_when_back() {
+    let (p, _g) = pbx();
+    p.agent_mode(278, "answer", 1.0);
+    let from = p.ami.mark();
+    p.call("hook", "9278000", 10.0, &[("HOTLINE_DATA_TIER", "gold")]);
+    let entered = p.wait_hotline(from, "CallEntered", 1, 10, |m| field(m, "CallerNumber") == "9278000");
+    let id = field(&entered[0], "CallId").to_string();
+    p.wait_hotline(from, "CallEnded", 1, 20, |m| field(m, "CallId") == id);
+    let done = p.caller_done(from, "hook", 1, 20);
+    assert_eq!(field(&done[0], "Result"), "ANSWERED", "served while the endpoint is down: {done:?}");
+    let r = p.ami.action("Originate", &[("Channel", "Local/s@hotline-screenpop"), ("Application", "Wait"), ("Data", "5"), ("CallerID", "\"Nguyễn Q'\" <9278001>"), ("Async", "true")]);
+    assert_eq!(field(&r, "Response"), "Success", "{r:?}");
+    let pop = p.ami.wait_n(from, 1, Duration::from_secs(10), |m| is(m, "UserEvent") && field(m, "UserEvent") == "HotlineTestScreenPop");
+    assert_eq!((field(&pop[0], "First"), field(&pop[0], "Second")), ("OK", "ERROR"), "{:?}", pop[0]);
+    assert!(p.cli("hotline webhooks show").contains("pending"), "{}", p.cli("hotline webhooks show"));
+    // The endpoint comes up: the backlog arrives.
+    let rx = webhook::Receiver::start(18096);
+    let got = rx.wait(20, "the call's events and the screen pop", |got| {
+        let pops = got.iter().filter(|(_, b)| b["type"] == "call.screenpop" && b["call"]["caller"]["number"] == "9278001").count();
+        (webhook_types(got, &id) == ["call.offered", "call.answered", "call.ended"] && pops >= 1).then(|| got.to_vec())
+    });
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    for (h, body) in rx.raw() {
+        let sig = h.get("hotline-signature").expect("signed");
+        assert_eq!(hotline::notify::webhook::sign::verify(sig, WEBHOOK_SECRET, body.as_bytes(), now, 300), Ok(()), "{sig}");
+    }
+    let answered = got.iter().map(|(_, b)| b).find(|b| b["type"] == "call.answered" && b["call"]["id"] == id.as_str()).unwrap();
+    assert_eq!((answered["call"]["caller"]["number"].as_str(), answered["call"]["agent"].as_str()), (Some("9278000"), Some("a278")), "{answered}");
+    assert_eq!(answered["call"]["data"]["tier"], "gold", "{answered}");
+    assert!(answered["call"]["pbx"]["channel"].as_str().is_some_and(|c| c.starts_with("Local/hook@hotline-callers")), "{answered}");
+    let pop = got.iter().map(|(_, b)| b).find(|b| b["type"] == "call.screenpop").unwrap();
+    assert_eq!((pop["fields"]["ticket"].as_str(), pop["fields"]["source"].as_str(), pop["call"]["data"]["account"].as_str()), (Some("T77"), Some("dialplan"), Some("105")), "{pop}");
+    assert_eq!(pop["call"]["caller"]["name"], "Nguyễn Q'", "{pop}");
+    poll::until("the outbox empty", Duration::from_secs(10), Duration::from_millis(200), || {
+        let show = p.cli("hotline webhooks show");
+        show.contains("pending 0").then_some(()).ok_or(show)
+    });
     p.settle();
 }

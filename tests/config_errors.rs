@@ -195,3 +195,27 @@ fn say_prompts_and_the_languages_they_are_said_in_are_known() {
     let plain = Config::parse("[[queue]]\nname = \"q\"\n", "hotline.toml").expect("valid");
     assert!(plain.ivr.says.is_empty() && plain.ivr.say_languages().is_empty());
 }
+
+#[test]
+fn webhooks_are_checked_where_they_are_written() {
+    let q = "[[queue]]\nname = \"q\"\n";
+    let ok = format!("{q}[[webhook]]\nname = \"crm\"\nurl = \"https://crm.example/h\"\nsecret = \"whsec_0123456789abcdef\"\n");
+    let cfg = Config::parse(&ok, "hotline.toml").expect("a minimal webhook");
+    assert_eq!((cfg.webhooks[0].timeout_ms, cfg.webhooks[0].concurrency, cfg.webhooks[0].events.len()), (5000, 4, 9));
+    let e = err(&format!("{q}[[webhook]]\nname = \"crm\"\nurl = \"ftp://x\"\nsecret = \"whsec_0123456789abcdef\"\n"));
+    assert!(e.starts_with("hotline.toml:5: webhook.crm.url:"), "{e}");
+    let e = err(&format!("{q}[[webhook]]\nname = \"crm\"\nurl = \"https://x/\"\nsecret = \"whsec_0123456789abcdef\"\nevents = [\"answered\", \"rang\"]\n"));
+    assert!(e.starts_with("hotline.toml:7: webhook.crm.events:") && e.contains("\"rang\""), "{e}");
+    let e = err(&format!("{q}[[webhook]]\nname = \"crm\"\nurl = \"https://x/\"\nsecret = \"short\"\n"));
+    assert!(e.starts_with("hotline.toml:6: webhook.crm.secrets:"), "{e}");
+    let e = err(&format!("{q}[[webhook]]\nname = \"crm\"\nurl = \"https://x/\"\n"));
+    assert!(e.contains("webhook.crm.secrets: required"), "{e}");
+    let e = err(&format!("{q}[[webhook]]\nname = \"crm\"\nurl = \"https://x/\"\nsecrets = [\"whsec_0123456789abcdef\"]\nqueues = [\"nosuch\"]\n"));
+    assert!(e.starts_with("hotline.toml:7: webhook.crm.queues: no queue named \"nosuch\""), "{e}");
+    let e = err(&format!("{q}[[webhook]]\nname = \"crm\"\nurl = \"https://x/\"\nsecret = \"whsec_0123456789abcdef\"\ntimeout_ms = 0\n"));
+    assert!(e.starts_with("hotline.toml:7: webhook.crm.timeout_ms:"), "{e}");
+    let e = err(&format!("{ok}[[webhook]]\nname = \"crm\"\nurl = \"https://y/\"\nsecret = \"whsec_0123456789abcdef\"\n"));
+    assert!(e.contains("webhook.crm.name: a second webhook"), "{e}");
+    let e = err(&format!("[store]\nenabled = false\n{ok}"));
+    assert!(e.contains("webhook: webhooks are delivered from an outbox in the store"), "{e}");
+}

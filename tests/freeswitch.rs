@@ -26,6 +26,8 @@ mod freeswitch {
 mod exports;
 #[path = "support/http.rs"]
 mod http;
+#[path = "support/webhook.rs"]
+mod webhook;
 #[path = "support/poll.rs"]
 mod poll;
 #[path = "support/crm.rs"]
@@ -1353,5 +1355,61 @@ fn speech_the_hotline_engine_serves_play_and_detect_speech_in_plain_dialplan() {
     let result = field(&got, "Hotline-Result");
     assert_eq!(hotline::speech::recognizer::from_nlsml(result).map(|h| h.text).as_deref(), Some("technical support"), "{got:?}");
     assert!(result.contains("<input mode=\"speech\""), "{result}");
+    s.settle();
+}
+
+// ---- webhooks ----------------------------------------------------------------
+
+const WEBHOOK_SECRET: &str = "whsec_hotline_test_0123456789";
+
+/// The distinct event types the receiver got for call `id`, in order.
+fn webhook_types(got: &[(std::collections::HashMap<String, String>, serde_json::Value)], id: &str) -> Vec<String> {
+    let mut seen = HashSet::new();
+    got.iter()
+        .filter(|(_, b)| b["call"]["id"].as_str() == Some(id))
+        .filter(|(_, b)| seen.insert(b["id"].as_str().unwrap_or("").to_string()))
+        .map(|(_, b)| b["type"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+/// The endpoint is down while a call is offered, answered and ended, and
+/// while the dialplan fires a screen pop: the call is served as always;
+/// once the endpoint listens, every event arrives, signed, with the
+/// caller, the call's data and the channel's UUID; the API shows the
+/// outbox empty.
+#[test]
+fn webhooks_a_dead_endpoint_costs_the_call_nothing_and_gets_every_event_when_back() {
+    let Some((s, _g)) = switch() else { return };
+    s.agent_mode(278, "answer", 1000);
+    let from = s.mark();
+    s.esl.bgapi("originate {origination_caller_id_number=9278000,origination_caller_id_name=Nguyễn}loopback/data-hook/hotline-callers &sleep(10000)");
+    let id = s.call_id(from, "9278000");
+    s.wait_hotline(from, "CallEnded", 1, 20, |e| field(e, "Hotline-CallId") == id);
+    let done = s.caller_done(from, "hook", 1, 20);
+    assert_eq!(field(&done[0], "variable_hotline_result"), "ANSWERED", "served while the endpoint is down");
+    s.esl.bgapi("originate {origination_caller_id_number=9278001}loopback/pop/hotline-screenpop &sleep(5000)");
+    let pop = ivr_test_event(s, from, "ScreenPop", 10);
+    assert_eq!((field(&pop, "Hotline-First"), field(&pop, "Hotline-Second")), ("OK", "ERROR"), "{pop:?}");
+    assert!(s.api("hotline webhooks show").contains("pending"), "{}", s.api("hotline webhooks show"));
+    let rx = webhook::Receiver::start(18097);
+    let got = rx.wait(20, "the call's events and the screen pop", |got| {
+        let pops = got.iter().filter(|(_, b)| b["type"] == "call.screenpop" && b["call"]["caller"]["number"] == "9278001").count();
+        (webhook_types(got, &id) == ["call.offered", "call.answered", "call.ended"] && pops >= 1).then(|| got.to_vec())
+    });
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    for (h, body) in rx.raw() {
+        let sig = h.get("hotline-signature").expect("signed");
+        assert_eq!(hotline::notify::webhook::sign::verify(sig, WEBHOOK_SECRET, body.as_bytes(), now, 300), Ok(()), "{sig}");
+    }
+    let answered = got.iter().map(|(_, b)| b).find(|b| b["type"] == "call.answered" && b["call"]["id"] == id.as_str()).unwrap();
+    assert_eq!((answered["call"]["caller"]["number"].as_str(), answered["call"]["agent"].as_str()), (Some("9278000"), Some("a278")), "{answered}");
+    assert_eq!((answered["call"]["data"]["tier"].as_str(), answered["call"]["data"]["account"].as_str()), (Some("gold"), Some("123")), "{answered}");
+    assert!(answered["call"]["pbx"]["uuid"].as_str().is_some_and(|u| u.len() == 36), "{answered}");
+    let pop = got.iter().map(|(_, b)| b).find(|b| b["type"] == "call.screenpop").unwrap();
+    assert_eq!((pop["fields"]["ticket"].as_str(), pop["fields"]["source"].as_str(), pop["call"]["data"]["account"].as_str()), (Some("T77"), Some("dialplan"), Some("105")), "{pop}");
+    poll::until("the outbox empty", Duration::from_secs(10), Duration::from_millis(200), || {
+        let show = s.api("hotline webhooks show");
+        show.contains("pending 0").then_some(()).ok_or(show)
+    });
     s.settle();
 }

@@ -87,7 +87,8 @@ pub const fn entry<A: DialplanApp>() -> AppEntry {
 }
 
 /// Every application of the module.
-pub static APPS: &[AppEntry] = &[entry::<HotlineQueue>(), entry::<HotlineIVR>(), entry::<HotlineMessages>(), entry::<HotlineAgent>(), entry::<HotlineTestPanic>()];
+pub static APPS: &[AppEntry] =
+    &[entry::<HotlineQueue>(), entry::<HotlineIVR>(), entry::<HotlineMessages>(), entry::<HotlineAgent>(), entry::<HotlineScreenPop>(), entry::<HotlineTestPanic>()];
 
 /// Register all [`APPS`]. On failure, those already registered are removed
 /// again and the failing name is returned.
@@ -181,6 +182,19 @@ Sets HOTLINE_AGENT_RESULT to OK or ERROR.";
 
     fn exec(rt: &Runtime, chan: &Channel<'_>, args: &str) -> AppResult {
         super::agent_app::exec(rt, chan, args)
+    }
+}
+
+/// `HotlineScreenPop(webhook[,key=value...])`: fire a webhook's screen pop.
+pub struct HotlineScreenPop;
+
+impl DialplanApp for HotlineScreenPop {
+    const NAME: &'static CStr = c"HotlineScreenPop";
+    const SYNOPSIS: &'static CStr = c"Fire a Hotline webhook's screen pop";
+    const DESCRIPTION: &'static CStr = c"HotlineScreenPop(webhook[,key=value...]): queues a call.screenpop event for the [[webhook]] of that name (its events must include \"screenpop\") with the caller, the call's data (HOTLINE_DATA_<KEY>), the channel and the extra fields; never waits for the endpoint. Sets HOTLINE_SCREENPOP_RESULT to OK or ERROR.";
+
+    fn exec(rt: &Runtime, chan: &Channel<'_>, args: &str) -> AppResult {
+        super::screenpop_app::exec(rt, chan, args)
     }
 }
 

@@ -35,6 +35,7 @@ pub mod manager;
 pub mod module;
 pub mod queue_app;
 pub mod runtime;
+pub mod screenpop_app;
 pub mod speech;
 pub mod sys;
 pub mod test_app;

@@ -107,6 +107,19 @@ pub enum EventKind {
     MessageHeard { id: u64, mailbox: String, by: String },
     /// A message was deleted (its file is removed).
     MessageDeleted { id: u64, mailbox: String, by: String },
+    /// `HotlineScreenPop(endpoint,...)` / `hotline_screenpop`: a screen pop
+    /// for webhook `endpoint`, with the call (when it is in a queue), the
+    /// caller, the call's data, the dialplan's extra `fields` and the
+    /// channel's identity.
+    ScreenPop {
+        endpoint: String,
+        call: Option<CallId>,
+        number: String,
+        name: String,
+        data: Vec<(String, String)>,
+        fields: Vec<(String, String)>,
+        identity: Vec<(String, String)>,
+    },
 }
 
 impl EventKind {
@@ -131,6 +144,7 @@ impl EventKind {
             EventKind::SurveyAnswered { .. } => "SurveyAnswered",
             EventKind::MessageHeard { .. } => "MessageHeard",
             EventKind::MessageDeleted { .. } => "MessageDeleted",
+            EventKind::ScreenPop { .. } => "ScreenPop",
             EventKind::AgentStateChanged { .. } => "AgentState",
             EventKind::MemberAdded { .. } => "MemberAdded",
             EventKind::MemberRemoved { .. } => "MemberRemoved",
@@ -266,6 +280,17 @@ impl EventKind {
                 f.push(("Mailbox".into(), mailbox.clone()));
                 f.push(("File".into(), file.clone()));
                 f.push(("DurationMs".into(), ms.to_string()));
+            }
+            EventKind::ScreenPop { endpoint, call, number, name, data, fields, identity } => {
+                f.push(("Endpoint".into(), endpoint.clone()));
+                if let Some(c) = call {
+                    f.push(("CallId".into(), c.to_string()));
+                }
+                f.push(("CallerNumber".into(), number.clone()));
+                f.push(("CallerName".into(), name.clone()));
+                push_data(&mut f, "", identity);
+                push_data(&mut f, "", data);
+                push_data(&mut f, "Field", fields);
             }
             EventKind::MessageHeard { id, mailbox, by } | EventKind::MessageDeleted { id, mailbox, by } => {
                 f.push(("MessageId".into(), id.to_string()));

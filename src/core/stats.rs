@@ -239,6 +239,7 @@ impl Stats {
             | EventKind::MessageDiscarded { .. }
             | EventKind::MessageHeard { .. }
             | EventKind::MessageDeleted { .. }
+            | EventKind::ScreenPop { .. }
             | EventKind::MemberAdded { .. }
             | EventKind::MemberRemoved { .. }
             | EventKind::MemberChanged { .. }

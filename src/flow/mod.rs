@@ -31,6 +31,7 @@ pub mod pbx;
 pub mod port;
 pub mod queue;
 pub mod say;
+pub mod screenpop;
 pub mod talk;
 
 pub use pbx::{Happening, LegPlayed, LegPrompt, Primitives, Ringing, Sound, Wait};

@@ -53,6 +53,7 @@ pub mod module;
 pub mod offers;
 pub mod queue_app;
 pub mod runtime;
+pub mod screenpop_app;
 pub mod session;
 pub mod sys;
 pub mod waker;

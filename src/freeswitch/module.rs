@@ -32,7 +32,7 @@ use std::os::raw::{c_char, c_int};
 
 use super::sys;
 use super::sys::switch_status_t as status;
-use super::{agent_app, api, asr, callback, ivr_app, logging, offers, queue_app, runtime};
+use super::{agent_app, api, asr, callback, ivr_app, logging, offers, queue_app, runtime, screenpop_app};
 use crate::ffi::cstr::to_cow_lossy;
 use crate::ffi::cstr::to_cstring;
 use crate::entry;
@@ -94,6 +94,15 @@ hotline_ivr_path and hotline_data_<key>.",
         long: c"Logs an agent in or out, or puts it on break / back. Sets hotline_agent_result to OK or ERROR.",
         syntax: c"login|logout|break|ready,<agent>[,reason]",
         function: app_agent,
+    },
+    App {
+        name: c"hotline_screenpop",
+        short: c"Fire a Hotline webhook's screen pop",
+        long: c"Queues a call.screenpop event for the [[webhook]] of that name (its events must include \"screenpop\") \
+with the caller, the call's data (hotline_data_<key>), the channel's UUID and the extra fields; never waits for the \
+endpoint. Sets hotline_screenpop_result to OK or ERROR.",
+        syntax: c"<webhook>[,key=value...]",
+        function: app_screenpop,
     },
     App {
         name: c"hotline_callback",
@@ -276,6 +285,10 @@ unsafe extern "C" fn app_messages(session: *mut sys::switch_core_session_t, data
 
 unsafe extern "C" fn app_agent(session: *mut sys::switch_core_session_t, data: *const c_char) {
     run_app("hotline_agent", session, data, agent_app::exec);
+}
+
+unsafe extern "C" fn app_screenpop(session: *mut sys::switch_core_session_t, data: *const c_char) {
+    run_app("hotline_screenpop", session, data, screenpop_app::exec);
 }
 
 unsafe extern "C" fn app_callback(session: *mut sys::switch_core_session_t, data: *const c_char) {

@@ -77,8 +77,6 @@ pub struct Webhooks {
     /// Dropped to stop the sink (after it wrote what the bus still holds).
     stop: Mutex<Option<Sender<()>>>,
     sink: Mutex<Option<JoinHandle<()>>>,
-    /// Screen pops from the dialplan (they do not come through the bus).
-    pops: Sender<Outgoing>,
 }
 
 /// One endpoint as `hotline webhooks show` prints it.
@@ -114,9 +112,8 @@ impl Webhooks {
         }
         let endpoints = Arc::new(ArcSwap::from_pointee(endpoints));
         let (stop_tx, stop_rx) = bounded::<()>(0);
-        let (pops_tx, pops_rx) = bounded::<Outgoing>(1024);
         let (o, e) = (outbox.clone(), endpoints.clone());
-        let sink = std::thread::Builder::new().name("hotline-webhooks".into()).spawn(move || sink(&o, &e, &sub.events, &pops_rx, &stop_rx));
+        let sink = std::thread::Builder::new().name("hotline-webhooks".into()).spawn(move || sink(&o, &e, &sub.events, &stop_rx));
         let sink = match sink {
             Ok(t) => t,
             Err(err) => {
@@ -125,7 +122,7 @@ impl Webhooks {
             }
         };
         log::info!("Hotline: {} webhook endpoints", cfgs.len());
-        Ok(Webhooks { outbox, endpoints, stop: Mutex::new(Some(stop_tx)), sink: Mutex::new(Some(sink)), pops: pops_tx })
+        Ok(Webhooks { outbox, endpoints, stop: Mutex::new(Some(stop_tx)), sink: Mutex::new(Some(sink)) })
     }
 
     /// A reload: endpoints whose configuration is unchanged keep running;
@@ -146,21 +143,6 @@ impl Webhooks {
             e.stop();
         }
         Ok(())
-    }
-
-    /// Fire the named endpoint's screen pop (from the dialplan). Never
-    /// waits: false when the queue is full or there is no such endpoint.
-    pub fn screen_pop(&self, name: &str, event_id: u64, call_json: serde_json::Value, fields: Vec<(String, String)>, now_ms: i64) -> bool {
-        if !self.endpoints.load().iter().any(|e| e.cfg.name == name && e.cfg.events.contains(&Kind::ScreenPop)) {
-            return false;
-        }
-        let fields = serde_json::Value::Object(fields.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect());
-        let body = serde_json::json!({
-            "schema": payload::SCHEMA, "id": event_id.to_string(), "type": Kind::ScreenPop.type_name(),
-            "time": payload::rfc3339(now_ms), "endpoint": name, "call": call_json, "fields": fields,
-        });
-        let out = Outgoing { event_id, kind: Kind::ScreenPop, queue: None, agent: None, call: None, to: Some(name.to_string()), body: body.to_string() };
-        self.pops.try_send(out).is_ok()
     }
 
     pub fn show(&self) -> Vec<EndpointView> {
@@ -238,9 +220,31 @@ impl Drop for Webhooks {
     }
 }
 
-/// The sink: bus events (and screen pops) to outbox rows, a batch per
+/// `hotline webhooks show`.
+pub fn report(views: &[EndpointView]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::from("Hotline webhooks:\n");
+    for v in views {
+        let oldest = v.oldest_pending_ms.map_or("-".to_string(), |t| format!("{} s ago", (crate::store::unix_ms() - t).max(0) / 1000));
+        let latency = v.latency_ms.map_or("-".to_string(), |(p50, p99)| format!("p50 {p50} ms, p99 {p99} ms"));
+        let _ = writeln!(
+            out,
+            "  {}  {}  {}: sent {}, failed attempts {}, pending {} (oldest {oldest}), dead letters {}, event to delivery {latency}",
+            v.name, v.url, v.state, v.sent, v.failed, v.pending, v.dead
+        );
+        if let Some(e) = &v.last_error {
+            let _ = writeln!(out, "    last error: {e}");
+        }
+    }
+    if views.is_empty() {
+        out.push_str("  (none)\n");
+    }
+    out
+}
+
+/// The sink: bus events to outbox rows, a batch per
 /// transaction, then a wake for each endpoint that got rows.
-fn sink(outbox: &Outbox, endpoints: &ArcSwap<Vec<Arc<Endpoint>>>, events: &Receiver<Arc<BusEvent>>, pops: &Receiver<Outgoing>, stop: &Receiver<()>) {
+fn sink(outbox: &Outbox, endpoints: &ArcSwap<Vec<Arc<Endpoint>>>, events: &Receiver<Arc<BusEvent>>, stop: &Receiver<()>) {
     let mut tracker = Tracker::default();
     let mut batch: Vec<Outgoing> = Vec::new();
     loop {
@@ -257,7 +261,6 @@ fn sink(outbox: &Outbox, endpoints: &ArcSwap<Vec<Arc<Endpoint>>>, events: &Recei
                 // The router stopped.
                 Err(_) => open = false,
             },
-            recv(pops) -> p => if let Ok(p) = p { batch.push(p) },
             recv(stop) -> _ => {
                 // What the bus still holds goes in first.
                 let now = crate::store::unix_ms();
@@ -267,7 +270,6 @@ fn sink(outbox: &Outbox, endpoints: &ArcSwap<Vec<Arc<Endpoint>>>, events: &Recei
                 open = false;
             }
         }
-        batch.extend(pops.try_iter());
         if !batch.is_empty() {
             write(outbox, &endpoints.load(), &batch);
             batch.clear();
@@ -284,7 +286,7 @@ fn write(outbox: &Outbox, endpoints: &[Arc<Endpoint>], batch: &[Outgoing]) {
     for o in batch {
         for (i, e) in endpoints.iter().enumerate() {
             let wanted = match &o.to {
-                Some(to) => *to == e.cfg.name,
+                Some(to) => *to == e.cfg.name && e.cfg.events.contains(&o.kind),
                 None => e.cfg.wants(o.kind, o.queue.as_deref(), o.agent.as_deref()),
             };
             if wanted {

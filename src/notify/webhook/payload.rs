@@ -11,6 +11,7 @@
 //!     "id": "42", "queue": "support",
 //!     "caller": { "number": "0912345678", "name": "Nguyễn Văn A" },
 //!     "data": { "account": "105", "card": "****1111" },   // sensitive values masked
+//!     "pbx": { "channel": "PJSIP/trunk-00000012", "uniqueid": "1764633600.18" },
 //!     "wait_ms": 8200, "agent": "alice",
 //!     "talk_ms": 61000, "ended_by": "agent",           // call.ended / call.transferred
 //!     "transfers": []                                  // from, to, at, note (later)
@@ -72,6 +73,16 @@ fn data_object(data: &[(String, String)]) -> Value {
     Value::Object(data.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect::<Map<_, _>>())
 }
 
+/// The caller's data as events carry it, split: the call's data bag
+/// (`data_<key>`, as `key`) and the PBX's identity of the channel
+/// (`channel`, `uniqueid` on Asterisk; `uuid` on FreeSWITCH).
+fn split(data: &[(String, String)]) -> (Value, Value) {
+    let prefix = crate::flow::data::PREFIX;
+    let bag: Vec<(String, String)> = data.iter().filter_map(|(k, v)| k.strip_prefix(prefix).map(|k| (k.to_string(), v.clone()))).collect();
+    let pbx: Vec<(String, String)> = data.iter().filter(|(k, _)| !k.starts_with(prefix)).cloned().collect();
+    (data_object(&bag), data_object(&pbx))
+}
+
 /// RFC 3339 in UTC, milliseconds.
 pub fn rfc3339(unix_ms: i64) -> String {
     jiff::Timestamp::from_millisecond(unix_ms).map_or_else(|_| unix_ms.to_string(), |t| format!("{t:.3}"))
@@ -89,7 +100,9 @@ impl Tracker {
         o.insert("id".into(), Value::String(call.0.to_string()));
         o.insert("queue".into(), Value::String(f.queue));
         o.insert("caller".into(), json!({ "number": f.number, "name": f.name }));
-        o.insert("data".into(), data_object(&f.data));
+        let (bag, pbx) = split(&f.data);
+        o.insert("data".into(), bag);
+        o.insert("pbx".into(), pbx);
         if let Some(w) = f.wait_ms {
             o.insert("wait_ms".into(), json!(w));
         }
@@ -185,13 +198,29 @@ impl Tracker {
                 let m = json!({
                     "id": id.to_string(), "mailbox": mailbox, "step": step,
                     "caller": { "number": number, "name": name },
-                    "callback_queue": callback, "length_ms": ms, "data": data_object(data),
+                    "callback_queue": callback, "length_ms": ms, "data": split(data).0,
                 });
                 Some(out(Kind::MessageLeft, callback.clone(), None, None, vec![("message", m)]))
             }
             EventKind::SurveyAnswered { call, queue, agent, answer, score } => {
                 let s = json!({ "call_id": call.0.to_string(), "queue": queue, "agent": agent, "answer": answer, "score": score });
                 Some(out(Kind::SurveyAnswered, Some(queue.clone()), Some(agent.clone()), Some(call.0), vec![("survey", s)]))
+            }
+            EventKind::ScreenPop { endpoint, call, number, name, data, fields, identity } => {
+                let mut c = match call {
+                    Some(id) if self.calls.contains_key(id) => self.call_json(*id, &[]),
+                    _ => json!({ "id": call.map(|c| c.0.to_string()), "caller": { "number": number, "name": name }, "transfers": [] }),
+                };
+                // What the channel says now wins over what the queue saw.
+                let mut all = data.clone();
+                all.extend(identity.iter().cloned());
+                let (bag, pbx) = split(&all);
+                c["data"] = bag;
+                c["pbx"] = pbx;
+                let queue = call.and_then(|id| self.calls.get(&id).map(|f| f.queue.clone()));
+                let mut o = out(Kind::ScreenPop, queue, None, call.map(|c| c.0), vec![("endpoint", Value::String(endpoint.clone())), ("call", c), ("fields", data_object(fields))]);
+                o.to = Some(endpoint.clone());
+                Some(o)
             }
             _ => None,
         }

@@ -178,7 +178,7 @@ fn cfg(url: &str) -> WebhookConfig {
 /// One call's events, entered to ended.
 fn call_events(bus: &mut Bus, call: u64, name: &str) {
     let (q, a): (Arc<str>, Arc<str>) = ("support".into(), "alice".into());
-    let data: Arc<[(String, String)]> = vec![("account".to_string(), "105".to_string())].into();
+    let data: Arc<[(String, String)]> = vec![("uniqueid".to_string(), format!("1764633600.{call}")), ("data_account".to_string(), "105".to_string())].into();
     let kinds = [
         EventKind::CallEntered { call: CallId(call), queue: q.clone(), number: format!("09{call:08}"), name: name.into(), priority: 0, position: 1, data: data.to_vec() },
         EventKind::CallOffered { call: CallId(call), queue: q.clone(), agent: a.clone(), data: data.clone() },
@@ -230,6 +230,8 @@ fn a_calls_events_arrive_signed_whole_and_in_order() {
     assert_eq!(answered["schema"], 1);
     assert_eq!(answered["call"]["caller"]["name"], "Nguyễn Văn A");
     assert_eq!(answered["call"]["data"]["account"], "105");
+    assert!(answered["call"]["pbx"]["uniqueid"].as_str().is_some_and(|u| u.starts_with("1764633600.")), "{answered}");
+    assert!(answered["call"]["data"].get("uniqueid").is_none(), "identity is not data");
     assert_eq!((answered["call"]["agent"].as_str(), answered["call"]["wait_ms"].as_u64()), (Some("alice"), Some(1200)));
     let ended = bodies.iter().find(|b| b["type"] == "call.ended").unwrap();
     assert_eq!((ended["call"]["talk_ms"].as_u64(), ended["call"]["ended_by"].as_str()), (Some(30_000), Some("agent")));
@@ -381,15 +383,25 @@ fn filters_pick_events_queues_and_agents_and_a_screen_pop_goes_where_named() {
     other_queue.events = vec![Kind::Offered, Kind::Answered, Kind::Ended];
     let w = start(&mut bus, &[only_ended, other_queue], &store);
     call_events(&mut bus, 1, "A");
-    assert!(w.screen_pop("ended", 77, serde_json::json!({"id": "1"}), vec![("ticket".into(), "T-9".into())], crate::store::unix_ms()));
-    assert!(!w.screen_pop("sales", 78, serde_json::Value::Null, Vec::new(), 0), "sales takes no screen pops");
+    let pop = |endpoint: &str| EventKind::ScreenPop {
+        endpoint: endpoint.into(),
+        call: None,
+        number: "0900".into(),
+        name: "Pop".into(),
+        data: vec![("data_account".into(), "7".into())],
+        fields: vec![("ticket".into(), "T-9".into())],
+        identity: vec![("uniqueid".into(), "1.2".into())],
+    };
+    bus.publish(Event { time: 0, kind: pop("ended") });
+    bus.publish(Event { time: 0, kind: pop("sales") });
     let got = a.wait_ids(2, 5);
     let types: Vec<&str> = got.iter().map(|b| b["type"].as_str().unwrap()).collect();
     assert!(types.contains(&"call.ended") && types.contains(&"call.screenpop"), "{types:?}");
     let pop = got.iter().find(|b| b["type"] == "call.screenpop").unwrap();
     assert_eq!(pop["fields"]["ticket"], "T-9");
+    assert_eq!((pop["call"]["data"]["account"].as_str(), pop["call"]["pbx"]["uniqueid"].as_str(), pop["endpoint"].as_str()), (Some("7"), Some("1.2"), Some("ended")));
     std::thread::sleep(Duration::from_millis(200));
-    assert!(b.bodies().is_empty(), "support's events do not go to the sales endpoint");
+    assert!(b.bodies().is_empty(), "support's events do not go to the sales endpoint, nor a pop that sales does not take");
     drop(bus);
     w.stop();
 }
