@@ -208,6 +208,12 @@ static const struct {
 	{ "hotline show ivr",
 	  "Usage: hotline show ivr\n"
 	  "       Show the IVR's counters and its key-to-prompt time.\n" },
+	{ "hotline webhooks",
+	  "Usage: hotline webhooks show\n"
+	  "       hotline webhooks {retry|purge} [webhook]\n"
+	  "       Show the webhook endpoints (state, sent, pending, dead letters);\n"
+	  "       put dead letters back in the outbox and enable disabled endpoints;\n"
+	  "       or drop the dead letters.\n" },
 };
 
 static struct ast_cli_entry cli_entries[] = {
@@ -221,6 +227,7 @@ static struct ast_cli_entry cli_entries[] = {
 	AST_CLI_DEFINE(cli_handler, "Show Hotline event sinks"),
 	AST_CLI_DEFINE(cli_handler, "Show the Hotline store"),
 	AST_CLI_DEFINE(cli_handler, "Show the Hotline IVR's counters"),
+	AST_CLI_DEFINE(cli_handler, "Show or retry Hotline webhooks"),
 };
 
 static char *cli_handler(struct ast_cli_entry *e, int cmd, struct ast_cli_args *a)
@@ -701,6 +708,30 @@ int hotline_channel_caller_number(struct ast_channel *chan, char *buf, int len)
 	caller = ast_channel_caller(chan);
 	if (caller && caller->id.number.valid && caller->id.number.str) {
 		num = caller->id.number.str;
+	}
+	if (num) {
+		ast_copy_string(buf, num, len);
+	}
+	ast_channel_unlock(chan);
+	return (int) strlen(buf);
+}
+
+int hotline_channel_caller_name(struct ast_channel *chan, char *buf, int len)
+{
+	struct ast_party_caller *caller;
+	const char *num = NULL;
+
+	if (!buf || len <= 0) {
+		return 0;
+	}
+	buf[0] = '\0';
+	if (!chan) {
+		return 0;
+	}
+	ast_channel_lock(chan);
+	caller = ast_channel_caller(chan);
+	if (caller && caller->id.name.valid && caller->id.name.str) {
+		num = caller->id.name.str;
 	}
 	if (num) {
 		ast_copy_string(buf, num, len);

@@ -145,6 +145,8 @@ struct ast_channel *hotline_channel_unref(struct ast_channel *chan);
 /*! Copy the caller id number (channel locked while reading) into buf;
  *  returns its length, 0 (and "") if none. */
 int hotline_channel_caller_number(struct ast_channel *chan, char *buf, int len);
+/*! The same for the caller id name (UTF-8 as the channel has it). */
+int hotline_channel_caller_name(struct ast_channel *chan, char *buf, int len);
 /*! Make an agent leg look like a queue call (as app_queue does): the
  *  agent's phone shows the caller (connected line from the caller's caller
  *  id), and the leg inherits the caller's inheritable variables, datastores

@@ -73,6 +73,16 @@ impl<'a> Channel<'a> {
         }
     }
 
+    /// Caller id name, `""` if none.
+    pub fn caller_name(&self) -> String {
+        let mut buf = [0 as c_char; 256];
+        // SAFETY: as caller_number.
+        unsafe {
+            sys::hotline_channel_caller_name(self.as_ptr(), buf.as_mut_ptr(), buf.len() as _);
+            to_string_lossy(buf.as_ptr())
+        }
+    }
+
     /// A channel variable (or dialplan function value), `None` if unset.
     pub fn get_var(&self, name: &str) -> Option<String> {
         let name = to_cstring(name);

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! `hotline ...` CLI commands.
 //!
-//! The shim registers the command entries (`hotline show queues`, `hotline
-//! show agents`, `hotline show calls`, `hotline agent`, `hotline queue`,
-//! `hotline reload`, `hotline stats`) and sends every invocation to [`hotline_cli`] with the
-//! full argv. [`run`] parses the words and produces the text to print.
+//! The shim registers the command entries (`hotline show queues|agents|
+//! calls|sinks|store|ivr`, `hotline agent`, `hotline queue`, `hotline
+//! webhooks`, `hotline reload`, `hotline stats`) and sends every invocation
+//! to [`hotline_cli`] with the full argv. [`run`] parses the words and produces the text to print.
 
 use std::os::raw::{c_char, c_int};
 

@@ -125,6 +125,10 @@ impl Primitives for AstCaller<'_, '_> {
         self.chan.caller_number()
     }
 
+    fn caller_name(&self) -> String {
+        self.chan.caller_name()
+    }
+
     fn identity(&self) -> Vec<(String, String)> {
         vec![("uniqueid".into(), self.chan.uniqueid()), ("channel".into(), self.chan.name())]
     }
