@@ -1359,11 +1359,17 @@ fn webhook_types(got: &[(std::collections::HashMap<String, String>, serde_json::
 #[test]
 fn webhooks_a_dead_endpoint_costs_the_call_nothing_and_gets_every_event_when_back() {
     let (p, _g) = pbx();
-    p.agent_mode(278, "answer", 1.0);
+    p.agent_mode(278, "answerdata", 1.0);
     let from = p.ami.mark();
     p.call("hook", "9278000", 10.0, &[("HOTLINE_DATA_TIER", "gold")]);
     let entered = p.wait_hotline(from, "CallEntered", 1, 10, |m| field(m, "CallerNumber") == "9278000");
     let id = field(&entered[0], "CallId").to_string();
+    // The screen-pop URL on the agent's leg and in the answer event.
+    let popup = format!("https://crm.example/pop?n=9278000&call={id}&tier=gold&a=a278");
+    let leg = p.ami.wait_n(from, 1, Duration::from_secs(10), |m| is(m, "UserEvent") && field(m, "UserEvent") == "HotlineTestAgentData" && field(m, "CallId") == id);
+    assert_eq!(field(&leg[0], "PopupUrl"), popup, "{:?}", leg[0]);
+    let ans = p.wait_hotline(from, "CallAnswered", 1, 10, |m| field(m, "CallId") == id);
+    assert_eq!(field(&ans[0], "PopupUrl"), popup, "{:?}", ans[0]);
     p.wait_hotline(from, "CallEnded", 1, 20, |m| field(m, "CallId") == id);
     let done = p.caller_done(from, "hook", 1, 20);
     assert_eq!(field(&done[0], "Result"), "ANSWERED", "served while the endpoint is down: {done:?}");
@@ -1386,6 +1392,7 @@ fn webhooks_a_dead_endpoint_costs_the_call_nothing_and_gets_every_event_when_bac
     let answered = got.iter().map(|(_, b)| b).find(|b| b["type"] == "call.answered" && b["call"]["id"] == id.as_str()).unwrap();
     assert_eq!((answered["call"]["caller"]["number"].as_str(), answered["call"]["agent"].as_str()), (Some("9278000"), Some("a278")), "{answered}");
     assert_eq!(answered["call"]["data"]["tier"], "gold", "{answered}");
+    assert_eq!(answered["call"]["popup_url"].as_str(), Some(popup.as_str()), "{answered}");
     assert!(answered["call"]["pbx"]["channel"].as_str().is_some_and(|c| c.starts_with("Local/hook@hotline-callers")), "{answered}");
     let pop = got.iter().map(|(_, b)| b).find(|b| b["type"] == "call.screenpop").unwrap();
     assert_eq!((pop["fields"]["ticket"].as_str(), pop["fields"]["source"].as_str(), pop["call"]["data"]["account"].as_str()), (Some("T77"), Some("dialplan"), Some("105")), "{pop}");

@@ -219,3 +219,11 @@ fn webhooks_are_checked_where_they_are_written() {
     let e = err(&format!("[store]\nenabled = false\n{ok}"));
     assert!(e.contains("webhook: webhooks are delivered from an outbox in the store"), "{e}");
 }
+
+#[test]
+fn popup_urls_are_checked_where_they_are_written() {
+    let e = err("[[queue]]\nname = \"q\"\npopup_url = \"https://crm/{callr}\"\n");
+    assert!(e.starts_with("hotline.toml:3: queue[q].popup_url:") && e.contains("unknown placeholder {callr}"), "{e}");
+    let e = err("[[queue]]\nname = \"q\"\n[[agent]]\nname = \"a\"\ncontact = \"PJSIP/1\"\nqueues = [\"q\"]\npopup_url = \"crm/{caller}\"\n");
+    assert!(e.starts_with("hotline.toml:7: agent[a].popup_url:"), "{e}");
+}

@@ -309,3 +309,40 @@ fn the_default_escalation_is_six_seconds_or_half_a_short_ring_timeout() {
     h.wait(4_900);
     assert!(take(&mut h, |a| matches!(a, Action::Offer { .. })).is_none());
 }
+
+/// `popup_url`: the queue's template, or the agent's own, rendered for
+/// each agent offered the call (values percent-encoded), in the offer's
+/// target, `CallOffered` and `CallAnswered`.
+#[test]
+fn a_popup_url_is_rendered_per_agent_into_offers_and_events() {
+    let text = q("ring_escalate_seconds = 0\npopup_url = \"https://crm.example/c?n={caller}&id={call_id}&a={agent}&acct={data.acct}\"")
+        + &agents("q", 1, "")
+        + "[[agent]]\nname = \"own\"\ncontact = \"Local/own@agents\"\nqueues = [\"q\"]\npopup_url = \"https://own.example/{caller_name}\"\n";
+    let mut h = H::new(&text);
+    let caller = hotline::core::CallerInfo {
+        number: "+84 90&x".into(),
+        name: "Nguyễn".into(),
+        data: vec![("data_acct".into(), "105".into())],
+        ..Default::default()
+    };
+    let c = h.call_with("q", caller.clone());
+    let Some(Action::Offer { targets, .. }) = take(&mut h, |a| matches!(a, Action::Offer { .. })) else { panic!("an offer") };
+    assert_eq!(targets[0].name.as_ref(), "a0");
+    let want = format!("https://crm.example/c?n=%2B84%2090%26x&id={c}&a=a0&acct=105");
+    assert_eq!(targets[0].popup_url.as_deref(), Some(want.as_str()));
+    let offered = h.events.iter().find_map(|e| match &e.kind {
+        EventKind::CallOffered { call, popup_url, .. } if *call == c => Some(popup_url.clone()),
+        _ => None,
+    });
+    assert_eq!(offered.flatten().as_deref(), Some(want.as_str()));
+    h.answer(c, "a0");
+    let answered = h.events.iter().find_map(|e| match &e.kind {
+        EventKind::CallAnswered { call, popup_url, .. } if *call == c => Some(popup_url.clone()),
+        _ => None,
+    });
+    assert_eq!(answered.flatten().as_deref(), Some(want.as_str()));
+    // The agent's own template wins over the queue's.
+    let c2 = h.call_with("q", caller);
+    let Some(Action::Offer { targets, .. }) = take(&mut h, |a| matches!(a, Action::Offer { call, .. } if *call == c2)) else { panic!("a second offer") };
+    assert_eq!((targets[0].name.as_ref(), targets[0].popup_url.as_deref()), ("own", Some("https://own.example/Nguy%E1%BB%85n")));
+}

@@ -1385,6 +1385,14 @@ fn webhooks_a_dead_endpoint_costs_the_call_nothing_and_gets_every_event_when_bac
     s.esl.bgapi("originate {origination_caller_id_number=9278000,origination_caller_id_name=Nguyễn}loopback/data-hook/hotline-callers &sleep(10000)");
     let id = s.call_id(from, "9278000");
     s.wait_hotline(from, "CallEnded", 1, 20, |e| field(e, "Hotline-CallId") == id);
+    // The screen-pop URL in the answer event and on the agent's leg.
+    let popup = format!("https://crm.example/pop?n=9278000&call={id}&tier=gold&a=a278");
+    let ans = s.wait_hotline(from, "CallAnswered", 1, 10, |e| field(e, "Hotline-CallId") == id);
+    assert_eq!(field(&ans[0], "Hotline-PopupUrl"), popup, "{:?}", ans[0]);
+    let leg = s.esl.wait_n(from, 1, Duration::from_secs(10), |e| {
+        field(e, "Event-Name") == "CHANNEL_HANGUP_COMPLETE" && field(e, "Channel-Name").starts_with("loopback/278-a")
+    });
+    assert_eq!(field(&leg[0], "variable_hotline_popup_url"), popup, "{:?}", leg[0]);
     let done = s.caller_done(from, "hook", 1, 20);
     assert_eq!(field(&done[0], "variable_hotline_result"), "ANSWERED", "served while the endpoint is down");
     s.esl.bgapi("originate {origination_caller_id_number=9278001}loopback/pop/hotline-screenpop &sleep(5000)");
@@ -1405,6 +1413,7 @@ fn webhooks_a_dead_endpoint_costs_the_call_nothing_and_gets_every_event_when_bac
     assert_eq!((answered["call"]["caller"]["number"].as_str(), answered["call"]["agent"].as_str()), (Some("9278000"), Some("a278")), "{answered}");
     assert_eq!((answered["call"]["data"]["tier"].as_str(), answered["call"]["data"]["account"].as_str()), (Some("gold"), Some("123")), "{answered}");
     assert!(answered["call"]["pbx"]["uuid"].as_str().is_some_and(|u| u.len() == 36), "{answered}");
+    assert_eq!(answered["call"]["popup_url"].as_str(), Some(popup.as_str()), "{answered}");
     let pop = got.iter().map(|(_, b)| b).find(|b| b["type"] == "call.screenpop").unwrap();
     assert_eq!((pop["fields"]["ticket"].as_str(), pop["fields"]["source"].as_str(), pop["call"]["data"]["account"].as_str()), (Some("T77"), Some("dialplan"), Some("105")), "{pop}");
     poll::until("the outbox empty", Duration::from_secs(10), Duration::from_millis(200), || {

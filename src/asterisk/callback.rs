@@ -84,6 +84,7 @@ fn run(call: CallId, seq: u32, queue: &str, number: &str, agent: &OfferTarget, t
             name: Arc::from(format!("customer {number}")),
             contact: Arc::from(crate::flow::callback::customer_dial(&template, number)),
             auto_answer: false,
+            popup_url: None,
         };
         // The agent hears ringback while the customer's phone rings.
         // SAFETY: our live, answered agent channel.

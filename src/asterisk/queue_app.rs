@@ -412,6 +412,10 @@ impl Leg {
         }
         // Screen-pop data for the agent's side.
         let mut ids = vec![("HOTLINE_CALLID".to_string(), call.to_string()), ("HOTLINE_QUEUE".to_string(), queue.to_string())];
+        if let Some(url) = &t.popup_url {
+            // Rendered for this agent (percent-encoded values): its CRM pops it.
+            ids.push(("HOTLINE_POPUP_URL".to_string(), url.to_string()));
+        }
         if t.auto_answer {
             // A Local contact's dialplan can add the headers itself from this.
             ids.push(("HOTLINE_AUTO_ANSWER".to_string(), "1".to_string()));

@@ -259,6 +259,9 @@ struct RawQueue {
     /// Members' phones answer by themselves (agents may override).
     #[serde(default)]
     auto_answer: bool,
+    /// The screen-pop URL template (agents may override).
+    #[serde(default)]
+    popup_url: Option<Spanned<String>>,
     /// An IVR node the caller goes to when the agent hangs up (the
     /// satisfaction survey; the answer is its data key `survey`).
     #[serde(default)]
@@ -330,6 +333,9 @@ struct RawAgent {
     /// queue's `auto_answer`.
     #[serde(default)]
     auto_answer: Option<bool>,
+    /// The agent's own screen-pop URL template, over the queue's.
+    #[serde(default)]
+    popup_url: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -537,6 +543,8 @@ pub struct QueueConfig {
     pub agent_announce: Option<AgentAnnounce>,
     /// Members' phones answer by themselves unless the agent says otherwise.
     pub auto_answer: bool,
+    /// The screen-pop URL (`popup_url`), unless the agent has its own.
+    pub popup_url: Option<super::popup::PopupUrl>,
     /// The satisfaction survey: the IVR node the caller goes to when the
     /// agent hangs up.
     pub survey: Option<String>,
@@ -604,6 +612,8 @@ pub struct AgentConfig {
     pub initial: InitialState,
     /// `Some`: the agent's own auto-answer setting, over the queue's.
     pub auto_answer: Option<bool>,
+    /// The agent's own screen-pop URL, over the queue's.
+    pub popup_url: Option<super::popup::PopupUrl>,
 }
 
 impl AgentConfig {
@@ -964,6 +974,10 @@ impl Config {
                 areas,
                 agent_announce,
                 auto_answer: q.auto_answer,
+                popup_url: match &q.popup_url {
+                    Some(t) => Some(super::popup::PopupUrl::parse(t.get_ref()).map_err(|e| err(t.span(), &key("popup_url"), e))?),
+                    None => None,
+                },
                 survey: q.survey.as_ref().map(|s| s.get_ref().clone()),
                 message: q.message.as_ref().map(|s| s.get_ref().clone()),
                 message_key: match &q.message_key {
@@ -1029,6 +1043,10 @@ impl Config {
                 max_no_answer: a.max_no_answer,
                 initial: a.state,
                 auto_answer: a.auto_answer,
+                popup_url: match &a.popup_url {
+                    Some(t) => Some(super::popup::PopupUrl::parse(t.get_ref()).map_err(|e| err(t.span(), &format!("agent[{}].popup_url", a.name.get_ref()), e))?),
+                    None => None,
+                },
             });
         }
 

@@ -38,12 +38,12 @@ pub enum EventKind {
     /// channel and unique id), for screen pops.
     CallEntered { call: CallId, queue: Arc<str>, number: String, name: String, priority: i32, position: usize, data: Vec<(String, String)> },
     /// `data`: the caller's (as in CallEntered), for a pop while ringing.
-    CallOffered { call: CallId, queue: Arc<str>, agent: Arc<str>, data: Arc<[(String, String)]> },
+    CallOffered { call: CallId, queue: Arc<str>, agent: Arc<str>, data: Arc<[(String, String)]>, popup_url: Option<Arc<str>> },
     OfferFailed { call: CallId, queue: Arc<str>, agent: Arc<str>, outcome: OfferOutcome },
     /// `leg`: the answered agent leg's PBX identity (fields `Agent<Key>`:
     /// `AgentChannel`, `AgentUniqueid` on Asterisk, `AgentUuid` on
     /// FreeSWITCH), for recording and screen pop to refer to the leg.
-    CallAnswered { call: CallId, queue: Arc<str>, agent: Arc<str>, wait: Time, data: Arc<[(String, String)]>, leg: Vec<(String, String)> },
+    CallAnswered { call: CallId, queue: Arc<str>, agent: Arc<str>, wait: Time, data: Arc<[(String, String)]>, leg: Vec<(String, String)>, popup_url: Option<Arc<str>> },
     CallEnded { call: CallId, queue: Arc<str>, agent: Arc<str>, talk: Time, wrapup: Time, by: EndedBy },
     /// Follows the `CallEnded` of a talk the agent ended within
     /// `requeue_short_seconds`: the caller is back at the head of the line
@@ -170,10 +170,13 @@ impl EventKind {
                 f.push(("Position".into(), position.to_string()));
                 push_data(&mut f, "", data);
             }
-            EventKind::CallOffered { call, queue, agent, data } => {
+            EventKind::CallOffered { call, queue, agent, data, popup_url } => {
                 f.push(("CallId".into(), call.to_string()));
                 f.push(("Queue".into(), queue.to_string()));
                 f.push(("Agent".into(), agent.to_string()));
+                if let Some(u) = popup_url {
+                    f.push(("PopupUrl".into(), u.to_string()));
+                }
                 push_data(&mut f, "", data);
             }
             EventKind::CallRequeued { call, queue, agent, talk, requeues } => {
@@ -194,11 +197,14 @@ impl EventKind {
                 f.push(("Agent".into(), agent.to_string()));
                 f.push(("Outcome".into(), outcome.name().to_string()));
             }
-            EventKind::CallAnswered { call, queue, agent, wait, data, leg } => {
+            EventKind::CallAnswered { call, queue, agent, wait, data, leg, popup_url } => {
                 f.push(("CallId".into(), call.to_string()));
                 f.push(("Queue".into(), queue.to_string()));
                 f.push(("Agent".into(), agent.to_string()));
                 f.push(("WaitMs".into(), wait.to_string()));
+                if let Some(u) = popup_url {
+                    f.push(("PopupUrl".into(), u.to_string()));
+                }
                 push_data(&mut f, "Agent", leg);
                 push_data(&mut f, "", data);
             }

@@ -144,6 +144,9 @@ pub struct OfferTarget {
     /// Ask the phone to answer by itself (the agent's `auto_answer`, else
     /// the queue's).
     pub auto_answer: bool,
+    /// The screen-pop URL rendered for this agent (its `popup_url`, else
+    /// the queue's), set on the leg that answers.
+    pub popup_url: Option<Arc<str>>,
 }
 
 /// Why a caller leaves the queue application without an agent.

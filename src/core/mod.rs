@@ -13,6 +13,7 @@ pub mod erlang;
 pub mod event;
 pub mod index;
 pub mod input;
+pub mod popup;
 pub mod preference;
 pub mod queue;
 pub mod stats;

@@ -461,7 +461,14 @@ impl QueueFlow<'_, '_> {
             self.report(pbx, agent.agent, OfferOutcome::Rejected, seq);
             return;
         }
-        pbx.set_leg_vars(&mut leg, &self.leg_vars);
+        match &agent.popup_url {
+            Some(url) => {
+                let mut vars = self.leg_vars.clone();
+                vars.push((pbx.hotline_var("popup_url"), url.to_string()));
+                pbx.set_leg_vars(&mut leg, &vars);
+            }
+            None => pbx.set_leg_vars(&mut leg, &self.leg_vars),
+        }
         // Before the answer, from the same thread: it rides in CallAnswered.
         let identity = pbx.leg_identity(&leg);
         if !identity.is_empty() {

@@ -284,7 +284,7 @@ impl Primitives for Fake {
 }
 
 fn target(agent: AgentId) -> OfferTarget {
-    OfferTarget { agent, name: format!("a{agent}").into(), contact: format!("null/{agent}").into(), auto_answer: false }
+    OfferTarget { agent, name: format!("a{agent}").into(), contact: format!("null/{agent}").into(), auto_answer: false, popup_url: None }
 }
 
 /// Offer 1, made when the fake's clock reads 1000.

@@ -209,7 +209,7 @@ mod tests {
     #[test]
     fn a_pending_callback_is_taken_once_and_counted_meanwhile() {
         let c = Callbacks::default();
-        let agent = OfferTarget { agent: 1, name: "a".into(), contact: "null/1".into(), auto_answer: false };
+        let agent = OfferTarget { agent: 1, name: "a".into(), contact: "null/1".into(), auto_answer: false, popup_url: None };
         c.insert(CallId(4), Pending { queue: "q".into(), number: "5".into(), agent, seq: 1 });
         assert_eq!(c.len(), 1, "unload sees it");
         assert!(c.take(CallId(4)).is_some());

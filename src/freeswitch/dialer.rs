@@ -485,7 +485,7 @@ mod tests {
 
     #[test]
     fn dial_strings_tag_every_leg_and_show_the_caller() {
-        let t = |agent, name: &str, contact: &str| OfferTarget { agent, name: Arc::from(name), contact: Arc::from(contact), auto_answer: false };
+        let t = |agent, name: &str, contact: &str| OfferTarget { agent, name: Arc::from(name), contact: Arc::from(contact), auto_answer: false, popup_url: None };
         let d = dial_string(&[t(3, "a,1", "user/1000"), t(4, "b", "loopback/102/agents")], CallId(9), "sup port", 17, 5, "0901", "Mr X", "u-1");
         assert!(d.starts_with("{hotline_offer=17,hotline_callid=9,hotline_queue=sup_port,hotline_caller_uuid=u-1,"), "{d}");
         assert!(d.contains("originate_timeout=5"), "{d}");
@@ -497,7 +497,7 @@ mod tests {
 
     #[test]
     fn auto_answer_is_an_originate_variable_only_when_every_target_wants_it() {
-        let t = |agent, auto_answer| OfferTarget { agent, name: Arc::from("a"), contact: Arc::from("user/1"), auto_answer };
+        let t = |agent, auto_answer| OfferTarget { agent, name: Arc::from("a"), contact: Arc::from("user/1"), auto_answer, popup_url: None };
         assert_eq!(OriginateVars::for_targets(&[t(1, true)]).0, [(c"sip_auto_answer", c"true")]);
         assert_eq!(OriginateVars::for_targets(&[t(1, true), t(2, true)]).0.len(), 1);
         assert!(OriginateVars::for_targets(&[t(1, true), t(2, false)]).0.is_empty());
@@ -509,7 +509,7 @@ mod tests {
     #[test]
     fn a_closed_slot_refuses_the_hand_over_and_cancels() {
         let slot = Slot::new("1", "n", "u", "q");
-        let a = |k| Answered { uuid: String::new(), winner: OfferTarget { agent: 1, name: "a".into(), contact: "null/1".into(), auto_answer: false }, key: k, seq: 1 };
+        let a = |k| Answered { uuid: String::new(), winner: OfferTarget { agent: 1, name: "a".into(), contact: "null/1".into(), auto_answer: false, popup_url: None }, key: k, seq: 1 };
         let b = |k| Answered { seq: 2, ..a(k) };
         let (mine, other, newer) = (slot.add_ring(1), slot.add_ring(1), slot.add_ring(2));
         assert!(slot.hand_over(a(1), &mine).is_ok());

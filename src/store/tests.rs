@@ -210,7 +210,7 @@ fn event_log_is_batched_with_ids_unique_and_ordered() {
     let s = open(&path);
     let ev = crate::core::Event {
         time: 5,
-        kind: EventKind::CallAnswered { call: CallId(77), queue: "support".into(), agent: "1001".into(), wait: 1234, data: Vec::new().into(), leg: Vec::new() },
+        kind: EventKind::CallAnswered { call: CallId(77), queue: "support".into(), agent: "1001".into(), wait: 1234, data: Vec::new().into(), leg: Vec::new(), popup_url: None },
     };
     s.log_event(&ev, 1_800_000_000_000).unwrap();
     assert!(s.flush(PATIENCE));

@@ -182,6 +182,9 @@ pub(crate) fn routes() -> Vec<(Method, &'static str, Access, MethodRouter<AppSta
         (Method::POST, "/agents/{name}/logout", Signed, post(agent_command::<Logout>)),
         (Method::POST, "/agents/{name}/break", Signed, post(agent_command::<Break>)),
         (Method::POST, "/agents/{name}/ready", Signed, post(agent_command::<Ready>)),
+        (Method::GET, "/webhooks", Signed, get(webhooks)),
+        (Method::POST, "/webhooks/retry", Signed, post(webhooks_retry)),
+        (Method::POST, "/webhooks/purge", Signed, post(webhooks_purge)),
     ]
 }
 
@@ -484,6 +487,50 @@ async fn agent_command<B: DeserializeOwned + Default + Into<AgentCommand>>(
     .await?;
     log::info!("hotline web: {who}: agent {name}: {action}");
     Ok(Json(json!({ "ok": true, "agent": name, "action": action })).into_response())
+}
+
+fn admin_only(p: &Principal) -> ApiResult<()> {
+    match p.role {
+        Role::Admin => Ok(()),
+        _ => Err(ApiError::forbidden("webhooks are for admin tokens")),
+    }
+}
+
+/// `GET /webhooks`: every endpoint's state, counters and outbox.
+async fn webhooks(State(state): State<AppState>, Extension(p): Extension<Principal>) -> ApiResult<Response> {
+    admin_only(&p)?;
+    let views = host_call(&state, |h| Ok(h.webhooks()?)).await?;
+    Ok(Json(json!({ "webhooks": views })).into_response())
+}
+
+/// The body of retry and purge: one endpoint, or (absent) all.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct WebhookPick {
+    webhook: Option<String>,
+}
+
+/// `POST /webhooks/retry`: dead letters back into the outbox, disabled
+/// endpoints enabled.
+async fn webhooks_retry(State(state): State<AppState>, Extension(p): Extension<Principal>, body: Result<Bytes, BytesRejection>) -> ApiResult<Response> {
+    admin_only(&p)?;
+    let pick: WebhookPick = json_body(body, true)?;
+    let who = p.name.clone();
+    let name = pick.webhook.clone();
+    let n = host_call(&state, move |h| Ok(h.webhooks_retry(name.as_deref())?)).await?;
+    log::info!("hotline web: {who}: webhooks retry {}: {n} events", pick.webhook.as_deref().unwrap_or("(all)"));
+    Ok(Json(json!({ "ok": true, "events": n })).into_response())
+}
+
+/// `POST /webhooks/purge`: drop dead letters.
+async fn webhooks_purge(State(state): State<AppState>, Extension(p): Extension<Principal>, body: Result<Bytes, BytesRejection>) -> ApiResult<Response> {
+    admin_only(&p)?;
+    let pick: WebhookPick = json_body(body, true)?;
+    let who = p.name.clone();
+    let name = pick.webhook.clone();
+    let n = host_call(&state, move |h| Ok(h.webhooks_purge(name.as_deref())?)).await?;
+    log::info!("hotline web: {who}: webhooks purge {}: {n} events", pick.webhook.as_deref().unwrap_or("(all)"));
+    Ok(Json(json!({ "ok": true, "events": n })).into_response())
 }
 
 #[derive(Deserialize)]

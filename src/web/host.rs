@@ -88,6 +88,19 @@ pub trait WebHost: Send + Sync + 'static {
     fn snapshot_version(&self) -> Option<u64> {
         None
     }
+    /// The webhook endpoints (`GET /webhooks`; admin tokens only).
+    fn webhooks(&self) -> Result<Vec<crate::notify::webhook::EndpointView>, HostError> {
+        Err(HostError::NotFound("no webhooks configured".into()))
+    }
+    /// Dead letters back into the outbox (`POST /webhooks/retry`), for one
+    /// endpoint or all: how many.
+    fn webhooks_retry(&self, _name: Option<&str>) -> Result<usize, HostError> {
+        Err(HostError::NotFound("no webhooks configured".into()))
+    }
+    /// Drop dead letters (`POST /webhooks/purge`): how many.
+    fn webhooks_purge(&self, _name: Option<&str>) -> Result<usize, HostError> {
+        Err(HostError::NotFound("no webhooks configured".into()))
+    }
 }
 
 /// Oldest published copy the API serves (ms); older, the router is asked.
@@ -175,6 +188,20 @@ impl WebHost for ServiceCore {
 
     fn snapshot_version(&self) -> Option<u64> {
         published(self).map(|p| p.version)
+    }
+
+    fn webhooks(&self) -> Result<Vec<crate::notify::webhook::EndpointView>, HostError> {
+        Ok(self.webhooks.load_full().ok_or_else(|| HostError::NotFound("no webhooks configured".into()))?.show())
+    }
+
+    fn webhooks_retry(&self, name: Option<&str>) -> Result<usize, HostError> {
+        let w = self.webhooks.load_full().ok_or_else(|| HostError::NotFound("no webhooks configured".into()))?;
+        w.retry(name).map_err(HostError::NotFound)
+    }
+
+    fn webhooks_purge(&self, name: Option<&str>) -> Result<usize, HostError> {
+        let w = self.webhooks.load_full().ok_or_else(|| HostError::NotFound("no webhooks configured".into()))?;
+        w.purge(name).map_err(HostError::NotFound)
     }
 }
 

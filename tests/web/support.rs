@@ -164,6 +164,32 @@ impl WebHost for FakeHost {
     fn has_agent(&self, name: &str) -> bool {
         matches!(name, "1001" | "1002" | "1003" | "9999")
     }
+
+    fn webhooks(&self) -> Result<Vec<hotline::notify::webhook::EndpointView>, HostError> {
+        Ok(vec![hotline::notify::webhook::EndpointView {
+            name: "crm".into(),
+            url: "https://crm.example/h".into(),
+            state: "up",
+            sent: 3,
+            failed: 0,
+            pending: 0,
+            dead: 1,
+            oldest_pending_ms: None,
+            last_error: None,
+            latency_ms: Some((2, 9)),
+        }])
+    }
+
+    fn webhooks_retry(&self, name: Option<&str>) -> Result<usize, HostError> {
+        match name {
+            None | Some("crm") => Ok(1),
+            Some(n) => Err(HostError::NotFound(format!("no webhook named {n:?}"))),
+        }
+    }
+
+    fn webhooks_purge(&self, name: Option<&str>) -> Result<usize, HostError> {
+        self.webhooks_retry(name)
+    }
 }
 
 /// A server on a free port with the test configuration.

@@ -5,11 +5,23 @@ use crate::core::agent::AgentState;
 use crate::core::call::{CallId, CallPhase};
 use crate::core::event::EventKind;
 use crate::core::input::{Action, AgentId, ExitReason, OfferOutcome, OfferTarget};
+use crate::core::popup::PopupFacts;
 use crate::core::strategy::Strategy;
 use crate::core::timer::TimerKind;
 use crate::core::Time;
 
 impl Engine {
+    /// The screen-pop URL of `call` for agent `a`: the agent's template,
+    /// else its queue's, rendered with the call's facts.
+    fn popup_url(&self, id: CallId, a: AgentId) -> Option<std::sync::Arc<str>> {
+        let c = self.calls.get(&id)?;
+        let agent = &self.agents[a as usize];
+        let q = &self.queues[c.queue as usize];
+        let t = agent.cfg.popup_url.as_ref().or(q.cfg.popup_url.as_ref())?;
+        let facts = PopupFacts { caller: &c.caller.number, caller_name: &c.caller.name, call_id: id.0, queue: &q.name, agent: &agent.name, data: &c.data };
+        Some(t.render(&facts).into())
+    }
+
     pub(super) fn offer(&mut self, id: CallId, mut targets: Vec<u32>, now: Time) {
         self.counters.decisions += 1;
         let Some(c) = self.calls.get_mut(&id) else { return };
@@ -48,9 +60,11 @@ impl Engine {
             self.set_state(a, AgentState::Ringing(id), now);
             let agent = &self.agents[a as usize];
             let auto_answer = agent.cfg.auto_answer.unwrap_or(queue_auto_answer);
-            out.push(OfferTarget { agent: a, name: agent.name.clone(), contact: agent.contact.clone(), auto_answer });
+            let popup_url = self.popup_url(id, a);
+            let agent = &self.agents[a as usize];
+            out.push(OfferTarget { agent: a, name: agent.name.clone(), contact: agent.contact.clone(), auto_answer, popup_url: popup_url.clone() });
             let name = agent.name.clone();
-            self.event(now, EventKind::CallOffered { call: id, queue: qname.clone(), agent: name, data: data.clone() });
+            self.event(now, EventKind::CallOffered { call: id, queue: qname.clone(), agent: name, data: data.clone(), popup_url });
         }
         match callback {
             Some(number) => {
@@ -90,9 +104,11 @@ impl Engine {
         self.set_state(a, AgentState::Ringing(id), now);
         let agent = &self.agents[a as usize];
         let auto_answer = agent.cfg.auto_answer.unwrap_or(self.queues[q as usize].cfg.auto_answer);
-        let target = OfferTarget { agent: a, name: agent.name.clone(), contact: agent.contact.clone(), auto_answer };
+        let popup_url = self.popup_url(id, a);
+        let agent = &self.agents[a as usize];
+        let target = OfferTarget { agent: a, name: agent.name.clone(), contact: agent.contact.clone(), auto_answer, popup_url: popup_url.clone() };
         let qname = self.queues[q as usize].name.clone();
-        self.event(now, EventKind::CallOffered { call: id, queue: qname, agent: target.name.clone(), data });
+        self.event(now, EventKind::CallOffered { call: id, queue: qname, agent: target.name.clone(), data, popup_url });
         self.actions.push(Action::Offer { call: id, seq, targets: vec![target], timeout: deadline - now, deadline });
     }
 
@@ -153,7 +169,8 @@ impl Engine {
             if self.calls.get(&id).is_some_and(|c| c.callback.is_none()) {
                 self.actions.push(Action::Connect { call: id, seq, agent: a });
             }
-            self.event(now, EventKind::CallAnswered { call: id, queue: qname.clone(), agent: aname, wait, data, leg });
+            let popup_url = self.popup_url(id, a);
+            self.event(now, EventKind::CallAnswered { call: id, queue: qname.clone(), agent: aname, wait, data, leg, popup_url });
             for o in others {
                 let oname = self.agents[o as usize].name.clone();
                 self.event(now, EventKind::OfferFailed { call: id, queue: qname.clone(), agent: oname, outcome: OfferOutcome::Cancelled });

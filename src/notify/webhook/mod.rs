@@ -79,8 +79,9 @@ pub struct Webhooks {
     sink: Mutex<Option<JoinHandle<()>>>,
 }
 
-/// One endpoint as `hotline webhooks show` prints it.
-#[derive(Debug, Clone, PartialEq)]
+/// One endpoint as `hotline webhooks show` prints it (and `GET
+/// /webhooks` returns it).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct EndpointView {
     pub name: String,
     pub url: String,

@@ -152,21 +152,22 @@ impl Tracker {
                 }
                 None
             }
-            EventKind::CallOffered { call, queue, agent, data } => {
+            EventKind::CallOffered { call, queue, agent, data, popup_url } => {
                 let f = self.calls.entry(*call).or_default();
                 f.queue = queue.to_string();
                 f.data = data.to_vec();
-                let body = vec![("call", self.call_json(*call, &[("offered_to", Value::String(agent.to_string()))]))];
+                let extra = [("offered_to", Value::String(agent.to_string())), ("popup_url", popup_url.as_deref().map_or(Value::Null, |u| Value::String(u.into())))];
+                let body = vec![("call", self.call_json(*call, &extra))];
                 Some(out(Kind::Offered, Some(queue.to_string()), Some(agent.to_string()), Some(call.0), body))
             }
-            EventKind::CallAnswered { call, queue, agent, wait, data, .. } => {
+            EventKind::CallAnswered { call, queue, agent, wait, data, popup_url, .. } => {
                 let f = self.calls.entry(*call).or_default();
                 f.queue = queue.to_string();
                 f.agent = Some(agent.to_string());
                 f.wait_ms = Some(*wait);
                 f.data = data.to_vec();
                 self.last_call.insert(agent.to_string(), *call);
-                let body = vec![("call", self.call_json(*call, &[]))];
+                let body = vec![("call", self.call_json(*call, &[("popup_url", popup_url.as_deref().map_or(Value::Null, |u| Value::String(u.into())))]))];
                 Some(out(Kind::Answered, Some(queue.to_string()), Some(agent.to_string()), Some(call.0), body))
             }
             EventKind::CallEnded { call, queue, agent, talk, by, .. } => {

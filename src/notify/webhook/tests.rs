@@ -181,8 +181,8 @@ fn call_events(bus: &mut Bus, call: u64, name: &str) {
     let data: Arc<[(String, String)]> = vec![("uniqueid".to_string(), format!("1764633600.{call}")), ("data_account".to_string(), "105".to_string())].into();
     let kinds = [
         EventKind::CallEntered { call: CallId(call), queue: q.clone(), number: format!("09{call:08}"), name: name.into(), priority: 0, position: 1, data: data.to_vec() },
-        EventKind::CallOffered { call: CallId(call), queue: q.clone(), agent: a.clone(), data: data.clone() },
-        EventKind::CallAnswered { call: CallId(call), queue: q.clone(), agent: a.clone(), wait: 1200, data: data.clone(), leg: Vec::new() },
+        EventKind::CallOffered { call: CallId(call), queue: q.clone(), agent: a.clone(), data: data.clone(), popup_url: None },
+        EventKind::CallAnswered { call: CallId(call), queue: q.clone(), agent: a.clone(), wait: 1200, data: data.clone(), leg: Vec::new(), popup_url: Some("https://crm.example/c?n=1".into()) },
         EventKind::CallEnded { call: CallId(call), queue: q, agent: a, talk: 30_000, wrapup: 0, by: EndedBy::Agent },
     ];
     for k in kinds {
