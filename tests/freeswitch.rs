@@ -1326,11 +1326,13 @@ fn say_file(s: &Switch, name: &str, text: &str) -> String {
 fn speech_a_spoken_keyword_takes_its_branch_and_keys_still_work() {
     let Some((s, _g)) = switch() else { return };
     assert!(s.log().contains("speech engine \"hotline\""), "the engine started: {}", s.log());
-    let file = say_file(s, "support", "technical support");
-    let from = s.mark();
-    s.esl.bgapi(&format!("originate {{origination_caller_id_number=9801040,say_file={file}}}loopback/ivr-ivrspeech/hotline-ivr say XML hotline-ivr-say"));
-    let t = ivr_test_event(s, from, "IvrTransfer", 30);
-    assert_eq!((field(&t, "Hotline-Exten"), field(&t, "Hotline-Path")), ("spokensupport", "ivrspeech"), "{t:?}");
+    for (name, text, exten) in [("support", "technical support", "spokensupport"), ("sales", "sales", "spokensales")] {
+        let file = say_file(s, name, text);
+        let from = s.mark();
+        s.esl.bgapi(&format!("originate {{origination_caller_id_number=9801040,say_file={file}}}loopback/ivr-ivrspeech/hotline-ivr say XML hotline-ivr-say"));
+        let t = ivr_test_event(s, from, "IvrTransfer", 30);
+        assert_eq!((field(&t, "Hotline-Exten"), field(&t, "Hotline-Path")), (exten, "ivrspeech"), "{text:?}: {t:?}");
+    }
     let from = s.mark();
     ivr_call(s, "ivrspeech", "9801041", "1");
     let t = ivr_test_event(s, from, "IvrTransfer", 30);
@@ -1348,13 +1350,16 @@ fn speech_a_spoken_keyword_takes_its_branch_and_keys_still_work() {
 #[test]
 fn speech_the_hotline_engine_serves_play_and_detect_speech_in_plain_dialplan() {
     let Some((s, _g)) = switch() else { return };
-    let file = say_file(s, "support2", "technical support");
-    let from = s.mark();
-    s.esl.bgapi(&format!("originate {{say_file={file}}}loopback/detect/hotline-speech say XML hotline-ivr-say"));
-    let got = ivr_test_event(s, from, "Detected", 30);
-    let result = field(&got, "Hotline-Result");
-    assert_eq!(hotline::speech::recognizer::from_nlsml(result).map(|h| h.text).as_deref(), Some("technical support"), "{got:?}");
-    assert!(result.contains("<input mode=\"speech\""), "{result}");
+    // A phrase, and a single short word.
+    for (name, text) in [("support2", "technical support"), ("sales1", "sales")] {
+        let file = say_file(s, name, text);
+        let from = s.mark();
+        s.esl.bgapi(&format!("originate {{say_file={file}}}loopback/detect/hotline-speech say XML hotline-ivr-say"));
+        let got = ivr_test_event(s, from, "Detected", 30);
+        let result = field(&got, "Hotline-Result");
+        assert_eq!(hotline::speech::recognizer::from_nlsml(result).map(|h| h.text).as_deref(), Some(text), "{got:?}");
+        assert!(result.contains("<input mode=\"speech\""), "{result}");
+    }
     s.settle();
 }
 

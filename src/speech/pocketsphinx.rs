@@ -151,15 +151,17 @@ impl PocketSphinx {
 
     /// A decoder of 16 kHz audio with `model` (loads the model: slow, do it
     /// off the PBX threads). Telephone audio is 8 kHz upsampled: noise
-    /// removal is off (it eats band-limited speech) and the cepstral mean is
+    /// removal is off (it eats band-limited speech), the cepstral mean is
     /// taken over each whole utterance (a short word leaves the live
-    /// estimate far off).
+    /// estimate far off), and a little dither (fixed seed: the same audio
+    /// decodes the same) keeps the empty upper band and digital silence
+    /// from log-of-zero features.
     pub fn decoder(&self, model: &Model) -> Result<Decoder, String> {
         let api = self.api.clone();
         let (hmm, dict) = (model.hmm.display().to_string(), model.dict.display().to_string());
         let ps = match api.line {
             Line::Five { config_init, config_parse_json, config_free } => {
-                let json = serde_json::json!({"hmm": hmm, "dict": dict, "samprate": 16000, "cmn": "batch", "remove_noise": false, "loglevel": "FATAL"}).to_string();
+                let json = serde_json::json!({"hmm": hmm, "dict": dict, "samprate": 16000, "cmn": "batch", "remove_noise": false, "dither": true, "seed": 1, "loglevel": "FATAL"}).to_string();
                 let json = CString::new(json).map_err(|e| e.to_string())?;
                 // SAFETY: NULL asks for the default argument table; the
                 // config is freed once the decoder holds its own reference.
@@ -174,7 +176,7 @@ impl PocketSphinx {
                 }
             }
             Line::Prealpha { ps_args, cmd_ln_parse_r, cmd_ln_free_r } => {
-                let args: Vec<CString> = ["-hmm", &hmm, "-dict", &dict, "-samprate", "16000", "-cmn", "current", "-remove_noise", "no", "-logfn", "/dev/null"]
+                let args: Vec<CString> = ["-hmm", &hmm, "-dict", &dict, "-samprate", "16000", "-cmn", "current", "-remove_noise", "no", "-dither", "yes", "-seed", "1", "-logfn", "/dev/null"]
                     .iter()
                     .map(|a| CString::new(*a).map_err(|e| e.to_string()))
                     .collect::<Result<_, _>>()?;

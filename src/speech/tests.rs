@@ -64,6 +64,11 @@ fn spoken_keywords_are_recognised_from_telephone_audio() {
         assert_eq!(heard.text, word);
         assert!(heard.confidence <= 100);
     }
+    // The test PBXes' menu.
+    let menu = ["sales", "technical support"];
+    for word in menu {
+        assert_eq!(hear(&engine, &menu, &spoken(word)).map(|h| h.text).as_deref(), Some(word));
+    }
     // A phrase that is also a word of a longer one.
     let menu = ["sales", "technical support", "support"];
     for word in ["technical support", "support", "sales"] {
@@ -227,3 +232,4 @@ fn nlsml_carries_words_and_confidence_escaped_and_back() {
     assert_eq!(from_nlsml(other), Some(Heard { text: "yes & no".into(), confidence: 62 }));
     assert_eq!(from_nlsml("not xml"), None);
 }
+
