@@ -692,10 +692,12 @@ struct ast_channel *hotline_channel_unref(struct ast_channel *chan)
 	return NULL;
 }
 
-int hotline_channel_caller_number(struct ast_channel *chan, char *buf, int len)
+/* The caller id's number or name, copied under the channel's lock. */
+static int copy_caller_id(struct ast_channel *chan, char *buf, int len, int name)
 {
 	struct ast_party_caller *caller;
-	const char *num = NULL;
+	const struct ast_party_id *id;
+	const char *v = NULL;
 
 	if (!buf || len <= 0) {
 		return 0;
@@ -706,38 +708,29 @@ int hotline_channel_caller_number(struct ast_channel *chan, char *buf, int len)
 	}
 	ast_channel_lock(chan);
 	caller = ast_channel_caller(chan);
-	if (caller && caller->id.number.valid && caller->id.number.str) {
-		num = caller->id.number.str;
+	if (caller) {
+		id = &caller->id;
+		if (name && id->name.valid) {
+			v = id->name.str;
+		} else if (!name && id->number.valid) {
+			v = id->number.str;
+		}
 	}
-	if (num) {
-		ast_copy_string(buf, num, len);
+	if (v) {
+		ast_copy_string(buf, v, len);
 	}
 	ast_channel_unlock(chan);
 	return (int) strlen(buf);
 }
 
+int hotline_channel_caller_number(struct ast_channel *chan, char *buf, int len)
+{
+	return copy_caller_id(chan, buf, len, 0);
+}
+
 int hotline_channel_caller_name(struct ast_channel *chan, char *buf, int len)
 {
-	struct ast_party_caller *caller;
-	const char *num = NULL;
-
-	if (!buf || len <= 0) {
-		return 0;
-	}
-	buf[0] = '\0';
-	if (!chan) {
-		return 0;
-	}
-	ast_channel_lock(chan);
-	caller = ast_channel_caller(chan);
-	if (caller && caller->id.name.valid && caller->id.name.str) {
-		num = caller->id.name.str;
-	}
-	if (num) {
-		ast_copy_string(buf, num, len);
-	}
-	ast_channel_unlock(chan);
-	return (int) strlen(buf);
+	return copy_caller_id(chan, buf, len, 1);
 }
 
 void hotline_leg_from_caller(struct ast_channel *leg, struct ast_channel *caller)

@@ -1365,17 +1365,6 @@ fn speech_the_hotline_engine_serves_play_and_detect_speech_in_plain_dialplan() {
 
 // ---- webhooks ----------------------------------------------------------------
 
-const WEBHOOK_SECRET: &str = "whsec_hotline_test_0123456789";
-
-/// The distinct event types the receiver got for call `id`, in order.
-fn webhook_types(got: &[(std::collections::HashMap<String, String>, serde_json::Value)], id: &str) -> Vec<String> {
-    let mut seen = HashSet::new();
-    got.iter()
-        .filter(|(_, b)| b["call"]["id"].as_str() == Some(id))
-        .filter(|(_, b)| seen.insert(b["id"].as_str().unwrap_or("").to_string()))
-        .map(|(_, b)| b["type"].as_str().unwrap_or("").to_string())
-        .collect()
-}
 
 /// The endpoint is down while a call is offered, answered and ended, and
 /// while the dialplan fires a screen pop: the call is served as always;
@@ -1407,12 +1396,12 @@ fn webhooks_a_dead_endpoint_costs_the_call_nothing_and_gets_every_event_when_bac
     let rx = webhook::Receiver::start(18097);
     let got = rx.wait(20, "the call's events and the screen pop", |got| {
         let pops = got.iter().filter(|(_, b)| b["type"] == "call.screenpop" && b["call"]["caller"]["number"] == "9278001").count();
-        (webhook_types(got, &id) == ["call.offered", "call.answered", "call.ended"] && pops >= 1).then(|| got.to_vec())
+        (webhook::types(got, &id) == ["call.offered", "call.answered", "call.ended"] && pops >= 1).then(|| got.to_vec())
     });
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     for (h, body) in rx.raw() {
         let sig = h.get("hotline-signature").expect("signed");
-        assert_eq!(hotline::notify::webhook::sign::verify(sig, WEBHOOK_SECRET, body.as_bytes(), now, 300), Ok(()), "{sig}");
+        assert_eq!(hotline::notify::webhook::sign::verify(sig, webhook::SECRET, body.as_bytes(), now, 300), Ok(()), "{sig}");
     }
     let answered = got.iter().map(|(_, b)| b).find(|b| b["type"] == "call.answered" && b["call"]["id"] == id.as_str()).unwrap();
     assert_eq!((answered["call"]["caller"]["number"].as_str(), answered["call"]["agent"].as_str()), (Some("9278000"), Some("a278")), "{answered}");

@@ -101,20 +101,9 @@ impl IvrPrimitives for AstCaller<'_, '_> {
         let timeout = timeout.min(c_int::MAX as u64) as c_int;
         // SAFETY: our live channel on its own thread; the buffers outlive the call.
         let rc = unsafe { sys::hotline_ivr_listen(self.chan.as_ptr(), engine.as_ptr(), grammar.as_ptr(), timeout, text.as_mut_ptr(), text.len(), &mut score) };
-        match rc {
-            -3 => Listened::Words {
-                // SAFETY: the shim NUL-terminates what it copies.
-                text: unsafe { crate::ffi::cstr::to_string_lossy(text.as_ptr()) },
-                confidence: score.clamp(0, 100) as u8,
-            },
-            -2 => {
-                log::warn!("{}: speech engine {:?} unavailable; keys only", crate::flow::pbx::Primitives::context(self), speech.engine);
-                Listened::Unavailable
-            }
-            -1 => Listened::Gone,
-            0 => Listened::Nothing,
-            key => Listened::Key(char::from_u32(key as u32).unwrap_or('?')),
-        }
+        // SAFETY: the shim NUL-terminates what it copies.
+        let words = || Some((unsafe { crate::ffi::cstr::to_string_lossy(text.as_ptr()) }, score.clamp(0, 100) as u8));
+        Listened::from_code(rc, words, &crate::flow::pbx::Primitives::context(self), &speech.engine)
     }
 }
 

@@ -10,7 +10,6 @@
 //! handle's slot, which `destroy` empties first (under its lock). Unload is
 //! refused while any handle lives.
 
-use std::collections::BTreeMap;
 use std::ffi::{c_char, c_int, c_void};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -56,7 +55,7 @@ type Target = Arc<Mutex<Option<usize>>>;
 struct Handle {
     rate: u32,
     /// Loaded grammars: phrases, active.
-    grammars: BTreeMap<String, (Vec<String>, bool)>,
+    grammars: crate::speech::Grammars,
     utterance: Option<Utterance>,
     target: Target,
     result: Option<Heard>,
@@ -64,15 +63,7 @@ struct Handle {
 
 impl Handle {
     fn phrases(&self) -> Vec<String> {
-        let mut all: Vec<String> = Vec::new();
-        for (phrases, _) in self.grammars.values().filter(|(_, on)| *on) {
-            for p in phrases {
-                if !all.contains(p) {
-                    all.push(p.clone());
-                }
-            }
-        }
-        all
+        crate::speech::active_phrases(&self.grammars)
     }
 }
 
@@ -94,7 +85,7 @@ pub extern "C" fn hotline_speech_create(rate: c_int) -> *mut c_void {
             return std::ptr::null_mut();
         }
         LIVE.fetch_add(1, Ordering::SeqCst);
-        Box::into_raw(Box::new(Handle { rate: rate as u32, grammars: BTreeMap::new(), utterance: None, target: Arc::default(), result: None })) as *mut c_void
+        Box::into_raw(Box::new(Handle { rate: rate as u32, grammars: crate::speech::Grammars::new(), utterance: None, target: Arc::default(), result: None })) as *mut c_void
     })
 }
 

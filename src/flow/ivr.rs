@@ -94,6 +94,28 @@ pub enum Listened {
     Unavailable,
 }
 
+impl Listened {
+    /// What a PBX shim's listen returned: a key (> 0), 0 (nothing), -1
+    /// (hung up), -2 (no such engine: logged once per call), -3 (a result:
+    /// `words` reads it; none is silence to the menu).
+    pub fn from_code(rc: i32, words: impl FnOnce() -> Option<(String, u8)>, context: &str, engine: &str) -> Listened {
+        match rc {
+            -3 => match words() {
+                Some((text, confidence)) => Listened::Words { text, confidence },
+                None => Listened::Nothing,
+            },
+            -2 => {
+                log::warn!("{context}: speech engine {engine:?} unavailable; keys only");
+                Listened::Unavailable
+            }
+            -1 => Listened::Gone,
+            0 => Listened::Nothing,
+            key if key > 0 => Listened::Key(char::from_u32(key as u32).unwrap_or('?')),
+            _ => Listened::Unavailable,
+        }
+    }
+}
+
 /// How a recording ended ([`IvrPrimitives::record`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Recording {

@@ -104,20 +104,12 @@ impl IvrPrimitives for FsCaller<'_, '_> {
         let rc = unsafe {
             sys::hotline_fs_ivr_listen(self.s.as_ptr(), engine.as_ptr(), grammar.as_ptr(), timeout.min(u32::MAX as u64) as u32, nlsml.as_mut_ptr(), nlsml.len())
         };
-        match rc {
+        // No input or no match in the NLSML: silence to the menu.
+        let words = || {
             // SAFETY: the shim NUL-terminates what it copies.
-            -3 => match crate::speech::recognizer::from_nlsml(&unsafe { crate::ffi::cstr::to_string_lossy(nlsml.as_ptr()) }) {
-                Some(h) => Listened::Words { text: h.text, confidence: h.confidence },
-                // No input or no match: both are silence to the menu.
-                None => Listened::Nothing,
-            },
-            -2 => {
-                log::warn!("{}: speech engine {:?} unavailable; keys only", crate::flow::pbx::Primitives::context(self), speech.engine);
-                Listened::Unavailable
-            }
-            -1 => Listened::Gone,
-            0 => Listened::Nothing,
-            key => Listened::Key(char::from_u32(key as u32).unwrap_or('?')),
-        }
+            let xml = unsafe { crate::ffi::cstr::to_string_lossy(nlsml.as_ptr()) };
+            crate::speech::recognizer::from_nlsml(&xml).map(|h| (h.text, h.confidence))
+        };
+        Listened::from_code(rc, words, &crate::flow::pbx::Primitives::context(self), &speech.engine)
     }
 }

@@ -61,6 +61,22 @@ pub fn phrases(grammar: &str) -> Result<Vec<String>, String> {
     Ok(list)
 }
 
+/// Grammars by name, each with its phrases and whether it is active.
+pub type Grammars = std::collections::BTreeMap<String, (Vec<String>, bool)>;
+
+/// The phrases of the active grammars, each once, in grammar order.
+pub fn active_phrases(grammars: &Grammars) -> Vec<String> {
+    let mut all: Vec<String> = Vec::new();
+    for (phrases, _) in grammars.values().filter(|(_, on)| *on) {
+        for p in phrases {
+            if !all.contains(p) {
+                all.push(p.clone());
+            }
+        }
+    }
+    all
+}
+
 /// The dictionary's words, read once (None: no PocketSphinx model here).
 pub fn dictionary() -> Option<&'static HashSet<String>> {
     static WORDS: OnceLock<Option<HashSet<String>>> = OnceLock::new();

@@ -16,7 +16,6 @@
 //! another: the adapter keeps the recognizer behind a lock of its own (one
 //! per call). Time is passed in, so tests drive it.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -47,8 +46,7 @@ pub const NO_INPUT_DEFAULT: Duration = Duration::from_secs(5);
 
 pub struct Recognizer {
     engine: Arc<Engine>,
-    /// name -> (phrases, enabled)
-    grammars: BTreeMap<String, (Vec<String>, bool)>,
+    grammars: super::Grammars,
     utterance: Option<Utterance>,
     listening: bool,
     began: bool,
@@ -63,7 +61,7 @@ impl Recognizer {
     pub fn new(engine: Arc<Engine>) -> Self {
         Recognizer {
             engine,
-            grammars: BTreeMap::new(),
+            grammars: super::Grammars::new(),
             utterance: None,
             listening: false,
             began: false,
@@ -164,15 +162,7 @@ impl Recognizer {
     }
 
     fn phrases(&self) -> Vec<String> {
-        let mut all: Vec<String> = Vec::new();
-        for (phrases, _) in self.grammars.values().filter(|(_, on)| *on) {
-            for p in phrases {
-                if !all.contains(p) {
-                    all.push(p.clone());
-                }
-            }
-        }
-        all
+        super::active_phrases(&self.grammars)
     }
 
     fn listen(&mut self, now: Instant) {

@@ -10,6 +10,19 @@ use std::time::{Duration, Instant};
 
 pub type Request = (HashMap<String, String>, String);
 
+/// The secret of the test configurations' `crm` webhook.
+pub const SECRET: &str = "whsec_hotline_test_0123456789";
+
+/// The distinct event types the receiver got for call `id`, in order.
+pub fn types(got: &[(HashMap<String, String>, serde_json::Value)], id: &str) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    got.iter()
+        .filter(|(_, b)| b["call"]["id"].as_str() == Some(id))
+        .filter(|(_, b)| seen.insert(b["id"].as_str().unwrap_or("").to_string()))
+        .map(|(_, b)| b["type"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
 pub struct Receiver {
     got: Arc<Mutex<Vec<Request>>>,
     running: Arc<AtomicBool>,
