@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 fn spoken(text: &str) -> Vec<i16> {
     let dir = std::env::temp_dir().join(format!("hotline-speech-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let wav = dir.join(format!("{}.wav", text.replace(' ', "_")));
+    // One file per call: tests run in parallel and speak the same words.
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let wav = dir.join(format!("{}-{n}.wav", text.replace(' ', "_")));
     let raw = wav.with_extension("raw");
     let ok = Command::new("espeak-ng").args(["-v", "en-us", "-w"]).arg(&wav).arg(text).status().map(|s| s.success());
     assert!(matches!(ok, Ok(true)), "espeak-ng (apt-get install espeak-ng)");
