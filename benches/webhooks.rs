@@ -23,7 +23,7 @@
 //! doubling to 1 s. Runs one after another; each a fresh store and router.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -34,6 +34,11 @@ use hotline::core::{Config, Input};
 use hotline::notify::webhook::Webhooks;
 use hotline::router::{Router, RouterOptions, SinkKind};
 use hotline::sim::Rng;
+
+// The suites' endpoint's request reader.
+#[allow(dead_code)]
+#[path = "../tests/support/webhook.rs"]
+mod webhook;
 
 struct Opts {
     rate: f64,
@@ -101,24 +106,7 @@ fn serve(s: TcpStream, up: &AtomicBool, got: &Mutex<HashMap<u64, Vec<Instant>>>)
             // Down: the connection closes without an answer.
             return;
         }
-        let mut len = 0usize;
-        loop {
-            let mut h = String::new();
-            if r.read_line(&mut h).unwrap_or(0) == 0 {
-                return;
-            }
-            let h = h.trim_end();
-            if h.is_empty() {
-                break;
-            }
-            if let Some(v) = h.strip_prefix("Content-Length:").or_else(|| h.strip_prefix("content-length:")) {
-                len = v.trim().parse().unwrap_or(0);
-            }
-        }
-        let mut body = vec![0u8; len];
-        if r.read_exact(&mut body).is_err() {
-            return;
-        }
+        let Some((_, body)) = webhook::read_rest(&mut r) else { return };
         let at = Instant::now();
         if !up.load(Ordering::SeqCst) {
             return;
