@@ -155,13 +155,16 @@ impl PocketSphinx {
     /// taken over each whole utterance (a short word leaves the live
     /// estimate far off), and a little dither (fixed seed: the same audio
     /// decodes the same) keeps the empty upper band and digital silence
-    /// from log-of-zero features.
+    /// from log-of-zero features. The answer is the grammar search's own
+    /// best path: PocketSphinx 5's lattice pass (`bestpath`) loses a short
+    /// word now and then (no hypothesis at all, one utterance in twenty,
+    /// depending on where the word falls in its frames).
     pub fn decoder(&self, model: &Model) -> Result<Decoder, String> {
         let api = self.api.clone();
         let (hmm, dict) = (model.hmm.display().to_string(), model.dict.display().to_string());
         let ps = match api.line {
             Line::Five { config_init, config_parse_json, config_free } => {
-                let json = serde_json::json!({"hmm": hmm, "dict": dict, "samprate": 16000, "cmn": "batch", "remove_noise": false, "dither": true, "seed": 1, "loglevel": "FATAL"}).to_string();
+                let json = serde_json::json!({"hmm": hmm, "dict": dict, "samprate": 16000, "cmn": "batch", "remove_noise": false, "dither": true, "seed": 1, "bestpath": false, "loglevel": "FATAL"}).to_string();
                 let json = CString::new(json).map_err(|e| e.to_string())?;
                 // SAFETY: NULL asks for the default argument table; the
                 // config is freed once the decoder holds its own reference.
@@ -176,7 +179,7 @@ impl PocketSphinx {
                 }
             }
             Line::Prealpha { ps_args, cmd_ln_parse_r, cmd_ln_free_r } => {
-                let args: Vec<CString> = ["-hmm", &hmm, "-dict", &dict, "-samprate", "16000", "-cmn", "current", "-remove_noise", "no", "-dither", "yes", "-seed", "1", "-logfn", "/dev/null"]
+                let args: Vec<CString> = ["-hmm", &hmm, "-dict", &dict, "-samprate", "16000", "-cmn", "current", "-remove_noise", "no", "-dither", "yes", "-seed", "1", "-bestpath", "no", "-logfn", "/dev/null"]
                     .iter()
                     .map(|a| CString::new(*a).map_err(|e| e.to_string()))
                     .collect::<Result<_, _>>()?;
