@@ -300,10 +300,9 @@ int hotline_ivr_play(struct ast_channel *chan, const char *file, int barge)
 	return ivr_stream_result(rc);
 }
 
-int hotline_ivr_say_digits(struct ast_channel *chan, const char *digits, int barge)
+/* Returns of the say functions: a key (> 0), 0 (said), -1 (hung up). */
+static int ivr_say_result(struct ast_channel *chan, int rc)
 {
-	int rc = ast_say_digit_str(chan, digits, barge ? AST_DIGIT_ANY : "", ast_channel_language(chan));
-
 	ast_stopstream(chan);
 	if (ast_check_hangup_locked(chan)) {
 		return -1;
@@ -311,15 +310,33 @@ int hotline_ivr_say_digits(struct ast_channel *chan, const char *digits, int bar
 	return rc > 0 ? rc : 0;
 }
 
+int hotline_ivr_say_digits(struct ast_channel *chan, const char *digits, int barge)
+{
+	int rc = ast_say_digit_str(chan, digits, barge ? AST_DIGIT_ANY : "", ast_channel_language(chan));
+
+	return ivr_say_result(chan, rc);
+}
+
 int hotline_ivr_say_number(struct ast_channel *chan, int number, int barge)
 {
 	int rc = ast_say_number(chan, number, barge ? AST_DIGIT_ANY : "", ast_channel_language(chan), NULL);
 
-	ast_stopstream(chan);
-	if (ast_check_hangup_locked(chan)) {
-		return -1;
-	}
-	return rc > 0 ? rc : 0;
+	return ivr_say_result(chan, rc);
+}
+
+int hotline_ivr_say_date(struct ast_channel *chan, long long t, int barge)
+{
+	/* A weekday, the month, the day as an ordinal, the year. */
+	int rc = ast_say_date_with_format(chan, (time_t)t, barge ? AST_DIGIT_ANY : "", ast_channel_language(chan), "ABdY", "UTC");
+
+	return ivr_say_result(chan, rc);
+}
+
+int hotline_ivr_say_money(struct ast_channel *chan, const char *amount, int barge)
+{
+	int rc = ast_say_money_str(chan, amount, barge ? AST_DIGIT_ANY : "", ast_channel_language(chan));
+
+	return ivr_say_result(chan, rc);
 }
 
 int hotline_ivr_read_digit(struct ast_channel *chan, int ms)

@@ -107,6 +107,12 @@ int hotline_ivr_play(struct ast_channel *chan, const char *file, int barge);
 int hotline_ivr_say_digits(struct ast_channel *chan, const char *digits, int barge);
 /*! Say a number; same returns as hotline_ivr_play. */
 int hotline_ivr_say_number(struct ast_channel *chan, int number, int barge);
+/*! Say the date of Unix time t (weekday, month, day, year; read in UTC);
+ *  same returns as hotline_ivr_play. */
+int hotline_ivr_say_date(struct ast_channel *chan, long long t, int barge);
+/*! Say an amount ("12.50") with the language's currency; same returns as
+ *  hotline_ivr_play. */
+int hotline_ivr_say_money(struct ast_channel *chan, const char *amount, int barge);
 /*! Wait up to ms for a key: the key (> 0), 0 on timeout, -1 on hang-up. */
 int hotline_ivr_read_digit(struct ast_channel *chan, int ms);
 /*! Set the channel's language (locked). */

@@ -1244,6 +1244,65 @@ fn messages_the_queues_message_key_records_and_keeps_the_place() {
     p.settle();
 }
 
+/// Where each of `wanted` is first found in `lines`, in order after the
+/// one before (a subsequence); panics naming the one missing.
+fn in_order(lines: &[&str], wanted: &[&str]) {
+    let mut at = 0;
+    for w in wanted {
+        match lines[at..].iter().position(|l| l.contains(w)) {
+            Some(i) => at += i + 1,
+            None => panic!("{w:?} not played after line {at}: {lines:#?}"),
+        }
+    }
+}
+
+/// Dates and money by Asterisk's own say functions (English): a date the
+/// caller keys in (DDMMYYYY, validated) and a balance in the call's data
+/// are said from the data, then a date written in the menu.
+#[test]
+fn ivr_dates_and_money_are_said_by_the_pbx_from_the_data() {
+    let (p, _g) = pbx();
+    let log_from = p.log().len();
+    let from = p.ami.mark();
+    p.ivr_call("ivrsay", "9801070", "24122026");
+    let done = ivr_user(p, from, "HotlineTestIvrDone", 40, |m| field(m, "Menu") == "ivrsay");
+    assert_eq!((field(&done, "Result"), field(&done, "Path")), ("RETURN", "ivrsay/ivrsaid"), "{done:?}");
+    let log = p.log();
+    let played: Vec<&str> = log[log_from..].lines().filter(|l| l.contains("Playing '")).collect();
+    // Thursday, December 24th, 2026; one thousand two hundred thirty-four
+    // dollars and fifty cents; Tuesday, April 1st, 2025.
+    in_order(
+        &played,
+        &["'digits/day-4.", "'digits/mon-11.", "'digits/h-", "'digits/thousand.", "'digits/1.", "'digits/thousand.", "'digits/hundred.", "'dollars.", "'and.", "'digits/50.", "'cents.", "'digits/day-2.", "'digits/mon-3.", "'digits/h-1."],
+    );
+    p.settle();
+}
+
+/// The same in Vietnamese: Debian has no Vietnamese sounds, so the date
+/// and the amount are Hotline's rendered words, in order.
+#[test]
+fn ivr_dates_and_money_in_vietnamese_play_the_rendered_words() {
+    let (p, _g) = pbx();
+    let dir = "/var/lib/hotline/hotline-prompts";
+    let words = ["ngày", "một", "tháng", "tư", "năm", "hai", "nghìn", "không", "trăm", "hai", "mươi", "lăm", "mười", "hai", "phẩy", "năm", "đồng"];
+    let files: Vec<String> = words.iter().map(|w| hotline::ivr::tts::file_name(w, "vi").trim_end_matches(".wav").to_string()).collect();
+    poll::until("the say words rendered", Duration::from_secs(60), Duration::from_millis(250), || {
+        let ls = p.exec(&["ls", dir]);
+        files.iter().all(|w| ls.contains(&format!("{w}.wav"))).then_some(()).ok_or(ls)
+    });
+    let log_from = p.log().len();
+    let from = p.ami.mark();
+    p.ivr_call("ivrsayvi", "9801071", "");
+    let done = ivr_user(p, from, "HotlineTestIvrDone", 40, |m| field(m, "Menu") == "ivrsayvi");
+    assert_eq!((field(&done, "Result"), field(&done, "Language")), ("RETURN", "vi"), "{done:?}");
+    let log = p.log();
+    let played: Vec<&str> = log[log_from..].lines().filter(|l| l.contains("Playing '")).collect();
+    let wanted: Vec<String> = files.iter().map(|f| format!("'{dir}/{f}.")).collect();
+    in_order(&played, &wanted.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!played.iter().any(|l| l.contains("'digits/")), "the PBX said it itself: {played:#?}");
+    p.settle();
+}
+
 // ---- speech input ------------------------------------------------------------
 
 /// `text` spoken by espeak-ng inside the PBX, as an 8 kHz WAV it can play;

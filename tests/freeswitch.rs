@@ -1303,6 +1303,99 @@ fn ivr_a_vietnamese_read_back_plays_the_rendered_words() {
     s.settle();
 }
 
+/// The sound files FreeSWITCH's English say (mod_say_en) plays for dates
+/// and money, as 0.1 s tones in the English language's sound prefix
+/// (sounds/say-en): none ship here, and a say file that is missing plays
+/// nothing. Removed again when the guard drops (the other tests' say is
+/// silent, and their timings count on it).
+struct SayEnSounds(std::path::PathBuf);
+
+impl Drop for SayEnSounds {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn say_en_sounds(s: &Switch) -> SayEnSounds {
+    let dir = s.root.join("sounds/say-en");
+    let mut names: Vec<String> = Vec::new();
+    names.extend((0..7).map(|d| format!("time/day-{d}")));
+    names.extend((0..12).map(|m| format!("time/mon-{m}")));
+    names.extend((0..=20).chain([30, 40, 50, 60, 70, 80, 90]).map(|n| format!("digits/{n}")));
+    names.extend((1..=20).chain([30, 40, 50, 60, 70, 80, 90]).map(|n| format!("digits/h-{n}")));
+    names.extend(["digits/hundred", "digits/thousand", "digits/million", "currency/dollar", "currency/dollars", "currency/cent", "currency/cents", "currency/and", "currency/negative"].map(String::from));
+    for n in names {
+        let f = dir.join(format!("{n}.wav"));
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        let ok = std::process::Command::new("sox").args(["-n", "-r", "8000", "-c", "1", "-b", "16"]).arg(&f).args(["synth", "0.1", "sine", "440"]).status().is_ok_and(|st| st.success());
+        assert!(ok, "sox (apt-get install sox)");
+    }
+    SayEnSounds(dir)
+}
+
+/// Every file FreeSWITCH started playing since `from` (file_string lists
+/// split into their files), by path.
+fn played(s: &Switch, from: usize) -> Vec<String> {
+    s.esl
+        .events_since(from, |e| field(e, "Event-Name") == "PLAYBACK_START")
+        .iter()
+        .flat_map(|e| field(e, "Playback-File-Path").trim_start_matches("file_string://").split('!').map(str::to_string).collect::<Vec<_>>())
+        .collect()
+}
+
+/// Each of `wanted` found in `lines` in order (a subsequence).
+fn in_order(lines: &[String], wanted: &[String]) {
+    let mut at = 0;
+    for w in wanted {
+        match lines[at..].iter().position(|l| l.contains(w.as_str())) {
+            Some(i) => at += i + 1,
+            None => panic!("{w:?} not played after {at}: {lines:#?}"),
+        }
+    }
+}
+
+/// Dates and money by FreeSWITCH's own say (mod_say_en): a date the caller
+/// keys in (DDMMYYYY, validated) and a balance in the call's data are
+/// said from the data, then a date written in the menu.
+#[test]
+fn ivr_dates_and_money_are_said_by_the_pbx_from_the_data() {
+    let Some((s, _g)) = switch() else { return };
+    let _sounds = say_en_sounds(s);
+    let from = s.mark();
+    ivr_call(s, "ivrsay", "9801070", "24122026");
+    let done = ivr_test_event(s, from, "IvrDone", 40);
+    assert_eq!((field(&done, "Hotline-Result"), field(&done, "Hotline-Path")), ("RETURN", "ivrsay/ivrsaid"), "{done:?}");
+    // Thursday, December 24th, 2026; one thousand two hundred thirty-four
+    // dollars and fifty cents; Tuesday, April 1st, 2025.
+    let wanted = [
+        "time/day-4", "time/mon-11", "digits/h-", "digits/thousand", "digits/1.", "digits/thousand", "digits/hundred", "currency/dollars", "currency/and", "digits/50", "currency/cents", "time/day-2",
+        "time/mon-3", "digits/h-1.",
+    ];
+    in_order(&played(s, from), &wanted.map(String::from));
+    s.settle();
+}
+
+/// The same in Vietnamese: the date and the amount are Hotline's rendered
+/// words, in order.
+#[test]
+fn ivr_dates_and_money_in_vietnamese_play_the_rendered_words() {
+    let Some((s, _g)) = switch() else { return };
+    let dir = s.root.join("db/hotline-prompts");
+    let words = ["ngày", "một", "tháng", "tư", "năm", "hai", "nghìn", "không", "trăm", "hai", "mươi", "lăm", "mười", "hai", "phẩy", "năm", "đồng"];
+    let files: Vec<String> = words.iter().map(|w| hotline::ivr::tts::file_name(w, "vi")).collect();
+    poll::until("the say words rendered", Duration::from_secs(60), Duration::from_millis(250), || {
+        files.iter().all(|w| dir.join(w).is_file()).then_some(()).ok_or_else(|| format!("{files:?} in {}", dir.display()))
+    });
+    let from = s.mark();
+    ivr_call(s, "ivrsayvi", "9801071", "");
+    let done = ivr_test_event(s, from, "IvrDone", 40);
+    assert_eq!((field(&done, "Hotline-Result"), field(&done, "Hotline-Language")), ("RETURN", "vi"), "{done:?}");
+    let played = played(s, from);
+    in_order(&played, &files.iter().map(|f| format!("/hotline-prompts/{f}")).collect::<Vec<_>>());
+    assert!(!played.iter().any(|p| p.contains("digits/") || p.contains("currency/")), "FreeSWITCH said it itself: {played:#?}");
+    s.settle();
+}
+
 // ---- speech input ------------------------------------------------------------
 
 /// `text` spoken by espeak-ng, as an 8 kHz mono WAV under the switch's

@@ -1278,3 +1278,45 @@ mod fetch {
         assert!(started.elapsed() < Duration::from_millis(1500), "{:?}", started.elapsed());
     }
 }
+
+/// Dates and money from the call's data are read when the prompt plays:
+/// a date the caller keyed in and an amount a step set; a value that is
+/// missing or not a date is left out (the rest still plays).
+#[test]
+fn dates_and_money_from_the_data_are_said_with_the_values_they_have_then() {
+    let cfg = load(&format!(
+        r##"{QUEUES}
+[[collect]]
+name = "due"
+prompts = ["enter_date"]
+into = "due"
+min_digits = 8
+max_digits = 8
+validate = "date:DDMMYYYY"
+next = {{ action = "menu", target = "said", set = {{ balance = "1234.5" }} }}
+
+[[menu]]
+name = "said"
+greet_long = ["say:date:@due:DDMMYYYY", "say:money:@balance", "say:money:@nothing", "say:date:2025-04-01", "say:money:-0.05"]
+  [[menu.entry]]
+  digits = "1"
+  action = "hangup"
+"##
+    ));
+    use hotline::ivr::{DateValue, MoneyValue};
+    let mut c = Call::new(&cfg, "due");
+    assert_eq!(asks(&c.start()).0, files(&["enter_date"]));
+    let said = prompts_of(&c.press("24122026"));
+    let on = |y, m, d| Prompt::Date(DateValue::On(jiff::civil::date(y, m, d)));
+    assert_eq!(said, vec![on(2026, 12, 24), Prompt::Money(MoneyValue::Cents(123_450)), on(2025, 4, 1), Prompt::Money(MoneyValue::Cents(-5))]);
+}
+
+#[test]
+fn a_bad_say_prompt_is_a_load_error_with_its_line() {
+    for (bad, why) in [("say:date:2026-13-01", "YYYY-MM-DD"), ("say:money:1.234", "two decimals"), ("say:date:@exp:MMYY", "DD, MM and YY")] {
+        let text = format!("{QUEUES}\n[[menu]]\nname = \"m\"\ngreet_long = [\"{bad}\"]\n  [[menu.entry]]\n  digits = \"1\"\n  action = \"hangup\"\n");
+        let e = Config::parse(&text, "hotline.toml").err().unwrap_or_else(|| panic!("{bad} loads")).to_string();
+        let line = text.lines().position(|l| l.contains(bad)).unwrap() + 1;
+        assert!(e.contains(why) && e.contains(&format!("hotline.toml:{line}")), "{bad}: {e}");
+    }
+}

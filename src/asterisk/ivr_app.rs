@@ -56,6 +56,8 @@ impl IvrPrimitives for AstCaller<'_, '_> {
                 PbxPrompt::File(f) => sys::hotline_ivr_play(chan, to_cstring(asterisk_stem(f)).as_ptr(), barge),
                 PbxPrompt::Digits(d) => sys::hotline_ivr_say_digits(chan, to_cstring(d).as_ptr(), barge),
                 PbxPrompt::Number(n) => sys::hotline_ivr_say_number(chan, (*n).clamp(c_int::MIN as i64, c_int::MAX as i64) as c_int, barge),
+                PbxPrompt::Date(d) => sys::hotline_ivr_say_date(chan, PbxPrompt::date_time(*d), barge),
+                PbxPrompt::Money(c) => sys::hotline_ivr_say_money(chan, to_cstring(&PbxPrompt::money_text(*c)).as_ptr(), barge),
             }
         })
     }

@@ -33,6 +33,12 @@ impl CallData {
         self.0.is_empty()
     }
 
+    /// The value of `key` (any case).
+    pub fn get(&self, key: &str) -> Option<&str> {
+        let key = key.trim().to_ascii_lowercase();
+        self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| v.as_str())
+    }
+
     /// Set `key` (replacing an earlier value), checking key, value and the
     /// bag's limits.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
@@ -69,7 +75,8 @@ pub fn parse_list(s: &str) -> Result<Vec<(String, String)>, String> {
     Ok(out)
 }
 
-fn check_key(key: &str) -> Result<String, String> {
+/// A key as kept (lower case), or why it is no key.
+pub fn check_key(key: &str) -> Result<String, String> {
     let k = key.trim();
     if k.is_empty() || k.len() > 32 || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Err(format!("data key {key:?}: 1-32 letters, digits or _"));

@@ -23,7 +23,7 @@ use crate::core::event::EventKind;
 use crate::core::{CallerInfo, Config, EndedBy, Input as RouterInput, Time};
 use crate::ivr::metrics::IvrMetrics;
 use crate::ivr::engine::CallerFacts;
-use crate::ivr::{Collect, Command, Exit, Facts, Input, IvrSession, LookupRequest, Prompt, RecordRequest, Speech};
+use crate::ivr::{Collect, Command, DateValue, Exit, Facts, Input, IvrSession, LookupRequest, MoneyValue, Prompt, RecordRequest, Speech};
 
 use super::data::CallData;
 use super::pbx::Primitives;
@@ -38,6 +38,24 @@ pub enum PbxPrompt {
     File(String),
     Digits(String),
     Number(i64),
+    /// Said by the PBX's date say (weekday, month, day, year in English).
+    Date(jiff::civil::Date),
+    /// Said by the PBX's money say; in hundredths.
+    Money(i64),
+}
+
+impl PbxPrompt {
+    /// An amount as the PBXes' money say functions read it: `12.50`.
+    pub fn money_text(cents: i64) -> String {
+        let sign = if cents < 0 { "-" } else { "" };
+        format!("{sign}{}.{:02}", cents.unsigned_abs() / 100, cents.unsigned_abs() % 100)
+    }
+
+    /// A date as a Unix time the PBXes' date say functions take: noon UTC
+    /// that day, the same date in every zone from UTC-11 to UTC+11.
+    pub fn date_time(d: jiff::civil::Date) -> i64 {
+        d.at(12, 0, 0, 0).to_zoned(jiff::tz::TimeZone::UTC).map(|z| z.timestamp().as_second()).unwrap_or(0)
+    }
 }
 
 /// What a prompt or a wait for a key ended with.
@@ -625,6 +643,13 @@ pub(crate) fn to_pbx<P: IvrPrimitives>(pbx: &P, texts: &dyn TextPrompts, lang: &
         }
         Prompt::Digits(d) => (Say::Digits(d), PbxPrompt::Digits(d.clone())),
         Prompt::Number(n) => (Say::Number(*n), PbxPrompt::Number(*n)),
+        Prompt::Date(DateValue::On(d)) => (Say::Date(*d), PbxPrompt::Date(*d)),
+        Prompt::Money(MoneyValue::Cents(c)) => (Say::Money(*c), PbxPrompt::Money(*c)),
+        // The IVR engine reads the data before it hands prompts over.
+        Prompt::Date(DateValue::Data { .. }) | Prompt::Money(MoneyValue::Data(_)) => {
+            log::warn!("{}: {p:?} reached the PBX unread; not said", pbx.context());
+            return Vec::new();
+        }
     };
     match said(texts, lang, what) {
         Said::Files(files) => files.into_iter().map(PbxPrompt::File).collect(),

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! Saying digits and numbers in the call's language: Vietnamese and
+//! Saying digits, numbers, dates and money in the call's language: Vietnamese and
 //! Chinese as the word files Hotline rendered at load
 //! ([`crate::ivr::say`], [`crate::ivr::tts`]), any other language by the
 //! PBX's own say functions. Used by the IVR's say prompts and read-backs
@@ -15,6 +15,9 @@ use super::ivr::TextPrompts;
 pub enum Say<'a> {
     Digits(&'a str),
     Number(i64),
+    Date(jiff::civil::Date),
+    /// In hundredths.
+    Money(i64),
 }
 
 /// How it is said.
@@ -35,6 +38,8 @@ pub fn said(texts: &dyn TextPrompts, language: &str, what: Say<'_>) -> Said {
     let words = match what {
         Say::Digits(d) => say::digits(lang, d),
         Say::Number(n) => say::number(lang, n),
+        Say::Date(d) => say::date(lang, d),
+        Say::Money(c) => say::money(lang, c),
     };
     let mut files = Vec::with_capacity(words.len());
     for w in words {

@@ -56,6 +56,12 @@ impl IvrPrimitives for FsCaller<'_, '_> {
                 PbxPrompt::Number(n) => {
                     sys::hotline_fs_ivr_say(sp, to_cstring(&n.to_string()).as_ptr(), c"number".as_ptr(), c"pronounced".as_ptr(), barge)
                 }
+                PbxPrompt::Date(d) => {
+                    sys::hotline_fs_ivr_say(sp, to_cstring(&PbxPrompt::date_time(*d).to_string()).as_ptr(), c"current_date".as_ptr(), c"pronounced".as_ptr(), barge)
+                }
+                PbxPrompt::Money(c) => {
+                    sys::hotline_fs_ivr_say(sp, to_cstring(&PbxPrompt::money_text(*c)).as_ptr(), c"currency".as_ptr(), c"pronounced".as_ptr(), barge)
+                }
             }
         })
     }

@@ -19,7 +19,7 @@ use super::hours::Calendar;
 use super::say::Lang;
 use super::sounds::SoundRef;
 use super::validate::Validation;
-use super::Prompt;
+use super::{DateValue, MoneyValue, Prompt};
 use crate::core::config::{find_key_line_from, line_of, ConfigError, NumberPattern};
 use crate::core::{secs, Time};
 use crate::flow::data::CallData;
@@ -740,10 +740,37 @@ pub fn parse_prompt(s: &str) -> Result<Prompt, String> {
             Some(("digits", d)) if !d.is_empty() && d.chars().all(|c| DTMF.contains(c)) => Ok(Prompt::Digits(d.to_string())),
             Some(("digits", d)) => Err(format!("say:digits:{d:?}: only 0-9 * #")),
             Some(("number", n)) => n.trim().parse().map(Prompt::Number).map_err(|_| format!("say:number:{n:?} is not an integer")),
-            _ => Err(format!("{s:?}: say:digits:<digits> or say:number:<integer>")),
+            Some(("date", d)) => parse_say_date(d.trim()).map(Prompt::Date),
+            Some(("money", m)) => parse_say_money(m.trim()).map(Prompt::Money),
+            _ => Err(format!("{s:?}: say:digits:<digits>, say:number:<integer>, say:date:<YYYY-MM-DD|@key[:format]> or say:money:<amount|@key>")),
         };
     }
     Ok(Prompt::File(s.to_string()))
+}
+
+/// `2026-12-24`, `@key` or `@key:DDMMYYYY`.
+fn parse_say_date(d: &str) -> Result<DateValue, String> {
+    if let Some(rest) = d.strip_prefix('@') {
+        let (key, format) = match rest.split_once(':') {
+            Some((k, f)) => (k.trim(), Some(f.trim().to_string())),
+            None => (rest.trim(), None),
+        };
+        let key = crate::flow::data::check_key(key).map_err(|e| format!("say:date:@{key}: {e}"))?;
+        if let Some(f) = &format {
+            super::validate::sayable_date_format(f).map_err(|e| format!("say:date:@{key}: {e}"))?;
+        }
+        return Ok(DateValue::Data { key, format });
+    }
+    super::parse_date(d).map(DateValue::On).ok_or_else(|| format!("say:date:{d:?}: a date is YYYY-MM-DD (or @key for the call's data)"))
+}
+
+/// `12.50` or `@key`.
+fn parse_say_money(m: &str) -> Result<MoneyValue, String> {
+    if let Some(key) = m.strip_prefix('@') {
+        let key = crate::flow::data::check_key(key).map_err(|e| format!("say:money:@{key}: {e}"))?;
+        return Ok(MoneyValue::Data(key));
+    }
+    super::parse_money(m).map(MoneyValue::Cents).ok_or_else(|| format!("say:money:{m:?}: an amount is like 12.50 (at most two decimals), or @key for the call's data"))
 }
 
 // ---------------------------------------------------------------------------
@@ -792,7 +819,16 @@ impl Check<'_> {
                     key: key.to_string(),
                     language: self.playing_in.borrow().clone(),
                 }),
-                Prompt::Digits(_) | Prompt::Number(_) => self.says.borrow_mut().push((line, key.to_string())),
+                Prompt::Money(_) => {
+                    self.says.borrow_mut().push((line, key.to_string()));
+                    let language = self.playing_in.borrow().clone();
+                    if language.as_deref().and_then(Lang::of).is_none() {
+                        for name in super::sounds::ASTERISK_MONEY_SOUNDS {
+                            self.sounds.borrow_mut().push(SoundRef { name: name.to_string(), line, key: key.to_string(), language: language.clone() });
+                        }
+                    }
+                }
+                Prompt::Digits(_) | Prompt::Number(_) | Prompt::Date(_) => self.says.borrow_mut().push((line, key.to_string())),
                 Prompt::Text(_) => {}
             }
             out.push(prompt);
@@ -1627,9 +1663,36 @@ mod tests {
         assert_eq!(parse_prompt("say:digits:123#").unwrap(), Prompt::Digits("123#".into()));
         assert_eq!(parse_prompt("say:number:-42").unwrap(), Prompt::Number(-42));
         assert_eq!(parse_prompt("text:Press 1").unwrap(), Prompt::Text("Press 1".into()));
-        for bad in ["", " ", "text:", "file:", "say:digits:12a", "say:number:4x", "say:money:3", "say:"] {
+        assert_eq!(parse_prompt("say:date:2026-12-24").unwrap(), Prompt::Date(DateValue::On(jiff::civil::date(2026, 12, 24))));
+        assert_eq!(parse_prompt("say:date:@Due").unwrap(), Prompt::Date(DateValue::Data { key: "due".into(), format: None }));
+        assert_eq!(parse_prompt("say:date:@birth:DDMMYYYY").unwrap(), Prompt::Date(DateValue::Data { key: "birth".into(), format: Some("DDMMYYYY".into()) }));
+        assert_eq!(parse_prompt("say:money:12.5").unwrap(), Prompt::Money(MoneyValue::Cents(1250)));
+        assert_eq!(parse_prompt("say:money:-0.05").unwrap(), Prompt::Money(MoneyValue::Cents(-5)));
+        assert_eq!(parse_prompt("say:money:@balance").unwrap(), Prompt::Money(MoneyValue::Data("balance".into())));
+        for bad in [
+            "", " ", "text:", "file:", "say:digits:12a", "say:number:4x", "say:money:3x", "say:money:1.234", "say:money:", "say:money:@", "say:", "say:date:2026-02-30",
+            "say:date:24/12/2026", "say:date:@a b", "say:date:@exp:MMYY", "say:date:@d:QQ",
+        ] {
             assert!(parse_prompt(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn dates_and_money_from_the_data_are_read_when_said() {
+        let data = |k: &str| match k {
+            "due" => Some("2026-12-24".to_string()),
+            "compact" => Some("20261224".to_string()),
+            "birth" => Some("24122026".to_string()),
+            "balance" => Some(" 1234.5 ".to_string()),
+            "bad" => Some("soon".to_string()),
+            _ => None,
+        };
+        let on = Some(jiff::civil::date(2026, 12, 24));
+        let by = |key: &str, format: Option<&str>| DateValue::Data { key: key.into(), format: format.map(Into::into) }.resolve(data);
+        assert_eq!((by("due", None), by("compact", None), by("birth", Some("DDMMYYYY"))), (on, on, on));
+        assert_eq!((by("bad", None), by("missing", None), by("due", Some("DDMMYYYY"))), (None, None, None));
+        assert_eq!(MoneyValue::Data("balance".into()).resolve(data), Some(123_450));
+        assert_eq!(MoneyValue::Data("bad".into()).resolve(data), None);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::core::Time;
 use crate::flow::data::CallData;
 
 use super::config::{Action, ActionKind, Condition, Node};
-use super::{Collect, Command, Exit, Facts, Input, IvrConfig, LookupRequest, Prompt, RecordRequest};
+use super::{Collect, Command, DateValue, Exit, Facts, Input, IvrConfig, LookupRequest, MoneyValue, Prompt, RecordRequest};
 
 /// Who is calling, as routing rules see it.
 #[derive(Debug, Clone, Default)]
@@ -190,9 +190,37 @@ impl IvrSession {
             }
             match self.step(flow, now, facts) {
                 Step::Go(f) => flow = f,
+                Step::Emit(Command::Play { prompts, collect }) => return Command::Play { prompts: self.with_data(prompts), collect },
                 Step::Emit(c) => return c,
             }
         }
+    }
+
+    /// Say prompts of the call's data (`say:date:@due`) with the values
+    /// they have now; one whose value is missing or not a date or an
+    /// amount is left out, with a log line (naming the key, not the value).
+    fn with_data(&self, prompts: Vec<Prompt>) -> Vec<Prompt> {
+        let value = |k: &str| self.data.get(k).map(str::to_string);
+        prompts
+            .into_iter()
+            .filter_map(|p| match p {
+                Prompt::Date(d @ DateValue::Data { .. }) => match d.resolve(value) {
+                    Some(on) => Some(Prompt::Date(DateValue::On(on))),
+                    None => {
+                        log::warn!("IVR {:?}: say:date: data {d:?} is missing or not a date; not said", self.path.last());
+                        None
+                    }
+                },
+                Prompt::Money(m @ MoneyValue::Data(_)) => match m.resolve(value) {
+                    Some(c) => Some(Prompt::Money(MoneyValue::Cents(c))),
+                    None => {
+                        log::warn!("IVR {:?}: say:money: data {m:?} is missing or not an amount; not said", self.path.last());
+                        None
+                    }
+                },
+                p => Some(p),
+            })
+            .collect()
     }
 
     fn step(&mut self, flow: Flow, now: i64, facts: &dyn Facts) -> Step {

@@ -175,7 +175,8 @@
 //! left (a caller pressing a `play` key for ever).
 //!
 //! Prompts are sound files (bare names or `file:`), `say:digits:<0-9*#>`,
-//! `say:number:<integer>` and `text:...` ([`config::parse_prompt`]). The
+//! `say:number:<integer>`, `say:date:<YYYY-MM-DD|@key[:format]>`,
+//! `say:money:<amount|@key>` and `text:...` ([`config::parse_prompt`]). The
 //! sound files must be where the PBX looks for them: a missing one is a
 //! load and reload error with its line and key ([`sounds`]). Say prompts
 //! and read-backs in Vietnamese or Chinese are played as words Hotline
@@ -210,8 +211,84 @@ pub enum Prompt {
     Digits(String),
     /// Said as a number (`say:number:`), as digits are.
     Number(i64),
+    /// Said as a date (`say:date:2026-12-24`, or `say:date:@due` from the
+    /// call's data), as digits are.
+    Date(DateValue),
+    /// Said as an amount of money (`say:money:12.50`, or
+    /// `say:money:@balance`), as digits are.
+    Money(MoneyValue),
     /// Text to speak (`text:`), rendered once by espeak-ng.
     Text(String),
+}
+
+/// The date of a `say:date:` prompt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DateValue {
+    On(jiff::civil::Date),
+    /// From the call's data when the prompt plays: `YYYY-MM-DD`,
+    /// `YYYYMMDD`, or in the format given (`@birth:DDMMYYYY`, the letters of
+    /// a collect step's `date:` validation).
+    Data { key: String, format: Option<String> },
+}
+
+/// The amount of a `say:money:` prompt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MoneyValue {
+    /// In hundredths (12.50 is 1250).
+    Cents(i64),
+    /// From the call's data when the prompt plays (`12.50`, `-3`, `1250.5`).
+    Data(String),
+}
+
+impl DateValue {
+    /// The date: given, or read from `data` (None: no such key, or not a
+    /// date in its format).
+    pub fn resolve(&self, data: impl Fn(&str) -> Option<String>) -> Option<jiff::civil::Date> {
+        match self {
+            DateValue::On(d) => Some(*d),
+            DateValue::Data { key, format } => {
+                let v = data(key)?;
+                match format {
+                    Some(f) => validate::parse_date(f, v.trim()),
+                    None => parse_date(v.trim()),
+                }
+            }
+        }
+    }
+}
+
+impl MoneyValue {
+    pub fn resolve(&self, data: impl Fn(&str) -> Option<String>) -> Option<i64> {
+        match self {
+            MoneyValue::Cents(c) => Some(*c),
+            MoneyValue::Data(key) => parse_money(data(key)?.trim()),
+        }
+    }
+}
+
+/// `YYYY-MM-DD` or `YYYYMMDD`.
+pub fn parse_date(s: &str) -> Option<jiff::civil::Date> {
+    let digits: String = s.chars().filter(|c| *c != '-').collect();
+    if digits.len() != 8 || !digits.chars().all(|c| c.is_ascii_digit()) || (s.contains('-') && s.len() != 10) {
+        return None;
+    }
+    let n = |a: usize, b: usize| digits[a..b].parse::<i16>().ok();
+    jiff::civil::Date::new(n(0, 4)?, n(4, 6)? as i8, n(6, 8)? as i8).ok()
+}
+
+/// An amount with at most two decimals (`12`, `12.5`, `-0.05`), in
+/// hundredths; a third decimal or anything else is not money.
+pub fn parse_money(s: &str) -> Option<i64> {
+    let (neg, s) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+    if whole.is_empty() || !whole.chars().all(|c| c.is_ascii_digit()) || frac.len() > 2 || !frac.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let cents = whole.parse::<i64>().ok()?.checked_mul(100)?.checked_add(format!("{frac:0<2}").parse::<i64>().ok()?)?;
+    Some(if neg { -cents } else { cents })
 }
 
 /// How digits are collected after (and during) the prompts.

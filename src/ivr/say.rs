@@ -3,7 +3,7 @@
 //! Hotline renders itself: Vietnamese and Mandarin Chinese (Debian ships no
 //! Asterisk sounds for them and FreeSWITCH none at all here).
 //!
-//! [`digits`] and [`number`] give the word sequence; every word is one of
+//! [`digits`], [`number`], [`date`] and [`money`] give the word sequence; every word is one of
 //! the fixed set [`Lang::words`], rendered once by espeak-ng at load
 //! ([`super::tts`]), and the call flow plays one file per word.
 //!
@@ -40,10 +40,10 @@ const ZH_DIGITS: [&str; 10] = ["零", "一", "二", "三", "四", "五", "六", 
 
 const VI_WORDS: &[&str] = &[
     "không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín", "mười", "mươi", "mốt", "tư", "lăm", "linh", "trăm", "nghìn",
-    "triệu", "tỷ", "âm", "sao", "thăng",
+    "triệu", "tỷ", "âm", "sao", "thăng", "ngày", "tháng", "đồng", "phẩy",
 ];
 const ZH_WORDS: &[&str] =
-    &["零", "幺", "一", "二", "两", "三", "四", "五", "六", "七", "八", "九", "十", "百", "千", "万", "亿", "负", "星号", "井号"];
+    &["零", "幺", "一", "二", "两", "三", "四", "五", "六", "七", "八", "九", "十", "百", "千", "万", "亿", "负", "星号", "井号", "年", "月", "日", "元", "角", "分"];
 
 impl Lang {
     /// The language of a channel's or menu's language code: `vi`, `vi_VN`,
@@ -67,7 +67,8 @@ impl Lang {
         }
     }
 
-    /// Every word [`digits`] and [`number`] can give in this language.
+    /// Every word [`digits`], [`number`], [`date`] and [`money`] can give
+    /// in this language.
     pub fn words(self) -> &'static [&'static str] {
         match self {
             Lang::Vi => VI_WORDS,
@@ -106,6 +107,86 @@ pub fn number(lang: Lang, n: i64) -> Vec<&'static str> {
         Lang::Vi => vi(n, false, &mut out),
         Lang::Zh if n == 0 => out.push("零"),
         Lang::Zh => zh(n, true, false, &mut out),
+    }
+    out
+}
+
+/// A date as it is said: Vietnamese `ngày 24 tháng 12 năm 2026` (April
+/// is `tháng tư`), Mandarin `二零二六年十二月二十四日` (the year digit by
+/// digit, 1 as `一`).
+pub fn date(lang: Lang, d: jiff::civil::Date) -> Vec<&'static str> {
+    let (year, month, day) = (d.year() as i64, d.month() as i64, d.day() as i64);
+    let mut out = Vec::new();
+    match lang {
+        Lang::Vi => {
+            out.push("ngày");
+            out.extend(number(lang, day));
+            out.push("tháng");
+            if month == 4 {
+                out.push("tư");
+            } else {
+                out.extend(number(lang, month));
+            }
+            out.push("năm");
+            out.extend(number(lang, year));
+        }
+        Lang::Zh => {
+            out.extend(year.to_string().chars().filter_map(|c| c.to_digit(10)).map(|c| ZH_DIGITS[c as usize]));
+            out.push("年");
+            out.extend(number(lang, month));
+            out.push("月");
+            out.extend(number(lang, day));
+            out.push("日");
+        }
+    }
+    out
+}
+
+/// An amount of money in hundredths as it is said: Vietnamese in `đồng`
+/// (12.50 `mười hai phẩy năm đồng`: đồng have no subunit, a fraction is
+/// said as a decimal), Mandarin in `元 角 分` (12.05 `十二元零五分`, 2 as
+/// `两`).
+pub fn money(lang: Lang, cents: i64) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if cents < 0 {
+        out.push(match lang {
+            Lang::Vi => "âm",
+            Lang::Zh => "负",
+        });
+    }
+    let (whole, frac) = ((cents.unsigned_abs() / 100) as i64, cents.unsigned_abs() % 100);
+    match lang {
+        Lang::Vi => {
+            out.extend(number(lang, whole));
+            if frac > 0 {
+                out.push("phẩy");
+                if frac < 10 {
+                    out.push("không");
+                }
+                // Trailing zero left out: .50 is "phẩy năm".
+                let frac = if frac % 10 == 0 { frac / 10 } else { frac };
+                out.extend(number(lang, frac as i64));
+            }
+            out.push("đồng");
+        }
+        Lang::Zh => {
+            let zh_amount = |n: i64, out: &mut Vec<&'static str>| if n == 2 { out.push("两") } else { out.extend(number(lang, n)) };
+            let (jiao, fen) = ((frac / 10) as i64, (frac % 10) as i64);
+            if whole > 0 || frac == 0 {
+                zh_amount(whole, &mut out);
+                out.push("元");
+            }
+            if jiao > 0 {
+                zh_amount(jiao, &mut out);
+                out.push("角");
+            } else if fen > 0 && whole > 0 {
+                out.push("零");
+            }
+            if fen > 0 {
+                zh_amount(fen, &mut out);
+                out.push("分");
+            }
+        }
     }
     out
 }
@@ -233,6 +314,32 @@ fn zh_group(n: u64, head: bool, multiplier: bool, out: &mut Vec<&'static str>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_are_said_day_month_year_in_vietnamese_and_year_month_day_in_mandarin() {
+        let d = |y, m, d| jiff::civil::date(y, m, d);
+        assert_eq!(date(Lang::Vi, d(2026, 12, 24)).join(" "), "ngày hai mươi tư tháng mười hai năm hai nghìn không trăm hai mươi sáu");
+        assert_eq!(date(Lang::Vi, d(2025, 4, 1)).join(" "), "ngày một tháng tư năm hai nghìn không trăm hai mươi lăm");
+        assert_eq!(date(Lang::Zh, d(2026, 12, 24)).concat(), "二零二六年十二月二十四日");
+        assert_eq!(date(Lang::Zh, d(2011, 2, 10)).concat(), "二零一一年二月十日");
+    }
+
+    #[test]
+    fn money_is_said_in_dong_and_in_yuan_jiao_fen() {
+        assert_eq!(money(Lang::Vi, 1_250_000_00).join(" "), "một triệu hai trăm năm mươi nghìn đồng");
+        assert_eq!(money(Lang::Vi, 1250).join(" "), "mười hai phẩy năm đồng");
+        assert_eq!(money(Lang::Vi, 1205).join(" "), "mười hai phẩy không năm đồng");
+        assert_eq!(money(Lang::Vi, 1234).join(" "), "mười hai phẩy ba mươi tư đồng");
+        assert_eq!(money(Lang::Vi, -500).join(" "), "âm năm đồng");
+        assert_eq!(money(Lang::Zh, 1250).concat(), "十二元五角");
+        assert_eq!(money(Lang::Zh, 1205).concat(), "十二元零五分");
+        assert_eq!(money(Lang::Zh, 1255).concat(), "十二元五角五分");
+        assert_eq!(money(Lang::Zh, 50).concat(), "五角");
+        assert_eq!(money(Lang::Zh, 200).concat(), "两元");
+        assert_eq!(money(Lang::Zh, 0).concat(), "零元");
+        assert_eq!(money(Lang::Zh, -10_000_00).concat(), "负一万元");
+    }
+
 
     fn vi_n(n: i64) -> String {
         number(Lang::Vi, n).join(" ")
@@ -452,6 +559,12 @@ mod tests {
             seen.extend(number(lang, i64::MIN));
             seen.extend(number(lang, i64::MAX));
             seen.extend(digits(lang, "0123456789*#"));
+            for (m, d) in [(4, 1), (12, 24)] {
+                seen.extend(date(lang, jiff::civil::date(2026, m, d)));
+            }
+            for c in [0, 5, 50, 1250, -123_456_789] {
+                seen.extend(money(lang, c));
+            }
             for w in &seen {
                 assert!(set.contains(w), "{lang:?}: {w} is said but not rendered");
             }

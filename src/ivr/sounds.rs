@@ -53,6 +53,14 @@ pub struct SoundRef {
     pub language: Option<String>,
 }
 
+/// The files Asterisk's money say plays besides digits (`1.42`:
+/// `digits/1 letters/dollar_ and digits/40 digits/2 cents`). Debian's core
+/// sounds 1.6.1 lack all but `letters/dollar`; without them a caller hears
+/// the number and nothing after it, so a money prompt in a language the
+/// PBX says needs them at load. (FreeSWITCH's relative names are not
+/// checked: its sounds are found per channel.)
+pub const ASTERISK_MONEY_SOUNDS: [&str; 6] = ["dollars", "letters/dollar", "letters/dollar_", "cents", "cent", "and"];
+
 /// Asterisk names sound files without their format's extension (it picks
 /// the best format it has): the name as Asterisk is given it.
 pub fn asterisk_stem(file: &str) -> &str {
@@ -266,6 +274,21 @@ mod tests {
         check(&load(&menu(&ok, None)), &layout).expect("absolute with extension");
         let bad = format!("\"{}\"", t.0.join("abs/other").display());
         assert!(check(&load(&menu(&bad, None)), &layout).is_err());
+    }
+
+    #[test]
+    fn a_money_prompt_needs_the_words_asterisks_money_say_plays() {
+        let (t, layout) = asterisk_dir();
+        let e = check(&load(&menu("\"say:money:1.42\"", Some("en"))), &layout).expect_err("no dollars");
+        assert!(e.message.contains("\"dollars\" not found") && e.key == "menu[m].greet_long", "{e}");
+        for f in ASTERISK_MONEY_SOUNDS {
+            touch(&t.0.join(format!("en/{f}.gsm")));
+        }
+        check(&load(&menu("\"say:money:@balance\"", Some("en"))), &layout).expect("all there");
+        // Vietnamese money is Hotline's own words; dates use digits/ only.
+        let (_t, layout) = asterisk_dir();
+        check(&load(&menu("\"say:money:12.50\"", Some("vi"))), &layout).expect("rendered words");
+        check(&load(&menu("\"say:date:2026-12-24\"", Some("en"))), &layout).expect("dates");
     }
 
     #[test]

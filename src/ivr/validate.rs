@@ -129,10 +129,34 @@ fn date_fields(f: &str) -> Result<Vec<(char, usize)>, String> {
 
 /// `value` is a real date written in format `f` (see the module docs).
 pub fn date_ok(f: &str, value: &str) -> bool {
-    let Ok(fields) = date_fields(f) else { return false };
+    date_parts(f, value).is_some()
+}
+
+/// The date `value` written in format `f`, for saying it: the format must
+/// have a day, a month and a year.
+pub fn parse_date(f: &str, value: &str) -> Option<jiff::civil::Date> {
+    match date_parts(f, value)? {
+        (Some(d), m, Some(y)) => jiff::civil::Date::new(y as i16, m as i8, d as i8).ok(),
+        _ => None,
+    }
+}
+
+/// A date format that [`parse_date`] can read (day, month and year).
+pub fn sayable_date_format(f: &str) -> Result<(), String> {
+    let fields = date_fields(f)?;
+    if ['D', 'M', 'Y'].iter().all(|k| fields.iter().any(|(f, _)| f == k)) {
+        Ok(())
+    } else {
+        Err(format!("date format {f:?}: a date said needs DD, MM and YY or YYYY"))
+    }
+}
+
+/// (day, month, year) of `value` in format `f`, when it is a real date.
+fn date_parts(f: &str, value: &str) -> Option<(Option<u32>, u32, Option<u32>)> {
+    let fields = date_fields(f).ok()?;
     let total: usize = fields.iter().map(|(_, l)| l).sum();
     if value.len() != total || !all_digits(value) {
-        return false;
+        return None;
     }
     let (mut day, mut month, mut year) = (None, None, None);
     let mut at = 0;
@@ -146,13 +170,13 @@ pub fn date_ok(f: &str, value: &str) -> bool {
             _ => year = Some(n),
         }
     }
-    let Some(month) = month else { return false };
+    let month = month?;
     if !(1..=12).contains(&month) {
-        return false;
+        return None;
     }
     match day {
-        None => true,
-        Some(d) => d >= 1 && d <= days_in_month(year, month),
+        Some(d) if d < 1 || d > days_in_month(year, month) => None,
+        _ => Some((day, month, year)),
     }
 }
 
