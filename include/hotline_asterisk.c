@@ -17,6 +17,7 @@
 #include "hotline_asterisk.h"
 #include "asterisk/paths.h"
 #include "asterisk/app.h"
+#include "asterisk/sched.h"
 
 /*
  * The file is compiled twice by build.rs:
@@ -401,12 +402,27 @@ int hotline_ivr_record(struct ast_channel *chan, const char *file, int max_sec, 
 #pragma weak ast_speech_register
 #pragma weak ast_speech_unregister
 
+/* Start the next of the prompts to play while listening: 1 when one plays. */
+static int listen_prompt(struct ast_channel *chan, const char *const *prompts, size_t n, size_t *next)
+{
+	while (*next < n) {
+		const char *file = prompts[(*next)++];
+
+		if (!ast_streamfile(chan, file, ast_channel_language(chan))) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int hotline_ivr_listen(struct ast_channel *chan, const char *engine, const char *grammar, int timeout_ms,
-	char *text, size_t len, int *score)
+	const char *const *prompts, size_t nprompts, char *text, size_t len, int *score)
 {
 	struct ast_speech *speech;
 	struct ast_format *old;
 	struct timeval start = ast_tvnow(), last = start;
+	size_t next = 0;
+	int playing = 0;
 	/* Speech that started before the timeout may run on this long. */
 	const long cap_ms = (long)timeout_ms + 15000;
 	int rc = 0;
@@ -434,8 +450,11 @@ int hotline_ivr_listen(struct ast_channel *chan, const char *engine, const char 
 		return -2;
 	}
 	ast_speech_start(speech);
+	/* The prompts play while the engine listens: a key or the caller's
+	 * voice stops them (barge-in); the timeout runs from their end. */
+	playing = listen_prompt(chan, prompts, nprompts, &next);
 	for (;;) {
-		long elapsed = ast_tvdiff_ms(ast_tvnow(), start);
+		long elapsed;
 		int state, spoke, ms;
 		struct ast_frame *f;
 
@@ -443,6 +462,21 @@ int hotline_ivr_listen(struct ast_channel *chan, const char *engine, const char 
 		state = speech->state;
 		spoke = ast_test_flag(speech, AST_SPEECH_SPOKE) ? 1 : 0;
 		ast_mutex_unlock(&speech->lock);
+		if (playing) {
+			if (spoke) {
+				ast_stopstream(chan);
+				playing = 0;
+			} else if (!ast_channel_stream(chan)
+				|| (ast_sched_wait(ast_channel_sched(chan)) < 0 && !ast_channel_timingfunc(chan))) {
+				/* The file ended (ast_waitstream's test). */
+				ast_stopstream(chan);
+				playing = listen_prompt(chan, prompts, nprompts, &next);
+			}
+			if (!playing) {
+				start = last = ast_tvnow();
+			}
+		}
+		elapsed = ast_tvdiff_ms(ast_tvnow(), start);
 		if (state == AST_SPEECH_STATE_DONE) {
 			struct ast_speech_result *r;
 
@@ -468,10 +502,17 @@ int hotline_ivr_listen(struct ast_channel *chan, const char *engine, const char 
 			rc = -2;
 			break;
 		}
-		if ((!spoke && elapsed >= timeout_ms) || elapsed >= cap_ms) {
+		if (!playing && ((!spoke && elapsed >= timeout_ms) || elapsed >= cap_ms)) {
 			break;
 		}
-		ms = ast_waitfor(chan, 20);
+		if (playing) {
+			int wait = ast_sched_wait(ast_channel_sched(chan));
+
+			ms = ast_waitfor(chan, wait < 0 || wait > 20 ? 20 : wait);
+			ast_sched_runq(ast_channel_sched(chan));
+		} else {
+			ms = ast_waitfor(chan, 20);
+		}
 		if (ms < 0) {
 			rc = -1;
 			break;
@@ -507,6 +548,9 @@ int hotline_ivr_listen(struct ast_channel *chan, const char *engine, const char 
 			break;
 		}
 		ast_frfree(f);
+	}
+	if (playing) {
+		ast_stopstream(chan);
 	}
 	if (old) {
 		ast_set_read_format(chan, old);

@@ -126,11 +126,13 @@ int hotline_ivr_goto(struct ast_channel *chan, const char *target);
  *  caller hung up, 0 otherwise. */
 int hotline_ivr_record(struct ast_channel *chan, const char *file, int max_sec, int maxsilence_ms, int beep, long *ms);
 /*! Listen through the PBX speech API (engine by name, inline grammar
- *  "a|b|c") up to timeout_ms for speech or a key. Returns the key (> 0),
+ *  "a|b|c") up to timeout_ms for speech or a key. The nprompts files of
+ *  prompts play first while it listens: a key or the caller's voice stops
+ *  them (barge-in), and the timeout runs from their end. Returns the key (> 0),
  *  0 when nothing was said, -1 on hang-up, -2 when the engine is missing or
  *  failed, -3 with text (and *score, 0-100) filled when words were heard. */
 int hotline_ivr_listen(struct ast_channel *chan, const char *engine, const char *grammar, int timeout_ms,
-	char *text, size_t len, int *score);
+	const char *const *prompts, size_t nprompts, char *text, size_t len, int *score);
 
 /* ---- Hotline's speech engine (res_speech) ------------------------------------
  * Registered as "hotline" when the Rust side has an engine; every callback

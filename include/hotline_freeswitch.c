@@ -583,6 +583,8 @@ int hotline_fs_uuid_state(const char *uuid)
 
 struct listen_state {
 	int done;    /* 1 key, 2 result, 3 closed */
+	int playing; /* a prompt plays: speech starting stops it */
+	int barged;  /* the caller started speaking over a prompt */
 	char key;
 	char *text;
 	size_t len;
@@ -617,12 +619,17 @@ static switch_status_t listen_input(switch_core_session_t *session, void *input,
 			st->done = 3;
 			return SWITCH_STATUS_BREAK;
 		}
+		if (!strcasecmp(kind, "begin-speaking") && st->playing) {
+			st->barged = 1;
+			return SWITCH_STATUS_BREAK;
+		}
 	}
 	return SWITCH_STATUS_SUCCESS;
 }
 
-int hotline_fs_ivr_listen(switch_core_session_t *session, const char *engine, const char *grammar, unsigned ms, char *text, size_t len)
+int hotline_fs_ivr_listen(switch_core_session_t *session, const char *engine, const char *grammar, unsigned ms, const char *const *prompts, size_t nprompts, char *text, size_t len)
 {
+	size_t i;
 	switch_channel_t *channel = switch_core_session_get_channel(session);
 	struct listen_state st = { 0 };
 	switch_input_args_t args = { 0 };
@@ -638,14 +645,25 @@ int hotline_fs_ivr_listen(switch_core_session_t *session, const char *engine, co
 	st.text = text;
 	st.len = len;
 	/* The engine ends the listening: words, no match or no input (its
-	 * timer runs from now). */
-	g = switch_core_session_sprintf(session, "{no-input-timeout=%u,start-input-timers=true}%s", ms, grammar);
+	 * timer runs from the end of the prompts). */
+	g = switch_core_session_sprintf(session, "{no-input-timeout=%u,start-input-timers=%s}%s", ms, nprompts ? "false" : "true", grammar);
 	if (switch_ivr_detect_speech(session, engine, g, "hotline", NULL, NULL) != SWITCH_STATUS_SUCCESS) {
 		return switch_channel_ready(channel) ? -2 : -1;
 	}
 	args.input_callback = listen_input;
 	args.buf = &st;
 	args.buflen = sizeof(st);
+	/* The prompts play while the engine listens: a key or the caller's
+	 * voice stops them (barge-in). */
+	st.playing = 1;
+	for (i = 0; i < nprompts && !st.done && !st.barged && switch_channel_ready(channel); i++) {
+		switch_channel_clear_flag(channel, CF_BREAK);
+		switch_ivr_play_file(session, NULL, prompts[i], &args);
+	}
+	st.playing = 0;
+	if (nprompts) {
+		switch_ivr_detect_speech_start_input_timers(session);
+	}
 	/* A bound of our own past the engine's, should it never answer (an
 	 * utterance is at most 10 s, decoding well under that). */
 	deadline = switch_micro_time_now() + ((switch_time_t) ms + 25000) * 1000;

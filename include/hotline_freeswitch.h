@@ -136,10 +136,12 @@ int hotline_fs_ivr_transfer(switch_core_session_t *session, const char *target);
 int hotline_fs_ivr_record(switch_core_session_t *session, const char *file, unsigned max_sec, unsigned silence_sec, int beep, long *ms);
 /*! IVR: listen for the phrases of `grammar` (a|b|c) through FreeSWITCH's
  *  speech API (switch_ivr_detect_speech with engine `engine`), no-input
- *  after `ms`; a key is taken alongside. Returns the key (> 0), 0 (nothing),
+ *  after `ms`; a key is taken alongside. The `nprompts` files of `prompts`
+ *  play first while it listens: a key or the caller's voice stops them
+ *  (barge-in), and the no-input timer starts when they end. Returns the key (> 0), 0 (nothing),
  *  -1 (hung up), -2 (no such engine, or it failed), -3 (a result: its NLSML
  *  copied into text, NUL-terminated). */
-int hotline_fs_ivr_listen(switch_core_session_t *session, const char *engine, const char *grammar, unsigned ms, char *text, size_t len);
+int hotline_fs_ivr_listen(switch_core_session_t *session, const char *engine, const char *grammar, unsigned ms, const char *const *prompts, size_t nprompts, char *text, size_t len);
 
 /* ---- speech engine (ASR interface) ----------------------------------------
  * Hotline's recognizer registered as an ASR interface: each callback of

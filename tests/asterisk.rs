@@ -1341,6 +1341,22 @@ fn speech_a_spoken_keyword_takes_its_branch_and_keys_still_work() {
     p.settle();
 }
 
+/// Barge-in by voice: the greeting (73 s) plays while the engine listens,
+/// and the caller saying "technical support" over it stops it and takes
+/// that branch (before, the words were lost under the prompt and the menu
+/// waited out the greeting).
+#[test]
+fn speech_the_callers_voice_stops_the_greeting_and_is_heard() {
+    let (p, _g) = pbx();
+    let file = say_file(p, "barge", "technical support");
+    let from = p.ami.mark();
+    p.ivr_call_from("hotline-ivr-say", "ivrbarge", "9801043", &file);
+    // Well within the greeting's 73 s: only a stopped greeting gets here.
+    let t = ivr_user(p, from, "HotlineTestIvrTransfer", 25, |_| true);
+    assert_eq!((field(&t, "Exten"), field(&t, "Path")), ("spoken-support", "ivrbarge"), "{t:?}");
+    p.settle();
+}
+
 /// The engine serves plain dialplan too: SpeechCreate(hotline) and
 /// SpeechBackground give the recognised text and its grammar.
 #[test]

@@ -1437,6 +1437,21 @@ fn speech_a_spoken_keyword_takes_its_branch_and_keys_still_work() {
     s.settle();
 }
 
+/// Barge-in by voice: the greeting (a 60 s tone) plays while the engine
+/// listens, and the caller saying "technical support" over it stops it and
+/// takes that branch (before, the menu waited out the greeting).
+#[test]
+fn speech_the_callers_voice_stops_the_greeting_and_is_heard() {
+    let Some((s, _g)) = switch() else { return };
+    let file = say_file(s, "barge", "technical support");
+    let from = s.mark();
+    s.esl.bgapi(&format!("originate {{origination_caller_id_number=9801043,say_file={file}}}loopback/ivr-ivrbarge/hotline-ivr say XML hotline-ivr-say"));
+    // Well within the greeting's 60 s: only a stopped greeting gets here.
+    let t = ivr_test_event(s, from, "IvrTransfer", 25);
+    assert_eq!((field(&t, "Hotline-Exten"), field(&t, "Hotline-Path")), ("spokensupport", "ivrbarge"), "{t:?}");
+    s.settle();
+}
+
 /// The engine serves plain dialplan too: `play_and_detect_speech ...
 /// detect:hotline <grammar>` sets `detect_speech_result` to NLSML with the
 /// words and their grammar.

@@ -96,13 +96,28 @@ impl IvrPrimitives for AstCaller<'_, '_> {
         Recording { ms: ms.max(0) as Time, gone: rc != 0 }
     }
 
-    fn listen(&mut self, speech: &Speech, timeout: Time) -> Listened {
+    fn listen(&mut self, speech: &Speech, timeout: Time, prompts: &[String]) -> Listened {
         let (engine, grammar) = (to_cstring(&speech.engine), to_cstring(&speech.grammar()));
+        let files: Vec<std::ffi::CString> = prompts.iter().map(|f| to_cstring(asterisk_stem(f))).collect();
+        let file_ptrs: Vec<*const std::os::raw::c_char> = files.iter().map(|f| f.as_ptr()).collect();
         let mut text = [0 as std::os::raw::c_char; 256];
         let mut score: c_int = 0;
         let timeout = timeout.min(c_int::MAX as u64) as c_int;
-        // SAFETY: our live channel on its own thread; the buffers outlive the call.
-        let rc = unsafe { sys::hotline_ivr_listen(self.chan.as_ptr(), engine.as_ptr(), grammar.as_ptr(), timeout, text.as_mut_ptr(), text.len(), &mut score) };
+        // SAFETY: our live channel on its own thread; the strings, the
+        // pointer array and the buffers outlive the call.
+        let rc = unsafe {
+            sys::hotline_ivr_listen(
+                self.chan.as_ptr(),
+                engine.as_ptr(),
+                grammar.as_ptr(),
+                timeout,
+                file_ptrs.as_ptr(),
+                file_ptrs.len(),
+                text.as_mut_ptr(),
+                text.len(),
+                &mut score,
+            )
+        };
         // SAFETY: the shim NUL-terminates what it copies.
         let words = || Some((unsafe { crate::ffi::cstr::to_string_lossy(text.as_ptr()) }, score.clamp(0, 100) as u8));
         Listened::from_code(rc, words, &crate::flow::pbx::Primitives::context(self), &speech.engine)

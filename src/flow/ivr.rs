@@ -87,8 +87,11 @@ pub trait IvrPrimitives: Primitives {
     /// `silence_ms` of silence (0: never), `max_ms` or a hang-up.
     fn record(&mut self, file: &str, max_ms: Time, silence_ms: Time, beep: bool) -> Recording;
     /// Listen up to `timeout` ms for one of `speech`'s phrases through the
-    /// PBX's speech API, a key taken alongside. Default: no speech here.
-    fn listen(&mut self, _speech: &Speech, _timeout: Time) -> Listened {
+    /// PBX's speech API, a key taken alongside. The sound files `prompts`
+    /// play first while it listens: a key or the caller's voice stops them
+    /// (barge-in), and the timeout runs from their end. Unavailable: the
+    /// prompts were not played. Default: no speech here.
+    fn listen(&mut self, _speech: &Speech, _timeout: Time, _prompts: &[String]) -> Listened {
         Listened::Unavailable
     }
     /// Wall-clock time, unix milliseconds (hours and holidays).
@@ -569,22 +572,25 @@ fn wait_lookup(rx: &crossbeam_channel::Receiver<Looked>, deadline: Instant) -> L
 /// when the caller hung up.
 fn perform<P: IvrPrimitives>(pbx: &mut P, texts: &dyn TextPrompts, lang: &str, prompts: &[Prompt], collect: Option<&Collect>) -> Option<Input> {
     let barge = collect.is_some_and(|c| c.barge_in);
-    let mut first = None;
-    'prompts: for p in prompts {
-        for prompt in to_pbx(pbx, texts, lang, p) {
-            match pbx.play_prompt(&prompt, barge) {
-                Heard::Gone => return None,
-                Heard::Key(k) if barge => {
-                    first = Some(k);
-                    break 'prompts;
-                }
-                _ => {}
-            }
-        }
-    }
+    let speech = collect.and_then(|c| c.speech.as_ref());
+    let all: Vec<PbxPrompt> = prompts.iter().flat_map(|p| to_pbx(pbx, texts, lang, p)).collect();
+    // A menu with words: the sound files at the end play inside the
+    // listening, so the caller's voice stops them as a key does (what is
+    // said by the PBX before them plays first, a key still stopping it).
+    let split = match speech {
+        Some(_) if barge => all.iter().rposition(|p| !matches!(p, PbxPrompt::File(_))).map_or(0, |i| i + 1),
+        _ => all.len(),
+    };
+    let (before, during) = all.split_at(split);
+    let mut first = match play_all(pbx, before, barge) {
+        Played::Gone => return None,
+        Played::Key(k) => Some(k),
+        Played::Out => None,
+    };
     let Some(c) = collect else { return Some(Input::Played) };
-    if let (Some(speech), None) = (&c.speech, first) {
-        match pbx.listen(speech, c.timeout) {
+    if let (Some(speech), None) = (speech, first) {
+        let files: Vec<String> = during.iter().filter_map(|p| if let PbxPrompt::File(f) = p { Some(f.clone()) } else { None }).collect();
+        match pbx.listen(speech, c.timeout, &files) {
             Listened::Key(k) => first = Some(k),
             Listened::Words { text, confidence } => {
                 log::info!("{}: heard {text:?} ({confidence} %)", pbx.context());
@@ -592,10 +598,32 @@ fn perform<P: IvrPrimitives>(pbx: &mut P, texts: &dyn TextPrompts, lang: &str, p
             }
             Listened::Nothing => return Some(Input::Digits(String::new())),
             Listened::Gone => return None,
-            Listened::Unavailable => {}
+            Listened::Unavailable => match play_all(pbx, during, barge) {
+                Played::Gone => return None,
+                Played::Key(k) => first = Some(k),
+                Played::Out => {}
+            },
         }
     }
     collect_digits(pbx, c, first).map(Input::Digits)
+}
+
+enum Played {
+    Out,
+    Key(char),
+    Gone,
+}
+
+/// Play `prompts` in order; with `barge`, a key ends them all.
+fn play_all<P: IvrPrimitives>(pbx: &mut P, prompts: &[PbxPrompt], barge: bool) -> Played {
+    for prompt in prompts {
+        match pbx.play_prompt(prompt, barge) {
+            Heard::Gone => return Played::Gone,
+            Heard::Key(k) if barge => return Played::Key(k),
+            _ => {}
+        }
+    }
+    Played::Out
 }
 
 /// Collect after the prompts: `first` is the key that interrupted them.

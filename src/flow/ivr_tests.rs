@@ -67,8 +67,8 @@ impl IvrPrimitives for Fake {
         }
     }
 
-    fn listen(&mut self, speech: &Speech, timeout: Time) -> Listened {
-        self.log.push(format!("listen {:?} {timeout}", speech.grammar()));
+    fn listen(&mut self, speech: &Speech, timeout: Time, prompts: &[String]) -> Listened {
+        self.log.push(format!("listen {:?} {timeout} over {prompts:?}", speech.grammar()));
         match self.keys.pop_front() {
             Some(Press::Say(w)) => {
                 self.now += 800;
@@ -234,7 +234,11 @@ fn run_ivr(presses: &[Press]) -> Run {
 }
 
 fn run_ivr_at(menu: &str, presses: &[Press]) -> Run {
-    let cfg = Config::parse(CONFIG, "ivr-flow.toml").unwrap_or_else(|e| panic!("{e}"));
+    run_ivr_with(CONFIG, menu, presses)
+}
+
+fn run_ivr_with(config: &str, menu: &str, presses: &[Press]) -> Run {
+    let cfg = Config::parse(config, "ivr-flow.toml").unwrap_or_else(|e| panic!("{e}"));
     let router = Rc::new(Recorder { refuse_enter: true, ..Default::default() });
     let mut fake = Fake::new(router.clone(), Vec::new());
     fake.keys = presses.iter().cloned().collect();
@@ -462,11 +466,10 @@ fn a_spoken_phrase_takes_its_keys_branch_and_unknown_words_are_invalid() {
     assert_eq!(
         r.fake.log.iter().filter(|l| l.starts_with("listen ") || l.starts_with("play ")).cloned().collect::<Vec<_>>(),
         [
-            "play File(\"say-or-press\") (barge)",
-            "listen \"support|technical support|call me back\" 4000",
-            "play File(\"not-understood\") (barge)",
-            "play File(\"say-or-press\") (barge)",
-            "listen \"support|technical support|call me back\" 4000",
+            // The prompts play inside the listening: the caller's voice
+            // stops them (barge-in) as a key does.
+            "listen \"support|technical support|call me back\" 4000 over [\"say-or-press\"]",
+            "listen \"support|technical support|call me back\" 4000 over [\"not-understood\", \"say-or-press\"]",
         ]
     );
     assert_eq!(r.router.entered.borrow().len(), 1, "queued after the words");
@@ -475,11 +478,39 @@ fn a_spoken_phrase_takes_its_keys_branch_and_unknown_words_are_invalid() {
 
 #[test]
 fn keys_are_taken_while_listening_and_silence_is_a_timeout() {
-    let r = run_ivr_at("spoken", &[Press::Nothing, Press::Nothing, Press::Nothing, Press::Key('2')]);
+    // Silence (the greeting plays inside the listening), then key 2.
+    let r = run_ivr_at("spoken", &[Press::Nothing, Press::Key('2')]);
     assert!(r.router.inputs.borrow().iter().any(|i| matches!(i, RouterInput::CallbackNew { .. })), "key 2 asked for a callback");
     assert_eq!(r.fake.log.iter().filter(|l| l.starts_with("listen ")).count(), 2);
     let r = run_ivr_at("spoken", &[Press::Say("banana"), Press::Say("call me")]);
     assert_eq!(r.end.result, "HANGUP", "two utterances that stand for no key: the failures exit");
+}
+
+/// Only the sound files at the end play inside the listening: a say
+/// prompt before them is the PBX's (a key stops it), and a menu without
+/// barge-in plays everything first.
+#[test]
+fn prompts_said_by_the_pbx_play_before_the_listening() {
+    let cfg = r##"
+[[queue]]
+name = "support"
+
+[[menu]]
+name = "spoken"
+greet_long = ["say:number:3", "options", "say-or-press"]
+timeout_seconds = 4
+  [[menu.entry]]
+  digits = "1"
+  words = ["support"]
+  action = "queue"
+  target = "support"
+"##;
+    let r = run_ivr_with(cfg, "spoken", &[Press::Say("support")]);
+    let log: Vec<String> = r.fake.log.iter().filter(|l| l.starts_with("listen ") || l.starts_with("play ")).cloned().collect();
+    assert_eq!(log, ["play Number(3) (barge)", "listen \"support\" 4000 over [\"options\", \"say-or-press\"]"]);
+    let r = run_ivr_with(&cfg.replace("timeout_seconds = 4", "timeout_seconds = 4\nbarge_in = false"), "spoken", &[Press::Say("support")]);
+    let log: Vec<String> = r.fake.log.iter().filter(|l| l.starts_with("listen ") || l.starts_with("play ")).cloned().collect();
+    assert_eq!(log, ["play Number(3)", "play File(\"options\")", "play File(\"say-or-press\")", "listen \"support\" 4000 over []"]);
 }
 
 /// A Vietnamese menu's collect: the read-back (and a say prompt) are the

@@ -99,16 +99,28 @@ impl IvrPrimitives for FsCaller<'_, '_> {
         Recording { ms: ms.max(0) as Time, gone: rc != 0 }
     }
 
-    fn listen(&mut self, speech: &Speech, timeout: Time) -> Listened {
+    fn listen(&mut self, speech: &Speech, timeout: Time, prompts: &[String]) -> Listened {
         // FreeSWITCH's grammar string: phrases with `_` for spaces (its
         // parameter parser splits at commas and spaces).
         let grammar = speech.grammar().replace(' ', "_");
         let (engine, grammar) = (to_cstring(&speech.engine), to_cstring(&grammar));
+        let files: Vec<std::ffi::CString> = prompts.iter().map(|f| to_cstring(f)).collect();
+        let file_ptrs: Vec<*const std::os::raw::c_char> = files.iter().map(|f| f.as_ptr()).collect();
         let mut nlsml = vec![0 as std::os::raw::c_char; 4096];
         self.s.clear_break();
-        // SAFETY: our live session on its own thread; the buffer outlives the call.
+        // SAFETY: our live session on its own thread; the strings, the
+        // pointer array and the buffer outlive the call.
         let rc = unsafe {
-            sys::hotline_fs_ivr_listen(self.s.as_ptr(), engine.as_ptr(), grammar.as_ptr(), timeout.min(u32::MAX as u64) as u32, nlsml.as_mut_ptr(), nlsml.len())
+            sys::hotline_fs_ivr_listen(
+                self.s.as_ptr(),
+                engine.as_ptr(),
+                grammar.as_ptr(),
+                timeout.min(u32::MAX as u64) as u32,
+                file_ptrs.as_ptr(),
+                file_ptrs.len(),
+                nlsml.as_mut_ptr(),
+                nlsml.len(),
+            )
         };
         // No input or no match in the NLSML: silence to the menu.
         let words = || {
