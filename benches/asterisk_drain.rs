@@ -3,7 +3,8 @@
 //! `app_queue`, in the same Asterisk, one after the other (order
 //! alternated, each shape twice).
 //!
-//! `cargo bench --features asterisk --bench asterisk_drain` (needs the
+//! `cargo bench --features asterisk --bench asterisk_drain [-- --faults |
+//! --webhooks]` (needs the
 //! module built: `cargo build --release --features asterisk`, and Docker).
 //!
 //! Measured from Asterisk's core AMI events only (Newchannel, Hangup), so
@@ -390,11 +391,54 @@ fn fault_main(module: &Path) {
     let _ = std::fs::remove_dir_all(Path::new(&etc));
 }
 
+/// `--webhooks`: Hotline alone, with a webhook whose endpoint is down (every
+/// call event of the bench queue to a port nothing listens on, so each
+/// delivery fails and backs off while the outbox fills) and without any
+/// webhook, switched by `hotline reload` between runs; `--runs` runs each,
+/// interleaved, order alternated.
+fn webhook_main(module: &Path) {
+    let agents: usize = arg("--agents", 20);
+    let callers: usize = arg("--callers", 200);
+    let runs: u64 = arg("--runs", 3);
+    let etc = etc_dir(agents, 15);
+    let plain = std::fs::read_to_string(etc.join("hotline.toml")).expect("hotline.toml");
+    let dead = format!(
+        "{plain}\n[[webhook]]\nname = \"dead\"\nurl = \"http://127.0.0.1:9/hook\"\nevents = [\"offered\", \"answered\", \"ended\", \"abandoned\"]\n\
+         queues = [\"bench\"]\nsecrets = [\"whsec_bench_0123456789abcdef\"]\ntimeout_ms = 500\n"
+    );
+    start(&etc, module);
+    let ami = Ami::connect(AMI_PORT, "hotline", "hotline").expect("AMI");
+    let shape = format!("{agents} agents, {callers} callers");
+    println!("Webhook mode: the dead endpoint is http://127.0.0.1:9 (nothing listens).\n\n{RUN_HEADER}");
+    let mut results: HashMap<&str, Vec<Run>> = HashMap::new();
+    for round in 0..runs {
+        let order: [&str; 2] = if round % 2 == 0 { ["dead webhook", "no webhook"] } else { ["no webhook", "dead webhook"] };
+        for mode in order {
+            std::fs::write(etc.join("hotline.toml"), if mode == "dead webhook" { &dead } else { &plain }).expect("write hotline.toml");
+            let out = pbx(&["cli", "hotline reload"]);
+            assert!(!out.contains("old configuration kept"), "reload: {out}");
+            let r = run_once(&ami, "hotline", agents, callers, 1.0, 0x9E37 + round * 31 + agents as u64);
+            println!("{}", run_row(&shape, mode, round + 1, &r));
+            results.entry(mode).or_default().push(r);
+        }
+    }
+    std::fs::write(etc.join("hotline.toml"), &dead).expect("write hotline.toml");
+    pbx(&["cli", "hotline reload"]);
+    println!("\n{}", pbx(&["cli", "hotline webhooks show"]));
+    print_ratios("dead webhook", "no webhook", &[ratio_row(&shape, &results, "dead webhook", "no webhook")]);
+    drop(ami);
+    pbx(&["stop"]);
+    let _ = std::fs::remove_dir_all(Path::new(&etc));
+}
+
 fn main() {
     let module = repo().join("target/release/libhotline.so");
     assert!(module.exists(), "build the module first: cargo build --release --features asterisk");
     if std::env::args().any(|a| a == "--faults") {
         return fault_main(&module);
+    }
+    if std::env::args().any(|a| a == "--webhooks") {
+        return webhook_main(&module);
     }
     let shapes: Vec<(usize, usize)> = if std::env::args().any(|a| a == "--quick") { vec![(20, 200)] } else { vec![(20, 200), (100, 1000)] };
     println!("{RUN_HEADER}");

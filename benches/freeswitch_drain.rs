@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! cargo build --release --features freeswitch     # the module under test
-//! cargo bench --features freeswitch --bench freeswitch_drain [-- --full] [--sip]
+//! cargo bench --features freeswitch --bench freeswitch_drain [-- --full] [--sip] [--faults | --webhooks]
 //! ```
 //!
 //! `--sip`: callers are SIP calls instead of loopback calls. The switch
@@ -713,6 +713,46 @@ fn fault_main(s: &Switch) {
     print_spread(&results, "hotline");
 }
 
+/// `--webhooks`: Hotline alone, with a webhook whose endpoint is down (every
+/// call event of the bench queues to a port nothing listens on, so each
+/// delivery fails and backs off while the outbox fills) and without any
+/// webhook, switched by `hotline reload` between runs; `--runs` runs each,
+/// interleaved, order alternated.
+fn webhook_main(s: &Switch, shapes: &[(usize, usize)]) {
+    let runs: u64 = arg("--runs", 3);
+    let file = s.root.join("conf/hotline.toml");
+    let plain = std::fs::read_to_string(&file).expect("hotline.toml");
+    let dead = format!(
+        "{plain}\n[[webhook]]\nname = \"dead\"\nurl = \"http://127.0.0.1:9/hook\"\nevents = [\"offered\", \"answered\", \"ended\", \"abandoned\"]\n\
+         queues = [\"bench\", \"benchfull\"]\nsecrets = [\"whsec_bench_0123456789abcdef\"]\ntimeout_ms = 500\n"
+    );
+    let reload = |text: &str| {
+        std::fs::write(&file, text).expect("write hotline.toml");
+        let out = s.api("hotline reload");
+        assert!(!out.contains("old configuration kept") && !out.starts_with("-ERR"), "reload: {out}");
+    };
+    println!("Webhook mode: the dead endpoint is http://127.0.0.1:9 (nothing listens).\n\n{RUN_HEADER}");
+    let mut summary = Vec::new();
+    for &(agents, callers) in shapes {
+        let shape = format!("{agents} agents, {callers} callers");
+        let mut results: HashMap<&str, Vec<Run>> = HashMap::new();
+        for round in 0..runs {
+            let order: [&str; 2] = if round % 2 == 0 { ["dead webhook", "no webhook"] } else { ["no webhook", "dead webhook"] };
+            for mode in order {
+                reload(if mode == "dead webhook" { &dead } else { &plain });
+                let r = run_once(s, "hotline", agents, callers, 0x9E37 + round * 31 + agents as u64);
+                println!("{}", run_row(&shape, mode, round + 1, &r));
+                results.entry(mode).or_default().push(r);
+            }
+        }
+        summary.push(ratio_row(&shape, &results, "dead webhook", "no webhook"));
+    }
+    reload(&dead);
+    println!("\n{}", s.api("hotline webhooks show"));
+    reload(&plain);
+    print_ratios("dead webhook", "no webhook", &summary);
+}
+
 fn main() {
     let full = std::env::args().any(|a| a == "--full");
     SIP.store(std::env::args().any(|a| a == "--sip"), Ordering::Relaxed);
@@ -731,6 +771,11 @@ fn main() {
     // hang-ups by CHANNEL_HANGUP (subscriptions add up).
     let (r, _) = s.esl.command("event plain CHANNEL_HANGUP");
     assert!(r.get("Reply-Text").is_some_and(|t| t.starts_with("+OK")), "{r:?}");
+    assert!(s.api("global_setvar bench_faults=0").starts_with("+OK"));
+    // Hotline against itself: mod_callcenter is not needed.
+    if std::env::args().any(|a| a == "--webhooks") {
+        return webhook_main(s, &shapes);
+    }
     assert_eq!(s.api("module_exists mod_callcenter").trim(), "true", "mod_callcenter did not load");
     assert!(s.api("global_setvar bench_faults=0").starts_with("+OK"));
     if FAULTS.load(Ordering::Relaxed) {
