@@ -1244,6 +1244,21 @@ fn messages_the_queues_message_key_records_and_keeps_the_place() {
     p.settle();
 }
 
+/// Where Hotline renders text prompts and say words in the test PBX.
+const PROMPTS: &str = "/var/lib/hotline/hotline-prompts";
+
+/// The rendered files (paths under [`PROMPTS`] without extension) of these
+/// Vietnamese say words, once the render thread has made them all (it
+/// renders at load).
+fn rendered_vi(p: &Pbx, words: &[&str]) -> Vec<String> {
+    let files: Vec<String> = words.iter().map(|w| hotline::ivr::tts::file_name(w, "vi").trim_end_matches(".wav").to_string()).collect();
+    poll::until("the say words rendered", Duration::from_secs(60), Duration::from_millis(250), || {
+        let ls = p.exec(&["ls", PROMPTS]);
+        files.iter().all(|w| ls.contains(&format!("{w}.wav"))).then_some(()).ok_or(ls)
+    });
+    files
+}
+
 /// Where each of `wanted` is first found in `lines`, in order after the
 /// one before (a subsequence); panics naming the one missing.
 fn in_order(lines: &[&str], wanted: &[&str]) {
@@ -1283,13 +1298,8 @@ fn ivr_dates_and_money_are_said_by_the_pbx_from_the_data() {
 #[test]
 fn ivr_dates_and_money_in_vietnamese_play_the_rendered_words() {
     let (p, _g) = pbx();
-    let dir = "/var/lib/hotline/hotline-prompts";
-    let words = ["ngày", "một", "tháng", "tư", "năm", "hai", "nghìn", "không", "trăm", "hai", "mươi", "lăm", "mười", "hai", "phẩy", "năm", "đồng"];
-    let files: Vec<String> = words.iter().map(|w| hotline::ivr::tts::file_name(w, "vi").trim_end_matches(".wav").to_string()).collect();
-    poll::until("the say words rendered", Duration::from_secs(60), Duration::from_millis(250), || {
-        let ls = p.exec(&["ls", dir]);
-        files.iter().all(|w| ls.contains(&format!("{w}.wav"))).then_some(()).ok_or(ls)
-    });
+    let dir = PROMPTS;
+    let files = rendered_vi(p, &["ngày", "một", "tháng", "tư", "năm", "hai", "nghìn", "không", "trăm", "hai", "mươi", "lăm", "mười", "hai", "phẩy", "năm", "đồng"]);
     let log_from = p.log().len();
     let from = p.ami.mark();
     p.ivr_call("ivrsayvi", "9801071", "");
@@ -1391,13 +1401,8 @@ fn speech_the_hotline_engine_serves_speech_background_in_plain_dialplan() {
 #[test]
 fn ivr_a_vietnamese_read_back_plays_the_rendered_words() {
     let (p, _g) = pbx();
-    let dir = "/var/lib/hotline/hotline-prompts";
-    let words: Vec<String> = ["một", "không", "năm"].iter().map(|w| hotline::ivr::tts::file_name(w, "vi").trim_end_matches(".wav").to_string()).collect();
-    // Rendered on the render thread at load: wait for them.
-    poll::until("the say words rendered", Duration::from_secs(60), Duration::from_millis(250), || {
-        let ls = p.exec(&["ls", dir]);
-        words.iter().all(|w| ls.contains(&format!("{w}.wav"))).then_some(()).ok_or(ls)
-    });
+    let dir = PROMPTS;
+    let words = rendered_vi(p, &["một", "không", "năm"]);
     let log_from = p.log().len();
     let from = p.ami.mark();
     // 1: the collect; 105; the read-back plays out; 1 confirms.

@@ -1273,6 +1273,18 @@ fn messages_the_queues_message_key_records_and_keeps_the_place() {
     s.settle();
 }
 
+/// The rendered files (names in the switch's prompt cache) of these
+/// Vietnamese say words, once the render thread has made them all (it
+/// renders at load).
+fn rendered_vi(s: &Switch, words: &[&str]) -> Vec<String> {
+    let dir = s.root.join("db/hotline-prompts");
+    let files: Vec<String> = words.iter().map(|w| hotline::ivr::tts::file_name(w, "vi")).collect();
+    poll::until("the say words rendered", Duration::from_secs(60), Duration::from_millis(250), || {
+        files.iter().all(|w| dir.join(w).is_file()).then_some(()).ok_or_else(|| format!("{files:?} in {}", dir.display()))
+    });
+    files
+}
+
 /// A Vietnamese menu's read-back: FreeSWITCH has no sounds here, so the
 /// digits 1 0 5 are said as Hotline's own words (`một không năm`), rendered
 /// by espeak-ng at load into the prompt cache; the session plays those
@@ -1280,12 +1292,7 @@ fn messages_the_queues_message_key_records_and_keeps_the_place() {
 #[test]
 fn ivr_a_vietnamese_read_back_plays_the_rendered_words() {
     let Some((s, _g)) = switch() else { return };
-    let dir = s.root.join("db/hotline-prompts");
-    let words: Vec<String> = ["một", "không", "năm"].iter().map(|w| hotline::ivr::tts::file_name(w, "vi")).collect();
-    // Rendered on the render thread at load: wait for them.
-    poll::until("the say words rendered", Duration::from_secs(60), Duration::from_millis(250), || {
-        words.iter().all(|w| dir.join(w).is_file()).then_some(()).ok_or_else(|| format!("{words:?} in {}", dir.display()))
-    });
+    let words = rendered_vi(s, &["một", "không", "năm"]);
     let from = s.mark();
     // 1: the collect; 105; the read-back plays out; 1 confirms.
     ivr_call(s, "ivrvi", "9801060", "1ww105WWW1");
@@ -1380,12 +1387,7 @@ fn ivr_dates_and_money_are_said_by_the_pbx_from_the_data() {
 #[test]
 fn ivr_dates_and_money_in_vietnamese_play_the_rendered_words() {
     let Some((s, _g)) = switch() else { return };
-    let dir = s.root.join("db/hotline-prompts");
-    let words = ["ngày", "một", "tháng", "tư", "năm", "hai", "nghìn", "không", "trăm", "hai", "mươi", "lăm", "mười", "hai", "phẩy", "năm", "đồng"];
-    let files: Vec<String> = words.iter().map(|w| hotline::ivr::tts::file_name(w, "vi")).collect();
-    poll::until("the say words rendered", Duration::from_secs(60), Duration::from_millis(250), || {
-        files.iter().all(|w| dir.join(w).is_file()).then_some(()).ok_or_else(|| format!("{files:?} in {}", dir.display()))
-    });
+    let files = rendered_vi(s, &["ngày", "một", "tháng", "tư", "năm", "hai", "nghìn", "không", "trăm", "hai", "mươi", "lăm", "mười", "hai", "phẩy", "năm", "đồng"]);
     let from = s.mark();
     ivr_call(s, "ivrsayvi", "9801071", "");
     let done = ivr_test_event(s, from, "IvrDone", 40);

@@ -268,12 +268,9 @@ impl MoneyValue {
 
 /// `YYYY-MM-DD` or `YYYYMMDD`.
 pub fn parse_date(s: &str) -> Option<jiff::civil::Date> {
-    let digits: String = s.chars().filter(|c| *c != '-').collect();
-    if digits.len() != 8 || !digits.chars().all(|c| c.is_ascii_digit()) || (s.contains('-') && s.len() != 10) {
-        return None;
-    }
-    let n = |a: usize, b: usize| digits[a..b].parse::<i16>().ok();
-    jiff::civil::Date::new(n(0, 4)?, n(4, 6)? as i8, n(6, 8)? as i8).ok()
+    let b = s.as_bytes();
+    let compact = if b.len() == 10 && b[4] == b'-' && b[7] == b'-' { format!("{}{}{}", &s[..4], &s[5..7], &s[8..]) } else { s.to_string() };
+    validate::parse_date("YYYYMMDD", &compact)
 }
 
 /// An amount with at most two decimals (`12`, `12.5`, `-0.05`), in

@@ -92,14 +92,19 @@ pub fn digits(lang: Lang, s: &str) -> Vec<&'static str> {
         .collect()
 }
 
+/// The word before a negative number or amount.
+fn minus(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Vi => "âm",
+        Lang::Zh => "负",
+    }
+}
+
 /// A number as it is said.
 pub fn number(lang: Lang, n: i64) -> Vec<&'static str> {
     let mut out = Vec::new();
     if n < 0 {
-        out.push(match lang {
-            Lang::Vi => "âm",
-            Lang::Zh => "负",
-        });
+        out.push(minus(lang));
     }
     let n = n.unsigned_abs();
     match lang {
@@ -149,10 +154,7 @@ pub fn date(lang: Lang, d: jiff::civil::Date) -> Vec<&'static str> {
 pub fn money(lang: Lang, cents: i64) -> Vec<&'static str> {
     let mut out = Vec::new();
     if cents < 0 {
-        out.push(match lang {
-            Lang::Vi => "âm",
-            Lang::Zh => "负",
-        });
+        out.push(minus(lang));
     }
     let (whole, frac) = ((cents.unsigned_abs() / 100) as i64, cents.unsigned_abs() % 100);
     match lang {
