@@ -165,6 +165,9 @@ fn ring_all_reports_each_leg_at_once_and_first_answer_wins() {
     assert_eq!(who, ["a142", "a143"]);
     let done = s.caller_done(from, "ringall", 1, 15);
     assert_eq!(field(&done[0], "variable_hotline_result"), "ABANDONED");
+    // The rung-out legs gone first: a leg still ending makes the next ring
+    // of that agent fail at once (cause 27), not ring.
+    s.wait_no_channels();
     // A new caller; now one answers: it wins, the others are cancelled.
     s.agent_mode(141, "noanswer", 1000);
     s.agent_mode(142, "answer", 1000);
