@@ -102,6 +102,8 @@ mod asterisk {
         // channel accessors
         "ast_channel_name",
         "ast_channel_uniqueid",
+        "ast_channel_exten",
+        "ast_channel_context",
         "ast_channel_linkedid",
         "ast_channel_caller",
         "ast_channel_nativeformats",

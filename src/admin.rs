@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::core::agent::check_contact;
 use crate::core::call::CallPhase;
-use crate::core::{AgentState, Input};
+use crate::core::{AgentState, CallId, Input};
 use crate::router::{Query, Reply, Router};
 
 pub mod ami;
@@ -16,7 +16,7 @@ pub const USAGE: &str = "hotline show queues|agents|calls|sinks|store|ivr | hotl
 hotline agent login <agent> [contact] | hotline agent logout|ready|reset <agent> | \
 hotline agent break <agent> [reason...] | hotline queue add <queue> <agent> [penalty] [tier] | \
 hotline queue remove <queue> <agent> | hotline queue penalty <queue> <agent> <penalty> [tier] | \
-hotline webhooks show | hotline webhooks retry|purge [webhook] | hotline reload";
+hotline call note <call-id> <text...> | hotline webhooks show | hotline webhooks retry|purge [webhook] | hotline reload";
 
 /// Agent actions (dialplan and operator); `pause` and `unpause` are
 /// app_queue's names for break and ready.
@@ -193,6 +193,12 @@ pub fn run(router: &Router, host: &dyn Host, words: &[&str]) -> Outcome {
                 Ok(m) | Err(m) => format!("Hotline: {m}\n"),
             })
         }
+        ["call", "note", id, words @ ..] if !words.is_empty() => Outcome::Text(match id.parse::<u64>() {
+            Ok(id) => match send_note(router, CallId(id), &words.join(" "), "cli") {
+                Ok(m) | Err(m) => format!("Hotline: {m}\n"),
+            },
+            Err(_) => format!("Hotline: {id:?} is not a call id; usage: hotline call note <call-id> <text...>\n"),
+        }),
         ["reload"] => Outcome::Text(match host.reload() {
             Ok(msg) => format!("Hotline: reloaded: {msg}\n"),
             Err(e) => format!("Hotline: reload failed, old configuration kept: {e}\n"),
@@ -236,6 +242,21 @@ pub fn send_agent(router: &Router, host: &dyn Host, input: Input) -> Result<Stri
     match router.send(input) {
         Ok(()) => Ok(format!("agent {name}: {action}")),
         Err(e) => Err(format!("agent {name}: {action} failed: {e}")),
+    }
+}
+
+/// A note on a live call (it goes with the call's transfer history): `Ok`
+/// says what was done, `Err` why not. Shared by the CLI and the web API.
+pub fn send_note(router: &Router, call: CallId, text: &str, by: &str) -> Result<String, String> {
+    let Some(text) = crate::flow::transfers::clean_note(text) else { return Err("a note needs some text".into()) };
+    match router.query(Query::Calls, QUERY_TIMEOUT) {
+        Ok(Reply::Calls(calls)) if calls.iter().any(|c| c.id == call) => {}
+        Ok(_) => return Err(format!("no live call {call}")),
+        Err(e) => return Err(format!("call {call}: note failed: {e}")),
+    }
+    match router.send(Input::Note { call, text, by: by.to_string() }) {
+        Ok(()) => Ok(format!("call {call}: note taken")),
+        Err(e) => Err(format!("call {call}: note failed: {e}")),
     }
 }
 
@@ -394,6 +415,8 @@ mod tests {
                         "[contact]" => "PJSIP/desk-7",
                         "<penalty>" | "[penalty]" => "3",
                         "[tier]" => "2",
+                        "<call-id>" => "12",
+                        "<text...>" => "hello",
                         w => w,
                     })
                     .collect();

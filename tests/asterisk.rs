@@ -513,6 +513,66 @@ fn a_transferred_caller_ends_the_call_as_a_transfer() {
     p.settle();
 }
 
+/// Data follows a transfer: while agent a276 talks, a supervisor notes the
+/// call through the API; the caller is transferred (AMI Redirect, as a
+/// blind transfer does) into queue xfer2. The transfer is published with
+/// its hop and the note; the next agent's offer, its leg's variables and
+/// the webhooks carry the history; the call's data comes along.
+#[test]
+fn transfers_carry_the_data_history_and_notes_to_the_next_agent() {
+    let (p, _g) = pbx();
+    p.agent_mode(276, "answer", 20.0);
+    p.agent_mode(279, "answer", 2.0);
+    let from = p.ami.mark();
+    p.call("xfer", "9279000", 60.0, &[("HOTLINE_DATA_ACCOUNT", "777")]);
+    let entered = p.wait_hotline(from, "CallEntered", 1, 10, |m| field(m, "CallerNumber") == "9279000");
+    let (id, channel) = (field(&entered[0], "CallId").to_string(), field(&entered[0], "Channel").to_string());
+    p.wait_hotline(from, "CallAnswered", 1, 10, |m| field(m, "CallId") == id);
+    let (addr, token) = ("127.0.0.1:18090", "test-admin-token-0123456789");
+    let (status, body) = http::post(addr, &format!("/api/v1/calls/{id}/notes"), token, r#"{"text":"wants a \"refund\"\nsoon"}"#);
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(http::post(addr, "/api/v1/calls/999999/notes", token, r#"{"text":"x"}"#).0, 404);
+    let note = p.wait_hotline(from, "CallNote", 1, 10, |m| field(m, "CallId") == id);
+    assert_eq!((field(&note[0], "Note"), field(&note[0], "By")), ("wants a \"refund\"soon", "suite"), "{:?}", note[0]);
+    let r = p.ami.action("Redirect", &[("Channel", &channel), ("Context", "hotline-callers"), ("Exten", "xfer2"), ("Priority", "1")]);
+    assert_eq!(field(&r, "Response"), "Success", "{r:?}");
+    let moved = p.wait_hotline(from, "CallTransferred", 1, 10, |m| field(m, "CallId") == id);
+    assert_eq!((field(&moved[0], "Agent"), field(&moved[0], "To")), ("a276", "xfer2@hotline-callers"), "{:?}", moved[0]);
+    let hops: serde_json::Value = serde_json::from_str(field(&moved[0], "Transfers")).expect("Transfers is JSON");
+    assert_eq!((hops[0]["from_queue"].as_str(), hops[0]["from_call"].as_str()), (Some("xfer"), Some(id.as_str())), "{hops}");
+    assert_eq!(hops[0]["notes"], serde_json::json!(["wants a \"refund\"soon"]), "{hops}");
+    let ended = p.wait_hotline(from, "CallEnded", 1, 10, |m| field(m, "CallId") == id);
+    assert_eq!(field(&ended[0], "EndedBy"), "transfer");
+    // The next queue: its entry and offer carry the history (arrived in
+    // xfer2) and the data; the next agent's leg has it as a variable.
+    let again = p.wait_hotline(from, "CallEntered", 1, 10, |m| field(m, "CallerNumber") == "9279000" && field(m, "Queue") == "xfer2");
+    let id2 = field(&again[0], "CallId").to_string();
+    assert_eq!(field(&again[0], "DataAccount"), "777", "{:?}", again[0]);
+    let offered = p.wait_hotline(from, "CallOffered", 1, 10, |m| field(m, "CallId") == id2);
+    let hops: serde_json::Value = serde_json::from_str(field(&offered[0], "Transfers")).expect("Transfers is JSON");
+    assert_eq!((hops[0]["to_queue"].as_str(), hops[0]["from_agent"].as_str()), (Some("xfer2"), Some("a276")), "{:?}", offered[0]);
+    let answered = p.wait_hotline(from, "CallAnswered", 1, 10, |m| field(m, "CallId") == id2);
+    assert_eq!(field(&answered[0], "Agent"), "a279");
+    let leg = p.ami.action("Getvar", &[("Channel", field(&answered[0], "AgentChannel")), ("Variable", "HOTLINE_TRANSFERS")]);
+    let on_leg: serde_json::Value = serde_json::from_str(field(&leg, "Value")).unwrap_or_else(|e| panic!("{e}: {leg:?}"));
+    assert_eq!(on_leg, hops, "the agent leg's HOTLINE_TRANSFERS");
+    let done = p.caller_done(from, "xfer2", 1, 20);
+    assert_eq!(field(&done[0], "Result"), "ANSWERED", "{done:?}");
+    // The webhooks: the transfer with its note, the next agent's offer
+    // with the history.
+    let rx = webhook::Receiver::start(18096);
+    let got = rx.wait(20, "the transfer and the next offer", |got| {
+        let t = got.iter().map(|(_, b)| b).find(|b| b["type"] == "call.transferred" && b["call"]["id"] == id.as_str())?;
+        let o = got.iter().map(|(_, b)| b).find(|b| b["type"] == "call.offered" && b["call"]["id"] == id2.as_str())?;
+        Some((t.clone(), o.clone()))
+    });
+    let (t, o) = got;
+    assert_eq!(t["call"]["transfers"][0]["notes"][0], "wants a \"refund\"soon", "{t}");
+    assert_eq!(t["call"]["transfers"][0]["to"], "xfer2@hotline-callers", "{t}");
+    assert_eq!((o["call"]["transfers"][0]["to_queue"].as_str(), o["call"]["data"]["account"].as_str()), (Some("xfer2"), Some("777")), "{o}");
+    p.settle();
+}
+
 #[test]
 fn unload_is_refused_while_busy_and_clean_when_idle() {
     let (p, _g) = pbx();

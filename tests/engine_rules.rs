@@ -519,3 +519,21 @@ fn max_wait_of_the_first_queue_counts_only_while_the_caller_is_there() {
     let c = h.call("a");
     times_out_after(&mut h, c, 20_000);
 }
+
+/// A note on a live call goes to its thread (for the transfer history) and
+/// onto the bus; a note on a call that is gone changes nothing.
+#[test]
+fn a_note_on_a_live_call_reaches_its_thread_and_the_bus() {
+    use hotline::core::Action;
+    let mut h = H::new(&format!("[[queue]]\nname = \"q\"\n{}", agents("q", 1, "")));
+    let c = h.talking("q", "a0");
+    h.actions.clear();
+    h.input(Input::Note { call: c, text: "wants a refund".into(), by: "sup".into() });
+    assert!(matches!(&h.actions[..], [Action::Note { call, text }] if *call == c && &**text == "wants a refund"), "{:?}", h.actions);
+    assert!(h.events.iter().any(|e| matches!(&e.kind, EventKind::CallNote { call, queue, text, by } if *call == c && &**queue == "q" && text == "wants a refund" && by == "sup")));
+    h.input(Input::CallEnded { call: c, by: EndedBy::Agent });
+    h.actions.clear();
+    let before = h.events.len();
+    h.input(Input::Note { call: c, text: "late".into(), by: "sup".into() });
+    assert!(h.actions.is_empty() && h.events.len() == before, "{:?}", h.actions);
+}

@@ -710,6 +710,61 @@ fn a_transferred_caller_ends_the_call_as_a_transfer() {
     s.settle();
 }
 
+/// Data follows a transfer: while agent a276 talks, a supervisor notes the
+/// call through the API; `uuid_transfer` sends the caller into queue
+/// xfer2. The transfer is published with its hop and the note; the next
+/// agent's offer, its leg's variables and the webhooks carry the history.
+#[test]
+fn transfers_carry_the_history_and_notes_to_the_next_agent() {
+    let Some((s, _g)) = switch() else { return };
+    s.agent_mode(276, "answer", 20_000);
+    s.agent_mode(279, "answer", 2_000);
+    let from = s.mark();
+    s.call("xfer", "9279000", 60_000);
+    let entered = s.wait_hotline(from, "CallEntered", 1, 10, |e| field(e, "Hotline-CallerNumber") == "9279000");
+    let (id, uuid) = (field(&entered[0], "Hotline-CallId").to_string(), field(&entered[0], "Hotline-Uuid").to_string());
+    s.wait_hotline(from, "CallAnswered", 1, 10, |e| field(e, "Hotline-CallId") == id);
+    s.esl.wait_n(from, 1, Duration::from_secs(10), |e| {
+        field(e, "Event-Name") == "CHANNEL_BRIDGE" && (field(e, "Unique-ID") == uuid || field(e, "Bridge-A-Unique-ID") == uuid)
+    });
+    let (addr, token) = ("127.0.0.1:18091", "test-admin-token-0123456789");
+    let (status, body) = http::post(addr, &format!("/api/v1/calls/{id}/notes"), token, r#"{"text":"wants a \"refund\"\nsoon"}"#);
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(http::post(addr, "/api/v1/calls/999999/notes", token, r#"{"text":"x"}"#).0, 404);
+    let note = s.wait_hotline(from, "CallNote", 1, 10, |e| field(e, "Hotline-CallId") == id);
+    assert_eq!((field(&note[0], "Hotline-Note"), field(&note[0], "Hotline-By")), ("wants a \"refund\"soon", "suite"), "{:?}", note[0]);
+    let out = s.api(&format!("uuid_transfer {uuid} xfer2 XML hotline-callers"));
+    assert!(out.starts_with("+OK"), "{out}");
+    let moved = s.wait_hotline(from, "CallTransferred", 1, 10, |e| field(e, "Hotline-CallId") == id);
+    assert_eq!((field(&moved[0], "Hotline-Agent"), field(&moved[0], "Hotline-To")), ("a276", "xfer2@hotline-callers"), "{:?}", moved[0]);
+    let hops: serde_json::Value = serde_json::from_str(field(&moved[0], "Hotline-Transfers")).expect("Transfers is JSON");
+    assert_eq!((hops[0]["from_queue"].as_str(), hops[0]["from_call"].as_str()), (Some("xfer"), Some(id.as_str())), "{hops}");
+    assert_eq!(hops[0]["notes"], serde_json::json!(["wants a \"refund\"soon"]), "{hops}");
+    let ended = s.wait_hotline(from, "CallEnded", 1, 10, |e| field(e, "Hotline-CallId") == id);
+    assert_eq!(field(&ended[0], "Hotline-EndedBy"), "transfer");
+    let again = s.wait_hotline(from, "CallEntered", 1, 10, |e| field(e, "Hotline-CallerNumber") == "9279000" && field(e, "Hotline-Queue") == "xfer2");
+    let id2 = field(&again[0], "Hotline-CallId").to_string();
+    let offered = s.wait_hotline(from, "CallOffered", 1, 10, |e| field(e, "Hotline-CallId") == id2);
+    let hops: serde_json::Value = serde_json::from_str(field(&offered[0], "Hotline-Transfers")).expect("Transfers is JSON");
+    assert_eq!((hops[0]["to_queue"].as_str(), hops[0]["from_agent"].as_str()), (Some("xfer2"), Some("a276")), "{:?}", offered[0]);
+    let answered = s.wait_hotline(from, "CallAnswered", 1, 10, |e| field(e, "Hotline-CallId") == id2);
+    assert_eq!(field(&answered[0], "Hotline-Agent"), "a279");
+    let on_leg = s.api(&format!("uuid_getvar {} hotline_transfers", field(&answered[0], "Hotline-AgentUuid")));
+    let on_leg: serde_json::Value = serde_json::from_str(on_leg.trim()).unwrap_or_else(|e| panic!("{e}: {on_leg}"));
+    assert_eq!(on_leg, hops, "the agent leg's hotline_transfers");
+    s.wait_hotline(from, "CallEnded", 1, 20, |e| field(e, "Hotline-CallId") == id2);
+    let rx = webhook::Receiver::start(18097);
+    let (t, o) = rx.wait(20, "the transfer and the next offer", |got| {
+        let t = got.iter().map(|(_, b)| b).find(|b| b["type"] == "call.transferred" && b["call"]["id"] == id.as_str())?;
+        let o = got.iter().map(|(_, b)| b).find(|b| b["type"] == "call.offered" && b["call"]["id"] == id2.as_str())?;
+        Some((t.clone(), o.clone()))
+    });
+    assert_eq!(t["call"]["transfers"][0]["notes"][0], "wants a \"refund\"soon", "{t}");
+    assert_eq!(t["call"]["transfers"][0]["to"], "xfer2@hotline-callers", "{t}");
+    assert_eq!(o["call"]["transfers"][0]["to_queue"].as_str(), Some("xfer2"), "{o}");
+    s.settle();
+}
+
 #[test]
 fn a_caller_who_hangs_up_during_the_talk_ends_it_as_the_caller() {
     let Some((s, _g)) = switch() else { return };

@@ -305,6 +305,11 @@ fn the_openapi_document_is_served_and_every_route_in_it_answers() {
                 continue;
             } else if path == "/session" && method == "post" {
                 request(a, "POST", &url, &[], Some(&format!(r#"{{"token":"{ADMIN}"}}"#)))
+            } else if path == "/calls/{id}/notes" {
+                let r = request(a, "POST", "/api/v1/calls/7/notes", &[("Authorization", &format!("Bearer {ADMIN}"))], Some(r#"{"text":"n"}"#));
+                assert_eq!(r.status, 202, "{method} {path}: {r:?}");
+                seen += 1;
+                continue;
             } else {
                 request(a, &method.to_uppercase(), &url, &[("Authorization", &format!("Bearer {ADMIN}"))], (method == "post").then_some("{}"))
             };
@@ -312,7 +317,7 @@ fn the_openapi_document_is_served_and_every_route_in_it_answers() {
             seen += 1;
         }
     }
-    assert_eq!(seen, 15, "the document lists 16 operations; events opened separately");
+    assert_eq!(seen, 16, "the document lists 17 operations; events opened separately");
 }
 
 #[test]
@@ -430,4 +435,28 @@ fn webhooks_are_admin_only() {
     assert_eq!(r.status, 404, "{r:?}");
     let r = post(a, "/api/v1/webhooks/purge", ADMIN, Some("{\"webhook\": \"crm\", \"extra\": 1}"));
     assert_eq!(r.status, 400, "unknown field: {r:?}");
+}
+
+/// A note on a live call: an agent notes its own call, a supervisor the
+/// calls of its queues, a viewer none; a call that is not live is 404 and
+/// a bad id or body 400. Only the accepted notes reach the host.
+#[test]
+fn notes_go_to_live_calls_the_token_may_see() {
+    let (srv, host) = server("");
+    let a = srv.local_addr();
+    let note = |path: &str, token: &str, body: &str| post(a, path, token, Some(body));
+    // Call 7 is 1002's talk in sales; call 6 waits in support.
+    let r = note("/api/v1/calls/7/notes", SUPERVISOR, r#"{"text":"wants a refund"}"#);
+    assert_eq!((r.status, r.json()["call"].as_str()), (202, Some("7")), "{r:?}");
+    assert_eq!(note("/api/v1/calls/6/notes", SUPERVISOR, r#"{"text":"x"}"#).status, 403, "support is not the supervisor's");
+    assert_eq!(note("/api/v1/calls/7/notes", AGENT_1001, r#"{"text":"x"}"#).status, 403, "not 1001's call");
+    assert_eq!(note("/api/v1/calls/6/notes", AGENT_1001, r#"{"text":"x"}"#).status, 403, "a waiting call is nobody's yet");
+    assert_eq!(note("/api/v1/calls/7/notes", VIEWER, r#"{"text":"x"}"#).status, 403);
+    assert_eq!(note("/api/v1/calls/8/notes", ADMIN, r#"{"text":"x"}"#).status, 404);
+    assert_eq!(note("/api/v1/calls/abc/notes", ADMIN, r#"{"text":"x"}"#).status, 400);
+    assert_eq!(note("/api/v1/calls/6/notes", ADMIN, r#"{"txt":"x"}"#).status, 400);
+    let r = note("/api/v1/calls/6/notes", ADMIN, "{\"text\":\"line\\u0000\\nbreak \\\"q\\\"\"}");
+    assert_eq!(r.status, 202, "{r:?}");
+    let notes = host.notes.lock().unwrap().clone();
+    assert_eq!(notes, [(7, "wants a refund".to_string(), "supervisor token #2".to_string()), (6, "line\u{0}\nbreak \"q\"".to_string(), "ops".to_string())]);
 }

@@ -56,6 +56,13 @@ impl<'a> Channel<'a> {
         self.locked(|c| unsafe { to_string_lossy(sys::ast_channel_name(c)) })
     }
 
+    /// Where the channel is in the dialplan, `exten@context` (copied under
+    /// the lock: a goto may change it).
+    pub fn location(&self) -> String {
+        // SAFETY: the channel is locked; both strings are copied before unlock.
+        self.locked(|c| unsafe { format!("{}@{}", to_string_lossy(sys::ast_channel_exten(c)), to_string_lossy(sys::ast_channel_context(c))) })
+    }
+
     /// Unique id (immutable for the channel's life).
     pub fn uniqueid(&self) -> String {
         // SAFETY: live channel; uniqueid never changes, no lock needed.

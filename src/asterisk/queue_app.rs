@@ -105,6 +105,10 @@ impl Primitives for AstCaller<'_, '_> {
         format!("HOTLINE_{}", suffix.to_ascii_uppercase())
     }
 
+    fn location(&self) -> String {
+        self.chan.location()
+    }
+
     fn get_var(&self, name: &str) -> Option<String> {
         self.chan.get_var(name)
     }

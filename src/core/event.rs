@@ -52,6 +52,13 @@ pub enum EventKind {
     CallAbandoned { call: CallId, queue: Arc<str>, wait: Time, position: usize },
     CallExited { call: CallId, queue: Arc<str>, wait: Time, reason: ExitReason },
     CallMoved { call: CallId, from: Arc<str>, to: Arc<str>, reason: MoveReason },
+    /// A note on a live call, by `by` (an API user, the CLI).
+    CallNote { call: CallId, queue: Arc<str>, text: String, by: String },
+    /// The agent transferred the caller away (published by the call flow
+    /// just before the talk's `CallEnded`): to the dialplan target `to`,
+    /// with the call's whole transfer history as JSON
+    /// ([`crate::flow::transfers`]).
+    CallTransferred { call: CallId, queue: String, agent: String, to: String, transfers: String },
     CallbackRequested { call: CallId, queue: Arc<str>, number: String },
     /// A callback was asked for and refused; the caller keeps waiting.
     CallbackRefused { call: CallId, queue: Arc<str>, number: String, reason: &'static str },
@@ -135,6 +142,8 @@ impl EventKind {
             EventKind::CallAbandoned { .. } => "CallAbandoned",
             EventKind::CallExited { .. } => "CallExited",
             EventKind::CallMoved { .. } => "CallMoved",
+            EventKind::CallNote { .. } => "CallNote",
+            EventKind::CallTransferred { .. } => "CallTransferred",
             EventKind::CallbackRequested { .. } => "CallbackRequested",
             EventKind::CallbackRefused { .. } => "CallbackRefused",
             EventKind::IvrEntered { .. } => "IvrEntered",
@@ -233,6 +242,19 @@ impl EventKind {
                 f.push(("From".into(), from.to_string()));
                 f.push(("Queue".into(), to.to_string()));
                 f.push(("Reason".into(), reason.name().to_string()));
+            }
+            EventKind::CallNote { call, queue, text, by } => {
+                f.push(("CallId".into(), call.to_string()));
+                f.push(("Queue".into(), queue.to_string()));
+                f.push(("Note".into(), text.clone()));
+                f.push(("By".into(), by.clone()));
+            }
+            EventKind::CallTransferred { call, queue, agent, to, transfers } => {
+                f.push(("CallId".into(), call.to_string()));
+                f.push(("Queue".into(), queue.clone()));
+                f.push(("Agent".into(), agent.clone()));
+                f.push(("To".into(), to.clone()));
+                f.push(("Transfers".into(), transfers.clone()));
             }
             EventKind::CallbackRequested { call, queue, number } => {
                 f.push(("CallId".into(), call.to_string()));

@@ -63,6 +63,10 @@ pub enum Input {
     RemoveMember { agent: String, queue: String },
     /// Change a member's penalty, and its tier if given.
     SetPenalty { agent: String, queue: String, penalty: u32, tier: Option<u8> },
+    /// A note on a live call (an agent's or a supervisor's, through the API
+    /// or the CLI), by `by`: published, and handed to the call's thread,
+    /// which keeps it with the call's transfer history.
+    Note { call: CallId, text: String, by: String },
     /// The PBX says a talking call's channels no longer exist (the router's
     /// sweep of [`crate::core::Engine::long_calls`]): end it as
     /// [`EndedBy::Failed`] and free its agent.
@@ -215,6 +219,9 @@ pub enum Action {
     /// A scheduled callback reached an agent: ring the agent, then call the
     /// customer at `number` and connect them. Report like an offer.
     Callback { call: CallId, seq: u32, queue: Arc<str>, number: String, target: OfferTarget, timeout: Time },
+    /// A note was taken on the call ([`Input::Note`]): keep it for the
+    /// transfer history.
+    Note { call: CallId, text: Arc<str> },
 }
 
 impl Action {
@@ -228,7 +235,8 @@ impl Action {
             | Action::Drop { call, .. }
             | Action::Requeued { call }
             | Action::TalkDone { call }
-            | Action::Callback { call, .. } => *call,
+            | Action::Callback { call, .. }
+            | Action::Note { call, .. } => *call,
         }
     }
 }

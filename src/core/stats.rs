@@ -245,6 +245,8 @@ impl Stats {
             | EventKind::MemberChanged { .. }
             | EventKind::AgentReset { .. }
             | EventKind::CallGone { .. }
+            | EventKind::CallNote { .. }
+            | EventKind::CallTransferred { .. }
             | EventKind::CommandRefused { .. } => {}
         }
     }

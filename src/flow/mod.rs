@@ -33,6 +33,7 @@ pub mod queue;
 pub mod say;
 pub mod screenpop;
 pub mod talk;
+pub mod transfers;
 
 pub use pbx::{Happening, LegPlayed, LegPrompt, Primitives, Ringing, Sound, Wait};
 pub use port::RouterPort;

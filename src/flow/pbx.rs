@@ -183,4 +183,9 @@ pub trait Primitives {
     fn transferred(&self) -> bool {
         false
     }
+    /// Where the caller is in the dialplan now (`exten@context`), e.g.
+    /// where a transfer sent it.
+    fn location(&self) -> String {
+        String::new()
+    }
 }

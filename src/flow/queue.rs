@@ -31,6 +31,7 @@ use super::options::{resolve, QueueRequest};
 use super::pbx::{Happening, LegPlayed, Primitives, Ringing, Wait};
 use crate::core::agent_announce::AgentAnnounce;
 use super::talk::{TalkEnd, TalkGuard};
+use super::transfers::{self, Hop};
 use super::{announce, RouterPort};
 
 /// How the application ends.
@@ -87,13 +88,16 @@ fn enter<'r, 'c, P: Primitives>(
     let number = pbx.caller_number();
     // The data stays on the caller's channel (it follows a transfer) and
     // goes on every agent leg.
-    let leg_vars: Vec<(String, String)> =
+    let mut leg_vars: Vec<(String, String)> =
         req.data.entries().iter().map(|(k, v)| (pbx.hotline_var(&format!("data_{k}")), v.clone())).collect();
     for (name, value) in &leg_vars {
         pbx.set_var(name, Some(value));
     }
+    let history = transfer_history(pbx, &req.queue);
+    // The next agent's leg gets the history too (its phone or CRM reads it).
+    leg_vars.extend(history.iter().map(|(_, v)| (pbx.hotline_var(transfers::KEY), v.clone())));
     let mut data = pbx.identity();
-    data.extend(transfer_history(pbx, &req.queue));
+    data.extend(history);
     data.extend(req.data.fields());
     let caller = CallerInfo { number: number.clone(), name: pbx.caller_name(), priority: req.priority, language: pbx.language(), skills: req.skills, data };
     let id = router.new_call_id();
@@ -122,30 +126,39 @@ fn enter<'r, 'c, P: Primitives>(
         data: req.data,
         deferred: VecDeque::new(),
         requeue_queues: cfg.queues.iter().filter(|q| q.requeue_short.is_some()).map(|q| q.name.clone()).collect(),
+        notes: Vec::new(),
     })
 }
 
-/// A caller that was in a Hotline queue before on this channel (an agent
-/// transferred it here): where it came from, the agent's note
-/// (`hotline_transfer_note`, taken once) and the hops so far
-/// (`hotline_transfers`, `from>to` separated by `,`), as caller data.
+/// The caller's transfer history ([`transfers`]), if an agent transferred
+/// it here: the last hop arrived in `queue` (with a note the dialplan set
+/// in `hotline_transfer_note` since), written back to the channel, and as
+/// caller data so every event and webhook of this call carries it.
 fn transfer_history<P: Primitives>(pbx: &mut P, queue: &str) -> Vec<(String, String)> {
-    let (call_var, queue_var, note_var, hops_var) =
-        (pbx.hotline_var("callid"), pbx.hotline_var("queue"), pbx.hotline_var("transfer_note"), pbx.hotline_var("transfers"));
-    let Some(from_call) = pbx.get_var(&call_var).filter(|v| !v.is_empty()) else { return Vec::new() };
-    let from_queue = pbx.get_var(&queue_var).unwrap_or_default();
-    let mut hops = pbx.get_var(&hops_var).unwrap_or_default();
-    if !hops.is_empty() {
-        hops.push(',');
+    let (hops_var, note_var) = (pbx.hotline_var(transfers::KEY), pbx.hotline_var("transfer_note"));
+    let mut hops = transfers::parse(pbx.get_var(&hops_var).as_deref());
+    if hops.is_empty() {
+        return Vec::new();
     }
-    hops.push_str(&format!("{from_queue}>{queue}"));
-    pbx.set_var(&hops_var, Some(&hops));
-    let mut out = vec![("transfer_from_call".into(), from_call), ("transfer_from_queue".into(), from_queue), ("transfers".into(), hops)];
-    if let Some(note) = pbx.get_var(&note_var).filter(|n| !n.is_empty()) {
-        pbx.set_var(&note_var, None);
-        out.push(("transfer_note".into(), note.chars().filter(|c| !c.is_control()).collect()));
+    let mut changed = transfers::arrived(&mut hops, queue);
+    if let Some(note) = take_note_var(pbx, &note_var) {
+        if let Some(last) = hops.last_mut() {
+            last.notes.push(note);
+            changed = true;
+        }
     }
-    out
+    let text = transfers::render(&hops);
+    if changed {
+        pbx.set_var(&hops_var, Some(&text));
+    }
+    vec![(transfers::KEY.into(), text)]
+}
+
+/// The agent's note in `hotline_transfer_note`, taken once.
+fn take_note_var<P: Primitives>(pbx: &mut P, var: &str) -> Option<String> {
+    let note = pbx.get_var(var).and_then(|n| transfers::clean_note(&n))?;
+    pbx.set_var(var, None);
+    Some(note)
 }
 
 /// Legs the adapter rings inline, still pending.
@@ -191,6 +204,9 @@ struct QueueFlow<'r, 'c> {
     /// Queues that requeue short talks (`requeue_short_seconds`): after a
     /// talk the agent ended there, the flow waits for the router's verdict.
     requeue_queues: Vec<String>,
+    /// Notes taken on the call (the API's, through [`Action::Note`]): they
+    /// go with the transfer hop if the agent transfers the caller.
+    notes: Vec<String>,
 }
 
 impl QueueFlow<'_, '_> {
@@ -212,11 +228,59 @@ impl QueueFlow<'_, '_> {
                 return Ok(Some(a));
             }
         }
-        match self.actions.try_recv() {
-            Ok(a) => Ok(Some(a)),
-            Err(TryRecvError::Empty) => Ok(None),
-            Err(TryRecvError::Disconnected) => Err(()),
+        loop {
+            match self.actions.try_recv() {
+                Ok(Action::Note { text, .. }) => self.keep_note(&text),
+                Ok(a) => return Ok(Some(a)),
+                Err(TryRecvError::Empty) => return Ok(None),
+                Err(TryRecvError::Disconnected) => return Err(()),
+            }
         }
+    }
+
+    fn keep_note(&mut self, text: &str) {
+        if let Some(n) = transfers::clean_note(text) {
+            self.notes.push(n);
+        }
+    }
+
+    /// The agent transferred the caller away: append the hop to the
+    /// channel's history (with the notes so far) and publish it, before
+    /// the talk's end is reported, so the `call.transferred` webhook
+    /// carries it.
+    fn record_transfer<P: Primitives>(&mut self, pbx: &mut P, agent: &str) {
+        // Notes that came during the talk are still in the channel.
+        while let Ok(a) = self.actions.try_recv() {
+            match a {
+                Action::Note { text, .. } => self.keep_note(&text),
+                other => self.deferred.push_back(other),
+            }
+        }
+        let (hops_var, note_var) = (pbx.hotline_var(transfers::KEY), pbx.hotline_var("transfer_note"));
+        let mut notes = std::mem::take(&mut self.notes);
+        notes.extend(take_note_var(pbx, &note_var));
+        let mut hops = transfers::parse(pbx.get_var(&hops_var).as_deref());
+        let to = pbx.location();
+        let hop = Hop {
+            at: transfers::now_rfc3339(),
+            from_call: self.id.to_string(),
+            from_queue: self.queue.clone(),
+            from_agent: Some(agent.to_string()),
+            to: to.clone(),
+            to_queue: None,
+            notes,
+        };
+        transfers::push(&mut hops, hop);
+        let text = transfers::render(&hops);
+        pbx.set_var(&hops_var, Some(&text));
+        log::info!("{}: call {}: {agent} transferred the caller to {to:?}", pbx.context(), self.id);
+        self.router.report(Input::Publish(crate::core::EventKind::CallTransferred {
+            call: self.id,
+            queue: self.queue.clone(),
+            agent: agent.to_string(),
+            to,
+            transfers: text,
+        }));
     }
 
     fn router_gone<P: Primitives>(&mut self, pbx: &mut P) -> AppEnd {
@@ -350,6 +414,10 @@ impl QueueFlow<'_, '_> {
             // Verdicts come while the flow waits for them; one found here
             // is for a leg already gone.
             Action::Connect { .. } | Action::Drop { .. } | Action::Requeued { .. } | Action::TalkDone { .. } | Action::Callback { .. } => None,
+            Action::Note { text, .. } => {
+                self.keep_note(&text);
+                None
+            }
         }
     }
 
@@ -562,6 +630,9 @@ impl QueueFlow<'_, '_> {
         let var = pbx.hotline_var("agent");
         pbx.set_var(&var, Some(&agent.name));
         let by = pbx.bridge(leg);
+        if by == EndedBy::Transfer {
+            self.record_transfer(pbx, &agent.name);
+        }
         let reported = talk.end(self.router, by);
         drop(guard);
         log::debug!("{}: call {} with {} ended by {}", pbx.context(), self.id, agent.name, by.name());

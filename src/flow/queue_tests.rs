@@ -117,6 +117,10 @@ pub(crate) struct Fake {
     leg_played: VecDeque<LegPlayed>,
     /// The channel's language.
     pub(crate) language: String,
+    /// Notes the router hands over while the caller talks.
+    notes_in_bridge: Vec<&'static str>,
+    /// Where the dialplan has the caller (after a transfer).
+    location: String,
 }
 
 impl Fake {
@@ -138,6 +142,8 @@ impl Fake {
             panic_in_bridge: false,
             leg_vars: Vec::new(),
             leg_played: VecDeque::new(),
+            notes_in_bridge: Vec::new(),
+            location: String::new(),
             language: String::new(),
         }
     }
@@ -275,11 +281,17 @@ impl Primitives for Fake {
         if self.panic_in_bridge {
             panic!("bridge blew up");
         }
+        for text in self.notes_in_bridge.drain(..) {
+            self.router.tx.borrow().as_ref().expect("entered").send(Action::Note { call: CallId(7), text: text.into() }).expect("send");
+        }
         if self.agent_ends_first {
             let router = self.router.clone();
             assert!(self.talk.as_ref().expect("claimed").end(&*router, EndedBy::Agent));
         }
         self.bridge_end
+    }
+    fn location(&self) -> String {
+        self.location.clone()
     }
 }
 
@@ -612,20 +624,62 @@ fn data_over_the_limit_fails_the_call_before_it_enters() {
 }
 
 #[test]
+fn a_transfer_appends_a_hop_with_the_notes_and_publishes_it_before_the_end() {
+    let (end, inputs, fake) = go("support", vec![Step::Router(Action::Note { call: CallId(7), text: "asked for \"Mai\"\n".into() }), offer(&[3], 15_000), answered(3)], |f| {
+        f.bridge_end = EndedBy::Transfer;
+        f.location = "2100@hotline-callers".into();
+        f.notes_in_bridge = vec!["wants a refund"];
+        f.vars.insert("hotline_transfer_note".into(), "VIP".into());
+    });
+    assert_eq!(end.ended_by, Some(EndedBy::Transfer));
+    let hops = transfers::parse(fake.vars.get("hotline_transfers").map(String::as_str));
+    assert_eq!(hops.len(), 1, "{:?}", fake.vars.get("hotline_transfers"));
+    let h = &hops[0];
+    assert_eq!((h.from_call.as_str(), h.from_queue.as_str(), h.from_agent.as_deref(), h.to.as_str(), h.to_queue.as_deref()), ("7", "support", Some("a3"), "2100@hotline-callers", None));
+    assert_eq!(h.notes, ["asked for \"Mai\"", "wants a refund", "VIP"], "the waiting note, the talk's note, the agent's variable");
+    assert!(h.at.parse::<jiff::Timestamp>().is_ok(), "{}", h.at);
+    assert_eq!(fake.vars.get("hotline_transfer_note"), None, "a note is taken once");
+    let published = inputs.iter().position(|i| matches!(i, Input::Publish(crate::core::EventKind::CallTransferred { to, transfers, .. })
+        if to == "2100@hotline-callers" && transfers::parse(Some(transfers)) == hops));
+    let ended = inputs.iter().position(|i| matches!(i, Input::CallEnded { by: EndedBy::Transfer, .. }));
+    assert!(published.is_some() && published < ended, "{inputs:?}");
+}
+
+#[test]
+fn a_talk_that_ends_otherwise_leaves_no_hop_and_publishes_none() {
+    let (_, inputs, fake) = go("support", vec![offer(&[3], 15_000), answered(3)], |f| f.notes_in_bridge = vec!["n"]);
+    assert_eq!(fake.vars.get("hotline_transfers"), None);
+    assert!(!inputs.iter().any(|i| matches!(i, Input::Publish(crate::core::EventKind::CallTransferred { .. }))));
+}
+
+#[test]
 fn a_caller_transferred_into_another_queue_brings_its_history() {
     let router = Rc::new(Recorder::default());
     let mut fake = Fake::new(router.clone(), vec![exit(ExitReason::Timeout)]);
-    // What the first HotlineQueue left on the channel, and the agent's note.
-    for (k, v) in [("hotline_callid", "41"), ("hotline_queue", "support"), ("hotline_transfer_note", "wants a refund"), ("hotline_data_account", "9")] {
-        fake.vars.insert(k.into(), v.into());
+    // What the first HotlineQueue left on the channel, and a note the
+    // dialplan set after the transfer.
+    let hop = Hop { at: "2026-12-02T10:00:00.000Z".into(), from_call: "41".into(), from_queue: "support".into(), from_agent: Some("a1".into()), to: "s@x".into(), to_queue: None, notes: vec!["first".into()] };
+    for (k, v) in [("hotline_callid", "41".to_string()), ("hotline_transfers", transfers::render(&[hop])), ("hotline_transfer_note", "second".into()), ("hotline_data_account", "9".into())] {
+        fake.vars.insert(k.into(), v);
     }
     run(&mut fake, &*router, &config(), &NoTexts, "sales");
     let data = router.entered.borrow()[0].data.clone();
-    let get = |k: &str| data.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-    assert_eq!((get("transfer_from_call"), get("transfer_from_queue")), (Some("41"), Some("support")));
-    assert_eq!((get("transfer_note"), get("transfers"), get("data_account")), (Some("wants a refund"), Some("support>sales"), Some("9")));
+    let get = |k: &str| data.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let hops = transfers::parse(get("transfers").as_deref());
+    assert_eq!((hops.len(), hops[0].to_queue.as_deref(), hops[0].notes.clone()), (1, Some("sales"), vec!["first".to_string(), "second".to_string()]));
+    assert_eq!(get("data_account").as_deref(), Some("9"));
+    assert_eq!(transfers::parse(fake.vars.get("hotline_transfers").map(String::as_str)), hops, "written back to the channel");
     assert_eq!(fake.vars.get("hotline_transfer_note"), None, "a note is taken once");
     assert_eq!(fake.vars.get("hotline_callid").map(String::as_str), Some("7"));
+}
+
+#[test]
+fn a_caller_never_transferred_carries_no_history() {
+    let router = Rc::new(Recorder::default());
+    let mut fake = Fake::new(router.clone(), vec![exit(ExitReason::Timeout)]);
+    fake.vars.insert("hotline_transfers".into(), "{broken".into());
+    run(&mut fake, &*router, &config(), &NoTexts, "sales");
+    assert!(!router.entered.borrow()[0].data.iter().any(|(k, _)| k == "transfers"));
 }
 
 #[test]

@@ -46,13 +46,19 @@ pub fn run(pbx: &impl Primitives, router: &dyn RouterPort, cfg: &Config, args: &
             log::warn!("{}: {e}", pbx.context());
         }
     }
+    let mut data: Vec<(String, String)> = data.fields().collect();
+    // The transfer history, if an agent transferred the caller here.
+    let hops = super::transfers::parse(pbx.get_var(&pbx.hotline_var(super::transfers::KEY)).as_deref());
+    if !hops.is_empty() {
+        data.push((super::transfers::KEY.into(), super::transfers::render(&hops)));
+    }
     let call = pbx.get_var(&pbx.hotline_var("callid")).and_then(|c| c.trim().parse::<u64>().ok()).map(CallId);
     let ev = EventKind::ScreenPop {
         endpoint: endpoint.to_string(),
         call,
         number: pbx.caller_number(),
         name: pbx.caller_name(),
-        data: data.fields().collect(),
+        data,
         fields: fields.entries().to_vec(),
         identity: pbx.identity(),
     };

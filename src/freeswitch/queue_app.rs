@@ -458,6 +458,12 @@ impl Primitives for FsCaller<'_, '_> {
     fn transferred(&self) -> bool {
         self.s.transferred()
     }
+
+    /// The caller profile's `destination_number@context` (a transfer
+    /// gives the session a new profile).
+    fn location(&self) -> String {
+        format!("{}@{}", self.s.get_var("destination_number").unwrap_or_default(), self.s.get_var("context").unwrap_or_default())
+    }
 }
 
 /// The announcement thread's progress.

@@ -373,6 +373,7 @@ fn action_name(a: &Action) -> &'static str {
         Action::Requeued { .. } => "a requeue",
         Action::TalkDone { .. } => "a talk end",
         Action::Callback { .. } => "a callback",
+        Action::Note { .. } => "a note",
     }
 }
 

@@ -239,6 +239,7 @@ pub fn run(cfg: Arc<Config>, scenario: &Scenario, check_every: u64) -> Result<Si
                 | Action::Connect { .. }
                 | Action::Drop { .. }
                 | Action::Requeued { .. }
+                | Action::Note { .. }
                 | Action::TalkDone { .. } => {}
             }
         }

@@ -182,6 +182,7 @@ pub(crate) fn routes() -> Vec<(Method, &'static str, Access, MethodRouter<AppSta
         (Method::POST, "/agents/{name}/logout", Signed, post(agent_command::<Logout>)),
         (Method::POST, "/agents/{name}/break", Signed, post(agent_command::<Break>)),
         (Method::POST, "/agents/{name}/ready", Signed, post(agent_command::<Ready>)),
+        (Method::POST, "/calls/{id}/notes", Signed, post(call_note)),
         (Method::GET, "/webhooks", Signed, get(webhooks)),
         (Method::POST, "/webhooks/retry", Signed, post(webhooks_retry)),
         (Method::POST, "/webhooks/purge", Signed, post(webhooks_purge)),
@@ -487,6 +488,44 @@ async fn agent_command<B: DeserializeOwned + Default + Into<AgentCommand>>(
     .await?;
     log::info!("hotline web: {who}: agent {name}: {action}");
     Ok(Json(json!({ "ok": true, "agent": name, "action": action })).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Note {
+    text: String,
+}
+
+/// `POST /calls/{id}/notes`: a note on a live call, for its transfer
+/// history. Agents note their own calls; supervisors the calls of their
+/// queues; viewers none.
+async fn call_note(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    id: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Response> {
+    let Path(id) = id?;
+    let call = id.parse::<u64>().map(crate::core::CallId).map_err(|_| ApiError::bad_request(format!("{id:?} is not a call id")))?;
+    if p.role == Role::Viewer {
+        return Err(ApiError::forbidden("this token is read-only"));
+    }
+    let Note { text } = json_body(body, false)?;
+    let who = p.name.clone();
+    host_call(&state, move |h| {
+        let live = h.live_call(call)?.ok_or_else(|| HostError::NotFound(format!("no live call {call}")))?;
+        let allowed = match (p.role, &p.agent) {
+            (Role::Agent, me) => live.agent.is_some() && live.agent.as_deref() == me.as_deref(),
+            _ => Visibility::of(&p, h)?.queue(&live.queue),
+        };
+        if !allowed {
+            return Err(ApiError::forbidden(format!("call {call} is not this token's to note")));
+        }
+        Ok(h.call_note(call, &text, &p.name)?)
+    })
+    .await?;
+    log::info!("hotline web: {who}: call {call}: note");
+    Ok((StatusCode::ACCEPTED, Json(json!({ "ok": true, "call": call.to_string() }))).into_response())
 }
 
 fn admin_only(p: &Principal) -> ApiResult<()> {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use crate::admin::{self, QUERY_TIMEOUT};
 use crate::core::call::CallView;
 use crate::core::queue::QueueView;
-use crate::core::{AgentView, StatsReport};
+use crate::core::{AgentView, CallId, Input, StatsReport};
 use crate::router::{Published, Query, Reply, RouterError};
 use crate::service::ServiceCore;
 
@@ -87,6 +87,15 @@ pub trait WebHost: Send + Sync + 'static {
     /// body); None: they are asked afresh each time.
     fn snapshot_version(&self) -> Option<u64> {
         None
+    }
+    /// A call as the router holds it right now (not from a snapshot: a
+    /// call just answered is there).
+    fn live_call(&self, _call: CallId) -> Result<Option<CallView>, HostError> {
+        Ok(None)
+    }
+    /// A note on a live call, by `by` (the token's name).
+    fn call_note(&self, call: CallId, _text: &str, _by: &str) -> Result<(), HostError> {
+        Err(HostError::NotFound(format!("no live call {call}")))
     }
     /// The webhook endpoints (`GET /webhooks`; admin tokens only).
     fn webhooks(&self) -> Result<Vec<crate::notify::webhook::EndpointView>, HostError> {
@@ -184,6 +193,18 @@ impl WebHost for ServiceCore {
 
     fn has_agent(&self, name: &str) -> bool {
         admin::Host::has_agent(self, name)
+    }
+
+    fn live_call(&self, call: CallId) -> Result<Option<CallView>, HostError> {
+        match ask(self, Query::Calls)? {
+            Reply::Calls(c) => Ok(c.into_iter().find(|c| c.id == call)),
+            r => Err(unexpected(r)),
+        }
+    }
+
+    fn call_note(&self, call: CallId, text: &str, by: &str) -> Result<(), HostError> {
+        let text = crate::flow::transfers::clean_note(text).ok_or_else(|| HostError::BadRequest("a note needs some text".into()))?;
+        Ok(self.router.send(Input::Note { call, text, by: by.to_string() })?)
     }
 
     fn snapshot_version(&self) -> Option<u64> {

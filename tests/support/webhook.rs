@@ -26,6 +26,9 @@ pub fn types(got: &[(HashMap<String, String>, serde_json::Value)], id: &str) -> 
 pub struct Receiver {
     got: Arc<Mutex<Vec<Request>>>,
     running: Arc<AtomicBool>,
+    /// Open connections, shut down with the receiver (else a kept-alive
+    /// connection would go on answering for a receiver that is gone).
+    conns: Arc<Mutex<Vec<TcpStream>>>,
 }
 
 impl Receiver {
@@ -33,14 +36,17 @@ impl Receiver {
     pub fn start(port: u16) -> Receiver {
         let l = TcpListener::bind(("127.0.0.1", port)).unwrap_or_else(|e| panic!("webhook receiver on {port}: {e}"));
         l.set_nonblocking(true).expect("nonblocking");
-        let r = Receiver { got: Arc::default(), running: Arc::new(AtomicBool::new(true)) };
-        let (got, running) = (r.got.clone(), r.running.clone());
+        let r = Receiver { got: Arc::default(), running: Arc::new(AtomicBool::new(true)), conns: Arc::default() };
+        let (got, running, conns) = (r.got.clone(), r.running.clone(), r.conns.clone());
         std::thread::spawn(move || {
             while running.load(Ordering::SeqCst) {
                 match l.accept() {
                     Ok((s, _)) => {
-                        let got = got.clone();
-                        std::thread::spawn(move || serve(s, &got));
+                        if let Ok(c) = s.try_clone() {
+                            conns.lock().unwrap().push(c);
+                        }
+                        let (got, running) = (got.clone(), running.clone());
+                        std::thread::spawn(move || serve(s, &got, &running));
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
                 }
@@ -72,10 +78,13 @@ impl Receiver {
 impl Drop for Receiver {
     fn drop(&mut self) {
         self.running.store(false, Ordering::SeqCst);
+        for c in self.conns.lock().unwrap().drain(..) {
+            let _ = c.shutdown(std::net::Shutdown::Both);
+        }
     }
 }
 
-fn serve(s: TcpStream, got: &Mutex<Vec<Request>>) {
+fn serve(s: TcpStream, got: &Mutex<Vec<Request>>, running: &AtomicBool) {
     s.set_read_timeout(Some(Duration::from_secs(5))).ok();
     let mut w = match s.try_clone() {
         Ok(w) => w,
@@ -88,6 +97,9 @@ fn serve(s: TcpStream, got: &Mutex<Vec<Request>>) {
             return;
         }
         let Some((headers, body)) = read_rest(&mut r) else { return };
+        if !running.load(Ordering::SeqCst) {
+            return;
+        }
         got.lock().unwrap().push((headers, String::from_utf8_lossy(&body).into_owned()));
         if w.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").is_err() {
             return;

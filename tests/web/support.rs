@@ -73,6 +73,8 @@ pub struct FakeHost {
     pub version: Mutex<Option<u64>>,
     /// How many times agents() was asked.
     pub agent_reads: std::sync::atomic::AtomicUsize,
+    /// Notes taken: (call, text, by).
+    pub notes: Mutex<Vec<(u64, String, String)>>,
 }
 
 fn agent(name: &str, queues: &[&str], state: AgentState) -> AgentView {
@@ -163,6 +165,15 @@ impl WebHost for FakeHost {
 
     fn has_agent(&self, name: &str) -> bool {
         matches!(name, "1001" | "1002" | "1003" | "9999")
+    }
+
+    fn live_call(&self, call: CallId) -> Result<Option<CallView>, HostError> {
+        Ok(self.calls()?.into_iter().find(|c| c.id == call))
+    }
+
+    fn call_note(&self, call: CallId, text: &str, by: &str) -> Result<(), HostError> {
+        self.notes.lock().unwrap().push((call.0, text.to_string(), by.to_string()));
+        Ok(())
     }
 
     fn webhooks(&self) -> Result<Vec<hotline::notify::webhook::EndpointView>, HostError> {

@@ -10,6 +10,7 @@ use crate::core::event::{EventKind, MoveReason};
 use crate::core::input::{Action, EndedBy, ExitReason, OfferOutcome};
 use crate::core::timer::TimerKind;
 use crate::core::Time;
+use std::sync::Arc;
 
 impl Engine {
     /// A caller joins `queue`; `callback`: a callback kept across a restart,
@@ -309,6 +310,18 @@ impl Engine {
             }
             _ => self.counters.stale_inputs += 1,
         }
+    }
+
+    /// A note on a live call: published, and handed to the call's thread
+    /// for its transfer history.
+    pub(super) fn note(&mut self, id: CallId, text: String, by: String, now: Time) {
+        let Some(c) = self.calls.get(&id) else {
+            self.counters.stale_inputs += 1;
+            return;
+        };
+        let queue = self.queues[c.queue as usize].name.clone();
+        self.actions.push(Action::Note { call: id, text: Arc::from(text.as_str()) });
+        self.event(now, EventKind::CallNote { call: id, queue, text, by });
     }
 
     pub(super) fn callback_request(&mut self, id: CallId, number: String, now: Time) {

@@ -149,6 +149,7 @@ impl Engine {
             Input::RemoveMember { agent, queue } => self.remove_member(&agent, &queue, now),
             Input::SetPenalty { agent, queue, penalty, tier } => self.set_penalty(&agent, &queue, penalty, tier, now),
             Input::CallGone { call } => self.call_gone(call, now),
+            Input::Note { call, text, by } => self.note(call, text, by, now),
             Input::Reload(cfg) => {
                 self.apply_config(cfg, now);
                 self.rematch_all(now);

@@ -14,7 +14,9 @@
 //!     "pbx": { "channel": "PJSIP/trunk-00000012", "uniqueid": "1764633600.18" },
 //!     "wait_ms": 8200, "agent": "alice",
 //!     "talk_ms": 61000, "ended_by": "agent",           // call.ended / call.transferred
-//!     "transfers": []                                  // from, to, at, note (later)
+//!     "transfers": [{ "at": "2026-12-02T00:59:00.000Z", "from_call": "41", "from_queue": "sales",
+//!                     "from_agent": "bob", "to": "2100@callers", "to_queue": "support",
+//!                     "notes": ["wants a refund"] }]   // oldest first; [] if none
 //!   }
 //! }
 //! ```
@@ -47,6 +49,16 @@ struct Facts {
     data: Vec<(String, String)>,
     agent: Option<String>,
     wait_ms: Option<u64>,
+    /// The transfer history (a JSON array), from the caller's data or a
+    /// `CallTransferred`.
+    transfers: Option<Value>,
+}
+
+/// The transfer history in a caller's data, as JSON (the flow wrote it;
+/// anything else is no history).
+fn transfers_of(data: &[(String, String)]) -> Option<Value> {
+    let (_, text) = data.iter().find(|(k, _)| k == crate::flow::transfers::KEY)?;
+    serde_json::from_str::<Value>(text).ok().filter(Value::is_array)
 }
 
 /// One event to deliver: what the filters look at, and the body.
@@ -79,7 +91,8 @@ fn data_object(data: &[(String, String)]) -> Value {
 fn split(data: &[(String, String)]) -> (Value, Value) {
     let prefix = crate::flow::data::PREFIX;
     let bag: Vec<(String, String)> = data.iter().filter_map(|(k, v)| k.strip_prefix(prefix).map(|k| (k.to_string(), v.clone()))).collect();
-    let pbx: Vec<(String, String)> = data.iter().filter(|(k, _)| !k.starts_with(prefix)).cloned().collect();
+    let pbx: Vec<(String, String)> =
+        data.iter().filter(|(k, _)| !k.starts_with(prefix) && k != crate::flow::transfers::KEY).cloned().collect();
     (data_object(&bag), data_object(&pbx))
 }
 
@@ -110,7 +123,7 @@ impl Tracker {
         for (k, v) in extra {
             o.insert((*k).into(), v.clone());
         }
-        o.entry("transfers").or_insert_with(|| Value::Array(Vec::new()));
+        o.insert("transfers".into(), f.transfers.unwrap_or_else(|| Value::Array(Vec::new())));
         Value::Object(o)
     }
 
@@ -144,6 +157,13 @@ impl Tracker {
                 f.number = number.clone();
                 f.name = name.clone();
                 f.data = data.clone();
+                f.transfers = transfers_of(data);
+                None
+            }
+            EventKind::CallTransferred { call, transfers, .. } => {
+                if let (Some(f), Ok(v)) = (self.calls.get_mut(call), serde_json::from_str::<Value>(transfers)) {
+                    f.transfers = Some(v).filter(Value::is_array);
+                }
                 None
             }
             EventKind::CallMoved { call, to, .. } => {
@@ -218,6 +238,9 @@ impl Tracker {
                 let (bag, pbx) = split(&all);
                 c["data"] = bag;
                 c["pbx"] = pbx;
+                if let Some(t) = transfers_of(&all) {
+                    c["transfers"] = t;
+                }
                 let queue = call.and_then(|id| self.calls.get(&id).map(|f| f.queue.clone()));
                 let mut o = out(Kind::ScreenPop, queue, None, call.map(|c| c.0), vec![("endpoint", Value::String(endpoint.clone())), ("call", c), ("fields", data_object(fields))]);
                 o.to = Some(endpoint.clone());
@@ -225,5 +248,51 @@ impl Tracker {
             }
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::Event;
+    use std::sync::Arc;
+
+    fn bus(id: u64, kind: EventKind) -> BusEvent {
+        BusEvent { id, event: Event { time: 0, kind } }
+    }
+
+    fn body(o: &Outgoing) -> Value {
+        serde_json::from_str(&o.body).expect("json")
+    }
+
+    #[test]
+    fn the_transfer_history_rides_in_every_later_payload_of_the_call() {
+        let mut t = Tracker::default();
+        let earlier = r#"[{"at":"2026-12-02T10:00:00.000Z","from_call":"41","from_queue":"support","from_agent":"a1","to":"2100@in","to_queue":"sales","notes":["wants a refund"]}]"#;
+        let data = vec![("uuid".to_string(), "u-9".to_string()), ("transfers".to_string(), earlier.to_string()), ("data_account".to_string(), "9".to_string())];
+        let (call, queue, agent): (CallId, Arc<str>, Arc<str>) = (CallId(42), "sales".into(), "bob".into());
+        t.apply(&bus(1, EventKind::CallEntered { call, queue: queue.clone(), number: "0912".into(), name: String::new(), priority: 0, position: 1, data: data.clone() }), 0);
+        let offered = t.apply(&bus(2, EventKind::CallOffered { call, queue: queue.clone(), agent: agent.clone(), data: data.clone().into(), popup_url: None }), 0).expect("offered");
+        let b = body(&offered);
+        assert_eq!(b["call"]["transfers"][0]["notes"][0], "wants a refund", "{b}");
+        assert_eq!(b["call"]["transfers"][0]["from_agent"], "a1", "{b}");
+        assert_eq!(b["call"]["pbx"], json!({ "uuid": "u-9" }), "the history is not a PBX field: {b}");
+        assert_eq!(b["call"]["data"], json!({ "account": "9" }), "{b}");
+        // Bob transfers the caller on: the transferred event has both hops.
+        let both = format!("{},{}]", &earlier[..earlier.len() - 1], r#"{"at":"2026-12-02T10:05:00.000Z","from_call":"42","from_queue":"sales","from_agent":"bob","to":"idle@null","notes":[]}"#);
+        t.apply(&bus(3, EventKind::CallTransferred { call, queue: "sales".into(), agent: "bob".into(), to: "idle@null".into(), transfers: both }), 0);
+        let ended = t.apply(&bus(4, EventKind::CallEnded { call, queue, agent, talk: 5, wrapup: 0, by: EndedBy::Transfer }), 0).expect("ended");
+        let b = body(&ended);
+        assert_eq!((b["type"].as_str(), b["call"]["transfers"].as_array().map(Vec::len)), (Some("call.transferred"), Some(2)), "{b}");
+        assert_eq!(b["call"]["transfers"][1]["to"], "idle@null", "{b}");
+    }
+
+    #[test]
+    fn a_call_never_transferred_has_an_empty_history() {
+        let mut t = Tracker::default();
+        let call = CallId(1);
+        t.apply(&bus(1, EventKind::CallEntered { call, queue: "q".into(), number: "1".into(), name: String::new(), priority: 0, position: 1, data: vec![("transfers".into(), "{not json".into())] }), 0);
+        let o = t.apply(&bus(2, EventKind::CallOffered { call, queue: "q".into(), agent: "a".into(), data: Vec::new().into(), popup_url: None }), 0).expect("offered");
+        assert_eq!(body(&o)["call"]["transfers"], json!([]));
     }
 }
