@@ -103,6 +103,8 @@ mod asterisk {
         "ast_channel_name",
         "ast_channel_uniqueid",
         "ast_channel_exten",
+        "ast_start_mixmonitor",
+        "ast_stop_mixmonitor",
         "ast_channel_context",
         "ast_channel_linkedid",
         "ast_channel_caller",

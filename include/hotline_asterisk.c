@@ -215,6 +215,14 @@ static const struct {
 	  "       Show the webhook endpoints (state, sent, pending, dead letters);\n"
 	  "       put dead letters back in the outbox and enable disabled endpoints;\n"
 	  "       or drop the dead letters.\n" },
+	{ "hotline call",
+	  "Usage: hotline call note <call-id> <text...>\n"
+	  "       Add a note to a live call (it goes with its transfer history).\n" },
+	{ "hotline recordings",
+	  "Usage: hotline recordings [key=value...]\n"
+	  "       Search recordings, newest first. Keys: from, to (RFC 3339 or a date),\n"
+	  "       agent, queue, caller, call, status, min, max (seconds),\n"
+	  "       data.<key>[=value], limit.\n" },
 };
 
 static struct ast_cli_entry cli_entries[] = {
@@ -229,6 +237,8 @@ static struct ast_cli_entry cli_entries[] = {
 	AST_CLI_DEFINE(cli_handler, "Show the Hotline store"),
 	AST_CLI_DEFINE(cli_handler, "Show the Hotline IVR's counters"),
 	AST_CLI_DEFINE(cli_handler, "Show or retry Hotline webhooks"),
+	AST_CLI_DEFINE(cli_handler, "Note a live Hotline call"),
+	AST_CLI_DEFINE(cli_handler, "Search Hotline recordings"),
 };
 
 static char *cli_handler(struct ast_cli_entry *e, int cmd, struct ast_cli_args *a)

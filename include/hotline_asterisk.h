@@ -40,6 +40,7 @@
 #include "asterisk/format_cache.h"
 #include "asterisk/astobj2.h"
 #include "asterisk/speech.h"
+#include "asterisk/mixmonitor.h"
 
 /* ---- logging -------------------------------------------------------------
  * Values equal Asterisk's __LOG_* levels. */

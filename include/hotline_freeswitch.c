@@ -235,6 +235,21 @@ int hotline_fs_transferred(switch_core_session_t *session)
 	return switch_channel_test_flag(switch_core_session_get_channel(session), CF_TRANSFER) ? 1 : 0;
 }
 
+int hotline_fs_record_start(switch_core_session_t *session, const char *file, int stereo)
+{
+	switch_channel_t *channel = switch_core_session_get_channel(session);
+
+	/* Said every time: a channel-level RECORD_STEREO left from an earlier
+	 * recording would otherwise leak into this one. */
+	switch_channel_set_variable(channel, "RECORD_STEREO", stereo ? "true" : "false");
+	return switch_ivr_record_session(session, file, 0, NULL) == SWITCH_STATUS_SUCCESS ? 0 : -1;
+}
+
+void hotline_fs_record_stop(switch_core_session_t *session, const char *file)
+{
+	switch_ivr_stop_record_session(session, file);
+}
+
 void hotline_fs_clear_break(switch_core_session_t *session)
 {
 	switch_channel_clear_flag(switch_core_session_get_channel(session), CF_BREAK);

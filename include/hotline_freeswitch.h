@@ -100,6 +100,11 @@ int hotline_fs_answer(switch_core_session_t *session);
 int hotline_fs_ready(switch_core_session_t *session);
 /*! CF_TRANSFER is set (the channel was transferred elsewhere). */
 int hotline_fs_transferred(switch_core_session_t *session);
+/* Record the session (both directions) into file while it lasts;
+ * stereo: caller left, the other side right. 0 on success. */
+int hotline_fs_record_start(switch_core_session_t *session, const char *file, int stereo);
+/* Stop the recording into file (nothing if there is none). */
+void hotline_fs_record_stop(switch_core_session_t *session, const char *file);
 /*! Clear CF_BREAK (a wake-up that arrived while nobody waited). */
 void hotline_fs_clear_break(switch_core_session_t *session);
 /*! The hangup cause (Q.850) of the channel, 0 if none yet. */

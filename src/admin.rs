@@ -16,7 +16,7 @@ pub const USAGE: &str = "hotline show queues|agents|calls|sinks|store|ivr | hotl
 hotline agent login <agent> [contact] | hotline agent logout|ready|reset <agent> | \
 hotline agent break <agent> [reason...] | hotline queue add <queue> <agent> [penalty] [tier] | \
 hotline queue remove <queue> <agent> | hotline queue penalty <queue> <agent> <penalty> [tier] | \
-hotline call note <call-id> <text...> | hotline webhooks show | hotline webhooks retry|purge [webhook] | hotline reload";
+hotline call note <call-id> <text...> | hotline recordings [key=value...] | hotline webhooks show | hotline webhooks retry|purge [webhook] | hotline reload";
 
 /// Agent actions (dialplan and operator); `pause` and `unpause` are
 /// app_queue's names for break and ready.
@@ -43,6 +43,10 @@ pub trait Host {
         "no IVR\n".into()
     }
     /// `hotline webhooks show|retry|purge [name]`.
+    /// Recordings matching a search (the store's; newest first).
+    fn recordings(&self, _filter: &crate::store::RecordingFilter) -> Result<Vec<crate::store::RecordingRecord>, String> {
+        Err("no durable store".into())
+    }
     fn webhooks(&self, _action: &str, _name: Option<&str>) -> String {
         "Hotline: no webhooks\n".into()
     }
@@ -198,6 +202,13 @@ pub fn run(router: &Router, host: &dyn Host, words: &[&str]) -> Outcome {
                 Ok(m) | Err(m) => format!("Hotline: {m}\n"),
             },
             Err(_) => format!("Hotline: {id:?} is not a call id; usage: hotline call note <call-id> <text...>\n"),
+        }),
+        ["recordings", words @ ..] => Outcome::Text(match crate::recording::search::filter_words(words) {
+            Ok(f) => match host.recordings(&f) {
+                Ok(rows) => crate::recording::search::lines(&rows),
+                Err(e) => format!("Hotline: recordings: {e}\n"),
+            },
+            Err(e) => format!("Hotline: recordings: {e}\n"),
         }),
         ["reload"] => Outcome::Text(match host.reload() {
             Ok(msg) => format!("Hotline: reloaded: {msg}\n"),
@@ -415,6 +426,7 @@ mod tests {
                         "[contact]" => "PJSIP/desk-7",
                         "<penalty>" | "[penalty]" => "3",
                         "[tier]" => "2",
+                        "[key=value...]" => "agent=a",
                         "<call-id>" => "12",
                         "<text...>" => "hello",
                         w => w,

@@ -31,6 +31,7 @@ pub mod flow;
 pub mod ivr;
 pub mod messages;
 pub mod notify;
+pub mod recording;
 pub mod router;
 pub mod service;
 pub mod sim;

@@ -27,6 +27,8 @@ mod store_sink;
 const PBX_SINK_CAPACITY: usize = 65_536;
 const WEB_SINK_CAPACITY: usize = 16_384;
 const STORE_SINK_CAPACITY: usize = 262_144;
+/// Recording events are a few per talk.
+const RECORDINGS_SINK_CAPACITY: usize = 65_536;
 const MESSAGES_SINK_CAPACITY: usize = 4_096;
 /// Events the webhook sink's queue holds while it writes the outbox (a
 /// slow disk); the outbox, not this queue, holds a dead endpoint's backlog.
@@ -92,6 +94,8 @@ pub struct ServiceCore {
     pub web_wrote_at: std::sync::atomic::AtomicU64,
     /// `[[webhook]]` delivery (None: no endpoints, or no store).
     pub webhooks: arc_swap::ArcSwapOption<crate::notify::webhook::Webhooks>,
+    /// Where recordings go unless `[recording] root` says.
+    pub default_recordings: PathBuf,
 }
 
 pub struct Service {
@@ -140,7 +144,8 @@ impl Service {
     /// [`Service::restore_saved`] once everything of its own runs (a
     /// restored callback is rung by the adapter's threads).
     pub fn start_with(config_path: PathBuf, mut options: RouterOptions, pbx: PbxSide) -> Result<Service, ConfigError> {
-        let cfg = Arc::new(Config::load(&config_path)?);
+        let default_recordings = beside_store(&Config::load(&config_path)?, &pbx.default_store, "hotline-recordings");
+        let cfg = Arc::new(load_config(&config_path, &default_recordings)?);
         crate::ivr::sounds::check(&cfg, &pbx.sounds)?;
         check_text_tools(&cfg)?;
         let (store, store_error) = open_store(&cfg, &pbx.default_store);
@@ -176,6 +181,7 @@ impl Service {
             ivr_metrics: Default::default(),
             web_wrote_at: Default::default(),
             webhooks: Default::default(),
+            default_recordings,
         });
         let (sweep_stop, sweep_stopped) = crossbeam_channel::bounded::<()>(0);
         let mailer = match &cfg.mail {
@@ -209,6 +215,12 @@ impl Service {
             let sub = service.subscribe("store", SinkKind::Durable, STORE_SINK_CAPACITY)?;
             let mut sink = store_sink::StoreSink::new(store);
             service.spawn_sink("hotline-store-sink", sub, move |e| sink.apply(e))?;
+        }
+        if let Some(store) = service.store.clone() {
+            let sub = service.subscribe("recordings", SinkKind::Durable, RECORDINGS_SINK_CAPACITY)?;
+            let core = service.core.clone();
+            let sink = crate::recording::sink::RecordingsSink::new(store, Box::new(move |k| core.router.report(Input::Publish(k))));
+            service.spawn_recordings(sub, sink)?;
         }
         if let Err(e) = service.core.apply_webhooks(&cfg) {
             log::error!("Hotline: webhooks not started: {e}");
@@ -250,6 +262,27 @@ impl Service {
                 }
             })
             .map_err(|e| setup_error(&self.config_path, format!("cannot start the {thread} thread: {e}")))?;
+        self.sinks.lock().unwrap_or_else(|e| e.into_inner()).push(t);
+        Ok(())
+    }
+
+    /// The recordings sink's thread: events as they come, and a look at
+    /// the files of stopped recordings when one is due (no look otherwise).
+    fn spawn_recordings(&self, sub: Subscription, mut sink: crate::recording::sink::RecordingsSink) -> Result<(), ConfigError> {
+        let t = std::thread::Builder::new()
+            .name("hotline-recordings".into())
+            .spawn(move || loop {
+                let next = match sink.next_check() {
+                    Some(at) => sub.events.recv_deadline(at),
+                    None => sub.events.recv().map_err(|_| crossbeam_channel::RecvTimeoutError::Disconnected),
+                };
+                match next {
+                    Ok(e) => sink.apply(&e),
+                    Err(crossbeam_channel::RecvTimeoutError::Timeout) => sink.tick(),
+                    Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+                }
+            })
+            .map_err(|e| setup_error(&self.config_path, format!("cannot start the recordings thread: {e}")))?;
         self.sinks.lock().unwrap_or_else(|e| e.into_inner()).push(t);
         Ok(())
     }
@@ -391,6 +424,16 @@ fn notify_by_mail(cfg: &Config, mailer: &crate::notify::Mailer, m: &crate::messa
 }
 
 /// A directory beside the store's file (rendered prompts, messages).
+/// The configuration with the paths it leaves to the module filled in
+/// (recordings beside the store unless `[recording] root` says).
+fn load_config(path: &Path, default_recordings: &Path) -> Result<Config, ConfigError> {
+    let mut cfg = Config::load(path)?;
+    if cfg.recording.root.is_none() {
+        cfg.recording.root = Some(default_recordings.to_path_buf());
+    }
+    Ok(cfg)
+}
+
 fn beside_store(cfg: &Config, default_store: &Path, name: &str) -> PathBuf {
     let store = cfg.store.path.clone().unwrap_or_else(|| default_store.to_path_buf());
     match store.parent() {
@@ -474,7 +517,7 @@ impl ServiceCore {
     /// Re-read the configuration file and swap it in. On error the old one
     /// stays and the error (file:line: key: message) is returned.
     pub fn reload(&self) -> Result<Arc<Config>, ConfigError> {
-        let cfg = Arc::new(Config::load(&self.config_path)?);
+        let cfg = Arc::new(load_config(&self.config_path, &self.default_recordings)?);
         crate::ivr::sounds::check(&cfg, &self.sounds)?;
         check_text_tools(&cfg)?;
         self.router
@@ -552,6 +595,14 @@ impl admin::Host for ServiceCore {
         match ServiceCore::store_status(self) {
             Ok(s) => s.to_string(),
             Err(why) => format!("Hotline: no durable store: {why}\n"),
+        }
+    }
+
+    fn recordings(&self, filter: &crate::store::RecordingFilter) -> Result<Vec<crate::store::RecordingRecord>, String> {
+        match (&self.store, &self.store_error) {
+            (Some(s), _) => s.recordings(filter).map_err(|e| e.to_string()),
+            (None, Some(why)) => Err(why.clone()),
+            (None, None) => Err("no durable store".into()),
         }
     }
 

@@ -573,6 +573,68 @@ fn transfers_carry_the_data_history_and_notes_to_the_next_agent() {
     p.settle();
 }
 
+/// A recorded queue: MixMonitor records the talk (from the bridge to the
+/// hang-up) into a file under the root; the store's row has the call, the
+/// queue, the agent, the caller, the data, the file's size, SHA-256 and
+/// length; sox agrees on the length; the CLI and the API find it by its
+/// keys, and the API streams the file with Range.
+#[test]
+fn recording_a_recorded_queues_talk_is_a_file_and_a_row_that_match_the_call() {
+    let (p, _g) = pbx();
+    p.agent_mode(280, "speak", 3.0);
+    let from = p.ami.mark();
+    p.call("rec", "9280000", 20.0, &[("HOTLINE_DATA_ACCOUNT", "4242")]);
+    let entered = p.wait_hotline(from, "CallEntered", 1, 10, |m| field(m, "CallerNumber") == "9280000");
+    let id = field(&entered[0], "CallId").to_string();
+    let started = p.wait_hotline(from, "RecordingStarted", 1, 10, |m| field(m, "CallId") == id);
+    let (rec, file) = (field(&started[0], "RecordingId").to_string(), field(&started[0], "File").to_string());
+    assert!(file.starts_with("/var/lib/hotline/hotline-recordings/") && file.ends_with(&format!("/rec/{id}-a280.wav")), "{file}");
+    let ended = p.wait_hotline(from, "CallEnded", 1, 20, |m| field(m, "CallId") == id);
+    let talk: f64 = field(&ended[0], "TalkMs").parse::<f64>().expect("TalkMs") / 1000.0;
+    p.wait_hotline(from, "RecordingStopped", 1, 10, |m| field(m, "RecordingId") == rec);
+    // The row, once the sink has read the closed file.
+    let (addr, token) = ("127.0.0.1:18090", "test-admin-token-0123456789");
+    let row = poll::until("the recording's row done", Duration::from_secs(15), Duration::from_millis(200), || {
+        let (status, body) = http::get(addr, &format!("/api/v1/recordings?call={id}"), Some(token));
+        let v: serde_json::Value = serde_json::from_str(&body).map_err(|e| format!("{status} {e}: {body}"))?;
+        (v[0]["status"] == "done").then(|| v[0].clone()).ok_or(body)
+    });
+    assert_eq!((row["id"].to_string(), row["queue"].as_str(), row["agent"].as_str(), row["number"].as_str()), (rec.clone(), Some("rec"), Some("a280"), Some("9280000")), "{row}");
+    assert_eq!((row["path"].as_str(), row["data"]["account"].as_str()), (Some(file.as_str()), Some("4242")), "{row}");
+    let secs = row["duration_ms"].as_f64().expect("duration") / 1000.0;
+    assert!((secs - talk).abs() < 0.6, "recorded {secs} s of a {talk} s talk: {row}");
+    // sox reads the same file the same length, and it is the file the row describes.
+    let local = std::env::temp_dir().join(format!("hotline-rec-{id}.wav"));
+    let cp = std::process::Command::new("docker").args(["cp", &format!("{}:{file}", asterisk::pbx::CONTAINER), &local.display().to_string()]).output().expect("docker cp");
+    assert!(cp.status.success(), "{}", String::from_utf8_lossy(&cp.stderr));
+    let soxi = std::process::Command::new("soxi").args(["-D", &local.display().to_string()]).output().expect("soxi (sox)");
+    let sox_secs: f64 = String::from_utf8_lossy(&soxi.stdout).trim().parse().unwrap_or_else(|_| panic!("soxi: {soxi:?}"));
+    assert!((sox_secs - talk).abs() < 0.6, "sox says {sox_secs} s of a {talk} s talk");
+    let bytes = std::fs::read(&local).expect("the copy");
+    let _ = std::fs::remove_file(&local);
+    assert_eq!(row["size"].as_u64(), Some(bytes.len() as u64));
+    let sha: String = {
+        use sha2::Digest;
+        sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect()
+    };
+    assert_eq!(row["sha256"].as_str(), Some(sha.as_str()));
+    // Found by each key on the CLI; not by a wrong one.
+    for q in ["agent=a280", "queue=rec", "caller=9280000", "data.account=4242", &format!("call={id}")] {
+        let out = p.cli(&format!("hotline recordings {q}"));
+        assert!(out.lines().any(|l| l.trim_start().starts_with(&format!("{rec} "))), "{q}: {out}");
+    }
+    assert!(!p.cli("hotline recordings agent=a280 min=3600").contains(&format!("call {id} ")));
+    // The audio, by Range.
+    let mut s = std::net::TcpStream::connect(addr).expect("web port");
+    use std::io::{Read, Write};
+    write!(s, "GET /api/v1/recordings/{rec}/audio HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nRange: bytes=0-3\r\nConnection: close\r\n\r\n").unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.starts_with("HTTP/1.1 206") && text.ends_with("\r\n\r\nRIFF"), "{text}");
+    p.settle();
+}
+
 #[test]
 fn unload_is_refused_while_busy_and_clean_when_idle() {
     let (p, _g) = pbx();

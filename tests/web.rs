@@ -298,7 +298,7 @@ fn the_openapi_document_is_served_and_every_route_in_it_answers() {
     let mut seen = 0;
     for (path, ops) in doc["paths"].as_object().unwrap() {
         for method in ops.as_object().unwrap().keys().filter(|k| *k != "parameters") {
-            let url = format!("/api/v1{}", path.replace("{name}", "1003"));
+            let url = format!("/api/v1{}", path.replace("{name}", "1003").replace("{id}", "1"));
             let r = if path == "/events" {
                 let s = Stream::open(a, ADMIN, None);
                 drop(s);
@@ -317,7 +317,7 @@ fn the_openapi_document_is_served_and_every_route_in_it_answers() {
             seen += 1;
         }
     }
-    assert_eq!(seen, 16, "the document lists 17 operations; events opened separately");
+    assert_eq!(seen, 19, "the document lists 20 operations; events opened separately");
 }
 
 #[test]
@@ -459,4 +459,33 @@ fn notes_go_to_live_calls_the_token_may_see() {
     assert_eq!(r.status, 202, "{r:?}");
     let notes = host.notes.lock().unwrap().clone();
     assert_eq!(notes, [(7, "wants a refund".to_string(), "supervisor token #2".to_string()), (6, "line\u{0}\nbreak \"q\"".to_string(), "ops".to_string())]);
+}
+
+/// Recordings: admins see all, a supervisor its queues', an agent its own
+/// (no audio), a viewer none; the audio comes whole or by Range.
+#[test]
+fn recordings_are_searched_and_heard_by_those_allowed() {
+    let (srv, _) = server("");
+    let a = srv.local_addr();
+    let ids = |r: Resp| r.json().as_array().unwrap().iter().map(|x| x["id"].as_u64().unwrap()).collect::<Vec<_>>();
+    assert_eq!(ids(get(a, "/api/v1/recordings", ADMIN)), [1, 2]);
+    assert_eq!(ids(get(a, "/api/v1/recordings", SUPERVISOR)), [2], "sales only");
+    assert_eq!(ids(get(a, "/api/v1/recordings", AGENT_1001)), [1], "its own");
+    assert_eq!(ids(get(a, "/api/v1/recordings?agent=1002", ADMIN)), [2]);
+    assert_eq!(get(a, "/api/v1/recordings", VIEWER).status, 403);
+    assert_eq!(get(a, "/api/v1/recordings?colour=red", ADMIN).status, 400);
+    assert_eq!(get(a, "/api/v1/recordings/1", AGENT_1001).json()["duration_ms"], 1500);
+    assert_eq!(get(a, "/api/v1/recordings/2", AGENT_1001).status, 403);
+    assert_eq!(get(a, "/api/v1/recordings/9", ADMIN).status, 404);
+    assert_eq!(get(a, "/api/v1/recordings/x", ADMIN).status, 400);
+    // The audio.
+    assert_eq!(get(a, "/api/v1/recordings/1/audio", AGENT_1001).status, 403, "agents do not hear recordings");
+    assert_eq!(get(a, "/api/v1/recordings/1/audio", SUPERVISOR).status, 403, "not the supervisor's queue");
+    assert_eq!(get(a, "/api/v1/recordings/2/audio", ADMIN).status, 409, "still recording");
+    let whole = get(a, "/api/v1/recordings/1/audio", ADMIN);
+    assert_eq!((whole.status, whole.body.as_str(), whole.header("content-type")), (200, "RIFF0123456789ab", Some("audio/wav")));
+    let auth = format!("Bearer {ADMIN}");
+    let part = request(a, "GET", "/api/v1/recordings/1/audio", &[("Authorization", &auth), ("Range", "bytes=4-7")], None);
+    assert_eq!((part.status, part.body.as_str()), (206, "0123"), "{part:?}");
+    assert_eq!(part.header("content-range"), Some("bytes 4-7/16"));
 }

@@ -109,6 +109,30 @@ impl Primitives for AstCaller<'_, '_> {
         self.chan.location()
     }
 
+    /// MixMonitor, only while bridged (`b`); it makes the directories and
+    /// writes on its own thread. Stereo (`D`) interleaves into a raw file,
+    /// which the recordings sink turns into the WAV file after the call.
+    fn record_start(&mut self, file: &str, stereo: bool) -> Result<(), String> {
+        let target = if stereo { crate::recording::path::stereo_raw(file) } else { file.to_string() };
+        let (file_c, opts) = (to_cstring(&target), to_cstring(if stereo { "bD" } else { "b" }));
+        // SAFETY: live caller channel on its own thread; valid C strings
+        // (MixMonitor copies them).
+        match unsafe { sys::ast_start_mixmonitor(self.chan.as_ptr(), file_c.as_ptr(), opts.as_ptr()) } {
+            0 => Ok(()),
+            _ => Err("MixMonitor refused (is app_mixmonitor loaded?)".into()),
+        }
+    }
+
+    fn record_stop(&mut self, _file: &str) {
+        if self.chan.is_hungup() {
+            // MixMonitor ends with the channel.
+            return;
+        }
+        // SAFETY: live caller channel on its own thread; NULL: the one
+        // MixMonitor Hotline started on it.
+        unsafe { sys::ast_stop_mixmonitor(self.chan.as_ptr(), std::ptr::null()) };
+    }
+
     fn get_var(&self, name: &str) -> Option<String> {
         self.chan.get_var(name)
     }

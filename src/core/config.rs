@@ -81,6 +81,9 @@ struct RawConfig {
     /// `[[webhook]]`: signed event POSTs (`crate::notify::webhook`).
     #[serde(default, rename = "webhook")]
     webhooks: Vec<Spanned<crate::notify::webhook::config::RawWebhook>>,
+    /// `[recording]`: where recordings go (`crate::recording`).
+    #[serde(default)]
+    recording: Option<Spanned<crate::recording::config::RawRecording>>,
 }
 
 #[derive(Deserialize)]
@@ -272,6 +275,15 @@ struct RawQueue {
     message: Option<Spanned<String>>,
     #[serde(default)]
     message_key: Option<Spanned<String>>,
+    /// Recording (`crate::recording::config`): never, on-demand, always.
+    #[serde(default)]
+    record: Option<Spanned<String>>,
+    #[serde(default)]
+    record_format: Option<Spanned<String>>,
+    #[serde(default)]
+    record_stereo: bool,
+    #[serde(default)]
+    record_retention_days: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -552,6 +564,8 @@ pub struct QueueConfig {
     /// a message; a callback keeps its place in line).
     pub message: Option<String>,
     pub message_key: Option<char>,
+    /// Whether and how calls are recorded.
+    pub recording: crate::recording::QueueRecording,
 }
 
 /// A whole-number pattern for caller numbers (a regular expression).
@@ -721,6 +735,8 @@ pub struct Config {
     pub announce_sounds: Vec<crate::ivr::sounds::SoundRef>,
     /// `[[webhook]]` endpoints.
     pub webhooks: Vec<crate::notify::webhook::WebhookConfig>,
+    /// `[recording]`.
+    pub recording: crate::recording::RecordingConfig,
 }
 
 impl Default for Config {
@@ -737,6 +753,7 @@ impl Default for Config {
             ivr: Default::default(),
             announce_sounds: Vec::new(),
             webhooks: Vec::new(),
+            recording: crate::recording::RecordingConfig { root: None, file: crate::recording::config::DEFAULT_FILE.into() },
         }
     }
 }
@@ -979,6 +996,13 @@ impl Config {
                     None => None,
                 },
                 survey: q.survey.as_ref().map(|s| s.get_ref().clone()),
+                recording: crate::recording::QueueRecording::from_raw(
+                    q.record.as_ref().map(|r| r.get_ref().as_str()),
+                    q.record_format.as_ref().map(|r| r.get_ref().as_str()),
+                    q.record_stereo,
+                    q.record_retention_days,
+                )
+                .map_err(|(k, e)| err(q.record_format.as_ref().filter(|_| k == "record_format").or(q.record.as_ref()).map_or(span.clone(), |r| r.span()), &key(k), e))?,
                 message: q.message.as_ref().map(|s| s.get_ref().clone()),
                 message_key: match &q.message_key {
                     Some(k) => {
@@ -1127,7 +1151,11 @@ impl Config {
         if let (Some(first), false) = (raw.webhooks.first(), store.enabled) {
             return Err(err(first.span(), "webhook", "webhooks are delivered from an outbox in the store: [store] enabled must be true".into()));
         }
-        Ok(Config { source: file.into(), general, queues, agents, owners, store, http, mail, ivr: std::sync::Arc::new(ivr), announce_sounds, webhooks })
+        let recording = match &raw.recording {
+            Some(r) => crate::recording::RecordingConfig::from_raw(r.get_ref()).map_err(|(k, e)| err(r.span(), &format!("recording.{k}"), e))?,
+            None => crate::recording::RecordingConfig::from_raw(&Default::default()).map_err(|(k, e)| err(0..0, &format!("recording.{k}"), e))?,
+        };
+        Ok(Config { source: file.into(), general, queues, agents, owners, store, http, mail, ivr: std::sync::Arc::new(ivr), announce_sounds, webhooks, recording })
     }
 }
 

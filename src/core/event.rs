@@ -52,6 +52,28 @@ pub enum EventKind {
     CallAbandoned { call: CallId, queue: Arc<str>, wait: Time, position: usize },
     CallExited { call: CallId, queue: Arc<str>, wait: Time, reason: ExitReason },
     CallMoved { call: CallId, from: Arc<str>, to: Arc<str>, reason: MoveReason },
+    /// The PBX's recorder started on a talk (`crate::recording`): the
+    /// recording's id, its file, the call's data (sensitive values masked)
+    /// and the caller channel's identity.
+    RecordingStarted {
+        id: u64,
+        call: CallId,
+        queue: String,
+        agent: String,
+        number: String,
+        name: String,
+        file: String,
+        format: String,
+        stereo: bool,
+        data: Vec<(String, String)>,
+        identity: Vec<(String, String)>,
+    },
+    /// The talk (and its recording) ended; `ms`: how long it recorded,
+    /// `paused`: spans (ms from the start) it was paused.
+    RecordingStopped { id: u64, call: CallId, ms: Time, paused: Vec<(Time, Time)> },
+    /// A recording could not be made or kept (the recorder refused, the
+    /// file never appeared): the call went on unrecorded.
+    RecordingFailed { id: u64, call: CallId, file: String, reason: String },
     /// A note on a live call, by `by` (an API user, the CLI).
     CallNote { call: CallId, queue: Arc<str>, text: String, by: String },
     /// The agent transferred the caller away (published by the call flow
@@ -143,6 +165,9 @@ impl EventKind {
             EventKind::CallExited { .. } => "CallExited",
             EventKind::CallMoved { .. } => "CallMoved",
             EventKind::CallNote { .. } => "CallNote",
+            EventKind::RecordingStarted { .. } => "RecordingStarted",
+            EventKind::RecordingStopped { .. } => "RecordingStopped",
+            EventKind::RecordingFailed { .. } => "RecordingFailed",
             EventKind::CallTransferred { .. } => "CallTransferred",
             EventKind::CallbackRequested { .. } => "CallbackRequested",
             EventKind::CallbackRefused { .. } => "CallbackRefused",
@@ -242,6 +267,31 @@ impl EventKind {
                 f.push(("From".into(), from.to_string()));
                 f.push(("Queue".into(), to.to_string()));
                 f.push(("Reason".into(), reason.name().to_string()));
+            }
+            EventKind::RecordingStarted { id, call, queue, agent, number, name, file, format, stereo, data, identity } => {
+                f.push(("RecordingId".into(), id.to_string()));
+                f.push(("CallId".into(), call.to_string()));
+                f.push(("Queue".into(), queue.clone()));
+                f.push(("Agent".into(), agent.clone()));
+                f.push(("CallerNumber".into(), number.clone()));
+                f.push(("CallerName".into(), name.clone()));
+                f.push(("File".into(), file.clone()));
+                f.push(("Format".into(), format.clone()));
+                f.push(("Stereo".into(), stereo.to_string()));
+                push_data(&mut f, "", identity);
+                push_data(&mut f, "", data);
+            }
+            EventKind::RecordingStopped { id, call, ms, paused } => {
+                f.push(("RecordingId".into(), id.to_string()));
+                f.push(("CallId".into(), call.to_string()));
+                f.push(("DurationMs".into(), ms.to_string()));
+                f.push(("Paused".into(), paused.iter().map(|(a, b)| format!("{a}-{b}")).collect::<Vec<_>>().join(",")));
+            }
+            EventKind::RecordingFailed { id, call, file, reason } => {
+                f.push(("RecordingId".into(), id.to_string()));
+                f.push(("CallId".into(), call.to_string()));
+                f.push(("File".into(), file.clone()));
+                f.push(("Reason".into(), reason.clone()));
             }
             EventKind::CallNote { call, queue, text, by } => {
                 f.push(("CallId".into(), call.to_string()));

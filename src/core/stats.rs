@@ -246,6 +246,9 @@ impl Stats {
             | EventKind::AgentReset { .. }
             | EventKind::CallGone { .. }
             | EventKind::CallNote { .. }
+            | EventKind::RecordingStarted { .. }
+            | EventKind::RecordingStopped { .. }
+            | EventKind::RecordingFailed { .. }
             | EventKind::CallTransferred { .. }
             | EventKind::CommandRefused { .. } => {}
         }

@@ -183,6 +183,15 @@ pub trait Primitives {
     fn transferred(&self) -> bool {
         false
     }
+    /// Start the PBX's recorder on the caller's channel, writing `file`
+    /// (its directories are made if missing) while caller and agent are
+    /// bridged; `stereo`: caller on the left, agent on the right. Must not
+    /// block on the disk.
+    fn record_start(&mut self, _file: &str, _stereo: bool) -> Result<(), String> {
+        Err("this PBX adapter does not record".into())
+    }
+    /// Stop the recorder started on `file` (nothing if the channel is gone).
+    fn record_stop(&mut self, _file: &str) {}
     /// Where the caller is in the dialplan now (`exten@context`), e.g.
     /// where a transfer sent it.
     fn location(&self) -> String {

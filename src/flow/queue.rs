@@ -161,6 +161,13 @@ fn take_note_var<P: Primitives>(pbx: &mut P, var: &str) -> Option<String> {
     Some(note)
 }
 
+/// A recording under way (started at `started`, the flow's clock).
+struct Recording {
+    id: u64,
+    file: String,
+    started: Time,
+}
+
 /// Legs the adapter rings inline, still pending.
 struct Inline {
     seq: u32,
@@ -236,6 +243,50 @@ impl QueueFlow<'_, '_> {
                 Err(TryRecvError::Disconnected) => return Err(()),
             }
         }
+    }
+
+    /// Start recording the talk about to be bridged, if the queue records
+    /// always. A recorder that refuses costs the call nothing: it is
+    /// logged and published, and the talk goes on unrecorded.
+    fn start_recording<P: Primitives>(&mut self, pbx: &mut P, agent: &str) -> Option<Recording> {
+        let policy = &self.cfg.queues.iter().find(|q| q.name == self.queue)?.recording;
+        if policy.mode != crate::recording::RecordMode::Always {
+            return None;
+        }
+        let id = self.router.new_call_id().0;
+        let Some(root) = self.cfg.recording.root.as_deref() else {
+            log::error!("{}: call {}: no recording root; not recorded", pbx.context(), self.id);
+            return None;
+        };
+        let names = crate::recording::path::Names { id, call: self.id.0, queue: &self.queue, agent, number: &self.number, at: jiff::Timestamp::now() };
+        let file = crate::recording::path::render(root, &self.cfg.recording.file, &policy.format, &names).display().to_string();
+        if let Err(reason) = pbx.record_start(&file, policy.stereo) {
+            log::error!("{}: call {}: recording {file}: {reason}; the call goes on unrecorded", pbx.context(), self.id);
+            self.router.report(Input::Publish(crate::core::EventKind::RecordingFailed { id, call: self.id, file, reason }));
+            return None;
+        }
+        let mut data = self.data.fields().collect::<Vec<_>>();
+        data.retain(|(k, _)| k != transfers::KEY);
+        self.router.report(Input::Publish(crate::core::EventKind::RecordingStarted {
+            id,
+            call: self.id,
+            queue: self.queue.clone(),
+            agent: agent.to_string(),
+            number: self.number.clone(),
+            name: pbx.caller_name(),
+            file: file.clone(),
+            format: policy.format.clone(),
+            stereo: policy.stereo,
+            data,
+            identity: pbx.identity(),
+        }));
+        Some(Recording { id, file, started: pbx.now() })
+    }
+
+    fn stop_recording<P: Primitives>(&mut self, pbx: &mut P, r: Recording) {
+        pbx.record_stop(&r.file);
+        let ms = pbx.now().saturating_sub(r.started);
+        self.router.report(Input::Publish(crate::core::EventKind::RecordingStopped { id: r.id, call: self.id, ms, paused: Vec::new() }));
     }
 
     fn keep_note(&mut self, text: &str) {
@@ -629,7 +680,11 @@ impl QueueFlow<'_, '_> {
         pbx.music_off();
         let var = pbx.hotline_var("agent");
         pbx.set_var(&var, Some(&agent.name));
+        let recording = self.start_recording(pbx, &agent.name);
         let by = pbx.bridge(leg);
+        if let Some(r) = recording {
+            self.stop_recording(pbx, r);
+        }
         if by == EndedBy::Transfer {
             self.record_transfer(pbx, &agent.name);
         }

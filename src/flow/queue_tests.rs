@@ -121,6 +121,8 @@ pub(crate) struct Fake {
     notes_in_bridge: Vec<&'static str>,
     /// Where the dialplan has the caller (after a transfer).
     location: String,
+    /// The recorder refuses to start.
+    recorder_fails: bool,
 }
 
 impl Fake {
@@ -144,6 +146,7 @@ impl Fake {
             leg_played: VecDeque::new(),
             notes_in_bridge: Vec::new(),
             location: String::new(),
+            recorder_fails: false,
             language: String::new(),
         }
     }
@@ -293,6 +296,16 @@ impl Primitives for Fake {
     fn location(&self) -> String {
         self.location.clone()
     }
+    fn record_start(&mut self, file: &str, stereo: bool) -> Result<(), String> {
+        self.log.push(format!("record {file} stereo={stereo}"));
+        if self.recorder_fails {
+            return Err("disk on fire".into());
+        }
+        Ok(())
+    }
+    fn record_stop(&mut self, file: &str) {
+        self.log.push(format!("record stop {file}"));
+    }
 }
 
 fn target(agent: AgentId) -> OfferTarget {
@@ -333,7 +346,9 @@ fn config() -> Config {
          [[queue]]\nname = \"plain\"\n\
          [[queue]]\nname = \"announced\"\nagent_announce = \"agent-beep\"\n\
          [[queue]]\nname = \"named\"\nagent_announce = \"queue\"\n\
-         [[queue]]\nname = \"short\"\nmusic_class = \"jazz\"\nrequeue_short_seconds = 2\n",
+         [[queue]]\nname = \"short\"\nmusic_class = \"jazz\"\nrequeue_short_seconds = 2\n\
+         [[queue]]\nname = \"recorded\"\nrecord = \"always\"\n\
+         [recording]\nroot = \"/rec\"\nfile = \"{queue}/{call}-{agent}\"\n",
         "test.toml",
     )
     .expect("config")
@@ -883,4 +898,36 @@ fn two_answers_waiting_at_once_are_each_decided_and_one_is_bridged() {
     assert_eq!(outcomes(&router.inputs.borrow()), [(3, OfferOutcome::Answered), (4, OfferOutcome::Answered)]);
     let log = fake.log.join(", ");
     assert!(log.contains("claim 3, claim 4, drop 3, music off, bridge 4"), "{log}");
+}
+
+#[test]
+fn a_recorded_queue_records_exactly_the_talk_and_publishes_its_start_and_stop() {
+    let (end, inputs, fake) = go("recorded", vec![offer(&[3], 15_000), answered(3)], |_| {});
+    assert_eq!(end.result, "ANSWERED");
+    let at = |what: &str| fake.log.iter().position(|l| l.starts_with(what)).unwrap_or_else(|| panic!("{what}: {:?}", fake.log));
+    assert!(at("record /rec/recorded/7-a3.wav stereo=false") < at("bridge") && at("bridge") < at("record stop /rec/recorded/7-a3.wav"), "{:?}", fake.log);
+    let started = inputs.iter().find_map(|i| match i {
+        Input::Publish(crate::core::EventKind::RecordingStarted { id, call, queue, agent, file, .. }) => Some((*id, *call, queue.clone(), agent.clone(), file.clone())),
+        _ => None,
+    });
+    let (id, call, queue, agent, file) = started.expect("RecordingStarted");
+    assert_eq!((call, queue.as_str(), agent.as_str(), file.as_str()), (CallId(7), "recorded", "a3", "/rec/recorded/7-a3.wav"));
+    let stopped = inputs.iter().position(|i| matches!(i, Input::Publish(crate::core::EventKind::RecordingStopped { id: s, .. }) if *s == id));
+    let ended = inputs.iter().position(|i| matches!(i, Input::CallEnded { .. }));
+    assert!(stopped.is_some() && stopped < ended, "stopped before the talk's end is reported: {inputs:?}");
+}
+
+#[test]
+fn a_recorder_that_refuses_costs_the_call_nothing() {
+    let (end, inputs, fake) = go("recorded", vec![offer(&[3], 15_000), answered(3)], |f| f.recorder_fails = true);
+    assert_eq!(end.result, "ANSWERED");
+    assert!(fake.log.iter().any(|l| l == "bridge 3") && !fake.log.iter().any(|l| l.starts_with("record stop")), "{:?}", fake.log);
+    assert!(inputs.iter().any(|i| matches!(i, Input::Publish(crate::core::EventKind::RecordingFailed { reason, .. }) if reason == "disk on fire")));
+    assert!(!inputs.iter().any(|i| matches!(i, Input::Publish(crate::core::EventKind::RecordingStarted { .. }))));
+}
+
+#[test]
+fn a_queue_that_does_not_record_never_starts_the_recorder() {
+    let (_, _, fake) = go("support", vec![offer(&[3], 15_000), answered(3)], |_| {});
+    assert!(!fake.log.iter().any(|l| l.starts_with("record")), "{:?}", fake.log);
 }

@@ -26,7 +26,7 @@
 
 use std::cell::RefCell;
 use std::ffi::c_void;
-use std::os::raw::c_char;
+use std::os::raw::{c_char, c_int};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -457,6 +457,22 @@ impl Primitives for FsCaller<'_, '_> {
 
     fn transferred(&self) -> bool {
         self.s.transferred()
+    }
+
+    fn record_start(&mut self, file: &str, stereo: bool) -> Result<(), String> {
+        let f = to_cstring(file);
+        // SAFETY: live caller session on its own thread; valid C string
+        // (record_session copies it).
+        match unsafe { sys::hotline_fs_record_start(self.s.as_ptr(), f.as_ptr(), stereo as c_int) } {
+            0 => Ok(()),
+            _ => Err("record_session refused (see the FreeSWITCH log)".into()),
+        }
+    }
+
+    fn record_stop(&mut self, file: &str) {
+        let f = to_cstring(file);
+        // SAFETY: as above; a session without that recording is left alone.
+        unsafe { sys::hotline_fs_record_stop(self.s.as_ptr(), f.as_ptr()) };
     }
 
     /// The caller profile's `destination_number@context` (a transfer

@@ -41,8 +41,8 @@ mod tests;
 
 pub use error::{StoreError, StoreErrorKind};
 pub use records::{
-    presence, AgentStateRecord, CallRecord, CallbackRecord, ContactOverride, EventRecord, MemberRecord, MessageRecord, Snapshot, BREAK,
-    LOGGED_OUT, READY,
+    presence, AgentStateRecord, CallRecord, CallbackRecord, ContactOverride, EventRecord, MemberRecord, MessageRecord, RecordingFilter,
+    RecordingRecord, Snapshot, BREAK, LOGGED_OUT, READY,
 };
 pub use schema::SCHEMA_VERSION;
 pub use status::{QuickCheck, StoreStatus};
@@ -283,6 +283,16 @@ impl Store {
         self.push(Op::Call(call))
     }
 
+    /// Write what is known of a recording (`None` fields keep the stored
+    /// value).
+    pub fn put_recording(&self, r: RecordingRecord) -> Result<(), StoreRejected> {
+        self.push(Op::Recording(r))
+    }
+
+    pub fn remove_recording(&self, id: u64) -> Result<(), StoreRejected> {
+        self.push(Op::RecordingRemove { id })
+    }
+
     fn push(&self, op: Op) -> Result<(), StoreRejected> {
         let Some(tx) = &self.tx else { return Err(StoreRejected::Closed) };
         match tx.try_send(Msg::Op(op)) {
@@ -308,6 +318,15 @@ impl Store {
     /// Up to `limit` logged events with an id above `after`, by id.
     pub fn events_after(&self, after: u64, limit: usize) -> Result<Vec<EventRecord>, StoreError> {
         records::read_events_after(&self.reader(), after, limit).map_err(|e| self.error(&e))
+    }
+
+    pub fn recording(&self, id: u64) -> Result<Option<RecordingRecord>, StoreError> {
+        records::read_recording(&self.reader(), id).map_err(|e| self.error(&e))
+    }
+
+    /// Recordings matching `filter`, newest first.
+    pub fn recordings(&self, filter: &RecordingFilter) -> Result<Vec<RecordingRecord>, StoreError> {
+        records::read_recordings(&self.reader(), filter).map_err(|e| self.error(&e))
     }
 
     pub fn call_record(&self, call_id: u64) -> Result<Option<CallRecord>, StoreError> {

@@ -152,6 +152,54 @@ impl CallRecord {
     }
 }
 
+/// A recording's row (`src/recording`). Like [`CallRecord`], a write
+/// keeps the stored value of every `None` field.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+pub struct RecordingRecord {
+    pub id: u64,
+    pub call_id: u64,
+    pub queue: Option<String>,
+    pub agent: Option<String>,
+    pub number: Option<String>,
+    pub name: Option<String>,
+    pub path: Option<String>,
+    pub format: Option<String>,
+    pub stereo: Option<bool>,
+    /// Wall-clock ms since the Unix epoch.
+    pub started_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    pub duration_ms: Option<u64>,
+    pub size: Option<u64>,
+    pub sha256: Option<String>,
+    /// recording, done, failed, deleted.
+    pub status: Option<String>,
+    pub error: Option<String>,
+    /// The call's data (sensitive values masked) and the PBX's ids.
+    pub data: Option<Value>,
+    pub pbx: Option<Value>,
+    /// Paused spans, `[[from_ms, to_ms], ...]` from the start.
+    pub paused: Option<Value>,
+    pub tags: Option<Value>,
+}
+
+/// What a recording search asks for; every `Some` must hold.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RecordingFilter {
+    /// Started at or after / before (wall-clock ms).
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub agent: Option<String>,
+    pub queue: Option<String>,
+    pub number: Option<String>,
+    pub call_id: Option<u64>,
+    /// A data key that is present, and (if given) its value.
+    pub data_key: Option<(String, Option<String>)>,
+    pub min_ms: Option<u64>,
+    pub max_ms: Option<u64>,
+    pub status: Option<String>,
+    pub limit: usize,
+}
+
 /// What a starting service reads back, once, at load.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Snapshot {
@@ -292,7 +340,8 @@ pub(crate) fn read_snapshot(conn: &mut Connection) -> rusqlite::Result<Snapshot>
     let max_call: Option<i64> = tx.query_row(
         "SELECT max(m) FROM (SELECT max(call_id) AS m FROM calls \
          UNION ALL SELECT max(id) FROM callbacks UNION ALL SELECT max(call_id) FROM events \
-         UNION ALL SELECT max(id) FROM messages)",
+         UNION ALL SELECT max(id) FROM messages UNION ALL SELECT max(id) FROM recordings \
+         UNION ALL SELECT max(call_id) FROM recordings)",
         [],
         |r| r.get(0),
     )?;
@@ -354,4 +403,92 @@ pub(crate) fn read_call(conn: &Connection, call_id: u64) -> rusqlite::Result<Opt
         },
     )
     .optional()
+}
+
+const RECORDING_COLUMNS: &str = "id, call_id, queue, agent, number, name, path, format, stereo, started_at, ended_at, \
+    duration_ms, size, sha256, status, error, data, pbx, paused, tags";
+
+fn recording_row(r: &rusqlite::Row) -> rusqlite::Result<RecordingRecord> {
+    Ok(RecordingRecord {
+        id: r.get::<_, i64>(0)? as u64,
+        call_id: r.get::<_, i64>(1)? as u64,
+        queue: r.get(2)?,
+        agent: r.get(3)?,
+        number: r.get(4)?,
+        name: r.get(5)?,
+        path: r.get(6)?,
+        format: r.get(7)?,
+        stereo: r.get(8)?,
+        started_at: r.get(9)?,
+        ended_at: r.get(10)?,
+        duration_ms: unsigned(r.get(11)?),
+        size: unsigned(r.get(12)?),
+        sha256: r.get(13)?,
+        status: r.get(14)?,
+        error: r.get(15)?,
+        data: r.get::<_, Option<String>>(16)?.map(json),
+        pbx: r.get::<_, Option<String>>(17)?.map(json),
+        paused: r.get::<_, Option<String>>(18)?.map(json),
+        tags: r.get::<_, Option<String>>(19)?.map(json),
+    })
+}
+
+pub(crate) fn read_recording(conn: &Connection, id: u64) -> rusqlite::Result<Option<RecordingRecord>> {
+    conn.query_row(&format!("SELECT {RECORDING_COLUMNS} FROM recordings WHERE id = ?1"), [id as i64], recording_row).optional()
+}
+
+/// Recordings matching `f`, newest first.
+pub(crate) fn read_recordings(conn: &Connection, f: &RecordingFilter) -> rusqlite::Result<Vec<RecordingRecord>> {
+    use rusqlite::types::Value as Sql;
+    let mut clauses: Vec<&str> = Vec::new();
+    let mut args: Vec<Sql> = Vec::new();
+    let mut arg = |clause: &'static str, v: Sql, clauses: &mut Vec<&str>| {
+        clauses.push(clause);
+        args.push(v);
+    };
+    if let Some(v) = f.from {
+        arg("started_at >= ?", Sql::Integer(v), &mut clauses);
+    }
+    if let Some(v) = f.to {
+        arg("started_at < ?", Sql::Integer(v), &mut clauses);
+    }
+    if let Some(v) = &f.agent {
+        arg("agent = ?", Sql::Text(v.clone()), &mut clauses);
+    }
+    if let Some(v) = &f.queue {
+        arg("queue = ?", Sql::Text(v.clone()), &mut clauses);
+    }
+    if let Some(v) = &f.number {
+        arg("number = ?", Sql::Text(v.clone()), &mut clauses);
+    }
+    if let Some(v) = f.call_id {
+        arg("call_id = ?", Sql::Integer(v as i64), &mut clauses);
+    }
+    if let Some(v) = f.min_ms {
+        arg("duration_ms >= ?", Sql::Integer(v as i64), &mut clauses);
+    }
+    if let Some(v) = f.max_ms {
+        arg("duration_ms <= ?", Sql::Integer(v as i64), &mut clauses);
+    }
+    if let Some(v) = &f.status {
+        arg("status = ?", Sql::Text(v.clone()), &mut clauses);
+    }
+    if let Some((k, v)) = &f.data_key {
+        // The key as a JSON path: data keys are letters, digits and `_`.
+        let path = format!("$.\"{}\"", k.replace('"', ""));
+        match v {
+            Some(v) => {
+                clauses.push("json_extract(data, ?) = ?");
+                args.push(Sql::Text(path));
+                args.push(Sql::Text(v.clone()));
+            }
+            None => arg("json_extract(data, ?) IS NOT NULL", Sql::Text(path), &mut clauses),
+        }
+    }
+    let filter = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
+    let limit = if f.limit == 0 { 100 } else { f.limit.min(10_000) };
+    let sql = format!("SELECT {RECORDING_COLUMNS} FROM recordings {filter} ORDER BY started_at DESC, id DESC LIMIT {limit}");
+    let mut st = conn.prepare(&sql)?;
+    let rows = st.query_map(rusqlite::params_from_iter(args), recording_row)?;
+    rows.collect()
 }

@@ -136,6 +136,33 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         died_at     INTEGER NOT NULL
     );
     ",
+    // 6: recordings (src/recording): one row per recorded agent leg.
+    "
+    CREATE TABLE recordings (
+        id           INTEGER PRIMARY KEY,
+        call_id      INTEGER NOT NULL,
+        queue        TEXT,
+        agent        TEXT,
+        number       TEXT,
+        name         TEXT,
+        path         TEXT,
+        format       TEXT,
+        stereo       INTEGER,
+        started_at   INTEGER,
+        ended_at     INTEGER,
+        duration_ms  INTEGER,
+        size         INTEGER,
+        sha256       TEXT,
+        status       TEXT,
+        error        TEXT,
+        data         TEXT,
+        pbx          TEXT,
+        paused       TEXT,
+        tags         TEXT
+    );
+    CREATE INDEX recordings_started ON recordings (started_at);
+    CREATE INDEX recordings_call ON recordings (call_id);
+    ",
 ];
 
 /// The version a file has once opened by this Hotline.

@@ -383,10 +383,11 @@ fn damaged_pages_fail_the_integrity_check() {
         s.append_event(i as i64, "Test", Some(i), json!({ "padding": "x".repeat(40) })).unwrap();
     }
     s.close();
-    // Keep page 1 (header and schema), scribble over the rest.
+    // Keep the first pages (the header, the schema, the tables' roots:
+    // made by the migrations, before any row), scribble over the rest.
     let mut bytes = std::fs::read(&path).unwrap();
-    assert!(bytes.len() > 8 * 4096, "{} bytes", bytes.len());
-    for (i, b) in bytes.iter_mut().enumerate().skip(4096) {
+    assert!(bytes.len() > 48 * 4096, "{} bytes", bytes.len());
+    for (i, b) in bytes.iter_mut().enumerate().skip(32 * 4096) {
         *b = (i * 7 + 13) as u8;
     }
     std::fs::write(&path, &bytes).unwrap();
@@ -574,4 +575,48 @@ fn bus_events_keep_their_ids_and_a_repeat_is_ignored() {
     let got = s.events_after(0, 10).unwrap();
     assert_eq!(got.iter().map(|e| (e.id, e.call_id)).collect::<Vec<_>>(), [(5_000_000, Some(1)), (5_000_001, Some(2))]);
     assert_eq!(s.snapshot().unwrap().next_event_id, 5_000_002);
+}
+
+#[test]
+fn recordings_are_kept_completed_and_found_by_each_key() {
+    let dir = TempDir::new("recordings");
+    let s = open(&dir.join("h.db"));
+    let rec = |id: u64, queue: &str, agent: &str, number: &str, started: i64, ms: u64, account: &str| RecordingRecord {
+        id,
+        call_id: id + 100,
+        queue: Some(queue.into()),
+        agent: Some(agent.into()),
+        number: Some(number.into()),
+        path: Some(format!("/rec/{id}.wav")),
+        started_at: Some(started),
+        duration_ms: Some(ms),
+        status: Some("recording".into()),
+        data: Some(json!({ "account": account })),
+        ..RecordingRecord::default()
+    };
+    s.put_recording(rec(1, "support", "a1", "0901", 1_000, 30_000, "105")).unwrap();
+    s.put_recording(rec(2, "sales", "a2", "0902", 2_000, 90_000, "106")).unwrap();
+    s.put_recording(rec(3, "support", "a2", "0903", 3_000, 5_000, "105")).unwrap();
+    // Completing one keeps what it does not say.
+    s.put_recording(RecordingRecord { id: 1, call_id: 101, size: Some(480_044), sha256: Some("ab".into()), status: Some("done".into()), ..RecordingRecord::default() }).unwrap();
+    assert!(s.flush(PATIENCE));
+    let one = s.recording(1).unwrap().expect("row 1");
+    assert_eq!((one.queue.as_deref(), one.size, one.status.as_deref(), one.duration_ms), (Some("support"), Some(480_044), Some("done"), Some(30_000)));
+    let ids = |f: RecordingFilter| s.recordings(&f).unwrap().iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(ids(RecordingFilter::default()), [3, 2, 1], "newest first");
+    assert_eq!(ids(RecordingFilter { agent: Some("a2".into()), ..Default::default() }), [3, 2]);
+    assert_eq!(ids(RecordingFilter { queue: Some("support".into()), ..Default::default() }), [3, 1]);
+    assert_eq!(ids(RecordingFilter { number: Some("0902".into()), ..Default::default() }), [2]);
+    assert_eq!(ids(RecordingFilter { call_id: Some(103), ..Default::default() }), [3]);
+    assert_eq!(ids(RecordingFilter { from: Some(2_000), to: Some(3_000), ..Default::default() }), [2]);
+    assert_eq!(ids(RecordingFilter { min_ms: Some(10_000), max_ms: Some(60_000), ..Default::default() }), [1]);
+    assert_eq!(ids(RecordingFilter { data_key: Some(("account".into(), Some("105".into()))), ..Default::default() }), [3, 1]);
+    assert_eq!(ids(RecordingFilter { data_key: Some(("tier".into(), None)), ..Default::default() }), Vec::<u64>::new());
+    assert_eq!(ids(RecordingFilter { status: Some("done".into()), ..Default::default() }), [1]);
+    assert_eq!(ids(RecordingFilter { limit: 1, ..Default::default() }), [3]);
+    // A recording's id counts as a call id: ids stay unique after a restart.
+    s.remove_recording(2).unwrap();
+    assert!(s.flush(PATIENCE));
+    assert_eq!(s.recording(2).unwrap(), None);
+    assert_eq!(s.snapshot().unwrap().next_call_id, 104, "recording 3's call 103 is the largest");
 }

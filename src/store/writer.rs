@@ -22,7 +22,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use serde_json::Value;
 
 use super::error::is_permanent;
-use super::records::{CallbackRecord, MessageRecord};
+use super::records::{CallbackRecord, MessageRecord, RecordingRecord};
 use super::status::{QuickCheck, Shared};
 use super::{CallRecord, StoreOptions};
 
@@ -43,6 +43,8 @@ pub(crate) enum Op {
     /// fresh row id.
     Event { id: Option<u64>, time: i64, kind: String, call_id: Option<u64>, payload: Value },
     Call(CallRecord),
+    Recording(RecordingRecord),
+    RecordingRemove { id: u64 },
 }
 
 pub(crate) enum Msg {
@@ -426,6 +428,45 @@ fn apply(tx: &Transaction<'_>, op: &Op) -> rusqlite::Result<()> {
                 c.data.as_ref().map(Value::to_string),
                 &c.survey,
             )),
+        Op::Recording(r) => tx
+            .prepare_cached(
+                "INSERT INTO recordings (id, call_id, queue, agent, number, name, path, format, stereo, started_at, ended_at, \
+                 duration_ms, size, sha256, status, error, data, pbx, paused, tags) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20) \
+                 ON CONFLICT (id) DO UPDATE SET \
+                 queue = coalesce(excluded.queue, queue), agent = coalesce(excluded.agent, agent), \
+                 number = coalesce(excluded.number, number), name = coalesce(excluded.name, name), \
+                 path = coalesce(excluded.path, path), format = coalesce(excluded.format, format), \
+                 stereo = coalesce(excluded.stereo, stereo), started_at = coalesce(excluded.started_at, started_at), \
+                 ended_at = coalesce(excluded.ended_at, ended_at), duration_ms = coalesce(excluded.duration_ms, duration_ms), \
+                 size = coalesce(excluded.size, size), sha256 = coalesce(excluded.sha256, sha256), \
+                 status = coalesce(excluded.status, status), error = coalesce(excluded.error, error), \
+                 data = coalesce(excluded.data, data), pbx = coalesce(excluded.pbx, pbx), \
+                 paused = coalesce(excluded.paused, paused), tags = coalesce(excluded.tags, tags)",
+            )?
+            .execute(rusqlite::params![
+                r.id as i64,
+                r.call_id as i64,
+                &r.queue,
+                &r.agent,
+                &r.number,
+                &r.name,
+                &r.path,
+                &r.format,
+                r.stereo,
+                r.started_at,
+                r.ended_at,
+                r.duration_ms.map(|v| v as i64),
+                r.size.map(|v| v as i64),
+                &r.sha256,
+                &r.status,
+                &r.error,
+                r.data.as_ref().map(Value::to_string),
+                r.pbx.as_ref().map(Value::to_string),
+                r.paused.as_ref().map(Value::to_string),
+                r.tags.as_ref().map(Value::to_string),
+            ]),
+        Op::RecordingRemove { id } => tx.prepare_cached("DELETE FROM recordings WHERE id = ?1")?.execute([*id as i64]),
     }
     .map(|_| ())
 }

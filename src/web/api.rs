@@ -183,6 +183,9 @@ pub(crate) fn routes() -> Vec<(Method, &'static str, Access, MethodRouter<AppSta
         (Method::POST, "/agents/{name}/break", Signed, post(agent_command::<Break>)),
         (Method::POST, "/agents/{name}/ready", Signed, post(agent_command::<Ready>)),
         (Method::POST, "/calls/{id}/notes", Signed, post(call_note)),
+        (Method::GET, "/recordings", Signed, get(recordings)),
+        (Method::GET, "/recordings/{id}", Signed, get(recording)),
+        (Method::GET, "/recordings/{id}/audio", Signed, get(recording_audio)),
         (Method::GET, "/webhooks", Signed, get(webhooks)),
         (Method::POST, "/webhooks/retry", Signed, post(webhooks_retry)),
         (Method::POST, "/webhooks/purge", Signed, post(webhooks_purge)),
@@ -526,6 +529,86 @@ async fn call_note(
     .await?;
     log::info!("hotline web: {who}: call {call}: note");
     Ok((StatusCode::ACCEPTED, Json(json!({ "ok": true, "call": call.to_string() }))).into_response())
+}
+
+/// Who sees a recording: admins all; supervisors their queues'; agents
+/// their own (metadata only); viewers none. The audio: admins and
+/// supervisors.
+fn may_see_recording(p: &Principal, v: &Visibility, r: &crate::store::RecordingRecord, audio: bool) -> bool {
+    match (p.role, &p.agent) {
+        (Role::Admin, _) => true,
+        (Role::Supervisor, _) => r.queue.as_deref().is_some_and(|q| v.queue(q)),
+        (Role::Agent, Some(me)) => !audio && r.agent.as_deref() == Some(me.as_str()),
+        _ => false,
+    }
+}
+
+fn recording_id(id: Result<Path<String>, PathRejection>) -> ApiResult<u64> {
+    let Path(id) = id?;
+    id.parse::<u64>().map_err(|_| ApiError::bad_request(format!("{id:?} is not a recording id")))
+}
+
+/// `GET /recordings?agent=..&queue=..&caller=..&from=..&to=..&min=..&data.<key>=..`:
+/// the recordings this token may see, newest first.
+async fn recordings(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Query(q): Query<std::collections::BTreeMap<String, String>>,
+) -> ApiResult<Response> {
+    if p.role == Role::Viewer {
+        return Err(ApiError::forbidden("recordings are not for viewer tokens"));
+    }
+    let filter = crate::recording::search::filter(q.iter().map(|(k, v)| (k.as_str(), v.as_str()))).map_err(ApiError::bad_request)?;
+    let rows = host_call(&state, move |h| {
+        let v = Visibility::of(&p, h)?;
+        Ok(h.recordings(&filter)?.into_iter().filter(|r| may_see_recording(&p, &v, r, false)).collect::<Vec<_>>())
+    })
+    .await?;
+    Ok(Json(rows).into_response())
+}
+
+async fn find_recording(state: &AppState, p: Principal, id: u64, audio: bool) -> ApiResult<crate::store::RecordingRecord> {
+    host_call(state, move |h| {
+        let r = h.recording(id)?.ok_or_else(|| HostError::NotFound(format!("no recording {id}")))?;
+        if !may_see_recording(&p, &Visibility::of(&p, h)?, &r, audio) {
+            return Err(ApiError::forbidden(format!("recording {id} is not this token's to {}", if audio { "hear" } else { "see" })));
+        }
+        Ok(r)
+    })
+    .await
+}
+
+/// `GET /recordings/{id}`: one recording's metadata.
+async fn recording(State(state): State<AppState>, Extension(p): Extension<Principal>, id: Result<Path<String>, PathRejection>) -> ApiResult<Response> {
+    let id = recording_id(id)?;
+    Ok(Json(find_recording(&state, p, id, false).await?).into_response())
+}
+
+/// `GET /recordings/{id}/audio`: the file, with HTTP Range (admins and
+/// supervisors of its queue).
+async fn recording_audio(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    id: Result<Path<String>, PathRejection>,
+    req: Request,
+) -> ApiResult<Response> {
+    let id = recording_id(id)?;
+    let r = find_recording(&state, p, id, true).await?;
+    let path = match (r.status.as_deref(), &r.path) {
+        (Some("done"), Some(path)) => path.clone(),
+        (status, _) => return Err(ApiError::new(StatusCode::CONFLICT, format!("recording {id} is {}: no file to serve", status.unwrap_or("unknown")))),
+    };
+    let mime = match r.format.as_deref() {
+        Some("wav") => "audio/wav",
+        Some("gsm") => "audio/x-gsm",
+        _ => "application/octet-stream",
+    };
+    let mut serve = tower_http::services::ServeFile::new_with_mime(&path, &mime.parse().expect("a mime type"));
+    match serve.try_call(req).await {
+        Ok(resp) if resp.status() == StatusCode::NOT_FOUND => Err(ApiError::new(StatusCode::GONE, format!("recording {id}: its file is gone"))),
+        Ok(resp) => Ok(resp.map(axum::body::Body::new)),
+        Err(e) => Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("recording {id}: {e}"))),
+    }
 }
 
 fn admin_only(p: &Principal) -> ApiResult<()> {

@@ -97,6 +97,13 @@ pub trait WebHost: Send + Sync + 'static {
     fn call_note(&self, call: CallId, _text: &str, _by: &str) -> Result<(), HostError> {
         Err(HostError::NotFound(format!("no live call {call}")))
     }
+    /// Recordings matching a search (the store's).
+    fn recordings(&self, _filter: &crate::store::RecordingFilter) -> Result<Vec<crate::store::RecordingRecord>, HostError> {
+        Err(HostError::NotFound("no durable store".into()))
+    }
+    fn recording(&self, _id: u64) -> Result<Option<crate::store::RecordingRecord>, HostError> {
+        Err(HostError::NotFound("no durable store".into()))
+    }
     /// The webhook endpoints (`GET /webhooks`; admin tokens only).
     fn webhooks(&self) -> Result<Vec<crate::notify::webhook::EndpointView>, HostError> {
         Err(HostError::NotFound("no webhooks configured".into()))
@@ -193,6 +200,15 @@ impl WebHost for ServiceCore {
 
     fn has_agent(&self, name: &str) -> bool {
         admin::Host::has_agent(self, name)
+    }
+
+    fn recordings(&self, filter: &crate::store::RecordingFilter) -> Result<Vec<crate::store::RecordingRecord>, HostError> {
+        admin::Host::recordings(self, filter).map_err(HostError::Unavailable)
+    }
+
+    fn recording(&self, id: u64) -> Result<Option<crate::store::RecordingRecord>, HostError> {
+        let store = self.store.as_ref().ok_or_else(|| HostError::NotFound("no durable store".into()))?;
+        store.recording(id).map_err(|e| HostError::Failed(e.to_string()))
     }
 
     fn live_call(&self, call: CallId) -> Result<Option<CallView>, HostError> {

@@ -11,7 +11,7 @@ use super::ami::{field, is, Ami, Message};
 use crate::poll;
 
 pub const AMI_PORT: u16 = 25038;
-const CONTAINER: &str = "hotline-test-asterisk";
+pub const CONTAINER: &str = "hotline-test-asterisk";
 
 pub struct Pbx {
     pub ami: Ami,

@@ -167,6 +167,14 @@ impl WebHost for FakeHost {
         matches!(name, "1001" | "1002" | "1003" | "9999")
     }
 
+    fn recordings(&self, filter: &hotline::store::RecordingFilter) -> Result<Vec<hotline::store::RecordingRecord>, HostError> {
+        Ok(fake_recordings().into_iter().filter(|r| filter.agent.as_ref().map_or(true, |a| r.agent.as_ref() == Some(a))).collect())
+    }
+
+    fn recording(&self, id: u64) -> Result<Option<hotline::store::RecordingRecord>, HostError> {
+        Ok(fake_recordings().into_iter().find(|r| r.id == id))
+    }
+
     fn live_call(&self, call: CallId) -> Result<Option<CallView>, HostError> {
         Ok(self.calls()?.into_iter().find(|c| c.id == call))
     }
@@ -369,4 +377,33 @@ pub fn threads_named(name: &str) -> usize {
                 .count()
         })
         .unwrap_or(0)
+}
+
+/// The file of the fake host's recording 1: 16 known bytes.
+pub fn fake_recording_file() -> std::path::PathBuf {
+    let p = std::env::temp_dir().join(format!("hotline-web-fake-recording-{}.wav", std::process::id()));
+    if !p.exists() {
+        std::fs::write(&p, b"RIFF0123456789ab").unwrap();
+    }
+    p
+}
+
+/// Recording 1: support, agent 1001, done; recording 2: sales, agent
+/// 1002, still recording.
+pub fn fake_recordings() -> Vec<hotline::store::RecordingRecord> {
+    use hotline::store::RecordingRecord;
+    vec![
+        RecordingRecord {
+            id: 1,
+            call_id: 6,
+            queue: Some("support".into()),
+            agent: Some("1001".into()),
+            path: Some(fake_recording_file().display().to_string()),
+            format: Some("wav".into()),
+            status: Some("done".into()),
+            duration_ms: Some(1500),
+            ..RecordingRecord::default()
+        },
+        RecordingRecord { id: 2, call_id: 7, queue: Some("sales".into()), agent: Some("1002".into()), status: Some("recording".into()), ..RecordingRecord::default() },
+    ]
 }
