@@ -635,6 +635,51 @@ fn recording_a_recorded_queues_talk_is_a_file_and_a_row_that_match_the_call() {
     p.settle();
 }
 
+/// The dominant frequency of one channel of a WAV file (sox's estimate).
+fn tone_of(file: &std::path::Path, channel: u32) -> f64 {
+    let out = std::process::Command::new("sox").arg(file).args(["-n", "remix", &channel.to_string(), "stat"]).output().expect("sox");
+    let text = String::from_utf8_lossy(&out.stderr);
+    text.lines()
+        .find(|l| l.starts_with("Rough"))
+        .and_then(|l| l.split(':').nth(1))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("sox stat: {text}"))
+}
+
+/// A stereo recording: the caller plays 400 Hz, the agent 1000 Hz;
+/// MixMonitor interleaves the two sides into raw audio and the recordings
+/// sink makes the WAV file: the caller on the left, the agent on the right.
+#[test]
+fn recording_in_stereo_keeps_each_side_on_its_own_channel() {
+    let (p, _g) = pbx();
+    for hz in ["400", "1000"] {
+        p.exec(&["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", &format!("/tmp/hotline-tone-{hz}.wav"), "synth", "30", "sine", hz, "vol", "0.5"]);
+    }
+    p.agent_mode(282, "tone", 3.0);
+    let from = p.ami.mark();
+    let r = p.ami.action(
+        "Originate",
+        &[("Channel", "Local/recstereo@hotline-callers"), ("Application", "Playback"), ("Data", "/tmp/hotline-tone-400"), ("CallerID", "\"t\" <9281000>"), ("Async", "true")],
+    );
+    assert_eq!(field(&r, "Response"), "Success", "{r:?}");
+    let started = p.wait_hotline(from, "RecordingStarted", 1, 10, |m| field(m, "CallerNumber") == "9281000");
+    let (rec, file) = (field(&started[0], "RecordingId").to_string(), field(&started[0], "File").to_string());
+    assert_eq!(field(&started[0], "Stereo"), "true");
+    p.wait_hotline(from, "RecordingStopped", 1, 20, |m| field(m, "RecordingId") == rec);
+    let row = poll::until("the stereo recording done", Duration::from_secs(15), Duration::from_millis(200), || {
+        let out = p.cli(&format!("hotline recordings status=done agent=a282"));
+        out.lines().any(|l| l.trim_start().starts_with(&format!("{rec} "))).then_some(()).ok_or(out)
+    });
+    let _ = row;
+    let local = std::env::temp_dir().join(format!("hotline-rec-stereo-{rec}.wav"));
+    let cp = std::process::Command::new("docker").args(["cp", &format!("{}:{file}", asterisk::pbx::CONTAINER), &local.display().to_string()]).output().expect("docker cp");
+    assert!(cp.status.success(), "{}", String::from_utf8_lossy(&cp.stderr));
+    let (left, right) = (tone_of(&local, 1), tone_of(&local, 2));
+    let _ = std::fs::remove_file(&local);
+    assert!((left - 400.0).abs() < 60.0 && (right - 1000.0).abs() < 150.0, "left {left} Hz (caller 400), right {right} Hz (agent 1000)");
+    p.settle();
+}
+
 #[test]
 fn unload_is_refused_while_busy_and_clean_when_idle() {
     let (p, _g) = pbx();

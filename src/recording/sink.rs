@@ -32,6 +32,10 @@ struct Pending {
     /// The size at the last look: a file is done when its header is whole
     /// and it stopped growing.
     last_size: Option<u64>,
+    /// A stereo recording whose recorder wrote interleaved raw audio
+    /// (Asterisk's MixMonitor `D`): converted to the WAV file once the raw
+    /// file stopped growing.
+    raw: Option<PathBuf>,
 }
 
 pub type Publish = Box<dyn Fn(EventKind) + Send>;
@@ -41,8 +45,8 @@ pub struct RecordingsSink {
     every: Duration,
     tries: u32,
     pending: Vec<Pending>,
-    /// Files of recordings under way, by id.
-    files: std::collections::HashMap<u64, PathBuf>,
+    /// Files of recordings under way, by id, and whether they are stereo.
+    files: std::collections::HashMap<u64, (PathBuf, bool)>,
     publish: Publish,
 }
 
@@ -72,7 +76,7 @@ impl RecordingsSink {
             EventKind::RecordingStarted { id, call, queue, agent, number, name, file, format, stereo, data, identity } => {
                 let prefix = crate::flow::data::PREFIX;
                 let bag: Vec<(String, String)> = data.iter().filter_map(|(k, v)| k.strip_prefix(prefix).map(|k| (k.to_string(), v.clone()))).collect();
-                self.files.insert(*id, PathBuf::from(file));
+                self.files.insert(*id, (PathBuf::from(file), *stereo));
                 let _ = self.store.put_recording(RecordingRecord {
                     id: *id,
                     call_id: call.0,
@@ -102,8 +106,9 @@ impl RecordingsSink {
                     paused: Some(paused),
                     ..RecordingRecord::default()
                 });
-                if let Some(path) = self.files.remove(id) {
-                    self.pending.push(Pending { id: *id, call: *call, path, next: Instant::now(), tries: 0, last_size: None });
+                if let Some((path, stereo)) = self.files.remove(id) {
+                    let raw = stereo.then(|| PathBuf::from(super::path::stereo_raw(&path.display().to_string()))).filter(|r| r.exists());
+                    self.pending.push(Pending { id: *id, call: *call, path, next: Instant::now(), tries: 0, last_size: None, raw });
                     self.tick();
                 }
             }
@@ -133,6 +138,24 @@ impl RecordingsSink {
             }
             p.tries += 1;
             let last = p.tries >= self.tries;
+            if let Some(raw) = p.raw.clone() {
+                let size = std::fs::metadata(&raw).map(|m| m.len()).ok();
+                if size.is_some() && size == p.last_size || last {
+                    p.raw = None;
+                    p.last_size = None;
+                    if let Err(e) = interleaved_to_wav(&raw, &p.path) {
+                        let reason = format!("{}: {e}", raw.display());
+                        log::error!("Hotline: recording {} of call {}: {reason}", p.id, p.call);
+                        (self.publish)(EventKind::RecordingFailed { id: p.id, call: p.call, file: raw.display().to_string(), reason });
+                        continue;
+                    }
+                } else {
+                    p.last_size = size;
+                    p.next = now + self.every;
+                    keep.push(p);
+                    continue;
+                }
+            }
             match file::inspect(&p.path) {
                 Ok(f) if (f.complete && p.last_size == Some(f.size)) || last => {
                     let error = (!f.complete).then(|| "the recorder did not finish the file's header".to_string());
@@ -168,6 +191,21 @@ impl RecordingsSink {
         }
         self.pending = keep;
     }
+}
+
+/// Interleaved signed 16-bit 8 kHz stereo (MixMonitor `D`) into a WAV
+/// file, with sox; the raw file goes once the WAV is written.
+fn interleaved_to_wav(raw: &std::path::Path, wav: &std::path::Path) -> Result<(), String> {
+    let out = std::process::Command::new("sox")
+        .args(["-t", "raw", "-r", "8000", "-e", "signed-integer", "-b", "16", "-c", "2"])
+        .arg(raw)
+        .arg(wav)
+        .output()
+        .map_err(|e| format!("sox: {e} (stereo recordings need sox: apt-get install sox)"))?;
+    if !out.status.success() {
+        return Err(format!("sox: {}", String::from_utf8_lossy(&out.stderr).trim()));
+    }
+    std::fs::remove_file(raw).map_err(|e| format!("removing the raw file: {e}"))
 }
 
 #[cfg(test)]
@@ -239,6 +277,34 @@ mod tests {
         assert_eq!(r.status.as_deref(), Some("failed"));
         assert!(r.error.as_deref().is_some_and(|e| e.contains("never.wav")), "{r:?}");
         assert!(matches!(&failed.lock().unwrap()[..], [EventKind::RecordingFailed { id: 12, .. }]));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_stereo_recordings_interleaved_raw_audio_becomes_its_wav_file() {
+        let dir = std::env::temp_dir().join(format!("hotline-rec-stereo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Arc::new(Store::open(&dir.join("h.db")).unwrap());
+        let mut sink = RecordingsSink::new(store.clone(), Box::new(|_| {})).with_patience(Duration::from_millis(10), 50);
+        let wav = dir.join("s.wav");
+        let mut ev_start = started(21, &wav);
+        if let EventKind::RecordingStarted { stereo, .. } = &mut ev_start {
+            *stereo = true;
+        }
+        sink.apply(&ev(1, ev_start));
+        // One second: left 1000, right -1000, interleaved.
+        let raw: Vec<u8> = (0..8000).flat_map(|_| [1000i16.to_le_bytes(), (-1000i16).to_le_bytes()]).flatten().collect();
+        std::fs::write(super::super::path::stereo_raw(&wav.display().to_string()), &raw).unwrap();
+        sink.apply(&ev(2, EventKind::RecordingStopped { id: 21, call: CallId(7), ms: 1000, paused: vec![] }));
+        while sink.next_check().is_some() {
+            std::thread::sleep(Duration::from_millis(10));
+            sink.tick();
+        }
+        assert!(store.flush(Duration::from_secs(5)));
+        let r = store.recording(21).unwrap().expect("row");
+        assert_eq!((r.status.as_deref(), r.duration_ms), (Some("done"), Some(1000)), "{r:?}");
+        assert_eq!(super::super::file::inspect(&wav).unwrap().channels, Some(2));
+        assert!(!std::path::Path::new(&super::super::path::stereo_raw(&wav.display().to_string())).exists(), "the raw file is gone");
         std::fs::remove_dir_all(&dir).ok();
     }
 }
