@@ -222,7 +222,10 @@ static const struct {
 	  "Usage: hotline recordings [key=value...]\n"
 	  "       Search recordings, newest first. Keys: from, to (RFC 3339 or a date),\n"
 	  "       agent, queue, caller, call, status, min, max (seconds),\n"
-	  "       data.<key>[=value], limit.\n" },
+	  "       data.<key>[=value], limit.\n"
+	  "       hotline recordings sweep [dry-run]: delete what is past its queue's retention\n"
+	  "       hotline recordings erase <caller> [dry-run]: delete one caller's recordings\n"
+	  "       hotline recordings {hold|release} <id>: legal hold (kept from every deletion)\n" },
 };
 
 static struct ast_cli_entry cli_entries[] = {

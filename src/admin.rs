@@ -16,7 +16,7 @@ pub const USAGE: &str = "hotline show queues|agents|calls|sinks|store|ivr | hotl
 hotline agent login <agent> [contact] | hotline agent logout|ready|reset <agent> | \
 hotline agent break <agent> [reason...] | hotline queue add <queue> <agent> [penalty] [tier] | \
 hotline queue remove <queue> <agent> | hotline queue penalty <queue> <agent> <penalty> [tier] | \
-hotline call note <call-id> <text...> | hotline recordings [key=value...] | hotline webhooks show | hotline webhooks retry|purge [webhook] | hotline reload";
+hotline call note <call-id> <text...> | hotline recordings [key=value...] | hotline recordings sweep [dry-run] | hotline recordings erase <caller> [dry-run] | hotline recordings hold|release <recording-id> | hotline webhooks show | hotline webhooks retry|purge [webhook] | hotline reload";
 
 /// Agent actions (dialplan and operator); `pause` and `unpause` are
 /// app_queue's names for break and ready.
@@ -43,6 +43,14 @@ pub trait Host {
         "no IVR\n".into()
     }
     /// `hotline webhooks show|retry|purge [name]`.
+    /// The store, for recording retention commands.
+    fn recording_store(&self) -> Result<std::sync::Arc<crate::store::Store>, String> {
+        Err("no durable store".into())
+    }
+    /// Each queue's `record_retention_days`.
+    fn retention_policy(&self) -> Vec<(String, u32)> {
+        Vec::new()
+    }
     /// Recordings matching a search (the store's; newest first).
     fn recordings(&self, _filter: &crate::store::RecordingFilter) -> Result<Vec<crate::store::RecordingRecord>, String> {
         Err("no durable store".into())
@@ -203,6 +211,7 @@ pub fn run(router: &Router, host: &dyn Host, words: &[&str]) -> Outcome {
             },
             Err(_) => format!("Hotline: {id:?} is not a call id; usage: hotline call note <call-id> <text...>\n"),
         }),
+        ["recordings", action @ ("sweep" | "erase" | "hold" | "release"), rest @ ..] => Outcome::Text(recordings_admin(host, action, rest)),
         ["recordings", words @ ..] => Outcome::Text(match crate::recording::search::filter_words(words) {
             Ok(f) => match host.recordings(&f) {
                 Ok(rows) => crate::recording::search::lines(&rows),
@@ -254,6 +263,27 @@ pub fn send_agent(router: &Router, host: &dyn Host, input: Input) -> Result<Stri
         Ok(()) => Ok(format!("agent {name}: {action}")),
         Err(e) => Err(format!("agent {name}: {action} failed: {e}")),
     }
+}
+
+/// `hotline recordings sweep [dry-run]`, `erase <caller> [dry-run]`,
+/// `hold <id>`, `release <id>`.
+fn recordings_admin(host: &dyn Host, action: &str, rest: &[&str]) -> String {
+    use crate::recording::retention;
+    let store = match host.recording_store() {
+        Ok(s) => s,
+        Err(e) => return format!("Hotline: recordings: {e}\n"),
+    };
+    let (dry, args): (bool, Vec<&str>) = (rest.contains(&"dry-run"), rest.iter().copied().filter(|w| *w != "dry-run").collect());
+    let out = match (action, &args[..]) {
+        ("sweep", []) => retention::sweep(&store, &host.retention_policy(), crate::store::unix_ms(), dry).map(|r| r.text("retention sweep", dry)),
+        ("erase", [number]) => retention::erase_caller(&store, number, dry).map(|r| r.text(&format!("erase caller {number}"), dry)),
+        ("hold" | "release", [id]) if !dry => match id.parse::<u64>() {
+            Ok(id) => retention::set_hold(&store, id, action == "hold").map(|m| format!("Hotline: {m}\n")),
+            Err(_) => Err(format!("{id:?} is not a recording id")),
+        },
+        _ => Err(format!("usage: hotline recordings sweep [dry-run] | erase <caller> [dry-run] | hold|release <id> (got {action} {})", rest.join(" "))),
+    };
+    out.unwrap_or_else(|e| format!("Hotline: recordings: {e}\n"))
 }
 
 /// A note on a live call (it goes with the call's transfer history): `Ok`
@@ -427,6 +457,9 @@ mod tests {
                         "<penalty>" | "[penalty]" => "3",
                         "[tier]" => "2",
                         "[key=value...]" => "agent=a",
+                        "[dry-run]" => "dry-run",
+                        "<caller>" => "0901",
+                        "<recording-id>" => "5",
                         "<call-id>" => "12",
                         "<text...>" => "hello",
                         w => w,

@@ -219,7 +219,9 @@ impl Service {
         if let Some(store) = service.store.clone() {
             let sub = service.subscribe("recordings", SinkKind::Durable, RECORDINGS_SINK_CAPACITY)?;
             let core = service.core.clone();
-            let sink = crate::recording::sink::RecordingsSink::new(store, Box::new(move |k| core.router.report(Input::Publish(k))));
+            let policy_core = service.core.clone();
+            let sink = crate::recording::sink::RecordingsSink::new(store, Box::new(move |k| core.router.report(Input::Publish(k))))
+                .with_retention(Box::new(move || retention_policy(&policy_core.config())));
             service.spawn_recordings(sub, sink)?;
         }
         if let Err(e) = service.core.apply_webhooks(&cfg) {
@@ -424,6 +426,11 @@ fn notify_by_mail(cfg: &Config, mailer: &crate::notify::Mailer, m: &crate::messa
 }
 
 /// A directory beside the store's file (rendered prompts, messages).
+/// Each queue's `record_retention_days`.
+fn retention_policy(cfg: &Config) -> Vec<(String, u32)> {
+    cfg.queues.iter().filter_map(|q| q.recording.retention_days.map(|d| (q.name.clone(), d))).collect()
+}
+
 /// The configuration with the paths it leaves to the module filled in
 /// (recordings beside the store unless `[recording] root` says).
 fn load_config(path: &Path, default_recordings: &Path) -> Result<Config, ConfigError> {
@@ -596,6 +603,18 @@ impl admin::Host for ServiceCore {
             Ok(s) => s.to_string(),
             Err(why) => format!("Hotline: no durable store: {why}\n"),
         }
+    }
+
+    fn recording_store(&self) -> Result<Arc<crate::store::Store>, String> {
+        match (&self.store, &self.store_error) {
+            (Some(s), _) => Ok(s.clone()),
+            (None, Some(why)) => Err(why.clone()),
+            (None, None) => Err("no durable store".into()),
+        }
+    }
+
+    fn retention_policy(&self) -> Vec<(String, u32)> {
+        retention_policy(&self.config())
     }
 
     fn recordings(&self, filter: &crate::store::RecordingFilter) -> Result<Vec<crate::store::RecordingRecord>, String> {

@@ -632,6 +632,21 @@ fn recording_a_recorded_queues_talk_is_a_file_and_a_row_that_match_the_call() {
     s.read_to_end(&mut raw).unwrap();
     let text = String::from_utf8_lossy(&raw);
     assert!(text.starts_with("HTTP/1.1 206") && text.ends_with("\r\n\r\nRIFF"), "{text}");
+    // Erasing the caller's recordings: a legal hold keeps it, released it goes.
+    assert!(p.cli(&format!("hotline recordings hold {rec}")).contains("on legal hold"));
+    let kept = p.cli("hotline recordings erase 9280000");
+    assert!(kept.contains(&format!("held {rec}")), "{kept}");
+    assert!(p.exec(&["ls", &file]).contains(&file), "kept on hold");
+    assert!(p.cli(&format!("hotline recordings release {rec}")).contains("released"));
+    let dry = p.cli("hotline recordings erase 9280000 dry-run");
+    assert!(dry.contains(&format!("would delete {rec} {file}")), "{dry}");
+    let gone = p.cli("hotline recordings erase 9280000");
+    assert!(gone.contains(&format!("deleted {rec} {file}")), "{gone}");
+    assert!(!p.exec(&["sh", "-c", &format!("ls {file} 2>/dev/null || true")]).contains(&file), "the file is gone");
+    poll::until("the row gone", Duration::from_secs(5), Duration::from_millis(100), || {
+        let out = p.cli(&format!("hotline recordings call={id}"));
+        out.starts_with("0 recordings").then_some(()).ok_or(out)
+    });
     p.settle();
 }
 

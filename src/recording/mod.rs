@@ -9,6 +9,7 @@
 pub mod config;
 pub mod file;
 pub mod path;
+pub mod retention;
 pub mod search;
 pub mod sink;
 

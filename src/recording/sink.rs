@@ -39,6 +39,12 @@ struct Pending {
 }
 
 pub type Publish = Box<dyn Fn(EventKind) + Send>;
+/// Each queue's retention in days, as configured now.
+pub type Policy = Box<dyn Fn() -> Vec<(String, u32)> + Send>;
+
+/// The retention sweep: a minute after start, then daily.
+const FIRST_SWEEP: Duration = Duration::from_secs(60);
+const SWEEP_EVERY: Duration = Duration::from_secs(86_400);
 
 pub struct RecordingsSink {
     store: Arc<Store>,
@@ -48,6 +54,7 @@ pub struct RecordingsSink {
     /// Files of recordings under way, by id, and whether they are stereo.
     files: std::collections::HashMap<u64, (PathBuf, bool)>,
     publish: Publish,
+    retention: Option<(Policy, Instant)>,
 }
 
 fn object(pairs: &[(String, String)]) -> Value {
@@ -56,7 +63,13 @@ fn object(pairs: &[(String, String)]) -> Value {
 
 impl RecordingsSink {
     pub fn new(store: Arc<Store>, publish: Publish) -> RecordingsSink {
-        RecordingsSink { store, every: CHECK_EVERY, tries: GIVE_UP_AFTER, pending: Vec::new(), files: Default::default(), publish }
+        RecordingsSink { store, every: CHECK_EVERY, tries: GIVE_UP_AFTER, pending: Vec::new(), files: Default::default(), publish, retention: None }
+    }
+
+    /// Sweep old recordings daily, as `policy` says.
+    pub fn with_retention(mut self, policy: Policy) -> RecordingsSink {
+        self.retention = Some((policy, Instant::now() + FIRST_SWEEP));
+        self
     }
 
     /// Look every `every`, give up after `tries` looks (tests).
@@ -68,7 +81,24 @@ impl RecordingsSink {
 
     /// When [`RecordingsSink::tick`] has work next.
     pub fn next_check(&self) -> Option<Instant> {
-        self.pending.iter().map(|p| p.next).min()
+        self.pending.iter().map(|p| p.next).chain(self.retention.as_ref().map(|r| r.1)).min()
+    }
+
+    fn sweep_if_due(&mut self, now: Instant) {
+        let Some((policy, due)) = &mut self.retention else { return };
+        if *due > now {
+            return;
+        }
+        *due = now + SWEEP_EVERY;
+        let policy = policy();
+        if policy.is_empty() {
+            return;
+        }
+        match super::retention::sweep(&self.store, &policy, unix_ms(), false) {
+            Ok(r) if r.deleted.is_empty() && r.failed.is_empty() => {}
+            Ok(r) => log::info!("{}", r.text("retention sweep", false).trim_end()),
+            Err(e) => log::error!("Hotline: retention sweep: {e}"),
+        }
     }
 
     pub fn apply(&mut self, e: &BusEvent) {
@@ -130,6 +160,7 @@ impl RecordingsSink {
     /// the others another look later, until they are given up.
     pub fn tick(&mut self) {
         let now = Instant::now();
+        self.sweep_if_due(now);
         let mut keep = Vec::new();
         for mut p in std::mem::take(&mut self.pending) {
             if p.next > now {
