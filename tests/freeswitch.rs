@@ -765,6 +765,75 @@ fn transfers_carry_the_history_and_notes_to_the_next_agent() {
     s.settle();
 }
 
+/// The dominant frequency of one channel of a WAV file (sox's estimate).
+fn tone_of(file: &str, channel: u32) -> f64 {
+    let out = std::process::Command::new("sox").arg(file).args(["-n", "remix", &channel.to_string(), "stat"]).output().expect("sox");
+    let text = String::from_utf8_lossy(&out.stderr);
+    text.lines()
+        .find(|l| l.starts_with("Rough"))
+        .and_then(|l| l.split(':').nth(1))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("sox stat: {text}"))
+}
+
+/// Recorded queues: record_session records the talk into a file under the
+/// root; the store's row matches the call and the file (length, size,
+/// SHA-256; sox agrees on the length); the CLI and API find it; in stereo
+/// the caller's 400 Hz is on the left and the agent's 1000 Hz on the right.
+#[test]
+fn recording_a_recorded_queues_talk_is_a_file_and_a_row_that_match_the_call() {
+    let Some((s, _g)) = switch() else { return };
+    s.agent_mode(280, "tone", 3_000);
+    let from = s.mark();
+    s.call("rec", "9280000", 20_000);
+    let entered = s.wait_hotline(from, "CallEntered", 1, 10, |e| field(e, "Hotline-CallerNumber") == "9280000");
+    let id = field(&entered[0], "Hotline-CallId").to_string();
+    let started = s.wait_hotline(from, "RecordingStarted", 1, 10, |e| field(e, "Hotline-CallId") == id);
+    let (rec, file) = (field(&started[0], "Hotline-RecordingId").to_string(), field(&started[0], "Hotline-File").to_string());
+    assert!(file.contains("/hotline-recordings/") && file.ends_with(&format!("/rec/{id}-a280.wav")), "{file}");
+    let ended = s.wait_hotline(from, "CallEnded", 1, 20, |e| field(e, "Hotline-CallId") == id);
+    let talk: f64 = field(&ended[0], "Hotline-TalkMs").parse::<f64>().expect("TalkMs") / 1000.0;
+    let (addr, token) = ("127.0.0.1:18091", "test-admin-token-0123456789");
+    let row = poll::until("the recording's row done", Duration::from_secs(15), Duration::from_millis(200), || {
+        let (status, body) = http::get(addr, &format!("/api/v1/recordings?call={id}"), Some(token));
+        let v: serde_json::Value = serde_json::from_str(&body).map_err(|e| format!("{status} {e}: {body}"))?;
+        (v[0]["status"] == "done").then(|| v[0].clone()).ok_or(body)
+    });
+    assert_eq!((row["id"].to_string(), row["queue"].as_str(), row["agent"].as_str(), row["number"].as_str()), (rec.clone(), Some("rec"), Some("a280"), Some("9280000")), "{row}");
+    let secs = row["duration_ms"].as_f64().expect("duration") / 1000.0;
+    assert!((secs - talk).abs() < 0.6, "recorded {secs} s of a {talk} s talk: {row}");
+    let soxi = std::process::Command::new("soxi").args(["-D", &file]).output().expect("soxi (sox)");
+    let sox_secs: f64 = String::from_utf8_lossy(&soxi.stdout).trim().parse().unwrap_or_else(|_| panic!("soxi: {soxi:?}"));
+    assert!((sox_secs - talk).abs() < 0.6, "sox says {sox_secs} s of a {talk} s talk");
+    let bytes = std::fs::read(&file).expect("the file");
+    assert_eq!(row["size"].as_u64(), Some(bytes.len() as u64));
+    let sha: String = {
+        use sha2::Digest;
+        sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect()
+    };
+    assert_eq!(row["sha256"].as_str(), Some(sha.as_str()));
+    for q in ["agent=a280", "queue=rec", "caller=9280000", &format!("call={id}")] {
+        let out = s.api(&format!("hotline recordings {q}"));
+        assert!(out.lines().any(|l| l.trim_start().starts_with(&format!("{rec} "))), "{q}: {out}");
+    }
+    // Stereo: each side its own tone.
+    s.agent_mode(282, "tone", 3_000);
+    let from = s.mark();
+    s.esl.bgapi("originate {origination_caller_id_number=9282000}loopback/recstereo/hotline-callers &playback(tone_stream://%(20000,0,400))");
+    let started = s.wait_hotline(from, "RecordingStarted", 1, 10, |e| field(e, "Hotline-CallerNumber") == "9282000");
+    let (rec, file) = (field(&started[0], "Hotline-RecordingId").to_string(), field(&started[0], "Hotline-File").to_string());
+    assert_eq!(field(&started[0], "Hotline-Stereo"), "true");
+    poll::until("the stereo recording done", Duration::from_secs(20), Duration::from_millis(200), || {
+        let out = s.api("hotline recordings status=done agent=a282");
+        out.lines().any(|l| l.trim_start().starts_with(&format!("{rec} "))).then_some(()).ok_or(out)
+    });
+    let (left, right) = (tone_of(&file, 1), tone_of(&file, 2));
+    assert!((left - 400.0).abs() < 60.0 && (right - 1000.0).abs() < 150.0, "left {left} Hz (caller 400), right {right} Hz (agent 1000)");
+    let gone = s.api("hotline recordings erase 9282000");
+    assert!(gone.contains(&format!("deleted {rec}")) && !std::path::Path::new(&file).exists(), "{gone}");
+    s.settle();
+}
+
 #[test]
 fn a_caller_who_hangs_up_during_the_talk_ends_it_as_the_caller() {
     let Some((s, _g)) = switch() else { return };
