@@ -218,6 +218,10 @@ static const struct {
 	{ "hotline call",
 	  "Usage: hotline call note <call-id> <text...>\n"
 	  "       Add a note to a live call (it goes with its transfer history).\n" },
+	{ "hotline record",
+	  "Usage: hotline record {pause|resume} <call-id>\n"
+	  "       Pause a live call's recording (silence is written, the timeline kept)\n"
+	  "       or resume it; the paused spans are kept with the recording.\n" },
 	{ "hotline recordings",
 	  "Usage: hotline recordings [key=value...]\n"
 	  "       Search recordings, newest first. Keys: from, to (RFC 3339 or a date),\n"
@@ -241,6 +245,7 @@ static struct ast_cli_entry cli_entries[] = {
 	AST_CLI_DEFINE(cli_handler, "Show the Hotline IVR's counters"),
 	AST_CLI_DEFINE(cli_handler, "Show or retry Hotline webhooks"),
 	AST_CLI_DEFINE(cli_handler, "Note a live Hotline call"),
+	AST_CLI_DEFINE(cli_handler, "Pause or resume a Hotline recording"),
 	AST_CLI_DEFINE(cli_handler, "Search Hotline recordings"),
 };
 
@@ -907,6 +912,20 @@ int hotline_channel_exists(const char *name_or_uniqueid)
 	}
 	ast_channel_unref(chan);
 	return 1;
+}
+
+int hotline_record_mute(const char *name_or_uniqueid, int mute)
+{
+	struct ast_channel *chan = ast_channel_get_by_name(name_or_uniqueid);
+	int res;
+
+	if (!chan) {
+		return -1;
+	}
+	/* Both directions: the recording keeps its timeline, in silence. */
+	res = ast_audiohook_set_mute(chan, "MixMonitor", AST_AUDIOHOOK_MUTE_READ | AST_AUDIOHOOK_MUTE_WRITE, mute ? 0 : 1);
+	ast_channel_unref(chan);
+	return res ? -2 : 0;
 }
 
 int hotline_withdraw_unload_hangup(struct ast_channel *chan)

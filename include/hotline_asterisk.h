@@ -41,6 +41,7 @@
 #include "asterisk/astobj2.h"
 #include "asterisk/speech.h"
 #include "asterisk/mixmonitor.h"
+#include "asterisk/audiohook.h"
 
 /* ---- logging -------------------------------------------------------------
  * Values equal Asterisk's __LOG_* levels. */
@@ -166,6 +167,9 @@ void hotline_leg_from_caller(struct ast_channel *leg, struct ast_channel *caller
  *  whose alert ends its ast_waitfor(); the frame reads as nothing. From any
  *  thread; holds no channel after it returns. 0 if the channel was found. */
 int hotline_wake_channel(const char *name, const char *uniqueid);
+/* Mute (1) or unmute (0) the MixMonitor on the channel of that name or
+ * unique id: 0 done, -1 no such channel, -2 no MixMonitor on it. */
+int hotline_record_mute(const char *name_or_uniqueid, int mute);
 /*! What hotline_play_to_leg() says. */
 enum hotline_leg_prompt {
 	HOTLINE_PROMPT_FILE = 0,		/* the file */

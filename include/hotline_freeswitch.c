@@ -575,6 +575,20 @@ int hotline_fs_break_uuid(const char *uuid)
 	return 0;
 }
 
+int hotline_fs_record_mask(const char *uuid, const char *file, int mask)
+{
+	switch_core_session_t *session;
+	switch_status_t status;
+
+	if (zstr(uuid) || !(session = switch_core_session_locate(uuid))) {
+		return -1;
+	}
+	/* Masked: silence written, the timeline kept. */
+	status = switch_ivr_record_session_mask(session, file, mask ? SWITCH_TRUE : SWITCH_FALSE);
+	switch_core_session_rwunlock(session);
+	return status == SWITCH_STATUS_SUCCESS ? 0 : -2;
+}
+
 int hotline_fs_uuid_state(const char *uuid)
 {
 	switch_core_session_t *session;

@@ -105,6 +105,9 @@ int hotline_fs_transferred(switch_core_session_t *session);
 int hotline_fs_record_start(switch_core_session_t *session, const char *file, int stereo);
 /* Stop the recording into file (nothing if there is none). */
 void hotline_fs_record_stop(switch_core_session_t *session, const char *file);
+/* Mask (1) or unmask (0) the recording into file on session uuid (found
+ * again and released): 0 done, -1 no such session, -2 no such recording. */
+int hotline_fs_record_mask(const char *uuid, const char *file, int mask);
 /*! Clear CF_BREAK (a wake-up that arrived while nobody waited). */
 void hotline_fs_clear_break(switch_core_session_t *session);
 /*! The hangup cause (Q.850) of the channel, 0 if none yet. */

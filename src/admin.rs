@@ -16,7 +16,7 @@ pub const USAGE: &str = "hotline show queues|agents|calls|sinks|store|ivr | hotl
 hotline agent login <agent> [contact] | hotline agent logout|ready|reset <agent> | \
 hotline agent break <agent> [reason...] | hotline queue add <queue> <agent> [penalty] [tier] | \
 hotline queue remove <queue> <agent> | hotline queue penalty <queue> <agent> <penalty> [tier] | \
-hotline call note <call-id> <text...> | hotline recordings [key=value...] | hotline recordings sweep [dry-run] | hotline recordings erase <caller> [dry-run] | hotline recordings hold|release <recording-id> | hotline webhooks show | hotline webhooks retry|purge [webhook] | hotline reload";
+hotline call note <call-id> <text...> | hotline record pause|resume <call-id> | hotline recordings [key=value...] | hotline recordings sweep [dry-run] | hotline recordings erase <caller> [dry-run] | hotline recordings hold|release <recording-id> | hotline webhooks show | hotline webhooks retry|purge [webhook] | hotline reload";
 
 /// Agent actions (dialplan and operator); `pause` and `unpause` are
 /// app_queue's names for break and ready.
@@ -50,6 +50,10 @@ pub trait Host {
     /// Each queue's `record_retention_days`.
     fn retention_policy(&self) -> Vec<(String, u32)> {
         Vec::new()
+    }
+    /// Pause (true) or resume the recording of a live call.
+    fn record_pause(&self, _call: CallId, _pause: bool) -> Result<String, String> {
+        Err("no durable store".into())
     }
     /// Recordings matching a search (the store's; newest first).
     fn recordings(&self, _filter: &crate::store::RecordingFilter) -> Result<Vec<crate::store::RecordingRecord>, String> {
@@ -210,6 +214,12 @@ pub fn run(router: &Router, host: &dyn Host, words: &[&str]) -> Outcome {
                 Ok(m) | Err(m) => format!("Hotline: {m}\n"),
             },
             Err(_) => format!("Hotline: {id:?} is not a call id; usage: hotline call note <call-id> <text...>\n"),
+        }),
+        ["record", action @ ("pause" | "resume"), id] => Outcome::Text(match id.parse::<u64>() {
+            Ok(id) => match host.record_pause(CallId(id), *action == "pause") {
+                Ok(m) | Err(m) => format!("Hotline: {m}\n"),
+            },
+            Err(_) => format!("Hotline: {id:?} is not a call id; usage: hotline record pause|resume <call-id>\n"),
         }),
         ["recordings", action @ ("sweep" | "erase" | "hold" | "release"), rest @ ..] => Outcome::Text(recordings_admin(host, action, rest)),
         ["recordings", words @ ..] => Outcome::Text(match crate::recording::search::filter_words(words) {

@@ -50,6 +50,9 @@ pub struct PbxSide {
     /// unique id, UUID) still exists: `None` when the data names none.
     /// Asked by the sweep, on its own thread, for long talks only.
     pub channel_alive: Option<Box<dyn Fn(&[(String, String)]) -> Option<bool> + Send>>,
+    /// Pause (true) or resume a recording: the caller's channel (its
+    /// identity) and the file. Called on the recordings thread.
+    pub record_pause: Option<crate::recording::sink::PauseFn>,
     pub sweep: Sweep,
     /// Where the PBX finds sound files: the configuration's must be there
     /// (checked at load and reload).
@@ -96,6 +99,8 @@ pub struct ServiceCore {
     pub webhooks: arc_swap::ArcSwapOption<crate::notify::webhook::Webhooks>,
     /// Where recordings go unless `[recording] root` says.
     pub default_recordings: PathBuf,
+    /// The recordings thread's commands (pause, resume).
+    pub recording_control: std::sync::OnceLock<crossbeam_channel::Sender<crate::recording::sink::Command>>,
 }
 
 pub struct Service {
@@ -131,6 +136,7 @@ impl Service {
             fire: Box::new(|_| {}),
             default_store: PathBuf::new(),
             channel_alive: None,
+            record_pause: None,
             sweep: Sweep::default(),
             sounds: SoundLayout::Plain,
         };
@@ -143,7 +149,8 @@ impl Service {
     /// stream and its default store location. The adapter calls
     /// [`Service::restore_saved`] once everything of its own runs (a
     /// restored callback is rung by the adapter's threads).
-    pub fn start_with(config_path: PathBuf, mut options: RouterOptions, pbx: PbxSide) -> Result<Service, ConfigError> {
+    pub fn start_with(config_path: PathBuf, mut options: RouterOptions, mut pbx: PbxSide) -> Result<Service, ConfigError> {
+        let record_pause = pbx.record_pause.take();
         let default_recordings = beside_store(&Config::load(&config_path)?, &pbx.default_store, "hotline-recordings");
         let cfg = Arc::new(load_config(&config_path, &default_recordings)?);
         crate::ivr::sounds::check(&cfg, &pbx.sounds)?;
@@ -182,6 +189,7 @@ impl Service {
             web_wrote_at: Default::default(),
             webhooks: Default::default(),
             default_recordings,
+            recording_control: Default::default(),
         });
         let (sweep_stop, sweep_stopped) = crossbeam_channel::bounded::<()>(0);
         let mailer = match &cfg.mail {
@@ -221,7 +229,8 @@ impl Service {
             let core = service.core.clone();
             let policy_core = service.core.clone();
             let sink = crate::recording::sink::RecordingsSink::new(store, Box::new(move |k| core.router.report(Input::Publish(k))))
-                .with_retention(Box::new(move || retention_policy(&policy_core.config())));
+                .with_retention(Box::new(move || retention_policy(&policy_core.config())))
+                .with_pause(record_pause);
             service.spawn_recordings(sub, sink)?;
         }
         if let Err(e) = service.core.apply_webhooks(&cfg) {
@@ -271,17 +280,21 @@ impl Service {
     /// The recordings sink's thread: events as they come, and a look at
     /// the files of stopped recordings when one is due (no look otherwise).
     fn spawn_recordings(&self, sub: Subscription, mut sink: crate::recording::sink::RecordingsSink) -> Result<(), ConfigError> {
+        let (tx, commands) = crossbeam_channel::bounded::<crate::recording::sink::Command>(64);
+        let _ = self.recording_control.set(tx);
         let t = std::thread::Builder::new()
             .name("hotline-recordings".into())
             .spawn(move || loop {
-                let next = match sink.next_check() {
-                    Some(at) => sub.events.recv_deadline(at),
-                    None => sub.events.recv().map_err(|_| crossbeam_channel::RecvTimeoutError::Disconnected),
-                };
-                match next {
-                    Ok(e) => sink.apply(&e),
-                    Err(crossbeam_channel::RecvTimeoutError::Timeout) => sink.tick(),
-                    Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+                let timeout = sink.next_check().map_or(crossbeam_channel::never(), crossbeam_channel::at);
+                crossbeam_channel::select! {
+                    recv(sub.events) -> e => match e {
+                        Ok(e) => sink.apply(&e),
+                        Err(_) => break,
+                    },
+                    recv(commands) -> c => if let Ok(c) = c {
+                        sink.command(c);
+                    },
+                    recv(timeout) -> _ => sink.tick(),
                 }
             })
             .map_err(|e| setup_error(&self.config_path, format!("cannot start the recordings thread: {e}")))?;
@@ -615,6 +628,14 @@ impl admin::Host for ServiceCore {
 
     fn retention_policy(&self) -> Vec<(String, u32)> {
         retention_policy(&self.config())
+    }
+
+    fn record_pause(&self, call: crate::core::CallId, pause: bool) -> Result<String, String> {
+        let tx = self.recording_control.get().ok_or("recording needs the durable store")?;
+        let (reply, answer) = crossbeam_channel::bounded(1);
+        tx.send_timeout(crate::recording::sink::Command::Pause { call, pause, reply }, admin::QUERY_TIMEOUT)
+            .map_err(|_| "the recordings thread is busy or stopped".to_string())?;
+        answer.recv_timeout(admin::QUERY_TIMEOUT).map_err(|_| "the recordings thread did not answer in time".to_string())?
     }
 
     fn recordings(&self, filter: &crate::store::RecordingFilter) -> Result<Vec<crate::store::RecordingRecord>, String> {

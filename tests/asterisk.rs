@@ -661,6 +661,56 @@ fn tone_of(file: &std::path::Path, channel: u32) -> f64 {
         .unwrap_or_else(|| panic!("sox stat: {text}"))
 }
 
+/// The RMS amplitude (0-1) of a stretch of a WAV file (sox).
+fn rms_of(file: &std::path::Path, from_s: f64, len_s: f64) -> f64 {
+    let out = std::process::Command::new("sox").arg(file).args(["-n", "trim", &format!("{from_s:.3}"), &format!("{len_s:.3}"), "stat"]).output().expect("sox");
+    let text = String::from_utf8_lossy(&out.stderr);
+    text.lines()
+        .find(|l| l.starts_with("RMS     amplitude"))
+        .and_then(|l| l.split(':').nth(1))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("sox stat: {text}"))
+}
+
+/// Pausing a recording mid-talk (`hotline record pause|resume`): the
+/// recorder writes silence for the paused span (the timeline is kept), the
+/// agent's tone before and after; the span is in the recording's row.
+#[test]
+fn recording_a_pause_leaves_silence_where_it_should() {
+    let (p, _g) = pbx();
+    for hz in ["400", "1000"] {
+        p.exec(&["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", &format!("/tmp/hotline-tone-{hz}.wav"), "synth", "30", "sine", hz, "vol", "0.5"]);
+    }
+    p.agent_mode(280, "tone", 5.0);
+    let from = p.ami.mark();
+    p.call("rec", "9283000", 20.0, &[]);
+    let started = p.wait_hotline(from, "RecordingStarted", 1, 10, |m| field(m, "CallerNumber") == "9283000");
+    let (rec, call, file) = (field(&started[0], "RecordingId").to_string(), field(&started[0], "CallId").to_string(), field(&started[0], "File").to_string());
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(p.cli(&format!("hotline record pause {call}")).contains("paused"));
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(p.cli(&format!("hotline record resume {call}")).contains("resumed"));
+    p.wait_hotline(from, "RecordingPaused", 1, 5, |m| field(m, "RecordingId") == rec);
+    p.wait_hotline(from, "RecordingResumed", 1, 5, |m| field(m, "RecordingId") == rec);
+    let (addr, token) = ("127.0.0.1:18090", "test-admin-token-0123456789");
+    let row = poll::until("the recording's row done", Duration::from_secs(20), Duration::from_millis(200), || {
+        let (status, body) = http::get(addr, &format!("/api/v1/recordings/{rec}"), Some(token));
+        let v: serde_json::Value = serde_json::from_str(&body).map_err(|e| format!("{status} {e}: {body}"))?;
+        (v["status"] == "done").then_some(v).ok_or(body)
+    });
+    let span = &row["paused"][0];
+    let (a, b) = (span[0].as_f64().expect("span") / 1000.0, span[1].as_f64().expect("span") / 1000.0);
+    assert!(b - a > 1.2 && b - a < 2.0, "{row}");
+    let local = std::env::temp_dir().join(format!("hotline-rec-pause-{rec}.wav"));
+    let cp = std::process::Command::new("docker").args(["cp", &format!("{}:{file}", asterisk::pbx::CONTAINER), &local.display().to_string()]).output().expect("docker cp");
+    assert!(cp.status.success(), "{}", String::from_utf8_lossy(&cp.stderr));
+    let (before, during, after) = (rms_of(&local, 0.3, a - 0.6), rms_of(&local, a + 0.3, b - a - 0.6), rms_of(&local, b + 0.3, 0.5));
+    let _ = std::fs::remove_file(&local);
+    assert!(before > 0.05 && after > 0.05 && during < 0.01, "RMS before {before}, paused {during}, after {after} (span {a}-{b} s)");
+    assert!(p.cli(&format!("hotline record pause {call}")).contains("not being recorded"), "the talk is over");
+    p.settle();
+}
+
 /// A stereo recording: the caller plays 400 Hz, the agent 1000 Hz;
 /// MixMonitor interleaves the two sides into raw audio and the recordings
 /// sink makes the WAV file: the caller on the left, the agent on the right.

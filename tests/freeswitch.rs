@@ -776,6 +776,48 @@ fn tone_of(file: &str, channel: u32) -> f64 {
         .unwrap_or_else(|| panic!("sox stat: {text}"))
 }
 
+/// The RMS amplitude (0-1) of a stretch of a WAV file (sox).
+fn rms_of(file: &str, from_s: f64, len_s: f64) -> f64 {
+    let out = std::process::Command::new("sox").arg(file).args(["-n", "trim", &format!("{from_s:.3}"), &format!("{len_s:.3}"), "stat"]).output().expect("sox");
+    let text = String::from_utf8_lossy(&out.stderr);
+    text.lines()
+        .find(|l| l.starts_with("RMS     amplitude"))
+        .and_then(|l| l.split(':').nth(1))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("sox stat: {text}"))
+}
+
+/// Pausing a recording mid-talk (`hotline record pause|resume`): the
+/// masked span is silence (the timeline kept), the agent's tone before and
+/// after; the span is in the recording's row.
+#[test]
+fn recording_a_pause_leaves_silence_where_it_should() {
+    let Some((s, _g)) = switch() else { return };
+    s.agent_mode(280, "tone", 5_000);
+    let from = s.mark();
+    s.call("rec", "9283000", 20_000);
+    let started = s.wait_hotline(from, "RecordingStarted", 1, 10, |e| field(e, "Hotline-CallerNumber") == "9283000");
+    let (rec, call, file) = (field(&started[0], "Hotline-RecordingId").to_string(), field(&started[0], "Hotline-CallId").to_string(), field(&started[0], "Hotline-File").to_string());
+    std::thread::sleep(Duration::from_millis(1500));
+    let out = s.api(&format!("hotline record pause {call}"));
+    assert!(out.contains("paused"), "{out}");
+    std::thread::sleep(Duration::from_millis(1500));
+    let out = s.api(&format!("hotline record resume {call}"));
+    assert!(out.contains("resumed"), "{out}");
+    let (addr, token) = ("127.0.0.1:18091", "test-admin-token-0123456789");
+    let row = poll::until("the recording's row done", Duration::from_secs(20), Duration::from_millis(200), || {
+        let (status, body) = http::get(addr, &format!("/api/v1/recordings/{rec}"), Some(token));
+        let v: serde_json::Value = serde_json::from_str(&body).map_err(|e| format!("{status} {e}: {body}"))?;
+        (v["status"] == "done").then_some(v).ok_or(body)
+    });
+    let span = &row["paused"][0];
+    let (a, b) = (span[0].as_f64().expect("span") / 1000.0, span[1].as_f64().expect("span") / 1000.0);
+    assert!(b - a > 1.2 && b - a < 2.0, "{row}");
+    let (before, during, after) = (rms_of(&file, 0.3, a - 0.6), rms_of(&file, a + 0.3, b - a - 0.6), rms_of(&file, b + 0.3, 0.5));
+    assert!(before > 0.05 && after > 0.05 && during < 0.01, "RMS before {before}, paused {during}, after {after} (span {a}-{b} s)");
+    s.settle();
+}
+
 /// Recorded queues: record_session records the talk into a file under the
 /// root; the store's row matches the call and the file (length, size,
 /// SHA-256; sox agrees on the length); the CLI and API find it; in stereo

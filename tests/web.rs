@@ -305,6 +305,11 @@ fn the_openapi_document_is_served_and_every_route_in_it_answers() {
                 continue;
             } else if path == "/session" && method == "post" {
                 request(a, "POST", &url, &[], Some(&format!(r#"{{"token":"{ADMIN}"}}"#)))
+            } else if path.starts_with("/calls/{id}/recording/") {
+                let r = request(a, "POST", &format!("/api/v1{}", path.replace("{id}", "7")), &[("Authorization", &format!("Bearer {ADMIN}"))], None);
+                assert_eq!(r.status, 200, "{method} {path}: {r:?}");
+                seen += 1;
+                continue;
             } else if path == "/calls/{id}/notes" {
                 let r = request(a, "POST", "/api/v1/calls/7/notes", &[("Authorization", &format!("Bearer {ADMIN}"))], Some(r#"{"text":"n"}"#));
                 assert_eq!(r.status, 202, "{method} {path}: {r:?}");
@@ -317,7 +322,7 @@ fn the_openapi_document_is_served_and_every_route_in_it_answers() {
             seen += 1;
         }
     }
-    assert_eq!(seen, 19, "the document lists 20 operations; events opened separately");
+    assert_eq!(seen, 21, "the document lists 22 operations; events opened separately");
 }
 
 #[test]
@@ -488,4 +493,20 @@ fn recordings_are_searched_and_heard_by_those_allowed() {
     let part = request(a, "GET", "/api/v1/recordings/1/audio", &[("Authorization", &auth), ("Range", "bytes=4-7")], None);
     assert_eq!((part.status, part.body.as_str()), (206, "0123"), "{part:?}");
     assert_eq!(part.header("content-range"), Some("bytes 4-7/16"));
+}
+
+/// Pausing a call's recording: the agent on its own call, a supervisor on
+/// its queues' calls; not a viewer, not another agent's call.
+#[test]
+fn recording_pauses_go_to_calls_the_token_may_act_on() {
+    let (srv, host) = server("");
+    let a = srv.local_addr();
+    let r = post(a, "/api/v1/calls/7/recording/pause", SUPERVISOR, None);
+    assert_eq!((r.status, r.json()["recording"].as_str()), (200, Some("paused")), "{r:?}");
+    assert_eq!(post(a, "/api/v1/calls/7/recording/resume", SUPERVISOR, None).status, 200);
+    assert_eq!(post(a, "/api/v1/calls/7/recording/pause", AGENT_1001, None).status, 403, "1002's call");
+    assert_eq!(post(a, "/api/v1/calls/7/recording/pause", VIEWER, None).status, 403);
+    assert_eq!(post(a, "/api/v1/calls/6/recording/pause", SUPERVISOR, None).status, 403, "support is not the supervisor's");
+    assert_eq!(post(a, "/api/v1/calls/8/recording/pause", ADMIN, None).status, 404);
+    assert_eq!(*host.pauses.lock().unwrap(), [(7, true), (7, false)]);
 }

@@ -11,6 +11,7 @@
 //! after [`stop`] joined every thread started here.
 
 use std::ops::Deref;
+use std::os::raw::c_int;
 use std::path::PathBuf;
 use std::thread::JoinHandle;
 
@@ -74,12 +75,27 @@ fn channel_alive(data: &[(String, String)]) -> Option<bool> {
     Some(unsafe { sys::hotline_channel_exists(id.as_ptr()) } != 0)
 }
 
+/// Pause (mute) or resume the MixMonitor on the caller's channel named in
+/// a recording's identity; on the recordings thread, never a PBX thread.
+fn record_pause(identity: &[(String, String)], _file: &str, pause: bool) -> Result<(), String> {
+    let (_, id) = identity.iter().find(|(k, _)| k == "uniqueid").ok_or("the recording names no channel")?;
+    let id = crate::ffi::cstr::to_cstring(id);
+    // SAFETY: a valid C string; the shim looks the channel up and drops
+    // its reference before returning.
+    match unsafe { sys::hotline_record_mute(id.as_ptr(), pause as c_int) } {
+        0 => Ok(()),
+        -1 => Err("the call's channel is gone".into()),
+        _ => Err("no recorder on the call's channel".into()),
+    }
+}
+
 /// Start everything and publish it. Errors name the configuration problem.
 pub fn install() -> Result<(), ConfigError> {
     let pbx = PbxSide {
         fire: Box::new(|e| ami_event(&e.event)),
         default_store: default_store(),
         channel_alive: Some(Box::new(channel_alive)),
+        record_pause: Some(Box::new(record_pause)),
         sweep: Sweep::default(),
         sounds: crate::ivr::sounds::SoundLayout::Asterisk { dir: sounds_dir() },
     };

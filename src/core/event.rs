@@ -71,6 +71,9 @@ pub enum EventKind {
     /// The talk (and its recording) ended; `ms`: how long it recorded,
     /// `paused`: spans (ms from the start) it was paused.
     RecordingStopped { id: u64, call: CallId, ms: Time, paused: Vec<(Time, Time)> },
+    /// A recording was paused (`paused`) or resumed, `at` ms from its
+    /// start (the recorder writes silence while paused).
+    RecordingPaused { id: u64, call: CallId, paused: bool, at: Time },
     /// A recording could not be made or kept (the recorder refused, the
     /// file never appeared): the call went on unrecorded.
     RecordingFailed { id: u64, call: CallId, file: String, reason: String },
@@ -168,6 +171,8 @@ impl EventKind {
             EventKind::RecordingStarted { .. } => "RecordingStarted",
             EventKind::RecordingStopped { .. } => "RecordingStopped",
             EventKind::RecordingFailed { .. } => "RecordingFailed",
+            EventKind::RecordingPaused { paused: true, .. } => "RecordingPaused",
+            EventKind::RecordingPaused { paused: false, .. } => "RecordingResumed",
             EventKind::CallTransferred { .. } => "CallTransferred",
             EventKind::CallbackRequested { .. } => "CallbackRequested",
             EventKind::CallbackRefused { .. } => "CallbackRefused",
@@ -286,6 +291,11 @@ impl EventKind {
                 f.push(("CallId".into(), call.to_string()));
                 f.push(("DurationMs".into(), ms.to_string()));
                 f.push(("Paused".into(), paused.iter().map(|(a, b)| format!("{a}-{b}")).collect::<Vec<_>>().join(",")));
+            }
+            EventKind::RecordingPaused { id, call, at, .. } => {
+                f.push(("RecordingId".into(), id.to_string()));
+                f.push(("CallId".into(), call.to_string()));
+                f.push(("AtMs".into(), at.to_string()));
             }
             EventKind::RecordingFailed { id, call, file, reason } => {
                 f.push(("RecordingId".into(), id.to_string()));

@@ -249,6 +249,7 @@ impl Stats {
             | EventKind::RecordingStarted { .. }
             | EventKind::RecordingStopped { .. }
             | EventKind::RecordingFailed { .. }
+            | EventKind::RecordingPaused { .. }
             | EventKind::CallTransferred { .. }
             | EventKind::CommandRefused { .. } => {}
         }

@@ -21,7 +21,7 @@ use super::sys;
 pub const SYNTAX: &std::ffi::CStr = c"show queues|agents|calls|sinks|store|ivr | stats | agent login <agent> [contact] | \
 agent logout|ready|reset <agent> | agent break <agent> [reason...] | queue add <queue> <agent> [penalty] [tier] | \
 queue remove <queue> <agent> | queue penalty <queue> <agent> <penalty> [tier] | call note <call-id> <text...> | \
-recordings [key=value...] | recordings sweep [dry-run] | recordings erase <caller> [dry-run] | \
+record pause|resume <call-id> | recordings [key=value...] | recordings sweep [dry-run] | recordings erase <caller> [dry-run] | \
 recordings hold|release <recording-id> | webhooks show | webhooks retry|purge [webhook] | reload";
 
 /// The text for one command line (the words after `hotline`).

@@ -87,6 +87,19 @@ fn channel_alive(data: &[(String, String)]) -> Option<bool> {
     Some(unsafe { sys::hotline_fs_uuid_state(uuid.as_ptr()) } >= 0)
 }
 
+/// Mask or unmask the recording `file` on the caller's session named in a
+/// recording's identity; on the recordings thread, never a PBX thread.
+fn record_pause(identity: &[(String, String)], file: &str, pause: bool) -> Result<(), String> {
+    let (_, uuid) = identity.iter().find(|(k, _)| k == "uuid").ok_or("the recording names no session")?;
+    let (uuid, file) = (to_cstring(uuid), to_cstring(file));
+    // SAFETY: valid C strings; the shim locates and releases the session.
+    match unsafe { sys::hotline_fs_record_mask(uuid.as_ptr(), file.as_ptr(), pause as std::os::raw::c_int) } {
+        0 => Ok(()),
+        -1 => Err("the call's session is gone".into()),
+        _ => Err("no such recording on the call's session".into()),
+    }
+}
+
 /// Start everything and publish it. Errors name the configuration problem
 /// (file:line: key: message).
 pub fn install() -> Result<(), ConfigError> {
@@ -97,6 +110,7 @@ pub fn install() -> Result<(), ConfigError> {
         fire: Box::new(|e| fire_event(&e.event)),
         default_store: default_store(),
         channel_alive: Some(Box::new(channel_alive)),
+        record_pause: Some(Box::new(record_pause)),
         sweep: Sweep::default(),
         // Relative names go by the channel's sound_prefix: absolute paths only.
         sounds: crate::ivr::sounds::SoundLayout::FreeSwitch,

@@ -36,9 +36,40 @@ struct Pending {
     /// (Asterisk's MixMonitor `D`): converted to the WAV file once the raw
     /// file stopped growing.
     raw: Option<PathBuf>,
+    /// Paused spans and the stop, in ms from when this sink saw the start:
+    /// moved onto the file's own timeline once its length is known (the
+    /// recorder writes from the bridge on, a moment after the start).
+    spans: Vec<(u64, u64)>,
+    stopped_ms: u64,
 }
 
 pub type Publish = Box<dyn Fn(EventKind) + Send>;
+/// The adapter's pause (true) / resume of a recording on the caller's
+/// channel (its identity) into a file; called on this sink's thread.
+pub type PauseFn = Box<dyn Fn(&[(String, String)], &str, bool) -> Result<(), String> + Send>;
+
+/// What the CLI and the API ask of the sink's thread.
+pub enum Command {
+    /// Pause (true) or resume the recording of a live call; the reply says
+    /// what was done.
+    Pause { call: CallId, pause: bool, reply: crossbeam_channel::Sender<Result<String, String>> },
+}
+
+/// A recording under way, as the sink follows it.
+struct Active {
+    call: CallId,
+    file: String,
+    identity: Vec<(String, String)>,
+    started: Instant,
+    paused_since: Option<Instant>,
+    spans: Vec<(u64, u64)>,
+}
+
+impl Active {
+    fn ms(&self, at: Instant) -> u64 {
+        at.saturating_duration_since(self.started).as_millis() as u64
+    }
+}
 /// Each queue's retention in days, as configured now.
 pub type Policy = Box<dyn Fn() -> Vec<(String, u32)> + Send>;
 
@@ -55,6 +86,8 @@ pub struct RecordingsSink {
     files: std::collections::HashMap<u64, (PathBuf, bool)>,
     publish: Publish,
     retention: Option<(Policy, Instant)>,
+    active: std::collections::HashMap<u64, Active>,
+    pause_fn: Option<PauseFn>,
 }
 
 fn object(pairs: &[(String, String)]) -> Value {
@@ -63,7 +96,42 @@ fn object(pairs: &[(String, String)]) -> Value {
 
 impl RecordingsSink {
     pub fn new(store: Arc<Store>, publish: Publish) -> RecordingsSink {
-        RecordingsSink { store, every: CHECK_EVERY, tries: GIVE_UP_AFTER, pending: Vec::new(), files: Default::default(), publish, retention: None }
+        RecordingsSink { store, every: CHECK_EVERY, tries: GIVE_UP_AFTER, pending: Vec::new(), files: Default::default(), publish, retention: None, active: Default::default(), pause_fn: None }
+    }
+
+    /// Recordings can be paused and resumed through `f` (the adapter's).
+    pub fn with_pause(mut self, f: Option<PauseFn>) -> RecordingsSink {
+        self.pause_fn = f;
+        self
+    }
+
+    pub fn command(&mut self, c: Command) {
+        match c {
+            Command::Pause { call, pause, reply } => {
+                let _ = reply.send(self.pause(call, pause));
+            }
+        }
+    }
+
+    /// Pause or resume the recording of `call`: the recorder writes
+    /// silence meanwhile (the timeline is kept), and the span is kept in
+    /// the recording's row.
+    pub fn pause(&mut self, call: CallId, pause: bool) -> Result<String, String> {
+        let Some(f) = &self.pause_fn else { return Err("this PBX cannot pause recordings".into()) };
+        let (&id, a) = self.active.iter_mut().find(|(_, a)| a.call == call).ok_or_else(|| format!("call {call} is not being recorded"))?;
+        let verb = if pause { "paused" } else { "resumed" };
+        if a.paused_since.is_some() == pause {
+            return Ok(format!("recording {id} of call {call}: already {verb}"));
+        }
+        f(&a.identity, &a.file, pause).map_err(|e| format!("recording {id} of call {call}: {e}"))?;
+        let now = Instant::now();
+        match a.paused_since.take() {
+            Some(since) => a.spans.push((a.ms(since), a.ms(now))),
+            None => a.paused_since = Some(now),
+        }
+        let at = a.ms(now);
+        (self.publish)(EventKind::RecordingPaused { id, call, paused: pause, at });
+        Ok(format!("recording {id} of call {call}: {verb}"))
     }
 
     /// Sweep old recordings daily, as `policy` says.
@@ -107,6 +175,10 @@ impl RecordingsSink {
                 let prefix = crate::flow::data::PREFIX;
                 let bag: Vec<(String, String)> = data.iter().filter_map(|(k, v)| k.strip_prefix(prefix).map(|k| (k.to_string(), v.clone()))).collect();
                 self.files.insert(*id, (PathBuf::from(file), *stereo));
+                self.active.insert(
+                    *id,
+                    Active { call: *call, file: file.clone(), identity: identity.clone(), started: Instant::now(), paused_since: None, spans: Vec::new() },
+                );
                 let _ = self.store.put_recording(RecordingRecord {
                     id: *id,
                     call_id: call.0,
@@ -127,7 +199,18 @@ impl RecordingsSink {
                 });
             }
             EventKind::RecordingStopped { id, call, ms, paused } => {
-                let paused = Value::Array(paused.iter().map(|(a, b)| serde_json::json!([a, b])).collect());
+                // The spans this sink paused, closed at the stop, with any
+                // the flow reported.
+                let mut spans: Vec<(u64, u64)> = paused.clone();
+                let mut stopped_ms = *ms;
+                if let Some(mut a) = self.active.remove(id) {
+                    stopped_ms = a.ms(Instant::now());
+                    if let Some(since) = a.paused_since.take() {
+                        a.spans.push((a.ms(since), stopped_ms));
+                    }
+                    spans.extend(a.spans);
+                }
+                let paused = Value::Array(spans.iter().map(|(a, b)| serde_json::json!([a, b])).collect());
                 let _ = self.store.put_recording(RecordingRecord {
                     id: *id,
                     call_id: call.0,
@@ -138,12 +221,13 @@ impl RecordingsSink {
                 });
                 if let Some((path, stereo)) = self.files.remove(id) {
                     let raw = stereo.then(|| PathBuf::from(super::path::stereo_raw(&path.display().to_string()))).filter(|r| r.exists());
-                    self.pending.push(Pending { id: *id, call: *call, path, next: Instant::now(), tries: 0, last_size: None, raw });
+                    self.pending.push(Pending { id: *id, call: *call, path, next: Instant::now(), tries: 0, last_size: None, raw, spans, stopped_ms });
                     self.tick();
                 }
             }
             EventKind::RecordingFailed { id, call, reason, .. } => {
                 self.files.remove(id);
+                self.active.remove(id);
                 let _ = self.store.put_recording(RecordingRecord {
                     id: *id,
                     call_id: call.0,
@@ -190,6 +274,12 @@ impl RecordingsSink {
             match file::inspect(&p.path) {
                 Ok(f) if (f.complete && p.last_size == Some(f.size)) || last => {
                     let error = (!f.complete).then(|| "the recorder did not finish the file's header".to_string());
+                    // The file ends at the stop: it began `stopped - length`
+                    // after this sink saw the start.
+                    let shift = f.duration_ms.map_or(0, |d| p.stopped_ms.saturating_sub(d));
+                    let paused = (!p.spans.is_empty()).then(|| {
+                        Value::Array(p.spans.iter().map(|(a, b)| serde_json::json!([a.saturating_sub(shift), b.saturating_sub(shift)])).collect())
+                    });
                     let _ = self.store.put_recording(RecordingRecord {
                         id: p.id,
                         call_id: p.call.0,
@@ -198,6 +288,7 @@ impl RecordingsSink {
                         duration_ms: f.duration_ms,
                         status: Some(if f.complete { "done" } else { "failed" }.into()),
                         error,
+                        paused,
                         ..RecordingRecord::default()
                     });
                 }
@@ -308,6 +399,47 @@ mod tests {
         assert_eq!(r.status.as_deref(), Some("failed"));
         assert!(r.error.as_deref().is_some_and(|e| e.contains("never.wav")), "{r:?}");
         assert!(matches!(&failed.lock().unwrap()[..], [EventKind::RecordingFailed { id: 12, .. }]));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_pause_goes_to_the_pbx_and_its_span_into_the_row() {
+        let dir = std::env::temp_dir().join(format!("hotline-rec-pause-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Arc::new(Store::open(&dir.join("h.db")).unwrap());
+        let asked: Arc<Mutex<Vec<(String, bool)>>> = Arc::default();
+        let (a2, events) = (asked.clone(), Arc::new(Mutex::new(Vec::new())));
+        let e2 = events.clone();
+        let mut sink = RecordingsSink::new(store.clone(), Box::new(move |k| e2.lock().unwrap().push(k)))
+            .with_pause(Some(Box::new(move |identity: &[(String, String)], file: &str, on: bool| {
+                assert_eq!(identity, [("uuid".to_string(), "u-1".to_string())]);
+                a2.lock().unwrap().push((file.to_string(), on));
+                Ok(())
+            })))
+            .with_patience(Duration::from_millis(10), 3);
+        let file = dir.join("p.wav");
+        assert!(sink.pause(CallId(7), true).unwrap_err().contains("not being recorded"));
+        sink.apply(&ev(1, started(31, &file)));
+        sink.pause(CallId(7), true).unwrap();
+        assert!(sink.pause(CallId(7), true).unwrap().contains("already paused"));
+        std::thread::sleep(Duration::from_millis(30));
+        sink.pause(CallId(7), false).unwrap();
+        sink.pause(CallId(7), true).unwrap();
+        std::fs::write(&file, super::super::file::tests::wav(1, 500)).unwrap();
+        // Stopped while paused: the open span closes at the stop.
+        sink.apply(&ev(2, EventKind::RecordingStopped { id: 31, call: CallId(7), ms: 100, paused: vec![] }));
+        while sink.next_check().is_some() {
+            std::thread::sleep(Duration::from_millis(10));
+            sink.tick();
+        }
+        assert_eq!(asked.lock().unwrap().iter().map(|(_, on)| *on).collect::<Vec<_>>(), [true, false, true]);
+        assert_eq!(events.lock().unwrap().iter().filter(|k| matches!(k, EventKind::RecordingPaused { .. })).count(), 3);
+        assert!(store.flush(Duration::from_secs(5)));
+        let spans = store.recording(31).unwrap().expect("row").paused.expect("paused");
+        let spans = spans.as_array().unwrap();
+        assert_eq!(spans.len(), 2, "{spans:?}");
+        assert!(spans[0][1].as_u64().unwrap() - spans[0][0].as_u64().unwrap() >= 30, "{spans:?}");
+        assert!(sink.pause(CallId(7), false).is_err(), "over: nothing to resume");
         std::fs::remove_dir_all(&dir).ok();
     }
 

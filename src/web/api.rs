@@ -183,6 +183,8 @@ pub(crate) fn routes() -> Vec<(Method, &'static str, Access, MethodRouter<AppSta
         (Method::POST, "/agents/{name}/break", Signed, post(agent_command::<Break>)),
         (Method::POST, "/agents/{name}/ready", Signed, post(agent_command::<Ready>)),
         (Method::POST, "/calls/{id}/notes", Signed, post(call_note)),
+        (Method::POST, "/calls/{id}/recording/pause", Signed, post(record_pause::<true>)),
+        (Method::POST, "/calls/{id}/recording/resume", Signed, post(record_pause::<false>)),
         (Method::GET, "/recordings", Signed, get(recordings)),
         (Method::GET, "/recordings/{id}", Signed, get(recording)),
         (Method::GET, "/recordings/{id}/audio", Signed, get(recording_audio)),
@@ -529,6 +531,36 @@ async fn call_note(
     .await?;
     log::info!("hotline web: {who}: call {call}: note");
     Ok((StatusCode::ACCEPTED, Json(json!({ "ok": true, "call": call.to_string() }))).into_response())
+}
+
+/// `POST /calls/{id}/recording/pause` and `.../resume`: the recorder writes
+/// silence meanwhile (for card numbers read out); the span is kept with
+/// the recording. Agents on their own calls, supervisors their queues'.
+async fn record_pause<const PAUSE: bool>(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    id: Result<Path<String>, PathRejection>,
+) -> ApiResult<Response> {
+    let Path(id) = id?;
+    let call = id.parse::<u64>().map(crate::core::CallId).map_err(|_| ApiError::bad_request(format!("{id:?} is not a call id")))?;
+    if p.role == Role::Viewer {
+        return Err(ApiError::forbidden("this token is read-only"));
+    }
+    let who = p.name.clone();
+    let said = host_call(&state, move |h| {
+        let live = h.live_call(call)?.ok_or_else(|| HostError::NotFound(format!("no live call {call}")))?;
+        let allowed = match (p.role, &p.agent) {
+            (Role::Agent, me) => live.agent.is_some() && live.agent.as_deref() == me.as_deref(),
+            _ => Visibility::of(&p, h)?.queue(&live.queue),
+        };
+        if !allowed {
+            return Err(ApiError::forbidden(format!("call {call} is not this token's")));
+        }
+        Ok(h.record_pause(call, PAUSE)?)
+    })
+    .await?;
+    log::info!("hotline web: {who}: {said}");
+    Ok(Json(json!({ "ok": true, "call": call.to_string(), "recording": if PAUSE { "paused" } else { "resumed" }, "message": said })).into_response())
 }
 
 /// Who sees a recording: admins all; supervisors their queues'; agents

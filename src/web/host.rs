@@ -97,6 +97,10 @@ pub trait WebHost: Send + Sync + 'static {
     fn call_note(&self, call: CallId, _text: &str, _by: &str) -> Result<(), HostError> {
         Err(HostError::NotFound(format!("no live call {call}")))
     }
+    /// Pause (true) or resume the recording of a live call.
+    fn record_pause(&self, call: CallId, _pause: bool) -> Result<String, HostError> {
+        Err(HostError::NotFound(format!("call {call} is not being recorded")))
+    }
     /// Recordings matching a search (the store's).
     fn recordings(&self, _filter: &crate::store::RecordingFilter) -> Result<Vec<crate::store::RecordingRecord>, HostError> {
         Err(HostError::NotFound("no durable store".into()))
@@ -204,6 +208,18 @@ impl WebHost for ServiceCore {
 
     fn recordings(&self, filter: &crate::store::RecordingFilter) -> Result<Vec<crate::store::RecordingRecord>, HostError> {
         admin::Host::recordings(self, filter).map_err(HostError::Unavailable)
+    }
+
+    fn record_pause(&self, call: CallId, pause: bool) -> Result<String, HostError> {
+        admin::Host::record_pause(self, call, pause).map_err(|e| {
+            if e.contains("not being recorded") {
+                HostError::NotFound(e)
+            } else if e.contains("thread") {
+                HostError::Unavailable(e)
+            } else {
+                HostError::BadRequest(e)
+            }
+        })
     }
 
     fn recording(&self, id: u64) -> Result<Option<crate::store::RecordingRecord>, HostError> {

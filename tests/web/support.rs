@@ -75,6 +75,8 @@ pub struct FakeHost {
     pub agent_reads: std::sync::atomic::AtomicUsize,
     /// Notes taken: (call, text, by).
     pub notes: Mutex<Vec<(u64, String, String)>>,
+    /// Recording pauses (true) and resumes asked: (call, pause).
+    pub pauses: Mutex<Vec<(u64, bool)>>,
 }
 
 fn agent(name: &str, queues: &[&str], state: AgentState) -> AgentView {
@@ -173,6 +175,11 @@ impl WebHost for FakeHost {
 
     fn recording(&self, id: u64) -> Result<Option<hotline::store::RecordingRecord>, HostError> {
         Ok(fake_recordings().into_iter().find(|r| r.id == id))
+    }
+
+    fn record_pause(&self, call: CallId, pause: bool) -> Result<String, HostError> {
+        self.pauses.lock().unwrap().push((call.0, pause));
+        Ok(format!("recording 1 of call {call}: {}", if pause { "paused" } else { "resumed" }))
     }
 
     fn live_call(&self, call: CallId) -> Result<Option<CallView>, HostError> {

@@ -16,7 +16,8 @@
 //!     "talk_ms": 61000, "ended_by": "agent",           // call.ended / call.transferred
 //!     "transfers": [{ "at": "2026-12-02T00:59:00.000Z", "from_call": "41", "from_queue": "sales",
 //!                     "from_agent": "bob", "to": "2100@callers", "to_queue": "support",
-//!                     "notes": ["wants a refund"] }]   // oldest first; [] if none
+//!                     "notes": ["wants a refund"] }],  // oldest first; [] if none
+//!     "recordings": ["57"]                              // once recorded: ids in the store and the API
 //!   }
 //! }
 //! ```
@@ -52,6 +53,8 @@ struct Facts {
     /// The transfer history (a JSON array), from the caller's data or a
     /// `CallTransferred`.
     transfers: Option<Value>,
+    /// The call's recordings so far (ids, as in the store and the API).
+    recordings: Vec<String>,
 }
 
 /// The transfer history in a caller's data, as JSON (the flow wrote it;
@@ -124,6 +127,9 @@ impl Tracker {
             o.insert((*k).into(), v.clone());
         }
         o.insert("transfers".into(), f.transfers.unwrap_or_else(|| Value::Array(Vec::new())));
+        if !f.recordings.is_empty() {
+            o.insert("recordings".into(), Value::Array(f.recordings.into_iter().map(Value::String).collect()));
+        }
         Value::Object(o)
     }
 
@@ -158,6 +164,12 @@ impl Tracker {
                 f.name = name.clone();
                 f.data = data.clone();
                 f.transfers = transfers_of(data);
+                None
+            }
+            EventKind::RecordingStarted { id, call, .. } => {
+                if let Some(f) = self.calls.get_mut(call) {
+                    f.recordings.push(id.to_string());
+                }
                 None
             }
             EventKind::CallTransferred { call, transfers, .. } => {
@@ -285,6 +297,32 @@ mod tests {
         let b = body(&ended);
         assert_eq!((b["type"].as_str(), b["call"]["transfers"].as_array().map(Vec::len)), (Some("call.transferred"), Some(2)), "{b}");
         assert_eq!(b["call"]["transfers"][1]["to"], "idle@null", "{b}");
+        assert_eq!(b["call"].get("recordings"), None, "not recorded");
+    }
+
+    #[test]
+    fn a_recorded_calls_later_payloads_name_its_recording() {
+        let mut t = Tracker::default();
+        let (call, queue, agent): (CallId, Arc<str>, Arc<str>) = (CallId(5), "q".into(), "a".into());
+        t.apply(&bus(1, EventKind::CallEntered { call, queue: queue.clone(), number: "1".into(), name: String::new(), priority: 0, position: 1, data: vec![] }), 0);
+        t.apply(
+            &bus(2, EventKind::RecordingStarted {
+                id: 57,
+                call,
+                queue: "q".into(),
+                agent: "a".into(),
+                number: "1".into(),
+                name: String::new(),
+                file: "/r/5-a.wav".into(),
+                format: "wav".into(),
+                stereo: false,
+                data: vec![],
+                identity: vec![],
+            }),
+            0,
+        );
+        let o = t.apply(&bus(3, EventKind::CallEnded { call, queue, agent, talk: 5, wrapup: 0, by: EndedBy::Agent }), 0).expect("ended");
+        assert_eq!(body(&o)["call"]["recordings"], json!(["57"]));
     }
 
     #[test]
