@@ -201,6 +201,7 @@ fn with_sinks(api: bool) -> Loaded {
         }),
         default_store: dir.0.join("hotline.db"),
         channel_alive: None,
+        record_pause: None,
         sweep: Sweep::default(),
         sounds: hotline::ivr::sounds::SoundLayout::Plain,
     };

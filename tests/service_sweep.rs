@@ -27,6 +27,7 @@ fn a_talk_whose_caller_channel_is_gone_is_ended_and_its_agent_freed() {
         fire: Box::new(|_| {}),
         default_store: PathBuf::new(),
         channel_alive: Some(Box::new(alive)),
+        record_pause: None,
         sweep: Sweep { every: Duration::from_millis(50), older_than: Duration::from_millis(0) },
         sounds: hotline::ivr::sounds::SoundLayout::Plain,
     };
