@@ -639,11 +639,7 @@ impl admin::Host for ServiceCore {
     }
 
     fn recordings(&self, filter: &crate::store::RecordingFilter) -> Result<Vec<crate::store::RecordingRecord>, String> {
-        match (&self.store, &self.store_error) {
-            (Some(s), _) => s.recordings(filter).map_err(|e| e.to_string()),
-            (None, Some(why)) => Err(why.clone()),
-            (None, None) => Err("no durable store".into()),
-        }
+        admin::Host::recording_store(self)?.recordings(filter).map_err(|e| e.to_string())
     }
 
     fn ivr_status(&self) -> String {

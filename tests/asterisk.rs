@@ -13,6 +13,9 @@ mod exports;
 mod http;
 #[path = "support/webhook.rs"]
 mod webhook;
+#[path = "support/audio.rs"]
+mod audio;
+use audio::{rms_of, tone_of};
 #[path = "support/poll.rs"]
 mod poll;
 #[path = "support/crm.rs"]
@@ -648,28 +651,6 @@ fn recording_a_recorded_queues_talk_is_a_file_and_a_row_that_match_the_call() {
         out.starts_with("0 recordings").then_some(()).ok_or(out)
     });
     p.settle();
-}
-
-/// The dominant frequency of one channel of a WAV file (sox's estimate).
-fn tone_of(file: &std::path::Path, channel: u32) -> f64 {
-    let out = std::process::Command::new("sox").arg(file).args(["-n", "remix", &channel.to_string(), "stat"]).output().expect("sox");
-    let text = String::from_utf8_lossy(&out.stderr);
-    text.lines()
-        .find(|l| l.starts_with("Rough"))
-        .and_then(|l| l.split(':').nth(1))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("sox stat: {text}"))
-}
-
-/// The RMS amplitude (0-1) of a stretch of a WAV file (sox).
-fn rms_of(file: &std::path::Path, from_s: f64, len_s: f64) -> f64 {
-    let out = std::process::Command::new("sox").arg(file).args(["-n", "trim", &format!("{from_s:.3}"), &format!("{len_s:.3}"), "stat"]).output().expect("sox");
-    let text = String::from_utf8_lossy(&out.stderr);
-    text.lines()
-        .find(|l| l.starts_with("RMS     amplitude"))
-        .and_then(|l| l.split(':').nth(1))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("sox stat: {text}"))
 }
 
 /// Pausing a recording mid-talk (`hotline record pause|resume`): the

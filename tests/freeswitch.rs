@@ -28,6 +28,9 @@ mod exports;
 mod http;
 #[path = "support/webhook.rs"]
 mod webhook;
+#[path = "support/audio.rs"]
+mod audio;
+use audio::{rms_of, tone_of};
 #[path = "support/poll.rs"]
 mod poll;
 #[path = "support/crm.rs"]
@@ -765,28 +768,6 @@ fn transfers_carry_the_history_and_notes_to_the_next_agent() {
     s.settle();
 }
 
-/// The dominant frequency of one channel of a WAV file (sox's estimate).
-fn tone_of(file: &str, channel: u32) -> f64 {
-    let out = std::process::Command::new("sox").arg(file).args(["-n", "remix", &channel.to_string(), "stat"]).output().expect("sox");
-    let text = String::from_utf8_lossy(&out.stderr);
-    text.lines()
-        .find(|l| l.starts_with("Rough"))
-        .and_then(|l| l.split(':').nth(1))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("sox stat: {text}"))
-}
-
-/// The RMS amplitude (0-1) of a stretch of a WAV file (sox).
-fn rms_of(file: &str, from_s: f64, len_s: f64) -> f64 {
-    let out = std::process::Command::new("sox").arg(file).args(["-n", "trim", &format!("{from_s:.3}"), &format!("{len_s:.3}"), "stat"]).output().expect("sox");
-    let text = String::from_utf8_lossy(&out.stderr);
-    text.lines()
-        .find(|l| l.starts_with("RMS     amplitude"))
-        .and_then(|l| l.split(':').nth(1))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("sox stat: {text}"))
-}
-
 /// Pausing a recording mid-talk (`hotline record pause|resume`): the
 /// masked span is silence (the timeline kept), the agent's tone before and
 /// after; the span is in the recording's row.
@@ -813,7 +794,7 @@ fn recording_a_pause_leaves_silence_where_it_should() {
     let span = &row["paused"][0];
     let (a, b) = (span[0].as_f64().expect("span") / 1000.0, span[1].as_f64().expect("span") / 1000.0);
     assert!(b - a > 1.2 && b - a < 2.0, "{row}");
-    let (before, during, after) = (rms_of(&file, 0.3, a - 0.6), rms_of(&file, a + 0.3, b - a - 0.6), rms_of(&file, b + 0.3, 0.5));
+    let (before, during, after) = (rms_of(std::path::Path::new(&file), 0.3, a - 0.6), rms_of(std::path::Path::new(&file), a + 0.3, b - a - 0.6), rms_of(std::path::Path::new(&file), b + 0.3, 0.5));
     assert!(before > 0.05 && after > 0.05 && during < 0.01, "RMS before {before}, paused {during}, after {after} (span {a}-{b} s)");
     s.settle();
 }
@@ -869,7 +850,7 @@ fn recording_a_recorded_queues_talk_is_a_file_and_a_row_that_match_the_call() {
         let out = s.api("hotline recordings status=done agent=a282");
         out.lines().any(|l| l.trim_start().starts_with(&format!("{rec} "))).then_some(()).ok_or(out)
     });
-    let (left, right) = (tone_of(&file, 1), tone_of(&file, 2));
+    let (left, right) = (tone_of(std::path::Path::new(&file), 1), tone_of(std::path::Path::new(&file), 2));
     assert!((left - 400.0).abs() < 60.0 && (right - 1000.0).abs() < 150.0, "left {left} Hz (caller 400), right {right} Hz (agent 1000)");
     let gone = s.api("hotline recordings erase 9282000");
     assert!(gone.contains(&format!("deleted {rec}")) && !std::path::Path::new(&file).exists(), "{gone}");
